@@ -1,0 +1,62 @@
+import { z } from "zod";
+import type { EndpointPolicy } from "../domain/endpoint-url.ts";
+import type { EventTypeDefinition } from "../shared/event-catalogue.ts";
+import { EnvVar } from "../shared/names.ts";
+
+const jsonString = <T extends z.ZodType>(schema: T) =>
+  z
+    .string()
+    .transform((text, context) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        context.addIssue({ code: "custom", message: "is not valid JSON" });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+
+const eventTypes = jsonString(
+  z.array(z.object({ name: z.string().min(1), description: z.string() })).min(1),
+) satisfies z.ZodType<readonly EventTypeDefinition[]>;
+
+const endpointPolicy = jsonString(
+  z.object({
+    allowInsecureHttp: z.boolean(),
+    allowPrivateTargets: z.boolean(),
+    allowedPorts: z.union([z.literal("any"), z.array(z.number().int().min(1).max(65535))]),
+    allowlistPattern: z.string().optional(),
+  }),
+) satisfies z.ZodType<EndpointPolicy>;
+
+/** Every setting a function can receive, each parsed and range-checked once at cold start. */
+const settings = {
+  webhooksTable: z.string().min(1),
+  eventsTable: z.string().min(1),
+  deliveryQueueUrl: z.string().url(),
+  eventTypes,
+  endpointPolicy,
+  deliveryTimeoutSeconds: z.coerce.number().int().min(1).max(30),
+  retentionDays: z.coerce.number().int().min(1).max(3650),
+  version: z.string().min(1),
+} as const;
+
+type Settings = typeof settings;
+export type Config<K extends keyof Settings> = { readonly [P in K]: z.output<Settings[P]> };
+
+/**
+ * Reads the named settings from the environment, failing fast with every problem listed, so a
+ * misconfigured function fails its first invocation loudly instead of misbehaving later.
+ */
+export function loadConfig<K extends keyof Settings>(
+  keys: readonly K[],
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Config<K> {
+  const shape = Object.fromEntries(keys.map((key) => [EnvVar[key], settings[key]]));
+  const parsed = z.object(shape).safeParse(env);
+  if (!parsed.success) {
+    throw new Error(`invalid configuration: ${z.prettifyError(parsed.error)}`);
+  }
+  const values = parsed.data as Record<string, unknown>;
+  return Object.fromEntries(keys.map((key) => [key, values[EnvVar[key]]])) as Config<K>;
+}

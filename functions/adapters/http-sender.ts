@@ -1,0 +1,118 @@
+import { lookup as dnsLookup, type LookupAddress } from "node:dns";
+import http from "node:http";
+import https from "node:https";
+import { isIP, type LookupFunction } from "node:net";
+import { performance } from "node:perf_hooks";
+import { RESPONSE_BODY_LIMIT_BYTES, type SendWebhook } from "../domain/deliver.ts";
+import { connectionRefusalReason, type EndpointPolicy } from "../domain/endpoint-url.ts";
+
+class RefusedAddressError extends Error {
+  readonly code = "EHOOKLINEREFUSED";
+}
+
+/**
+ * A DNS lookup that refuses forbidden addresses. It runs for the connection actually being made, so a
+ * name that resolved to a public address at registration and to an internal one now (DNS rebinding)
+ * is still refused.
+ */
+function guardedLookup(policy: EndpointPolicy): LookupFunction {
+  return (hostname, options, callback) => {
+    dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
+      if (error) return callback(error, "", 4);
+      const refused = addresses
+        .map((entry) => connectionRefusalReason(entry.address, policy))
+        .find((reason) => reason !== undefined);
+      if (refused) return callback(new RefusedAddressError(refused), "", 4);
+      if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
+      const first = addresses[0];
+      if (!first) return callback(new RefusedAddressError(`host ${hostname} has no address`), "", 4);
+      return callback(null, first.address, first.family);
+    });
+  };
+}
+
+function describeError(error: Error & { code?: string }): string {
+  if (error instanceof RefusedAddressError) return `refused: ${error.message}`;
+  switch (error.code) {
+    case "ENOTFOUND":
+      return "DNS lookup failed: host not found";
+    case "ECONNREFUSED":
+      return "connection refused";
+    case "ECONNRESET":
+      return "connection reset by the receiver";
+    case "ETIMEDOUT":
+    case "ABORT_ERR":
+      return "timed out";
+    default:
+      return error.code ? `${error.code}: ${error.message}` : error.message;
+  }
+}
+
+/**
+ * POSTs a webhook with Node's own HTTP client: redirects are never followed, the whole exchange has a
+ * deadline, at most 1 KB of the response is kept, and every connection goes through the guarded lookup.
+ * Connections are kept alive between invocations of a warm function.
+ */
+export function httpSender(policy: EndpointPolicy): SendWebhook {
+  const lookup = guardedLookup(policy);
+  const agents = {
+    "http:": new http.Agent({ keepAlive: true, maxSockets: 50 }),
+    "https:": new https.Agent({ keepAlive: true, maxSockets: 50 }),
+  };
+  return (request) =>
+    new Promise((resolve) => {
+      const started = performance.now();
+      const elapsed = () => Math.round(performance.now() - started);
+      const url = new URL(request.url);
+      const hostname = url.hostname.replace(/^\[|\]$/g, "");
+      if (isIP(hostname)) {
+        const refused = connectionRefusalReason(hostname, policy);
+        if (refused) return resolve({ responseBody: "", durationMs: 0, error: `refused: ${refused}` });
+      }
+      const transport = url.protocol === "https:" ? https : http;
+      const agent = url.protocol === "https:" ? agents["https:"] : agents["http:"];
+      let settled = false;
+      const finish = (result: { statusCode?: number; responseBody?: string; error?: string }) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(deadline);
+        resolve({
+          ...(result.statusCode === undefined ? {} : { statusCode: result.statusCode }),
+          responseBody: result.responseBody ?? "",
+          durationMs: elapsed(),
+          ...(result.error === undefined ? {} : { error: result.error }),
+        });
+      };
+      const outgoing = transport.request(url, {
+        method: "POST",
+        agent,
+        lookup,
+        headers: { ...request.headers, "content-length": String(Buffer.byteLength(request.body)) },
+      });
+      const deadline = setTimeout(() => {
+        outgoing.destroy();
+        finish({ error: `timed out after ${request.timeoutMs} ms` });
+      }, request.timeoutMs);
+      outgoing.on("error", (error) => finish({ error: describeError(error) }));
+      outgoing.on("response", (response) => {
+        const chunks: Buffer[] = [];
+        let kept = 0;
+        response.on("data", (chunk: Buffer) => {
+          if (kept < RESPONSE_BODY_LIMIT_BYTES) {
+            chunks.push(chunk.subarray(0, RESPONSE_BODY_LIMIT_BYTES - kept));
+            kept += chunk.length;
+          }
+        });
+        const done = () =>
+          finish({
+            statusCode: response.statusCode ?? 0,
+            responseBody: Buffer.concat(chunks).subarray(0, RESPONSE_BODY_LIMIT_BYTES).toString("utf8"),
+          });
+        response.on("end", done);
+        // The status is what counts; a receiver that resets after answering still answered.
+        response.on("error", done);
+        response.on("aborted", done);
+      });
+      outgoing.end(request.body);
+    });
+}

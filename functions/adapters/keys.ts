@@ -1,0 +1,22 @@
+/**
+ * How records are keyed. Every key of tenant data starts with the tenant, so a query can only ever
+ * reach the caller's own records: tenancy is enforced by the key design, not by filtering.
+ */
+export const Keys = {
+  tenant: (tenantId: string) => `TENANT#${tenantId}`,
+  webhook: (webhookId: string) => `WEBHOOK#${webhookId}`,
+  webhookPrefix: "WEBHOOK#",
+  apiKey: (keyHash: string) => `APIKEY#${keyHash}`,
+  apiKeySort: "APIKEY",
+  event: (tenantId: string, eventId: string) => `TENANT#${tenantId}#EVENT#${eventId}`,
+  eventSort: "EVENT",
+  tenantEvents: (tenantId: string) => `TENANT#${tenantId}#EVENTS`,
+  webhookDeliveries: (tenantId: string, webhookId: string) => `TENANT#${tenantId}#WEBHOOK#${webhookId}`,
+  delivery: (deliveryId: string) => `DELIVERY#${deliveryId}`,
+  deliveryPrefix: "DELIVERY#",
+} as const;
+
+/** The TTL attribute's value, in epoch seconds, for a record kept `retentionDays` from `from`. */
+export function expiryEpochSeconds(from: Date, retentionDays: number): number {
+  return Math.floor(from.getTime() / 1000) + retentionDays * 86_400;
+}

@@ -1,0 +1,123 @@
+import type { MiddlewareObj } from "@middy/core";
+import httpJsonBodyParser from "@middy/http-json-body-parser";
+import type {
+  APIGatewayProxyEventV2WithLambdaAuthorizer,
+  APIGatewayProxyStructuredResultV2,
+} from "aws-lambda";
+import type { z } from "zod";
+import { logger } from "../adapters/logger.ts";
+import {
+  HooklineError,
+  MalformedJsonError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from "../domain/errors.ts";
+
+/** What the API Lambda authorizer puts in the request context. */
+export interface TenantContext {
+  readonly tenantId: string;
+}
+
+export type ApiEvent = Omit<APIGatewayProxyEventV2WithLambdaAuthorizer<TenantContext>, "body"> & {
+  body?: unknown;
+};
+export type ApiResult = APIGatewayProxyStructuredResultV2;
+
+const STATUS_BY_CODE: Readonly<Record<string, number>> = {
+  validation_error: 400,
+  invalid_json: 400,
+  unauthorized: 401,
+  not_found: 404,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+};
+
+export function json(statusCode: number, body: unknown): ApiResult {
+  return { statusCode, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
+}
+
+export function noContent(): ApiResult {
+  return { statusCode: 204 };
+}
+
+/** The one error shape of the API: `{"error": {"code", "message", "details"}}`. */
+export function errorResponse(
+  statusCode: number,
+  code: string,
+  message: string,
+  details: readonly unknown[] = [],
+) {
+  return json(statusCode, { error: { code, message, details } });
+}
+
+/** The tenant of the caller, as established by the authorizer. */
+export function tenantOf(event: ApiEvent): string {
+  return event.requestContext.authorizer.lambda.tenantId;
+}
+
+function isHttpError(error: unknown): error is Error & { statusCode: number } {
+  return error instanceof Error && typeof (error as { statusCode?: unknown }).statusCode === "number";
+}
+
+/** Maps every error to the API's error shape, in one place; anything unexpected is a logged 500. */
+export function httpErrors(): MiddlewareObj<ApiEvent, ApiResult> {
+  return {
+    onError: (request) => {
+      let error = request.error;
+      if (isHttpError(error) && error.statusCode === 415) {
+        error = new UnsupportedMediaTypeError("request body must be JSON (content-type: application/json)");
+      } else if (isHttpError(error) && error.statusCode === 422) {
+        error = new MalformedJsonError("request body is not valid JSON");
+      }
+      if (error instanceof HooklineError) {
+        request.response = errorResponse(
+          STATUS_BY_CODE[error.code] ?? 400,
+          error.code,
+          error.message,
+          error.details,
+        );
+        return;
+      }
+      logger.error("unexpected error", { error });
+      request.response = errorResponse(
+        500,
+        "internal_error",
+        "internal error; the request was not completed",
+      );
+    },
+  };
+}
+
+/** Parses JSON bodies, but only on requests that carry one, so GET and DELETE need no content type. */
+export function jsonBodies(): MiddlewareObj<ApiEvent, ApiResult> {
+  const parser = httpJsonBodyParser();
+  return {
+    before: async (request) => {
+      const method = request.event.requestContext.http.method;
+      if (method === "GET" || method === "DELETE" || method === "HEAD") return;
+      await parser.before?.(request as never);
+    },
+  };
+}
+
+/** Validates a parsed value against a schema, turning zod's issues into the API's error details. */
+export function parseWith<T extends z.ZodType>(schema: T, value: unknown, what: string): z.output<T> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const details = parsed.error.issues.map((issue) => ({
+    path: formatPath(issue.path),
+    message: issue.message,
+  }));
+  throw new ValidationError(
+    `${what} is not valid: ${details.map((d) => `${d.path || "(root)"}: ${d.message}`).join("; ")}`,
+    details,
+  );
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path
+    .map((segment, index) =>
+      typeof segment === "number" ? `[${segment}]` : `${index === 0 ? "" : "."}${String(segment)}`,
+    )
+    .join("");
+}

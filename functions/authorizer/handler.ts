@@ -1,0 +1,32 @@
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import middy from "@middy/core";
+import type {
+  APIGatewayRequestAuthorizerEventV2,
+  APIGatewaySimpleAuthorizerWithContextResult,
+} from "aws-lambda";
+import { tenantForApiKey } from "../adapters/api-keys.ts";
+import { loadConfig } from "../adapters/config.ts";
+import { dynamodb } from "../adapters/dynamodb.ts";
+import { logger } from "../adapters/logger.ts";
+import type { TenantContext } from "../api/http.ts";
+
+const config = loadConfig(["webhooksTable"]);
+const BEARER = /^Bearer\s+(\S+)$/i;
+
+type AuthorizerResult = APIGatewaySimpleAuthorizerWithContextResult<TenantContext | Record<string, never>>;
+
+async function authorize(event: APIGatewayRequestAuthorizerEventV2): Promise<AuthorizerResult> {
+  const header = event.headers?.authorization ?? event.headers?.Authorization ?? "";
+  const apiKey = BEARER.exec(header)?.[1];
+  const tenantId = apiKey
+    ? await tenantForApiKey({ ddb: dynamodb, tableName: config.webhooksTable }, apiKey)
+    : undefined;
+  if (!tenantId) {
+    logger.info("request refused: unknown, revoked or malformed API key");
+    return { isAuthorized: false, context: {} };
+  }
+  return { isAuthorized: true, context: { tenantId } };
+}
+
+/** The HTTP API's Lambda authorizer: resolves a bearer API key to its tenant. */
+export const handler = middy(authorize).use(injectLambdaContext(logger, { resetKeys: true }));

@@ -1,0 +1,54 @@
+/**
+ * Typed domain errors. Each carries a stable `code` that the API maps to an HTTP status in one place
+ * (`functions/api/http.ts`); domain code never knows about HTTP.
+ */
+
+export interface ErrorDetail {
+  /** Where in the request the problem is, e.g. `event_types[0]`. */
+  readonly path: string;
+  readonly message: string;
+}
+
+export abstract class HooklineError extends Error {
+  abstract readonly code: string;
+  readonly details: readonly ErrorDetail[];
+
+  constructor(message: string, details: readonly ErrorDetail[] = []) {
+    super(message);
+    this.name = new.target.name;
+    this.details = details;
+  }
+}
+
+/** The request is well-formed but its content is not acceptable. */
+export class ValidationError extends HooklineError {
+  readonly code = "validation_error";
+}
+
+/** An endpoint URL fails the endpoint safety checks (scheme, credentials, port, allowlist, address). */
+export class UnsafeUrlError extends HooklineError {
+  readonly code = "validation_error";
+
+  constructor(reason: string, path = "url") {
+    super(`url is not allowed: ${reason}`, [{ path, message: reason }]);
+  }
+}
+
+/** The resource does not exist, or belongs to another tenant: callers cannot tell the two apart. */
+export class NotFoundError extends HooklineError {
+  readonly code = "not_found";
+}
+
+/** The request body is not valid JSON. */
+export class MalformedJsonError extends HooklineError {
+  readonly code = "invalid_json";
+}
+
+/** The request body is not JSON at all. */
+export class UnsupportedMediaTypeError extends HooklineError {
+  readonly code = "unsupported_media_type";
+}
+
+export class PayloadTooLargeError extends HooklineError {
+  readonly code = "payload_too_large";
+}

@@ -1,0 +1,28 @@
+import { createHash } from "node:crypto";
+import { encodeTime, ulid } from "ulid";
+
+const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/** Ids sort by creation time, so listings can be newest first without an extra index. */
+export function newWebhookId(now: Date): string {
+  return `wh_${ulid(now.getTime())}`;
+}
+
+export function newEventId(now: Date): string {
+  return `evt_${ulid(now.getTime())}`;
+}
+
+/**
+ * The id of the delivery of one event to one webhook. It is derived, not random, so that re-running a
+ * fan-out (a retried publish, a crashed ingest) finds the same deliveries instead of creating twins;
+ * its time prefix is the event's acceptance time, so a webhook's deliveries still sort by time.
+ * It is also the `webhook-id` header receivers use to de-duplicate.
+ */
+export function deliveryIdFor(eventAcceptedAt: Date, eventId: string, webhookId: string): string {
+  const digest = createHash("sha256").update(`${eventId}\u0000${webhookId}`).digest();
+  let suffix = "";
+  for (let index = 0; index < 16; index += 1) {
+    suffix += CROCKFORD[(digest[index] ?? 0) & 31];
+  }
+  return `msg_${encodeTime(eventAcceptedAt.getTime(), 10)}${suffix}`;
+}

@@ -1,0 +1,61 @@
+/** The records Hookline keeps, as the domain sees them (camelCase; the API speaks snake_case). */
+
+export interface Webhook {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly url: string;
+  readonly eventTypes: readonly string[];
+  readonly description: string;
+  readonly active: boolean;
+  /** Signing secret, `whsec_...`. Never leaves the service after the create response. */
+  readonly secret: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export type EventSource = "api" | "eventbridge";
+
+export interface StoredEvent {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly type: string;
+  /** The exact bytes every delivery of this event sends. */
+  readonly payload: string;
+  readonly acceptedAt: string;
+  readonly source: EventSource;
+  /** Set once every delivery is recorded and queued; until then a repeated publish resumes the fan-out. */
+  readonly deliveryCount?: number;
+}
+
+export type DeliveryStatus = "pending" | "retrying" | "delivered" | "failed" | "dead_lettered";
+
+export const TERMINAL_STATUSES: readonly DeliveryStatus[] = ["delivered", "failed", "dead_lettered"];
+
+export interface Delivery {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly webhookId: string;
+  readonly eventId: string;
+  readonly eventType: string;
+  readonly status: DeliveryStatus;
+  readonly attemptCount: number;
+  readonly lastStatusCode?: number;
+  readonly lastError?: string;
+  readonly durationMs?: number;
+  readonly createdAt: string;
+  readonly completedAt?: string;
+}
+
+/**
+ * What a queue message carries: ids, and the payload itself when it is small enough, so that the
+ * common case needs no read of the event. The event record stays the source of truth.
+ */
+export interface DeliveryMessage {
+  readonly tenantId: string;
+  readonly webhookId: string;
+  readonly deliveryId: string;
+  readonly eventId: string;
+  readonly eventType: string;
+  readonly acceptedAt: string;
+  readonly payload?: string;
+}

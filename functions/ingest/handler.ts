@@ -1,0 +1,121 @@
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import middy from "@middy/core";
+import httpHeaderNormalizer from "@middy/http-header-normalizer";
+import type { Context, EventBridgeEvent } from "aws-lambda";
+import { z } from "zod";
+import { loadConfig } from "../adapters/config.ts";
+import { sqsDeliveryQueue } from "../adapters/delivery-queue.ts";
+import { dynamoDeliveryStore } from "../adapters/delivery-store.ts";
+import { dynamodb } from "../adapters/dynamodb.ts";
+import { dynamoEventStore } from "../adapters/event-store.ts";
+import { logger } from "../adapters/logger.ts";
+import { sqs } from "../adapters/sqs.ts";
+import { dynamoWebhookStore } from "../adapters/webhook-store.ts";
+import {
+  type ApiEvent,
+  type ApiResult,
+  httpErrors,
+  json,
+  jsonBodies,
+  parseWith,
+  tenantOf,
+} from "../api/http.ts";
+import { EVENT_ID, PublishEventBody } from "../api/schemas.ts";
+import { HooklineError } from "../domain/errors.ts";
+import { type PublishDeps, type PublishRequest, publishEvent } from "../domain/publish.ts";
+
+const config = loadConfig([
+  "webhooksTable",
+  "eventsTable",
+  "deliveryQueueUrl",
+  "eventTypes",
+  "retentionDays",
+]);
+
+const deps: PublishDeps = {
+  catalogue: config.eventTypes,
+  events: dynamoEventStore(dynamodb, config.eventsTable, config.retentionDays),
+  subscribers: dynamoWebhookStore(dynamodb, config.webhooksTable),
+  deliveries: dynamoDeliveryStore(dynamodb, config.eventsTable, config.retentionDays),
+  queue: sqsDeliveryQueue(sqs, config.deliveryQueueUrl),
+  now: () => new Date(),
+};
+
+/** `detail` of an EventBridge event addressed to Hookline; `detail-type` is the event type. */
+const EventBridgeDetail = z.strictObject({
+  tenant_id: z.string().min(1).max(128),
+  data: z.record(z.string(), z.unknown()),
+  id: z.string().regex(EVENT_ID).optional(),
+});
+
+type HooklineEventBridgeEvent = EventBridgeEvent<string, unknown>;
+
+async function publish(tenantId: string, request: PublishRequest) {
+  logger.appendKeys({ tenant_id: tenantId, ...(request.id ? { event_id: request.id } : {}) });
+  const result = await publishEvent(deps, tenantId, request);
+  logger.info(result.duplicate ? "event already published" : "event published", {
+    event_id: result.event.id,
+    event_type: result.event.type,
+    deliveries: result.deliveryCount,
+  });
+  return result;
+}
+
+async function publishFromApi(event: ApiEvent): Promise<ApiResult> {
+  const body = parseWith(PublishEventBody, event.body, "event");
+  const result = await publish(tenantOf(event), {
+    type: body.type,
+    data: body.data,
+    source: "api",
+    ...(body.id === undefined ? {} : { id: body.id }),
+  });
+  return json(202, {
+    id: result.event.id,
+    type: result.event.type,
+    accepted_at: result.event.acceptedAt,
+    deliveries: result.deliveryCount,
+    duplicate: result.duplicate,
+  });
+}
+
+/**
+ * EventBridge events cannot be answered with a 4xx, so one that can never be accepted is logged as an
+ * error and dropped; anything else that fails is thrown, so that Lambda's asynchronous retries apply.
+ * EventBridge's own event id is the default idempotency key, since EventBridge may deliver an event twice.
+ */
+async function publishFromEventBridge(event: HooklineEventBridgeEvent): Promise<void> {
+  try {
+    const detail = parseWith(EventBridgeDetail, event.detail, "EventBridge detail");
+    await publish(detail.tenant_id, {
+      type: event["detail-type"],
+      data: detail.data,
+      source: "eventbridge",
+      id: detail.id ?? `evt_eb_${event.id}`,
+    });
+  } catch (error) {
+    if (!(error instanceof HooklineError)) throw error;
+    logger.error("EventBridge event rejected", {
+      eventbridge_id: event.id,
+      detail_type: event["detail-type"],
+      reason: error.message,
+    });
+  }
+}
+
+const apiHandler = middy<ApiEvent, ApiResult>(publishFromApi)
+  .use(httpHeaderNormalizer())
+  .use(jsonBodies())
+  .use(httpErrors());
+
+function isEventBridgeEvent(event: unknown): event is HooklineEventBridgeEvent {
+  return typeof event === "object" && event !== null && "detail-type" in event;
+}
+
+/** Ingest: the `POST /v1/events` route and the EventBridge rule's target share one function. */
+export const handler = middy<ApiEvent | HooklineEventBridgeEvent, ApiResult | undefined>(
+  async (event: ApiEvent | HooklineEventBridgeEvent, context: Context): Promise<ApiResult | undefined> => {
+    if (!isEventBridgeEvent(event)) return apiHandler(event, context);
+    await publishFromEventBridge(event);
+    return undefined;
+  },
+).use(injectLambdaContext(logger, { resetKeys: true }));

@@ -1,0 +1,85 @@
+import { Duration } from "aws-cdk-lib";
+import { CorsHttpMethod, HttpApi, type HttpMethod } from "aws-cdk-lib/aws-apigatewayv2";
+import { HttpLambdaAuthorizer, HttpLambdaResponseType } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
+import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
+import type { ITableV2 } from "aws-cdk-lib/aws-dynamodb";
+import type { IFunction } from "aws-cdk-lib/aws-lambda";
+import type { RetentionDays } from "aws-cdk-lib/aws-logs";
+import { Construct } from "constructs";
+import { IngestRoute, ManagementRoute } from "../functions/shared/names.ts";
+import { HooklineFunction } from "./function.ts";
+
+export interface HooklineApiProps {
+  readonly webhooksTable: ITableV2;
+  readonly eventsTable: ITableV2;
+  readonly ingestFunction: IFunction;
+  readonly environment: Readonly<Record<string, string>>;
+  /**
+   * How long API Gateway caches an API key's authorizer answer; a revoked key works for at most this long.
+   * @default Duration.seconds(60)
+   */
+  readonly authorizerCacheTtl?: Duration;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+}
+
+function splitRouteKey(routeKey: string): { method: HttpMethod; path: string } {
+  const [method, path] = routeKey.split(" ");
+  if (!method || !path) throw new Error(`malformed route key: ${routeKey}`);
+  return { method: method as HttpMethod, path };
+}
+
+/** The HTTP API: a Lambda authorizer resolving API keys to tenants, the management routes, and publish. */
+export class HooklineApi extends Construct {
+  readonly httpApi: HttpApi;
+  readonly managementFunction: HooklineFunction;
+  readonly authorizerFunction: HooklineFunction;
+
+  constructor(scope: Construct, id: string, props: HooklineApiProps) {
+    super(scope, id);
+    const logRetention = props.logRetention === undefined ? {} : { logRetention: props.logRetention };
+
+    this.authorizerFunction = new HooklineFunction(this, "AuthorizerFunction", {
+      entry: "authorizer/handler.ts",
+      description: "Hookline: resolves API keys to tenants",
+      environment: props.environment,
+      ...logRetention,
+    });
+    props.webhooksTable.grantReadData(this.authorizerFunction);
+
+    this.managementFunction = new HooklineFunction(this, "ManagementFunction", {
+      entry: "api/handler.ts",
+      description: "Hookline: the webhook management API",
+      environment: props.environment,
+      ...logRetention,
+    });
+    props.webhooksTable.grantReadWriteData(this.managementFunction);
+    props.eventsTable.grantReadData(this.managementFunction);
+
+    const authorizer = new HttpLambdaAuthorizer("ApiKeyAuthorizer", this.authorizerFunction, {
+      responseTypes: [HttpLambdaResponseType.SIMPLE],
+      identitySource: ["$request.header.Authorization"],
+      resultsCacheTtl: props.authorizerCacheTtl ?? Duration.seconds(60),
+    });
+
+    this.httpApi = new HttpApi(this, "HttpApi", {
+      description: "Hookline webhook API",
+      corsPreflight: {
+        allowMethods: [CorsHttpMethod.ANY],
+        allowHeaders: ["authorization", "content-type"],
+        allowOrigins: ["*"],
+      },
+    });
+
+    const management = new HttpLambdaIntegration("ManagementIntegration", this.managementFunction);
+    for (const routeKey of Object.values(ManagementRoute)) {
+      const { method, path } = splitRouteKey(routeKey);
+      this.httpApi.addRoutes({ path, methods: [method], integration: management, authorizer });
+    }
+    const ingest = new HttpLambdaIntegration("IngestIntegration", props.ingestFunction);
+    for (const routeKey of Object.values(IngestRoute)) {
+      const { method, path } = splitRouteKey(routeKey);
+      this.httpApi.addRoutes({ path, methods: [method], integration: ingest, authorizer });
+    }
+  }
+}

@@ -1,0 +1,65 @@
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { Architecture, Runtime } from "aws-cdk-lib/aws-lambda";
+import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { Construct } from "constructs";
+import { SERVICE_NAME } from "../functions/shared/names.ts";
+
+const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+export interface HooklineFunctionProps {
+  /** Handler module, relative to `functions/`, e.g. `delivery/handler.ts`. */
+  readonly entry: string;
+  readonly description: string;
+  readonly environment: Readonly<Record<string, string>>;
+  /** @default Duration.seconds(10) */
+  readonly timeout?: Duration;
+  /** @default 512 */
+  readonly memorySize?: number;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+  /** @default RemovalPolicy.DESTROY (log groups only) */
+  readonly logRemovalPolicy?: RemovalPolicy;
+}
+
+/**
+ * A Hookline Lambda function: Node.js 22 on arm64, bundled by a local esbuild into one minified ES
+ * module (no Docker), with its own log group and retention.
+ */
+export class HooklineFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: HooklineFunctionProps) {
+    const logGroup = new LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
+    });
+    super(scope, id, {
+      entry: path.join(projectRoot, "functions", props.entry),
+      handler: "handler",
+      description: props.description,
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(10),
+      logGroup,
+      projectRoot,
+      depsLockFilePath: path.join(projectRoot, "package-lock.json"),
+      environment: {
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        NODE_OPTIONS: "--enable-source-maps",
+        ...props.environment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        minify: true,
+        sourceMap: true,
+        target: "node22",
+        mainFields: ["module", "main"],
+        externalModules: [],
+        banner: "import{createRequire}from'module';const require=createRequire(import.meta.url);",
+        forceDockerBundling: false,
+      },
+    });
+  }
+}

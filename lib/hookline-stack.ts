@@ -1,0 +1,29 @@
+import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
+import type { Construct } from "constructs";
+import { StackOutput } from "../functions/shared/names.ts";
+import { Hookline, type HooklineProps } from "./hookline.ts";
+
+export interface HooklineStackProps extends StackProps {
+  readonly hookline?: HooklineProps;
+}
+
+/** A stack holding one Hookline, with the outputs the CLI and the local runtime read. */
+export class HooklineStack extends Stack {
+  readonly hookline: Hookline;
+
+  constructor(scope: Construct, id: string, props: HooklineStackProps = {}) {
+    super(scope, id, props);
+    this.hookline = new Hookline(this, "Hookline", props.hookline);
+    const outputs: Record<keyof typeof StackOutput, string> = {
+      apiUrl: this.hookline.api.httpApi.apiEndpoint,
+      webhooksTable: this.hookline.storage.webhooksTable.tableName,
+      eventsTable: this.hookline.storage.eventsTable.tableName,
+      deliveryQueueUrl: this.hookline.delivery.queue.queueUrl,
+      deadLetterQueueUrl: this.hookline.delivery.deadLetterQueue.queueUrl,
+      eventBusName: this.hookline.eventBus.eventBusName,
+    };
+    for (const [key, value] of Object.entries(outputs)) {
+      new CfnOutput(this, StackOutput[key as keyof typeof StackOutput], { value });
+    }
+  }
+}

@@ -1,0 +1,149 @@
+import type { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { EventBus, type IEventBus } from "aws-cdk-lib/aws-events";
+import type { RetentionDays } from "aws-cdk-lib/aws-logs";
+import { Construct } from "constructs";
+import { DEFAULT_EVENT_TYPES, type EventTypeDefinition } from "../functions/shared/event-catalogue.ts";
+import { EnvVar } from "../functions/shared/names.ts";
+import packageJson from "../package.json" with { type: "json" };
+import { HooklineApi } from "./api.ts";
+import { HooklineDelivery } from "./delivery.ts";
+import { HooklineIngest } from "./ingest.ts";
+import { HooklineStorage } from "./storage.ts";
+
+/** Which webhook URLs may be registered and connected to. The defaults are the safe ones. */
+export interface EndpointSafetyProps {
+  /**
+   * Allow plain `http://` URLs.
+   * @default false
+   */
+  readonly allowInsecureHttp?: boolean;
+  /**
+   * Allow loopback, private, link-local and other internal addresses. Only for local development.
+   * @default false
+   */
+  readonly allowPrivateTargets?: boolean;
+  /**
+   * Ports a URL may use, or "any". 80 and 8080 only apply when `allowInsecureHttp` is set.
+   * @default [443, 8443, 80, 8080]
+   */
+  readonly allowedPorts?: readonly number[] | "any";
+  /**
+   * A regular expression the whole URL must match, e.g. `https://([a-z0-9-]+\.)*example\.com/.*`.
+   * @default - no allowlist
+   */
+  readonly allowlistPattern?: string;
+}
+
+export interface HooklineProps {
+  /**
+   * The event-type catalogue: what may be published and subscribed to.
+   * @default DEFAULT_EVENT_TYPES (the 11 types of the original design)
+   */
+  readonly eventTypes?: readonly EventTypeDefinition[];
+  /**
+   * The EventBridge bus whose events Hookline delivers.
+   * @default - the account's default event bus
+   */
+  readonly eventBus?: IEventBus;
+  /**
+   * EventBridge `source` values accepted from the bus.
+   * @default - any source
+   */
+  readonly eventSources?: readonly string[];
+  /** @default - the strict defaults of EndpointSafetyProps */
+  readonly endpointSafety?: EndpointSafetyProps;
+  /**
+   * How long the delivery function waits for an endpoint's answer.
+   * @default Duration.seconds(10)
+   */
+  readonly attemptTimeout?: Duration;
+  /**
+   * Days events and deliveries are kept before DynamoDB's TTL removes them.
+   * @default 30
+   */
+  readonly retentionDays?: number;
+  /**
+   * How long the API caches an API key's authorizer answer.
+   * @default Duration.seconds(60)
+   */
+  readonly authorizerCacheTtl?: Duration;
+  /**
+   * Most concurrent delivery function instances.
+   * @default 50
+   */
+  readonly deliveryConcurrency?: number;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+  /**
+   * What happens to the tables when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly tableRemovalPolicy?: RemovalPolicy;
+}
+
+/** Defaults of the endpoint policy, resolved; exported so tests can check the construct applies them. */
+export const DEFAULT_ENDPOINT_SAFETY = {
+  allowInsecureHttp: false,
+  allowPrivateTargets: false,
+  allowedPorts: [443, 8443, 80, 8080],
+} as const satisfies EndpointSafetyProps;
+
+export const DEFAULT_RETENTION_DAYS = 30;
+
+/** Hookline: webhook delivery for AWS, composed of storage, ingest, delivery and the HTTP API. */
+export class Hookline extends Construct {
+  readonly storage: HooklineStorage;
+  readonly ingest: HooklineIngest;
+  readonly delivery: HooklineDelivery;
+  readonly api: HooklineApi;
+  readonly eventBus: IEventBus;
+
+  constructor(scope: Construct, id: string, props: HooklineProps = {}) {
+    super(scope, id);
+    const eventTypes = props.eventTypes ?? DEFAULT_EVENT_TYPES;
+    if (eventTypes.length === 0) throw new Error("Hookline: eventTypes must list at least one event type");
+    const retentionDays = props.retentionDays ?? DEFAULT_RETENTION_DAYS;
+    const safety = { ...DEFAULT_ENDPOINT_SAFETY, ...props.endpointSafety };
+    const logRetention = props.logRetention === undefined ? {} : { logRetention: props.logRetention };
+    this.eventBus = props.eventBus ?? EventBus.fromEventBusName(this, "DefaultBus", "default");
+
+    this.storage = new HooklineStorage(this, "Storage", {
+      ...(props.tableRemovalPolicy === undefined ? {} : { removalPolicy: props.tableRemovalPolicy }),
+    });
+    const environment = {
+      [EnvVar.webhooksTable]: this.storage.webhooksTable.tableName,
+      [EnvVar.eventsTable]: this.storage.eventsTable.tableName,
+      [EnvVar.eventTypes]: JSON.stringify(eventTypes),
+      [EnvVar.endpointPolicy]: JSON.stringify(safety),
+      [EnvVar.retentionDays]: String(retentionDays),
+      [EnvVar.version]: packageJson.version,
+    };
+
+    this.delivery = new HooklineDelivery(this, "Delivery", {
+      webhooksTable: this.storage.webhooksTable,
+      eventsTable: this.storage.eventsTable,
+      environment,
+      ...(props.attemptTimeout === undefined ? {} : { attemptTimeout: props.attemptTimeout }),
+      ...(props.deliveryConcurrency === undefined ? {} : { maxConcurrency: props.deliveryConcurrency }),
+      ...logRetention,
+    });
+    this.ingest = new HooklineIngest(this, "Ingest", {
+      webhooksTable: this.storage.webhooksTable,
+      eventsTable: this.storage.eventsTable,
+      deliveryQueue: this.delivery.queue,
+      environment: { ...environment, [EnvVar.deliveryQueueUrl]: this.delivery.queue.queueUrl },
+      eventTypeNames: eventTypes.map((type) => type.name),
+      eventBus: this.eventBus,
+      ...(props.eventSources === undefined ? {} : { eventSources: props.eventSources }),
+      ...logRetention,
+    });
+    this.api = new HooklineApi(this, "Api", {
+      webhooksTable: this.storage.webhooksTable,
+      eventsTable: this.storage.eventsTable,
+      ingestFunction: this.ingest.function,
+      environment,
+      ...(props.authorizerCacheTtl === undefined ? {} : { authorizerCacheTtl: props.authorizerCacheTtl }),
+      ...logRetention,
+    });
+  }
+}

@@ -1,0 +1,61 @@
+import { Duration } from "aws-cdk-lib";
+import type { ITableV2 } from "aws-cdk-lib/aws-dynamodb";
+import { type IEventBus, Match, Rule } from "aws-cdk-lib/aws-events";
+import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
+import type { RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { IQueue } from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+import { HooklineFunction } from "./function.ts";
+
+export interface HooklineIngestProps {
+  readonly webhooksTable: ITableV2;
+  readonly eventsTable: ITableV2;
+  readonly deliveryQueue: IQueue;
+  readonly environment: Readonly<Record<string, string>>;
+  /** Names of the event types in the catalogue; the rule matches only these. */
+  readonly eventTypeNames: readonly string[];
+  /** The bus whose events Hookline publishes. */
+  readonly eventBus: IEventBus;
+  /**
+   * EventBridge `source` values accepted; any source when empty.
+   * @default []
+   */
+  readonly eventSources?: readonly string[];
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+}
+
+/**
+ * Ingest: stores each published event and fans it out to the delivery queue. Serves `POST /v1/events`
+ * (wired by the API construct) and an EventBridge rule whose `detail-type` is a catalogue event type.
+ */
+export class HooklineIngest extends Construct {
+  readonly function: HooklineFunction;
+  readonly rule: Rule;
+
+  constructor(scope: Construct, id: string, props: HooklineIngestProps) {
+    super(scope, id);
+    this.function = new HooklineFunction(this, "Function", {
+      entry: "ingest/handler.ts",
+      description: "Hookline: stores published events and fans them out to the delivery queue",
+      timeout: Duration.seconds(30),
+      environment: props.environment,
+      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+    });
+    props.webhooksTable.grantReadData(this.function);
+    props.eventsTable.grantReadWriteData(this.function);
+    props.deliveryQueue.grantSendMessages(this.function);
+
+    const sources = props.eventSources ?? [];
+    this.rule = new Rule(this, "EventRule", {
+      eventBus: props.eventBus,
+      description: "Hookline: events to deliver to webhooks",
+      eventPattern: {
+        detailType: [...props.eventTypeNames],
+        detail: { tenant_id: Match.exists() },
+        ...(sources.length > 0 ? { source: [...sources] } : {}),
+      },
+      targets: [new LambdaFunction(this.function, { retryAttempts: 8 })],
+    });
+  }
+}

@@ -1,0 +1,46 @@
+import { RemovalPolicy } from "aws-cdk-lib";
+import { AttributeType, Billing, TableV2 } from "aws-cdk-lib/aws-dynamodb";
+import { Construct } from "constructs";
+import { BY_TIME_INDEX, TableKey } from "../functions/shared/names.ts";
+
+export interface HooklineStorageProps {
+  /**
+   * What happens to the tables when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * Hookline's two tables, on-demand with point-in-time recovery:
+ * - webhooks: tenants' webhooks and API keys (kept until deleted);
+ * - events: events and their deliveries, which expire through TTL after the retention period.
+ */
+export class HooklineStorage extends Construct {
+  readonly webhooksTable: TableV2;
+  readonly eventsTable: TableV2;
+
+  constructor(scope: Construct, id: string, props: HooklineStorageProps = {}) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const common = {
+      partitionKey: { name: TableKey.partition, type: AttributeType.STRING },
+      sortKey: { name: TableKey.sort, type: AttributeType.STRING },
+      billing: Billing.onDemand(),
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy,
+    };
+    this.webhooksTable = new TableV2(this, "WebhooksTable", common);
+    this.eventsTable = new TableV2(this, "EventsTable", {
+      ...common,
+      timeToLiveAttribute: TableKey.expiresAt,
+      globalSecondaryIndexes: [
+        {
+          indexName: BY_TIME_INDEX,
+          partitionKey: { name: TableKey.byTimePartition, type: AttributeType.STRING },
+          sortKey: { name: TableKey.byTimeSort, type: AttributeType.STRING },
+        },
+      ],
+    });
+  }
+}

@@ -1,0 +1,163 @@
+import { App, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_EVENT_TYPES } from "../../functions/shared/event-catalogue.ts";
+import { EnvVar, IngestRoute, ManagementRoute, StackOutput, TableKey } from "../../functions/shared/names.ts";
+import { Hookline } from "../../lib/hookline.ts";
+import { HooklineStack } from "../../lib/hookline-stack.ts";
+
+/** Environment variables of the function whose description mentions `what`. */
+function environmentOf(template: Template, what: string): Record<string, unknown> {
+  const functions = template.findResources("AWS::Lambda::Function", {
+    Properties: { Description: Match.stringLikeRegexp(what) },
+  });
+  const [resource] = Object.values(functions);
+  return (resource as { Properties: { Environment: { Variables: Record<string, unknown> } } }).Properties
+    .Environment.Variables;
+}
+
+describe("Hookline stack with default props", () => {
+  let template: Template;
+  beforeAll(() => {
+    template = Template.fromStack(new HooklineStack(new App(), "Hookline"));
+  });
+
+  it("runs every function on Node.js 22, arm64, with a log group that has a retention", () => {
+    const functions = template.findResources("AWS::Lambda::Function");
+    expect(Object.keys(functions)).toHaveLength(4);
+    for (const fn of Object.values(functions)) {
+      expect(fn.Properties).toMatchObject({ Runtime: "nodejs22.x", Architectures: ["arm64"] });
+    }
+    template.resourceCountIs("AWS::Logs::LogGroup", 4);
+    template.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: 30 });
+  });
+
+  it("keeps two on-demand tables with point-in-time recovery, TTL on the expiring one, retained on delete", () => {
+    template.resourceCountIs("AWS::DynamoDB::GlobalTable", 2);
+    template.allResourcesProperties("AWS::DynamoDB::GlobalTable", {
+      BillingMode: "PAY_PER_REQUEST",
+      KeySchema: [
+        { AttributeName: TableKey.partition, KeyType: "HASH" },
+        { AttributeName: TableKey.sort, KeyType: "RANGE" },
+      ],
+      Replicas: [
+        Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } }),
+      ],
+    });
+    template.hasResourceProperties("AWS::DynamoDB::GlobalTable", {
+      TimeToLiveSpecification: { AttributeName: TableKey.expiresAt, Enabled: true },
+    });
+    template.hasResource("AWS::DynamoDB::GlobalTable", { DeletionPolicy: "Retain" });
+  });
+
+  it("feeds the delivery function from an encrypted queue with a dead-letter queue and partial batch failures", () => {
+    template.resourceCountIs("AWS::SQS::Queue", 2);
+    template.hasResourceProperties("AWS::SQS::Queue", {
+      RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 5 },
+      SqsManagedSseEnabled: true,
+    });
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      BatchSize: 10,
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+      ScalingConfig: { MaximumConcurrency: 50 },
+    });
+  });
+
+  it("gives the delivery function a 10 s attempt timeout by default", () => {
+    expect(environmentOf(template, "signs and POSTs")[EnvVar.deliveryTimeoutSeconds]).toBe("10");
+  });
+
+  it("exposes every route behind the API-key authorizer", () => {
+    template.hasResourceProperties("AWS::ApiGatewayV2::Authorizer", {
+      AuthorizerType: "REQUEST",
+      EnableSimpleResponses: true,
+      IdentitySource: ["$request.header.Authorization"],
+      AuthorizerResultTtlInSeconds: 60,
+    });
+    const routes = template.findResources("AWS::ApiGatewayV2::Route");
+    const keys = Object.values(routes).map(
+      (route) => (route as { Properties: { RouteKey: string } }).Properties.RouteKey,
+    );
+    expect(keys.sort()).toEqual([...Object.values(ManagementRoute), ...Object.values(IngestRoute)].sort());
+    for (const route of Object.values(routes)) {
+      expect((route as { Properties: { AuthorizationType: string } }).Properties.AuthorizationType).toBe(
+        "CUSTOM",
+      );
+    }
+  });
+
+  it("routes catalogue events from the default bus to the ingest function", () => {
+    template.hasResourceProperties("AWS::Events::Rule", {
+      EventBusName: "default",
+      EventPattern: {
+        "detail-type": DEFAULT_EVENT_TYPES.map((type) => type.name),
+        detail: { tenant_id: [{ exists: true }] },
+      },
+      Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 8 } })],
+    });
+  });
+
+  it("gives functions the strict endpoint policy and the catalogue", () => {
+    const environment = environmentOf(template, "management API");
+    expect(JSON.parse(String(environment[EnvVar.endpointPolicy]))).toEqual({
+      allowInsecureHttp: false,
+      allowPrivateTargets: false,
+      allowedPorts: [443, 8443, 80, 8080],
+    });
+    expect(JSON.parse(String(environment[EnvVar.eventTypes]))).toEqual(DEFAULT_EVENT_TYPES);
+    expect(environment[EnvVar.retentionDays]).toBe("30");
+  });
+
+  it("grants least privilege: the authorizer only reads, the delivery function cannot send to SQS", () => {
+    const policies = template.findResources("AWS::IAM::Policy");
+    const statementsOf = (fragment: string) =>
+      Object.entries(policies)
+        .filter(([logicalId]) => logicalId.includes(fragment))
+        .flatMap(
+          ([, policy]) =>
+            (policy as { Properties: { PolicyDocument: { Statement: { Action: unknown }[] } } }).Properties
+              .PolicyDocument.Statement,
+        )
+        .flatMap((statement) => [statement.Action].flat() as string[]);
+    const authorizer = statementsOf("AuthorizerFunction");
+    expect(authorizer.length).toBeGreaterThan(0);
+    expect(authorizer.some((action) => /Put|Update|Delete|Write/.test(action))).toBe(false);
+    expect(statementsOf("DeliveryFunction").some((action) => action === "sqs:SendMessage")).toBe(false);
+  });
+
+  it("outputs what the CLI and the local runtime need", () => {
+    for (const name of Object.values(StackOutput)) template.hasOutput(name, {});
+  });
+});
+
+describe("Hookline props", () => {
+  it("applies custom event types, bus sources, endpoint policy, retention and timeout", () => {
+    const stack = new Stack(new App(), "Custom");
+    new Hookline(stack, "Hookline", {
+      eventTypes: [{ name: "order.paid", description: "An order was paid." }],
+      eventSources: ["com.example.orders"],
+      endpointSafety: { allowlistPattern: "https://hooks\\.example\\.com/.*" },
+      retentionDays: 7,
+      attemptTimeout: Duration.seconds(5),
+      tableRemovalPolicy: RemovalPolicy.DESTROY,
+    });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties("AWS::Events::Rule", {
+      EventPattern: { "detail-type": ["order.paid"], source: ["com.example.orders"] },
+    });
+    const environment = environmentOf(template, "signs and POSTs");
+    expect(JSON.parse(String(environment[EnvVar.endpointPolicy]))).toMatchObject({
+      allowInsecureHttp: false,
+      allowlistPattern: "https://hooks\\.example\\.com/.*",
+    });
+    expect(environment[EnvVar.retentionDays]).toBe("7");
+    expect(environment[EnvVar.deliveryTimeoutSeconds]).toBe("5");
+    template.hasResource("AWS::DynamoDB::GlobalTable", { DeletionPolicy: "Delete" });
+  });
+
+  it("refuses an empty event catalogue", () => {
+    expect(() => new Hookline(new Stack(new App(), "Empty"), "Hookline", { eventTypes: [] })).toThrow(
+      /at least one/,
+    );
+  });
+});

@@ -1,0 +1,156 @@
+import { describe, expect, it } from "vitest";
+import { PayloadTooLargeError, ValidationError } from "../../functions/domain/errors.ts";
+import type { Delivery, DeliveryMessage, StoredEvent, Webhook } from "../../functions/domain/model.ts";
+import { INLINE_PAYLOAD_BYTES, type PublishDeps, publishEvent } from "../../functions/domain/publish.ts";
+import { DEFAULT_EVENT_TYPES } from "../../functions/shared/event-catalogue.ts";
+
+function webhook(id: string, eventTypes: string[], active = true): Webhook {
+  return {
+    id,
+    tenantId: "t1",
+    url: `https://example.com/${id}`,
+    eventTypes,
+    description: "",
+    active,
+    secret: "whsec_x",
+    createdAt: "2026-01-01T00:00:00.000Z",
+    updatedAt: "2026-01-01T00:00:00.000Z",
+  };
+}
+
+/** Test doubles for the stores the ingest function uses, recording what they were asked. */
+function harness(webhookPages: Webhook[][]) {
+  const events = new Map<string, StoredEvent>();
+  const deliveries = new Map<string, Delivery>();
+  const queued: DeliveryMessage[] = [];
+  const resumes: boolean[] = [];
+  let failEnqueueOnce = false;
+  const deps: PublishDeps = {
+    catalogue: DEFAULT_EVENT_TYPES,
+    now: () => new Date("2026-03-01T12:00:00.000Z"),
+    events: {
+      async insertIfAbsent(event) {
+        const existing = events.get(event.id);
+        if (existing) return { event: existing, created: false };
+        events.set(event.id, event);
+        return { event, created: true };
+      },
+      async markFannedOut(_tenantId, eventId, deliveryCount) {
+        const event = events.get(eventId);
+        if (event) events.set(eventId, { ...event, deliveryCount });
+      },
+    },
+    subscribers: {
+      async *activeWebhooks() {
+        for (const page of webhookPages) yield page.filter((candidate) => candidate.active);
+      },
+    },
+    deliveries: {
+      async createPending(batch, { resume }) {
+        resumes.push(resume);
+        for (const delivery of batch) if (!deliveries.has(delivery.id)) deliveries.set(delivery.id, delivery);
+      },
+    },
+    queue: {
+      async enqueue(messages) {
+        if (failEnqueueOnce) {
+          failEnqueueOnce = false;
+          throw new Error("SQS unavailable");
+        }
+        queued.push(...messages);
+      },
+    },
+  };
+  return {
+    deps,
+    events,
+    deliveries,
+    queued,
+    resumes,
+    failNextEnqueue: () => {
+      failEnqueueOnce = true;
+    },
+  };
+}
+
+describe("publishEvent", () => {
+  it("stores the event and creates and queues one delivery per subscribed active webhook", async () => {
+    const h = harness([
+      [
+        webhook("wh_a", ["memory.created"]),
+        webhook("wh_b", ["memory.*"]),
+        webhook("wh_c", ["session.started"]),
+      ],
+      [webhook("wh_d", ["*"]), webhook("wh_e", ["memory.created"], false)],
+    ]);
+    const result = await publishEvent(h.deps, "t1", {
+      type: "memory.created",
+      data: { n: 1 },
+      source: "api",
+    });
+    expect(result.deliveryCount).toBe(3);
+    expect(result.duplicate).toBe(false);
+    expect([...h.deliveries.values()].map((d) => d.webhookId).sort()).toEqual(["wh_a", "wh_b", "wh_d"]);
+    expect(h.queued.map((m) => m.deliveryId).sort()).toEqual([...h.deliveries.keys()].sort());
+    expect(JSON.parse(h.queued[0]?.payload ?? "")).toEqual({
+      id: result.event.id,
+      type: "memory.created",
+      timestamp: "2026-03-01T12:00:00.000Z",
+      data: { n: 1 },
+    });
+    expect(h.events.get(result.event.id)?.deliveryCount).toBe(3);
+  });
+
+  it("fans out once when the same id is published twice", async () => {
+    const h = harness([[webhook("wh_a", ["memory.created"])]]);
+    await publishEvent(h.deps, "t1", { id: "order-42", type: "memory.created", data: {}, source: "api" });
+    const again = await publishEvent(h.deps, "t1", {
+      id: "order-42",
+      type: "memory.created",
+      data: {},
+      source: "api",
+    });
+    expect(again.duplicate).toBe(true);
+    expect(again.deliveryCount).toBe(1);
+    expect(h.queued).toHaveLength(1);
+  });
+
+  it("resumes a fan-out that crashed before finishing, with the same delivery ids", async () => {
+    const h = harness([[webhook("wh_a", ["memory.created"])]]);
+    h.failNextEnqueue();
+    const request = { id: "e1", type: "memory.created", data: {}, source: "api" } as const;
+    await expect(publishEvent(h.deps, "t1", request)).rejects.toThrow("SQS unavailable");
+    const idsAfterCrash = [...h.deliveries.keys()];
+    const retried = await publishEvent(h.deps, "t1", request);
+    expect(retried.deliveryCount).toBe(1);
+    expect([...h.deliveries.keys()]).toEqual(idsAfterCrash);
+    expect(h.resumes).toEqual([false, true]);
+    expect(h.queued.map((m) => m.deliveryId)).toEqual(idsAfterCrash);
+  });
+
+  it("rejects an unknown event type before storing anything", async () => {
+    const h = harness([[webhook("wh_a", ["*"])]]);
+    await expect(publishEvent(h.deps, "t1", { type: "nope.never", data: {}, source: "api" })).rejects.toThrow(
+      ValidationError,
+    );
+    expect(h.events.size).toBe(0);
+  });
+
+  it("rejects payloads over 256 KB and keeps large-but-allowed ones out of the queue message", async () => {
+    const h = harness([[webhook("wh_a", ["*"])]]);
+    await expect(
+      publishEvent(h.deps, "t1", {
+        type: "sync.failed",
+        data: { blob: "x".repeat(256 * 1024) },
+        source: "api",
+      }),
+    ).rejects.toThrow(PayloadTooLargeError);
+    expect(h.events.size).toBe(0);
+    await publishEvent(h.deps, "t1", {
+      type: "sync.failed",
+      data: { blob: "x".repeat(INLINE_PAYLOAD_BYTES) },
+      source: "api",
+    });
+    expect(h.queued[0]?.payload).toBeUndefined();
+  });
+});
