@@ -1,0 +1,52 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+
+/** A running Hookline, local or deployed, as the operator commands see it. */
+export interface Target {
+  readonly description: string;
+  readonly outputs: Readonly<Record<string, string>>;
+  readonly ddb: DynamoDBDocumentClient;
+}
+
+/**
+ * With `--stack NAME`, the deployed stack's outputs (the usual AWS credentials and region apply);
+ * otherwise the local stack started by `npm start`, from `<HOOKLINE_DIR or .hookline>/local.json`.
+ */
+export async function resolveTarget(stackName: string | undefined): Promise<Target> {
+  if (stackName) {
+    const { Stacks } = await new CloudFormationClient({}).send(
+      new DescribeStacksCommand({ StackName: stackName }),
+    );
+    const outputs = Object.fromEntries(
+      (Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey ?? "", o.OutputValue ?? ""]),
+    );
+    return {
+      description: `stack ${stackName}`,
+      outputs,
+      ddb: DynamoDBDocumentClient.from(new DynamoDBClient({})),
+    };
+  }
+  const file = path.resolve(process.env.HOOKLINE_DIR ?? ".hookline", "local.json");
+  let local: { outputs: Record<string, string>; endpoints: { dynamodb: string } };
+  try {
+    local = JSON.parse(readFileSync(file, "utf8"));
+  } catch {
+    throw new Error(
+      `no local stack found (${file} is missing): start one with "npm start", or pass --stack NAME`,
+    );
+  }
+  return {
+    description: "the local stack",
+    outputs: local.outputs,
+    ddb: DynamoDBDocumentClient.from(
+      new DynamoDBClient({
+        endpoint: local.endpoints.dynamodb,
+        region: "us-east-1",
+        credentials: { accessKeyId: "local", secretAccessKey: "local" },
+      }),
+    ),
+  };
+}

@@ -1,0 +1,296 @@
+import { execFileSync } from "node:child_process";
+import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
+import { Webhook as StandardWebhook } from "standardwebhooks";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { callApi, localStack } from "../support/local-stack.ts";
+import { eventually, Receiver } from "../support/receiver.ts";
+
+let receiver: Receiver;
+
+beforeAll(async () => {
+  receiver = await Receiver.start();
+});
+afterAll(async () => {
+  await receiver.stop();
+});
+
+async function registerWebhook(eventTypes: string[], url = receiver.url) {
+  const response = await callApi("POST", "/v1/webhooks", {
+    body: { url, event_types: eventTypes, description: "e2e receiver" },
+  });
+  expect(response.status, JSON.stringify(response.body)).toBe(201);
+  return response.body as { id: string; secret: string; url: string };
+}
+
+async function deliveriesOf(webhookId: string, status?: string) {
+  const response = await callApi(
+    "GET",
+    `/v1/webhooks/${webhookId}/deliveries${status ? `?status=${status}` : ""}`,
+  );
+  expect(response.status).toBe(200);
+  return response.body.data as Array<Record<string, unknown>>;
+}
+
+/** What the receiver got for one event (event ids are unique per test). */
+function requestsFor(eventId: string) {
+  return receiver.requests.filter((request) => {
+    try {
+      return JSON.parse(request.rawBody).id === eventId;
+    } catch {
+      return false;
+    }
+  });
+}
+
+describe("register → publish → signed delivery", () => {
+  it("registers a webhook and shows its secret only once", async () => {
+    const created = await registerWebhook(["memory.created"]);
+    expect(created).toMatchObject({
+      url: receiver.url,
+      event_types: ["memory.created"],
+      description: "e2e receiver",
+      active: true,
+    });
+    expect(created.id).toMatch(/^wh_/);
+    expect(created.secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
+    const secretBytes = Buffer.from(created.secret.slice("whsec_".length), "base64").length;
+    expect(secretBytes).toBeGreaterThanOrEqual(24);
+    expect(secretBytes).toBeLessThanOrEqual(64);
+
+    const fetched = await callApi("GET", `/v1/webhooks/${created.id}`);
+    expect(fetched.status).toBe(200);
+    expect(fetched.body).toMatchObject({ id: created.id, url: receiver.url, active: true });
+    expect(fetched.body).toHaveProperty("created_at");
+    expect(fetched.body).toHaveProperty("updated_at");
+    expect(fetched.body).not.toHaveProperty("secret");
+  });
+
+  it("delivers a published event, signed so that standardwebhooks verifies the exact bytes", async () => {
+    const webhook = await registerWebhook(["memory.*"]);
+    const published = await callApi("POST", "/v1/events", {
+      body: { type: "memory.created", data: { memory_id: "m_1", text: "héllo ✓" } },
+    });
+    expect(published.status, JSON.stringify(published.body)).toBe(202);
+    expect(published.body).toMatchObject({ type: "memory.created", deliveries: 1, duplicate: false });
+    const eventId = published.body.id as string;
+
+    const [request] = await eventually("the receiver to get the event", () => {
+      const found = requestsFor(eventId);
+      return found.length > 0 ? found : undefined;
+    });
+    if (!request) throw new Error("no request");
+    expect(request.method).toBe("POST");
+    expect(request.headers["content-type"]).toBe("application/json");
+    expect(request.headers["user-agent"]).toMatch(/^Hookline\/\d+\.\d+\.\d+$/);
+    expect(request.headers["webhook-id"]).toMatch(/^msg_/);
+    expect(Number(request.headers["webhook-timestamp"])).toBeGreaterThan(Date.now() / 1000 - 60);
+    expect(request.headers["webhook-signature"]).toMatch(/^v1,[A-Za-z0-9+/]+=*$/);
+
+    const body = JSON.parse(request.rawBody);
+    expect(request.rawBody).toBe(
+      JSON.stringify({ id: eventId, type: "memory.created", timestamp: body.timestamp, data: body.data }),
+    );
+    expect(body).toEqual({
+      id: eventId,
+      type: "memory.created",
+      timestamp: published.body.accepted_at,
+      data: { memory_id: "m_1", text: "héllo ✓" },
+    });
+    const headers = {
+      "webhook-id": String(request.headers["webhook-id"]),
+      "webhook-timestamp": String(request.headers["webhook-timestamp"]),
+      "webhook-signature": String(request.headers["webhook-signature"]),
+    };
+    expect(new StandardWebhook(webhook.secret).verify(request.rawBody, headers)).toEqual(body);
+    expect(() => new StandardWebhook(webhook.secret).verify(`${request.rawBody} `, headers)).toThrow();
+
+    const [delivery] = await eventually("the delivery to be recorded as delivered", async () => {
+      const found = await deliveriesOf(webhook.id, "delivered");
+      return found.length > 0 ? found : undefined;
+    });
+    expect(delivery).toMatchObject({
+      id: headers["webhook-id"],
+      webhook_id: webhook.id,
+      event_id: eventId,
+      event_type: "memory.created",
+      status: "delivered",
+      attempt_count: 1,
+      last_status_code: 200,
+      last_error: null,
+    });
+    expect(typeof delivery?.duration_ms).toBe("number");
+    expect(Date.parse(String(delivery?.completed_at))).toBeGreaterThanOrEqual(
+      Date.parse(String(delivery?.created_at)),
+    );
+  });
+
+  it("delivers an event published on EventBridge to the same receivers", async () => {
+    const stack = localStack();
+    const webhook = await registerWebhook(["session.started"]);
+    const client = new EventBridgeClient({
+      endpoint: stack.endpoints.eventbridge,
+      region: "us-east-1",
+      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    });
+    const result = await client.send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            Source: "com.example.app",
+            DetailType: "session.started",
+            Detail: JSON.stringify({
+              tenant_id: stack.tenantId,
+              id: "eb-session-1",
+              data: { session: "s_1" },
+            }),
+          },
+        ],
+      }),
+    );
+    expect(result.FailedEntryCount).toBe(0);
+    const [request] = await eventually("the EventBridge event to be delivered", () => {
+      const found = requestsFor("eb-session-1");
+      return found.length > 0 ? found : undefined;
+    });
+    const headers = {
+      "webhook-id": String(request?.headers["webhook-id"]),
+      "webhook-timestamp": String(request?.headers["webhook-timestamp"]),
+      "webhook-signature": String(request?.headers["webhook-signature"]),
+    };
+    expect(new StandardWebhook(webhook.secret).verify(request?.rawBody ?? "", headers)).toMatchObject({
+      id: "eb-session-1",
+      type: "session.started",
+      data: { session: "s_1" },
+    });
+  });
+
+  it("fans out once when the same event id is published twice", async () => {
+    const webhook = await registerWebhook(["user.created"]);
+    const first = await callApi("POST", "/v1/events", {
+      body: { id: "user-7-created", type: "user.created", data: {} },
+    });
+    const second = await callApi("POST", "/v1/events", {
+      body: { id: "user-7-created", type: "user.created", data: {} },
+    });
+    expect(first.status).toBe(202);
+    expect(second.status).toBe(202);
+    expect(second.body).toMatchObject({ id: "user-7-created", deliveries: 1, duplicate: true });
+    await eventually("the delivery", async () =>
+      (await deliveriesOf(webhook.id, "delivered")).length ? true : undefined,
+    );
+    expect(await deliveriesOf(webhook.id)).toHaveLength(1);
+    expect(requestsFor("user-7-created")).toHaveLength(1);
+  });
+
+  it("does not deliver to webhooks that are not subscribed, or deleted", async () => {
+    const other = await registerWebhook(["sync.failed"]);
+    const deleted = await registerWebhook(["sync.completed"]);
+    expect((await callApi("DELETE", `/v1/webhooks/${deleted.id}`)).status).toBe(204);
+    expect((await callApi("GET", `/v1/webhooks/${deleted.id}`)).status).toBe(404);
+    const published = await callApi("POST", "/v1/events", { body: { type: "sync.completed", data: {} } });
+    expect(published.body.deliveries).toBe(0);
+    expect(await deliveriesOf(other.id)).toHaveLength(0);
+  });
+
+  it("records a receiver's error answer on the delivery", async () => {
+    const failing = await Receiver.start();
+    failing.status = 503;
+    try {
+      const webhook = await registerWebhook(["quota.warning"], failing.url);
+      await callApi("POST", "/v1/events", { body: { type: "quota.warning", data: { used: 0.9 } } });
+      const [delivery] = await eventually("the failed delivery", async () => {
+        const found = (await deliveriesOf(webhook.id)).filter((d) => d.status !== "pending");
+        return found.length ? found : undefined;
+      });
+      expect(delivery).toMatchObject({ status: "failed", last_status_code: 503, attempt_count: 1 });
+      expect(String(delivery?.last_error)).toContain("503");
+      expect(failing.requests.length).toBeGreaterThanOrEqual(1);
+    } finally {
+      await failing.stop();
+    }
+  });
+});
+
+describe("tenancy and API keys", () => {
+  it("keeps tenants apart: another tenant's webhook is a 404, exactly like a missing one", async () => {
+    const stack = localStack();
+    const otherKey = execFileSync(
+      process.execPath,
+      ["bin/api-key.ts", "create", "--tenant", "other-tenant"],
+      {
+        env: { ...process.env, HOOKLINE_DIR: stack.stateDir },
+        encoding: "utf8",
+      },
+    ).trim();
+    expect(otherKey).toMatch(/^hk_/);
+    const mine = await registerWebhook(["memory.created"]);
+
+    const asOther = await callApi("GET", `/v1/webhooks/${mine.id}`, { apiKey: otherKey });
+    const missing = await callApi("GET", "/v1/webhooks/wh_does_not_exist", { apiKey: otherKey });
+    expect(asOther.status).toBe(404);
+    expect(asOther.body.error.code).toBe("not_found");
+    expect(missing.status).toBe(404);
+    expect((await callApi("DELETE", `/v1/webhooks/${mine.id}`, { apiKey: otherKey })).status).toBe(404);
+    expect((await callApi("GET", `/v1/webhooks/${mine.id}/deliveries`, { apiKey: otherKey })).status).toBe(
+      404,
+    );
+    expect((await callApi("GET", `/v1/webhooks/${mine.id}`)).status).toBe(200);
+  });
+
+  it("refuses requests without a key (401) or with an unknown key (403)", async () => {
+    expect((await callApi("GET", "/v1/webhooks/wh_x", { apiKey: null })).status).toBe(401);
+    expect((await callApi("GET", "/v1/webhooks/wh_x", { apiKey: "hk_not_a_real_key" })).status).toBe(403);
+    expect(
+      (await callApi("POST", "/v1/events", { apiKey: null, body: { type: "memory.created", data: {} } }))
+        .status,
+    ).toBe(401);
+  });
+});
+
+describe("bad input gets a clear 4xx", () => {
+  it.each([
+    [
+      "an unknown event type",
+      { url: "http://127.0.0.1:9/x", event_types: ["memory.exploded"] },
+      "event_types[0]",
+    ],
+    ["no event types", { url: "http://127.0.0.1:9/x", event_types: [] }, "event_types"],
+    ["credentials in the URL", { url: "https://user:pass@example.com/x", event_types: ["*"] }, "url"],
+    ["a non-http scheme", { url: "ftp://example.com/x", event_types: ["*"] }, "url"],
+    ["an unknown field", { url: "http://127.0.0.1:9/x", event_types: ["*"], colour: "red" }, ""],
+    ["a wrong type", { url: 42, event_types: ["*"] }, "url"],
+  ])("rejects a webhook with %s", async (_case, body, path) => {
+    const response = await callApi("POST", "/v1/webhooks", { body });
+    expect(response.status).toBe(400);
+    expect(response.body.error.code).toBe("validation_error");
+    expect(response.body.error.message.length).toBeGreaterThan(0);
+    expect(response.body.error.details.map((d: { path: string }) => d.path)).toContain(path);
+  });
+
+  it("rejects malformed JSON and a non-JSON content type", async () => {
+    const malformed = await callApi("POST", "/v1/webhooks", { rawBody: '{"url": ' });
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.error.code).toBe("invalid_json");
+    const wrongType = await callApi("POST", "/v1/events", {
+      rawBody: "type=memory.created",
+      contentType: "text/plain",
+    });
+    expect(wrongType.status).toBe(415);
+    expect(wrongType.body.error.code).toBe("unsupported_media_type");
+  });
+
+  it("rejects an unknown event type on publish, listing the valid ones", async () => {
+    const response = await callApi("POST", "/v1/events", { body: { type: "memory.exploded", data: {} } });
+    expect(response.status).toBe(400);
+    expect(response.body.error.message).toContain("memory.created");
+    expect(response.body.error.message).toContain("quota.exceeded");
+  });
+
+  it("rejects an event payload over 256 KB with 413", async () => {
+    const response = await callApi("POST", "/v1/events", {
+      body: { type: "memory.created", data: { blob: "x".repeat(300 * 1024) } },
+    });
+    expect(response.status).toBe(413);
+    expect(response.body.error.code).toBe("payload_too_large");
+  });
+});
