@@ -1,0 +1,57 @@
+/**
+ * Defaults and limits of the retry schedule and the circuit breaker: the CDK props default to these,
+ * and the functions enforce the same limits.
+ */
+
+/** Delays, in seconds, after each failed attempt: 6 attempts in all over about 36 minutes. */
+export const DEFAULT_RETRY_SCHEDULE_SECONDS: readonly number[] = Object.freeze([1, 5, 30, 300, 1800]);
+
+/** At most this many delays (so at most 16 attempts). */
+export const MAX_SCHEDULE_ENTRIES = 15;
+
+/** The delays of a schedule add up to at most 3 days, well inside a Standard workflow's lifetime. */
+export const MAX_SCHEDULE_HORIZON_SECONDS = 3 * 86_400;
+
+/** Consecutive failed attempts that open a webhook's circuit. */
+export const DEFAULT_CIRCUIT_FAILURE_THRESHOLD = 5;
+
+/** How long an open circuit keeps requests away from its endpoint before one probe is allowed. */
+export const DEFAULT_CIRCUIT_COOLDOWN_SECONDS = 300;
+
+/**
+ * What is wrong with a schedule, one entry per problem: it needs 1 to 15 delays, each a whole number of
+ * seconds ≥ 1, adding up to at most 3 days. Each bad entry has its own path (`retry_schedule_seconds[2]`);
+ * the count and the total are reported on `path` itself.
+ */
+export function retryScheduleProblems(
+  seconds: readonly number[],
+  path = "retry_schedule_seconds",
+): { path: string; message: string }[] {
+  const problems: { path: string; message: string }[] = [];
+  if (seconds.length === 0) {
+    problems.push({ path, message: "must have at least 1 delay" });
+  } else if (seconds.length > MAX_SCHEDULE_ENTRIES) {
+    problems.push({
+      path,
+      message: `must have at most ${MAX_SCHEDULE_ENTRIES} delays; found ${seconds.length}`,
+    });
+  }
+  let total = 0;
+  seconds.forEach((delay, index) => {
+    if (Number.isInteger(delay) && delay >= 1) {
+      total += delay;
+    } else {
+      problems.push({
+        path: `${path}[${index}]`,
+        message: `must be a whole number of seconds, at least 1; found ${delay}`,
+      });
+    }
+  });
+  if (total > MAX_SCHEDULE_HORIZON_SECONDS) {
+    problems.push({
+      path,
+      message: `delays must add up to at most ${MAX_SCHEDULE_HORIZON_SECONDS} seconds (3 days); found ${total}`,
+    });
+  }
+  return problems;
+}
