@@ -5,14 +5,17 @@ import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations
 import type { ITableV2 } from "aws-cdk-lib/aws-dynamodb";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { IngestRoute, ManagementRoute } from "../functions/shared/names.ts";
+import { EnvVar, IngestRoute, ManagementRoute } from "../functions/shared/names.ts";
 import { HooklineFunction } from "./function.ts";
 
 export interface HooklineApiProps {
   readonly webhooksTable: ITableV2;
   readonly eventsTable: ITableV2;
   readonly ingestFunction: IFunction;
+  /** Where manual retries are queued. */
+  readonly deliveryQueue: IQueue;
   readonly environment: Readonly<Record<string, string>>;
   /**
    * How long API Gateway caches an API key's authorizer answer; a revoked key works for at most this long.
@@ -50,11 +53,12 @@ export class HooklineApi extends Construct {
     this.managementFunction = new HooklineFunction(this, "ManagementFunction", {
       entry: "api/handler.ts",
       description: "Hookline: the webhook management API",
-      environment: props.environment,
+      environment: { ...props.environment, [EnvVar.deliveryQueueUrl]: props.deliveryQueue.queueUrl },
       ...logRetention,
     });
     props.webhooksTable.grantReadWriteData(this.managementFunction);
-    props.eventsTable.grantReadData(this.managementFunction);
+    props.eventsTable.grantReadWriteData(this.managementFunction);
+    props.deliveryQueue.grantSendMessages(this.managementFunction);
 
     const authorizer = new HttpLambdaAuthorizer("ApiKeyAuthorizer", this.authorizerFunction, {
       responseTypes: [HttpLambdaResponseType.SIMPLE],

@@ -1,5 +1,6 @@
 import { Duration } from "aws-cdk-lib";
 import type { ITableV2 } from "aws-cdk-lib/aws-dynamodb";
+import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
@@ -30,9 +31,14 @@ export interface HooklineDeliveryProps {
   readonly maxReceiveCount?: number;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /** ARN of the retry workflow the function starts when a first attempt fails (named, to avoid a cycle). */
+  readonly retryStateMachineArn: string;
 }
 
-/** The delivery queue, its dead-letter queue, and the function that signs and POSTs each delivery. */
+/**
+ * The delivery queue, its dead-letter queue, and the function that signs and POSTs each delivery: first
+ * attempts from the queue, retries from the retry workflow.
+ */
 export class HooklineDelivery extends Construct {
   readonly queue: Queue;
   readonly deadLetterQueue: Queue;
@@ -65,11 +71,22 @@ export class HooklineDelivery extends Construct {
       environment: {
         ...props.environment,
         [EnvVar.deliveryTimeoutSeconds]: String(attemptTimeout.toSeconds()),
+        [EnvVar.deliveryQueueUrl]: this.queue.queueUrl,
+        [EnvVar.deadLetterQueueUrl]: this.deadLetterQueue.queueUrl,
+        [EnvVar.retryStateMachineArn]: props.retryStateMachineArn,
       },
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
     });
-    props.webhooksTable.grantReadData(this.function);
+    // Read and write: circuit state and 410 deactivations live on the webhook.
+    props.webhooksTable.grantReadWriteData(this.function);
     props.eventsTable.grantReadWriteData(this.function);
+    // Its own queue for circuit probes and released deliveries; the dead-letter queue for a delivery
+    // whose schedule ran out outside the workflow.
+    this.queue.grantSendMessages(this.function);
+    this.deadLetterQueue.grantSendMessages(this.function);
+    this.function.addToRolePolicy(
+      new PolicyStatement({ actions: ["states:StartExecution"], resources: [props.retryStateMachineArn] }),
+    );
     this.function.addEventSource(
       new SqsEventSource(this.queue, {
         batchSize: 10,

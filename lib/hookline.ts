@@ -1,13 +1,21 @@
-import type { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { ArnFormat, type Duration, Names, type RemovalPolicy, Stack } from "aws-cdk-lib";
 import { EventBus, type IEventBus } from "aws-cdk-lib/aws-events";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { DEFAULT_EVENT_TYPES, type EventTypeDefinition } from "../functions/shared/event-catalogue.ts";
 import { EnvVar } from "../functions/shared/names.ts";
+import {
+  DEFAULT_CIRCUIT_COOLDOWN_SECONDS,
+  DEFAULT_CIRCUIT_FAILURE_THRESHOLD,
+  DEFAULT_RETRY_SCHEDULE_SECONDS,
+  retryScheduleProblems,
+} from "../functions/shared/retry-policy.ts";
 import packageJson from "../package.json" with { type: "json" };
 import { HooklineApi } from "./api.ts";
 import { HooklineDelivery } from "./delivery.ts";
 import { HooklineIngest } from "./ingest.ts";
+import { HooklineReconciler } from "./reconciler.ts";
+import { HooklineRetryWorkflow } from "./retry-workflow.ts";
 import { HooklineStorage } from "./storage.ts";
 
 /** Which webhook URLs may be registered and connected to. The defaults are the safe ones. */
@@ -72,6 +80,33 @@ export interface HooklineProps {
    * @default 50
    */
   readonly deliveryConcurrency?: number;
+  /**
+   * Delays, in seconds, after each failed attempt; a webhook may set its own. After the last one fails
+   * the delivery is dead-lettered. At most 15 entries adding up to at most 3 days.
+   * @default [1, 5, 30, 300, 1800] (6 attempts over about 36 minutes)
+   */
+  readonly retryScheduleSeconds?: readonly number[];
+  /**
+   * Consecutive failed attempts that open a webhook's circuit.
+   * @default 5
+   */
+  readonly circuitFailureThreshold?: number;
+  /**
+   * How long an open circuit sends nothing to its endpoint before one probe is allowed.
+   * @default Duration.minutes(5)
+   */
+  readonly circuitCooldown?: Duration;
+  /**
+   * How long past its deadline a record may stay before the reconciler drives it on (a lost message,
+   * a workflow that failed to start, an interrupted fan-out).
+   * @default Duration.minutes(5)
+   */
+  readonly reconcileGrace?: Duration;
+  /**
+   * How often the reconciler runs.
+   * @default Duration.minutes(1)
+   */
+  readonly reconcileInterval?: Duration;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
   /**
@@ -90,12 +125,19 @@ export const DEFAULT_ENDPOINT_SAFETY = {
 
 export const DEFAULT_RETENTION_DAYS = 30;
 
-/** Hookline: webhook delivery for AWS, composed of storage, ingest, delivery and the HTTP API. */
+export const DEFAULT_RECONCILE_GRACE_SECONDS = 300;
+
+/**
+ * Hookline: webhook delivery for AWS, composed of storage, ingest, delivery, the retry workflow, the
+ * reconciler and the HTTP API.
+ */
 export class Hookline extends Construct {
   readonly storage: HooklineStorage;
   readonly ingest: HooklineIngest;
   readonly delivery: HooklineDelivery;
   readonly api: HooklineApi;
+  readonly retryWorkflow: HooklineRetryWorkflow;
+  readonly reconciler: HooklineReconciler;
   readonly eventBus: IEventBus;
 
   constructor(scope: Construct, id: string, props: HooklineProps = {}) {
@@ -110,6 +152,13 @@ export class Hookline extends Construct {
     this.storage = new HooklineStorage(this, "Storage", {
       ...(props.tableRemovalPolicy === undefined ? {} : { removalPolicy: props.tableRemovalPolicy }),
     });
+    const retrySchedule = props.retryScheduleSeconds ?? DEFAULT_RETRY_SCHEDULE_SECONDS;
+    const problems = retryScheduleProblems(retrySchedule, "retryScheduleSeconds");
+    if (problems.length > 0) {
+      throw new Error(
+        `Hookline: ${problems.map((problem) => `${problem.path} ${problem.message}`).join("; ")}`,
+      );
+    }
     const environment = {
       [EnvVar.webhooksTable]: this.storage.webhooksTable.tableName,
       [EnvVar.eventsTable]: this.storage.eventsTable.tableName,
@@ -117,7 +166,25 @@ export class Hookline extends Construct {
       [EnvVar.endpointPolicy]: JSON.stringify(safety),
       [EnvVar.retentionDays]: String(retentionDays),
       [EnvVar.version]: packageJson.version,
+      [EnvVar.retrySchedule]: JSON.stringify(retrySchedule),
+      [EnvVar.circuitFailureThreshold]: String(
+        props.circuitFailureThreshold ?? DEFAULT_CIRCUIT_FAILURE_THRESHOLD,
+      ),
+      [EnvVar.circuitCooldownSeconds]: String(
+        props.circuitCooldown?.toSeconds() ?? DEFAULT_CIRCUIT_COOLDOWN_SECONDS,
+      ),
+      [EnvVar.reconcileGraceSeconds]: String(
+        props.reconcileGrace?.toSeconds() ?? DEFAULT_RECONCILE_GRACE_SECONDS,
+      ),
     };
+    // Named in advance: the delivery function starts the workflow, and the workflow invokes the function.
+    const retryStateMachineName = `${Names.uniqueResourceName(this, { maxLength: 60, separator: "-" })}-retries`;
+    const retryStateMachineArn = Stack.of(this).formatArn({
+      service: "states",
+      resource: "stateMachine",
+      resourceName: retryStateMachineName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
 
     this.delivery = new HooklineDelivery(this, "Delivery", {
       webhooksTable: this.storage.webhooksTable,
@@ -125,13 +192,30 @@ export class Hookline extends Construct {
       environment,
       ...(props.attemptTimeout === undefined ? {} : { attemptTimeout: props.attemptTimeout }),
       ...(props.deliveryConcurrency === undefined ? {} : { maxConcurrency: props.deliveryConcurrency }),
+      retryStateMachineArn,
+      ...logRetention,
+    });
+    this.retryWorkflow = new HooklineRetryWorkflow(this, "RetryWorkflow", {
+      deliveryFunction: this.delivery.function,
+      deadLetterQueue: this.delivery.deadLetterQueue,
+      eventsTable: this.storage.eventsTable,
+      stateMachineName: retryStateMachineName,
+      ...logRetention,
+    });
+    const queueEnvironment = { ...environment, [EnvVar.deliveryQueueUrl]: this.delivery.queue.queueUrl };
+    this.reconciler = new HooklineReconciler(this, "Reconciler", {
+      webhooksTable: this.storage.webhooksTable,
+      eventsTable: this.storage.eventsTable,
+      deliveryQueue: this.delivery.queue,
+      environment: queueEnvironment,
+      ...(props.reconcileInterval === undefined ? {} : { interval: props.reconcileInterval }),
       ...logRetention,
     });
     this.ingest = new HooklineIngest(this, "Ingest", {
       webhooksTable: this.storage.webhooksTable,
       eventsTable: this.storage.eventsTable,
       deliveryQueue: this.delivery.queue,
-      environment: { ...environment, [EnvVar.deliveryQueueUrl]: this.delivery.queue.queueUrl },
+      environment: queueEnvironment,
       eventTypeNames: eventTypes.map((type) => type.name),
       eventBus: this.eventBus,
       ...(props.eventSources === undefined ? {} : { eventSources: props.eventSources }),
@@ -141,6 +225,7 @@ export class Hookline extends Construct {
       webhooksTable: this.storage.webhooksTable,
       eventsTable: this.storage.eventsTable,
       ingestFunction: this.ingest.function,
+      deliveryQueue: this.delivery.queue,
       environment,
       ...(props.authorizerCacheTtl === undefined ? {} : { authorizerCacheTtl: props.authorizerCacheTtl }),
       ...logRetention,

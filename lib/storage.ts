@@ -1,7 +1,7 @@
 import { RemovalPolicy } from "aws-cdk-lib";
 import { AttributeType, Billing, TableV2 } from "aws-cdk-lib/aws-dynamodb";
 import { Construct } from "constructs";
-import { BY_TIME_INDEX, TableKey } from "../functions/shared/names.ts";
+import { BY_TIME_INDEX, DUE_INDEX, PARKED_INDEX, TableKey } from "../functions/shared/names.ts";
 
 export interface HooklineStorageProps {
   /**
@@ -14,7 +14,9 @@ export interface HooklineStorageProps {
 /**
  * Hookline's two tables, on-demand with point-in-time recovery:
  * - webhooks: tenants' webhooks and API keys (kept until deleted);
- * - events: events and their deliveries, which expire through TTL after the retention period.
+ * - events: events and their deliveries, which expire through TTL after the retention period. Two
+ *   sparse indexes hold only records that are waiting: those whose next step is due by a deadline (the
+ *   reconciler's work list) and deliveries parked on an open circuit.
  */
 export class HooklineStorage extends Construct {
   readonly webhooksTable: TableV2;
@@ -39,6 +41,16 @@ export class HooklineStorage extends Construct {
           indexName: BY_TIME_INDEX,
           partitionKey: { name: TableKey.byTimePartition, type: AttributeType.STRING },
           sortKey: { name: TableKey.byTimeSort, type: AttributeType.STRING },
+        },
+        {
+          indexName: DUE_INDEX,
+          partitionKey: { name: TableKey.dueShard, type: AttributeType.STRING },
+          sortKey: { name: TableKey.dueAt, type: AttributeType.STRING },
+        },
+        {
+          indexName: PARKED_INDEX,
+          partitionKey: { name: TableKey.parkedOn, type: AttributeType.STRING },
+          sortKey: { name: TableKey.parkedSort, type: AttributeType.STRING },
         },
       ],
     });

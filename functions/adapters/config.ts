@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { EndpointPolicy } from "../domain/endpoint-url.ts";
 import type { EventTypeDefinition } from "../shared/event-catalogue.ts";
 import { EnvVar } from "../shared/names.ts";
+import { retryScheduleProblems } from "../shared/retry-policy.ts";
 
 const jsonString = <T extends z.ZodType>(schema: T) =>
   z
@@ -39,6 +40,15 @@ const settings = {
   deliveryTimeoutSeconds: z.coerce.number().int().min(1).max(30),
   retentionDays: z.coerce.number().int().min(1).max(3650),
   version: z.string().min(1),
+  retryStateMachineArn: z.string().min(1),
+  retrySchedule: jsonString(z.array(z.number())).superRefine((schedule, context) => {
+    for (const problem of retryScheduleProblems(schedule))
+      context.addIssue({ code: "custom", message: `${problem.path}: ${problem.message}` });
+  }),
+  circuitFailureThreshold: z.coerce.number().int().min(1).max(1000),
+  circuitCooldownSeconds: z.coerce.number().int().min(1).max(86_400),
+  deadLetterQueueUrl: z.string().url(),
+  reconcileGraceSeconds: z.coerce.number().int().min(1).max(86_400),
 } as const;
 
 type Settings = typeof settings;

@@ -2,28 +2,63 @@ import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
   BatchWriteCommand,
   type DynamoDBDocumentClient,
+  GetCommand,
   PutCommand,
   paginateQuery,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import type { AttemptOutcome } from "../domain/deliver.ts";
-import type { Delivery, DeliveryMessage, DeliveryStatus } from "../domain/model.ts";
+import type { DeliveryStep } from "../domain/deliver.ts";
+import type { AttemptRecord, Delivery, DeliveryMessage, DeliveryStatus } from "../domain/model.ts";
 import type { DeliveryRecorder } from "../domain/publish.ts";
-import { TableKey } from "../shared/names.ts";
-import { expiryEpochSeconds, Keys } from "./keys.ts";
+import { PARKED_INDEX, TableKey } from "../shared/names.ts";
+import { dueShardOf, expiryEpochSeconds, Keys } from "./keys.ts";
 
 const BATCH_WRITE_LIMIT = 25;
 const BATCH_WRITE_ATTEMPTS = 8;
 
+export interface DeliveryKey {
+  readonly pk: string;
+  readonly sk: string;
+}
+
+export function deliveryKey(tenantId: string, webhookId: string, deliveryId: string): DeliveryKey {
+  return { pk: Keys.webhookDeliveries(tenantId, webhookId), sk: Keys.delivery(deliveryId) };
+}
+
+const keyAttributes = (key: DeliveryKey) => ({ [TableKey.partition]: key.pk, [TableKey.sort]: key.sk });
+
+export interface StoredDelivery extends Delivery {
+  readonly scheduleStart: number;
+  readonly parked: boolean;
+}
+
 export interface DeliveryStore extends DeliveryRecorder {
-  /** Writes an attempt's outcome unless the delivery already reached a terminal state; says whether it did. */
-  recordOutcome(message: DeliveryMessage, outcome: AttemptOutcome): Promise<boolean>;
+  /**
+   * Persists one step of a delivery, unless another process already recorded this attempt (or the
+   * delivery is terminal): the write is conditional on the status and the attempt count it expects.
+   */
+  recordStep(message: DeliveryMessage, step: DeliveryStep, now: Date): Promise<boolean>;
+  /** Marks a delivery dead-lettered once its message is on the dead-letter queue. */
+  markDeadLettered(key: DeliveryKey, at: string): Promise<boolean>;
+  get(tenantId: string, webhookId: string, deliveryId: string): Promise<StoredDelivery | undefined>;
   /** A webhook's deliveries, newest first. */
   list(
     tenantId: string,
     webhookId: string,
     options: { status?: DeliveryStatus; limit: number },
   ): Promise<Delivery[]>;
+  /** Deliveries parked on a webhook's open circuit, oldest first, a page at a time. */
+  parked(tenantId: string, webhookId: string): AsyncIterable<StoredDelivery[]>;
+  /**
+   * Re-opens a `failed` or `dead_lettered` delivery for a manual retry, with a fresh schedule.
+   * Returns the re-opened delivery, or undefined when it was not in a retryable state.
+   */
+  reopen(
+    tenantId: string,
+    webhookId: string,
+    deliveryId: string,
+    now: Date,
+  ): Promise<StoredDelivery | undefined>;
 }
 
 interface DeliveryItem {
@@ -34,14 +69,25 @@ interface DeliveryItem {
   readonly event_type: string;
   readonly status: DeliveryStatus;
   readonly attempt_count: number;
+  readonly schedule_start?: number;
   readonly last_status_code?: number;
   readonly last_error?: string;
   readonly duration_ms?: number;
   readonly created_at: string;
   readonly completed_at?: string;
+  readonly next_attempt_at?: string;
+  readonly parked_on?: string;
+  readonly attempts?: readonly {
+    attempt: number;
+    at: string;
+    status_code?: number;
+    duration_ms: number;
+    error?: string;
+    response_body: string;
+  }[];
 }
 
-function fromItem(item: Record<string, unknown>): Delivery {
+export function deliveryFromItem(item: Record<string, unknown>): StoredDelivery {
   const stored = item as unknown as DeliveryItem;
   return {
     id: stored.id,
@@ -51,30 +97,102 @@ function fromItem(item: Record<string, unknown>): Delivery {
     eventType: stored.event_type,
     status: stored.status,
     attemptCount: stored.attempt_count,
+    scheduleStart: stored.schedule_start ?? 0,
+    parked: stored.parked_on !== undefined,
     ...(stored.last_status_code === undefined ? {} : { lastStatusCode: stored.last_status_code }),
     ...(stored.last_error === undefined ? {} : { lastError: stored.last_error }),
     ...(stored.duration_ms === undefined ? {} : { durationMs: stored.duration_ms }),
     createdAt: stored.created_at,
     ...(stored.completed_at === undefined ? {} : { completedAt: stored.completed_at }),
+    ...(stored.next_attempt_at === undefined ? {} : { nextAttemptAt: stored.next_attempt_at }),
+    ...(stored.attempts === undefined
+      ? {}
+      : {
+          attempts: stored.attempts.map(
+            (attempt): AttemptRecord => ({
+              attempt: attempt.attempt,
+              at: attempt.at,
+              ...(attempt.status_code === undefined ? {} : { statusCode: attempt.status_code }),
+              durationMs: attempt.duration_ms,
+              ...(attempt.error === undefined ? {} : { error: attempt.error }),
+              responseBody: attempt.response_body,
+            }),
+          ),
+        }),
   };
 }
 
-const deliveryKey = (tenantId: string, webhookId: string, deliveryId: string) => ({
-  [TableKey.partition]: Keys.webhookDeliveries(tenantId, webhookId),
-  [TableKey.sort]: Keys.delivery(deliveryId),
-});
+/** Builds an UpdateExpression from SET and REMOVE clauses, with values named `:v0`, `:v1`... */
+class Update {
+  private readonly sets: string[] = [];
+  private readonly removes: string[] = [];
+  readonly values: Record<string, unknown> = {};
+  readonly names: Record<string, string> = { "#pk": TableKey.partition, "#status": "status" };
+
+  set(attribute: string, value: unknown): this {
+    const placeholder = `:v${Object.keys(this.values).length}`;
+    this.values[placeholder] = value;
+    this.sets.push(`${this.name(attribute)} = ${placeholder}`);
+    return this;
+  }
+
+  appendAttempt(attempt: AttemptRecord): this {
+    this.values[":none"] = [];
+    this.values[":attempt"] = [
+      {
+        attempt: attempt.attempt,
+        at: attempt.at,
+        ...(attempt.statusCode === undefined ? {} : { status_code: attempt.statusCode }),
+        duration_ms: attempt.durationMs,
+        ...(attempt.error === undefined ? {} : { error: attempt.error }),
+        response_body: attempt.responseBody,
+      },
+    ];
+    this.sets.push("attempts = list_append(if_not_exists(attempts, :none), :attempt)");
+    return this;
+  }
+
+  remove(...attributes: string[]): this {
+    this.removes.push(...attributes.map((attribute) => this.name(attribute)));
+    return this;
+  }
+
+  expression(): string {
+    return [
+      this.sets.length > 0 ? `SET ${this.sets.join(", ")}` : "",
+      this.removes.length > 0 ? `REMOVE ${this.removes.join(", ")}` : "",
+    ]
+      .filter(Boolean)
+      .join(" ");
+  }
+
+  private name(attribute: string): string {
+    const placeholder = `#${attribute.replace(/[^A-Za-z0-9]/g, "")}`;
+    this.names[placeholder] = attribute;
+    return placeholder;
+  }
+}
+
+const NOT_DUE = [TableKey.dueShard, TableKey.dueAt] as const;
+const NOT_PARKED = [TableKey.parkedOn, TableKey.parkedSort] as const;
 
 /** Deliveries live in the events table under their webhook's partition, and are indexed by event. */
 export function dynamoDeliveryStore(
   client: DynamoDBDocumentClient,
   tableName: string,
   retentionDays: number,
+  reconcileGraceSeconds: number,
 ): DeliveryStore {
+  const dueAfter = (from: Date | string) =>
+    new Date(new Date(from).getTime() + reconcileGraceSeconds * 1000).toISOString();
+
   const toItem = (delivery: Delivery) => ({
-    ...deliveryKey(delivery.tenantId, delivery.webhookId, delivery.id),
+    ...keyAttributes(deliveryKey(delivery.tenantId, delivery.webhookId, delivery.id)),
     [TableKey.byTimePartition]: Keys.event(delivery.tenantId, delivery.eventId),
     [TableKey.byTimeSort]: Keys.delivery(delivery.id),
     [TableKey.expiresAt]: expiryEpochSeconds(new Date(delivery.createdAt), retentionDays),
+    [TableKey.dueShard]: dueShardOf(delivery.id),
+    [TableKey.dueAt]: dueAfter(delivery.createdAt),
     id: delivery.id,
     tenant_id: delivery.tenantId,
     webhook_id: delivery.webhookId,
@@ -82,6 +200,7 @@ export function dynamoDeliveryStore(
     event_type: delivery.eventType,
     status: delivery.status,
     attempt_count: delivery.attemptCount,
+    schedule_start: 0,
     created_at: delivery.createdAt,
   });
 
@@ -103,18 +222,65 @@ export function dynamoDeliveryStore(
     }
   }
 
-  async function putIfAbsent(delivery: Delivery): Promise<void> {
+  async function conditionally(command: UpdateCommand | PutCommand): Promise<boolean> {
     try {
-      await client.send(
-        new PutCommand({
-          TableName: tableName,
-          Item: toItem(delivery),
-          ConditionExpression: "attribute_not_exists(#pk)",
-          ExpressionAttributeNames: { "#pk": TableKey.partition },
-        }),
-      );
+      if (command instanceof PutCommand) await client.send(command);
+      else await client.send(command);
+      return true;
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  function stepUpdate(message: DeliveryMessage, step: DeliveryStep, now: Date): Update {
+    const update = new Update().set("updated_at", now.toISOString());
+    if (step.kind === "parked") {
+      return update
+        .set("next_attempt_at", step.until)
+        .set(TableKey.parkedOn, Keys.webhookDeliveries(message.tenantId, message.webhookId))
+        .set(TableKey.parkedSort, Keys.delivery(message.deliveryId))
+        .set(TableKey.dueShard, dueShardOf(message.deliveryId))
+        .set(TableKey.dueAt, dueAfter(step.until));
+    }
+    const attempt = "attempt" in step ? step.attempt : undefined;
+    if (attempt) {
+      update
+        .set("attempt_count", attempt.attempt)
+        .set("duration_ms", attempt.durationMs)
+        .appendAttempt(attempt);
+      if (attempt.statusCode === undefined) update.remove("last_status_code");
+      else update.set("last_status_code", attempt.statusCode);
+      if (attempt.error === undefined) update.remove("last_error");
+      else update.set("last_error", attempt.error);
+    }
+    update.remove(...NOT_PARKED);
+    switch (step.kind) {
+      case "delivered":
+        return update
+          .set("status", "delivered")
+          .set("completed_at", now.toISOString())
+          .remove("next_attempt_at", ...NOT_DUE);
+      case "failed":
+        return update
+          .set("status", "failed")
+          .set("last_error", step.reason)
+          .set("completed_at", now.toISOString())
+          .remove("next_attempt_at", ...NOT_DUE);
+      case "retry":
+        return update
+          .set("status", "retrying")
+          .set("next_attempt_at", step.nextAttemptAt)
+          .set(TableKey.dueShard, dueShardOf(message.deliveryId))
+          .set(TableKey.dueAt, dueAfter(step.nextAttemptAt));
+      case "dead_letter":
+        // The workflow (or the caller) puts the message on the dead-letter queue and then marks the
+        // delivery; until then it stays due, so a crash in between is picked up again.
+        return update
+          .set("status", "retrying")
+          .remove("next_attempt_at")
+          .set(TableKey.dueShard, dueShardOf(message.deliveryId))
+          .set(TableKey.dueAt, dueAfter(now));
     }
   }
 
@@ -122,56 +288,66 @@ export function dynamoDeliveryStore(
     async createPending(deliveries, { resume }) {
       // A fresh fan-out cannot collide with existing records, so it can use cheap unconditional batches;
       // a resumed one must not reset deliveries that already progressed.
-      if (resume) await Promise.all(deliveries.map(putIfAbsent));
-      else await batchPut(deliveries);
+      if (!resume) return batchPut(deliveries);
+      await Promise.all(
+        deliveries.map((delivery) =>
+          conditionally(
+            new PutCommand({
+              TableName: tableName,
+              Item: toItem(delivery),
+              ConditionExpression: "attribute_not_exists(#pk)",
+              ExpressionAttributeNames: { "#pk": TableKey.partition },
+            }),
+          ),
+        ),
+      );
     },
 
-    async recordOutcome(message, outcome) {
-      try {
-        await client.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: deliveryKey(message.tenantId, message.webhookId, message.deliveryId),
-            ConditionExpression: "attribute_exists(#pk) AND #status IN (:pending, :retrying)",
-            UpdateExpression: [
-              "SET #status = :status, completed_at = :completedAt, updated_at = :completedAt, duration_ms = :duration",
-              outcome.statusCode === undefined ? "" : ", last_status_code = :code",
-              outcome.error === undefined ? "" : ", last_error = :error",
-              outcome.attempted ? ", attempts = list_append(if_not_exists(attempts, :none), :attempt)" : "",
-              " ADD attempt_count :increment",
-            ].join(""),
-            ExpressionAttributeNames: { "#pk": TableKey.partition, "#status": "status" },
-            ExpressionAttributeValues: {
-              ":pending": "pending",
-              ":retrying": "retrying",
-              ":status": outcome.status,
-              ":completedAt": outcome.completedAt,
-              ":duration": outcome.durationMs,
-              ":increment": outcome.attempted ? 1 : 0,
-              ...(outcome.statusCode === undefined ? {} : { ":code": outcome.statusCode }),
-              ...(outcome.error === undefined ? {} : { ":error": outcome.error }),
-              ...(outcome.attempted
-                ? {
-                    ":none": [],
-                    ":attempt": [
-                      {
-                        at: outcome.completedAt,
-                        status_code: outcome.statusCode ?? null,
-                        duration_ms: outcome.durationMs,
-                        error: outcome.error ?? null,
-                        response_body: outcome.responseBody,
-                      },
-                    ],
-                  }
-                : {}),
-            },
-          }),
-        );
-        return true;
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false;
-        throw error;
-      }
+    async recordStep(message, step, now) {
+      const update = stepUpdate(message, step, now);
+      update.values[":pending"] = "pending";
+      update.values[":retrying"] = "retrying";
+      update.values[":before"] = message.attempt - 1;
+      return conditionally(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: keyAttributes(deliveryKey(message.tenantId, message.webhookId, message.deliveryId)),
+          ConditionExpression:
+            "attribute_exists(#pk) AND #status IN (:pending, :retrying) AND attempt_count = :before",
+          UpdateExpression: update.expression(),
+          ExpressionAttributeNames: update.names,
+          ExpressionAttributeValues: update.values,
+        }),
+      );
+    },
+
+    async markDeadLettered(key, at) {
+      const update = new Update()
+        .set("status", "dead_lettered")
+        .set("completed_at", at)
+        .set("updated_at", at)
+        .remove(...NOT_DUE, ...NOT_PARKED);
+      update.values[":retrying"] = "retrying";
+      return conditionally(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: keyAttributes(key),
+          ConditionExpression: "#status = :retrying",
+          UpdateExpression: update.expression(),
+          ExpressionAttributeNames: update.names,
+          ExpressionAttributeValues: update.values,
+        }),
+      );
+    },
+
+    async get(tenantId, webhookId, deliveryId) {
+      const { Item } = await client.send(
+        new GetCommand({
+          TableName: tableName,
+          Key: keyAttributes(deliveryKey(tenantId, webhookId, deliveryId)),
+        }),
+      );
+      return Item ? deliveryFromItem(Item) : undefined;
     },
 
     async list(tenantId, webhookId, { status, limit }) {
@@ -196,10 +372,49 @@ export function dynamoDeliveryStore(
       );
       const deliveries: Delivery[] = [];
       for await (const page of pages) {
-        deliveries.push(...(page.Items ?? []).map(fromItem));
+        deliveries.push(...(page.Items ?? []).map(deliveryFromItem));
         if (deliveries.length >= limit) break;
       }
       return deliveries.slice(0, limit);
+    },
+
+    async *parked(tenantId, webhookId) {
+      const pages = paginateQuery(
+        { client, pageSize: 100 },
+        {
+          TableName: tableName,
+          IndexName: PARKED_INDEX,
+          KeyConditionExpression: "#parkedOn = :parkedOn",
+          ExpressionAttributeNames: { "#parkedOn": TableKey.parkedOn },
+          ExpressionAttributeValues: { ":parkedOn": Keys.webhookDeliveries(tenantId, webhookId) },
+        },
+      );
+      for await (const page of pages) yield (page.Items ?? []).map(deliveryFromItem);
+    },
+
+    async reopen(tenantId, webhookId, deliveryId, now) {
+      const current = await this.get(tenantId, webhookId, deliveryId);
+      if (!current || (current.status !== "failed" && current.status !== "dead_lettered")) return undefined;
+      const update = new Update()
+        .set("status", "pending")
+        .set("schedule_start", current.attemptCount)
+        .set("updated_at", now.toISOString())
+        .set(TableKey.dueShard, dueShardOf(deliveryId))
+        .set(TableKey.dueAt, dueAfter(now))
+        .remove("completed_at", "next_attempt_at");
+      update.values[":expected"] = current.status;
+      update.values[":count"] = current.attemptCount;
+      const reopened = await conditionally(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: keyAttributes(deliveryKey(tenantId, webhookId, deliveryId)),
+          ConditionExpression: "#status = :expected AND attempt_count = :count",
+          UpdateExpression: update.expression(),
+          ExpressionAttributeNames: update.names,
+          ExpressionAttributeValues: update.values,
+        }),
+      );
+      return reopened ? { ...current, status: "pending", scheduleStart: current.attemptCount } : undefined;
     },
   };
 }

@@ -3,7 +3,7 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } fr
 import type { EventSource, StoredEvent } from "../domain/model.ts";
 import type { EventStore } from "../domain/publish.ts";
 import { TableKey } from "../shared/names.ts";
-import { expiryEpochSeconds, Keys } from "./keys.ts";
+import { dueShardOf, expiryEpochSeconds, Keys } from "./keys.ts";
 
 interface EventItem {
   readonly id: string;
@@ -15,7 +15,7 @@ interface EventItem {
   readonly delivery_count?: number;
 }
 
-function fromItem(item: Record<string, unknown>): StoredEvent {
+export function eventFromItem(item: Record<string, unknown>): StoredEvent {
   const stored = item as unknown as EventItem;
   return {
     id: stored.id,
@@ -33,6 +33,7 @@ export function dynamoEventStore(
   client: DynamoDBDocumentClient,
   tableName: string,
   retentionDays: number,
+  reconcileGraceSeconds: number,
 ): EventStore & { payload(tenantId: string, eventId: string): Promise<string | undefined> } {
   const key = (tenantId: string, eventId: string) => ({
     [TableKey.partition]: Keys.event(tenantId, eventId),
@@ -49,6 +50,11 @@ export function dynamoEventStore(
               [TableKey.byTimePartition]: Keys.tenantEvents(event.tenantId),
               [TableKey.byTimeSort]: `${event.acceptedAt}#${event.id}`,
               [TableKey.expiresAt]: expiryEpochSeconds(new Date(event.acceptedAt), retentionDays),
+              // Due until its fan-out completes, so the reconciler finishes a fan-out a crash interrupted.
+              [TableKey.dueShard]: dueShardOf(event.id),
+              [TableKey.dueAt]: new Date(
+                Date.parse(event.acceptedAt) + reconcileGraceSeconds * 1000,
+              ).toISOString(),
               id: event.id,
               tenant_id: event.tenantId,
               type: event.type,
@@ -67,7 +73,7 @@ export function dynamoEventStore(
           new GetCommand({ TableName: tableName, Key: key(event.tenantId, event.id), ConsistentRead: true }),
         );
         if (!Item) throw error;
-        return { event: fromItem(Item), created: false };
+        return { event: eventFromItem(Item), created: false };
       }
     },
     async markFannedOut(tenantId, eventId, deliveryCount) {
@@ -75,7 +81,8 @@ export function dynamoEventStore(
         new UpdateCommand({
           TableName: tableName,
           Key: key(tenantId, eventId),
-          UpdateExpression: "SET delivery_count = :count",
+          UpdateExpression: "SET delivery_count = :count REMOVE #dueShard, #dueAt",
+          ExpressionAttributeNames: { "#dueShard": TableKey.dueShard, "#dueAt": TableKey.dueAt },
           ExpressionAttributeValues: { ":count": deliveryCount },
         }),
       );

@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+
 /**
  * How records are keyed. Every key of tenant data starts with the tenant, so a query can only ever
  * reach the caller's own records: tenancy is enforced by the key design, not by filtering.
@@ -19,4 +21,12 @@ export const Keys = {
 /** The TTL attribute's value, in epoch seconds, for a record kept `retentionDays` from `from`. */
 export function expiryEpochSeconds(from: Date, retentionDays: number): number {
   return Math.floor(from.getTime() / 1000) + retentionDays * 86_400;
+}
+
+/** Records awaiting a next step are spread over this many partitions of the due index. */
+export const DUE_SHARDS = 4;
+
+export function dueShardOf(id: string): string {
+  const digest = createHash("sha256").update(id).digest();
+  return `DUE#${(digest[0] ?? 0) % DUE_SHARDS}`;
 }

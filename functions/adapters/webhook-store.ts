@@ -1,10 +1,13 @@
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   paginateQuery,
+  UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import { type Circuit, type CircuitState, CLOSED_CIRCUIT } from "../domain/circuit.ts";
 import type { Webhook } from "../domain/model.ts";
 import type { SubscriberSource } from "../domain/publish.ts";
 import type { WebhookStore } from "../domain/webhooks.ts";
@@ -21,6 +24,13 @@ interface WebhookItem {
   readonly secret: string;
   readonly created_at: string;
   readonly updated_at: string;
+  readonly retry_schedule_seconds?: readonly number[];
+  readonly disabled_reason?: string;
+  readonly circuit_state?: CircuitState;
+  readonly consecutive_failures?: number;
+  readonly circuit_opened_at?: string;
+  readonly probe_claimed_at?: string;
+  readonly circuit_version?: number;
 }
 
 function toItem(webhook: Webhook): WebhookItem & Record<string, unknown> {
@@ -36,6 +46,18 @@ function toItem(webhook: Webhook): WebhookItem & Record<string, unknown> {
     secret: webhook.secret,
     created_at: webhook.createdAt,
     updated_at: webhook.updatedAt,
+    ...(webhook.retryScheduleSeconds ? { retry_schedule_seconds: webhook.retryScheduleSeconds } : {}),
+    ...circuitAttributes(webhook.circuit),
+  };
+}
+
+function circuitAttributes(circuit: Circuit) {
+  return {
+    circuit_state: circuit.state,
+    consecutive_failures: circuit.consecutiveFailures,
+    circuit_version: circuit.version,
+    ...(circuit.openedAt ? { circuit_opened_at: circuit.openedAt } : {}),
+    ...(circuit.probeClaimedAt ? { probe_claimed_at: circuit.probeClaimedAt } : {}),
   };
 }
 
@@ -51,16 +73,45 @@ function fromItem(item: Record<string, unknown>): Webhook {
     secret: stored.secret,
     createdAt: stored.created_at,
     updatedAt: stored.updated_at,
+    ...(stored.retry_schedule_seconds ? { retryScheduleSeconds: stored.retry_schedule_seconds } : {}),
+    ...(stored.disabled_reason ? { disabledReason: stored.disabled_reason } : {}),
+    circuit:
+      stored.circuit_state === undefined
+        ? CLOSED_CIRCUIT
+        : {
+            state: stored.circuit_state,
+            consecutiveFailures: stored.consecutive_failures ?? 0,
+            version: stored.circuit_version ?? 0,
+            ...(stored.circuit_opened_at ? { openedAt: stored.circuit_opened_at } : {}),
+            ...(stored.probe_claimed_at ? { probeClaimedAt: stored.probe_claimed_at } : {}),
+          },
   };
 }
 
 const SUBSCRIBER_PAGE_SIZE = 100;
 
 /** Webhooks live in the webhooks table under their tenant's partition. */
+function circuitUpdateExpression(to: Circuit): string {
+  const set = ["circuit_state = :state", "consecutive_failures = :failures", "circuit_version = :version"];
+  const remove: string[] = [];
+  if (to.openedAt) set.push("circuit_opened_at = :openedAt");
+  else remove.push("circuit_opened_at");
+  if (to.probeClaimedAt) set.push("probe_claimed_at = :claimedAt");
+  else remove.push("probe_claimed_at");
+  return `SET ${set.join(", ")}${remove.length > 0 ? ` REMOVE ${remove.join(", ")}` : ""}`;
+}
+
+export interface CircuitStore {
+  /** Replaces the circuit only if its stored version is still `from.version`; says whether it did. */
+  saveCircuit(tenantId: string, webhookId: string, from: Circuit, to: Circuit): Promise<boolean>;
+  /** Deactivates a webhook on Hookline's own initiative, with the reason shown on it. */
+  deactivate(tenantId: string, webhookId: string, reason: string, at: string): Promise<void>;
+}
+
 export function dynamoWebhookStore(
   client: DynamoDBDocumentClient,
   tableName: string,
-): WebhookStore & SubscriberSource {
+): WebhookStore & SubscriberSource & CircuitStore {
   const key = (tenantId: string, webhookId: string) => ({
     [TableKey.partition]: Keys.tenant(tenantId),
     [TableKey.sort]: Keys.webhook(webhookId),
@@ -87,6 +138,51 @@ export function dynamoWebhookStore(
         new DeleteCommand({ TableName: tableName, Key: key(tenantId, webhookId), ReturnValues: "ALL_OLD" }),
       );
       return Attributes !== undefined;
+    },
+    async saveCircuit(tenantId, webhookId, from, to) {
+      const next = circuitAttributes(to);
+      try {
+        await client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: key(tenantId, webhookId),
+            ConditionExpression:
+              from.version === 0
+                ? "attribute_exists(#pk) AND (attribute_not_exists(circuit_version) OR circuit_version = :from)"
+                : "attribute_exists(#pk) AND circuit_version = :from",
+            UpdateExpression: circuitUpdateExpression(to),
+            ExpressionAttributeNames: { "#pk": TableKey.partition },
+            ExpressionAttributeValues: {
+              ":from": from.version,
+              ":state": next.circuit_state,
+              ":failures": next.consecutive_failures,
+              ":version": next.circuit_version,
+              ...(to.openedAt ? { ":openedAt": to.openedAt } : {}),
+              ...(to.probeClaimedAt ? { ":claimedAt": to.probeClaimedAt } : {}),
+            },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return false;
+        throw error;
+      }
+    },
+    async deactivate(tenantId, webhookId, reason, at) {
+      try {
+        await client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: key(tenantId, webhookId),
+            ConditionExpression: "attribute_exists(#pk)",
+            UpdateExpression: "SET active = :false, disabled_reason = :reason, updated_at = :at",
+            ExpressionAttributeNames: { "#pk": TableKey.partition },
+            ExpressionAttributeValues: { ":false": false, ":reason": reason, ":at": at },
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
     },
     async *activeWebhooks(tenantId) {
       const pages = paginateQuery(

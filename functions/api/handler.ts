@@ -3,11 +3,15 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import httpHeaderNormalizer from "@middy/http-header-normalizer";
 import { loadConfig } from "../adapters/config.ts";
+import { sqsDeliveryQueue } from "../adapters/delivery-queue.ts";
 import { dynamoDeliveryStore } from "../adapters/delivery-store.ts";
 import { resolveHost } from "../adapters/dns.ts";
 import { dynamodb } from "../adapters/dynamodb.ts";
 import { logger } from "../adapters/logger.ts";
+import { sqs } from "../adapters/sqs.ts";
 import { dynamoWebhookStore } from "../adapters/webhook-store.ts";
+import { resumeMessage } from "../delivery/process.ts";
+import { ConflictError, NotFoundError } from "../domain/errors.ts";
 import { deleteWebhook, findWebhook, registerWebhook } from "../domain/webhooks.ts";
 import { ManagementRoute, type ManagementRouteKey } from "../shared/names.ts";
 import {
@@ -21,16 +25,32 @@ import {
   tenantOf,
 } from "./http.ts";
 import {
+  attemptResource,
   CreateWebhookBody,
+  DeliveryPath,
   deliveryResource,
   ListDeliveriesQuery,
   WebhookPath,
   webhookResource,
 } from "./schemas.ts";
 
-const config = loadConfig(["webhooksTable", "eventsTable", "eventTypes", "endpointPolicy", "retentionDays"]);
+const config = loadConfig([
+  "webhooksTable",
+  "eventsTable",
+  "eventTypes",
+  "endpointPolicy",
+  "retentionDays",
+  "reconcileGraceSeconds",
+  "deliveryQueueUrl",
+]);
 const webhooks = dynamoWebhookStore(dynamodb, config.webhooksTable);
-const deliveries = dynamoDeliveryStore(dynamodb, config.eventsTable, config.retentionDays);
+const deliveries = dynamoDeliveryStore(
+  dynamodb,
+  config.eventsTable,
+  config.retentionDays,
+  config.reconcileGraceSeconds,
+);
+const queue = sqsDeliveryQueue(sqs, config.deliveryQueueUrl);
 
 const routes: Record<ManagementRouteKey, (event: ApiEvent, tenantId: string) => Promise<ApiResult>> = {
   [ManagementRoute.createWebhook]: async (event, tenantId) => {
@@ -76,6 +96,31 @@ const routes: Record<ManagementRouteKey, (event: ApiEvent, tenantId: string) => 
       ...(query.status === undefined ? {} : { status: query.status }),
     });
     return json(200, { data: page.map(deliveryResource) });
+  },
+
+  [ManagementRoute.getDelivery]: async (event, tenantId) => {
+    const { webhookId, deliveryId } = parseWith(DeliveryPath, event.pathParameters, "path");
+    const delivery = await deliveries.get(tenantId, webhookId, deliveryId);
+    if (!delivery) throw new NotFoundError(`delivery ${deliveryId} not found`);
+    return json(200, {
+      ...deliveryResource(delivery),
+      attempts: (delivery.attempts ?? []).map(attemptResource),
+    });
+  },
+
+  [ManagementRoute.retryDelivery]: async (event, tenantId) => {
+    const { webhookId, deliveryId } = parseWith(DeliveryPath, event.pathParameters, "path");
+    const current = await deliveries.get(tenantId, webhookId, deliveryId);
+    if (!current) throw new NotFoundError(`delivery ${deliveryId} not found`);
+    const reopened = await deliveries.reopen(tenantId, webhookId, deliveryId, new Date());
+    if (!reopened) {
+      throw new ConflictError(
+        `delivery ${deliveryId} is ${current.status}; only failed or dead_lettered deliveries can be retried`,
+      );
+    }
+    await queue.enqueue([resumeMessage(reopened, reopened.createdAt)]);
+    logger.info("delivery retry requested", { webhook_id: webhookId, delivery_id: deliveryId });
+    return json(202, deliveryResource(reopened));
   },
 };
 

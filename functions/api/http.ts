@@ -28,6 +28,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   invalid_json: 400,
   unauthorized: 401,
   not_found: 404,
+  conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
 };

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import type { Delivery, Webhook } from "../domain/model.ts";
+import { circuitView } from "../domain/circuit.ts";
+import type { AttemptRecord, Delivery, Webhook } from "../domain/model.ts";
 
 /** Request and response shapes of the HTTP API. Field names are snake_case. */
 
@@ -10,9 +11,15 @@ export const CreateWebhookBody = z.strictObject({
     .min(1, "subscribe to at least one event type")
     .max(100, "at most 100 event types"),
   description: z.string().max(1000).optional(),
+  retry_schedule_seconds: z.array(z.number()).optional(),
 });
 
 export const WebhookPath = z.object({ webhookId: z.string().min(1).max(64) });
+
+export const DeliveryPath = z.object({
+  webhookId: z.string().min(1).max(64),
+  deliveryId: z.string().min(1).max(64),
+});
 
 export const DELIVERY_STATUSES = ["pending", "retrying", "delivered", "failed", "dead_lettered"] as const;
 
@@ -37,6 +44,9 @@ export function webhookResource(webhook: Webhook) {
     event_types: webhook.eventTypes,
     description: webhook.description,
     active: webhook.active,
+    disabled_reason: webhook.disabledReason ?? null,
+    retry_schedule_seconds: webhook.retryScheduleSeconds ?? null,
+    ...circuitView(webhook.circuit),
     created_at: webhook.createdAt,
     updated_at: webhook.updatedAt,
   };
@@ -53,7 +63,19 @@ export function deliveryResource(delivery: Delivery) {
     last_status_code: delivery.lastStatusCode ?? null,
     last_error: delivery.lastError ?? null,
     duration_ms: delivery.durationMs ?? null,
+    next_attempt_at: delivery.nextAttemptAt ?? null,
     created_at: delivery.createdAt,
     completed_at: delivery.completedAt ?? null,
+  };
+}
+
+export function attemptResource(attempt: AttemptRecord) {
+  return {
+    attempt: attempt.attempt,
+    at: attempt.at,
+    status_code: attempt.statusCode ?? null,
+    duration_ms: attempt.durationMs,
+    error: attempt.error ?? null,
+    response_body: attempt.responseBody,
   };
 }

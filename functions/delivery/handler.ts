@@ -1,53 +1,111 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import middy from "@middy/core";
-import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { z } from "zod";
 import { loadConfig } from "../adapters/config.ts";
-import { dynamoDeliveryStore } from "../adapters/delivery-store.ts";
+import { sqsDeliveryQueue } from "../adapters/delivery-queue.ts";
+import { deliveryKey, dynamoDeliveryStore } from "../adapters/delivery-store.ts";
 import { dynamodb } from "../adapters/dynamodb.ts";
 import { dynamoEventStore } from "../adapters/event-store.ts";
 import { httpSender } from "../adapters/http-sender.ts";
 import { logger } from "../adapters/logger.ts";
+import { startRetryWorkflow } from "../adapters/retry-workflow.ts";
+import { sfn } from "../adapters/sfn.ts";
+import { sqs } from "../adapters/sqs.ts";
 import { dynamoWebhookStore } from "../adapters/webhook-store.ts";
-import { type AttemptDeps, attemptDelivery } from "../domain/deliver.ts";
-import type { DeliveryMessage, Webhook } from "../domain/model.ts";
+import type { Webhook } from "../domain/model.ts";
+import { type DeliveryServiceDeps, processDelivery, processProbe, type WorkflowAnswer } from "./process.ts";
 
 const config = loadConfig([
   "webhooksTable",
   "eventsTable",
+  "deliveryQueueUrl",
+  "deadLetterQueueUrl",
   "endpointPolicy",
   "deliveryTimeoutSeconds",
   "retentionDays",
+  "reconcileGraceSeconds",
   "version",
+  "retryStateMachineArn",
+  "retrySchedule",
+  "circuitFailureThreshold",
+  "circuitCooldownSeconds",
 ]);
 const webhooks = dynamoWebhookStore(dynamodb, config.webhooksTable);
-const events = dynamoEventStore(dynamodb, config.eventsTable, config.retentionDays);
-const deliveries = dynamoDeliveryStore(dynamodb, config.eventsTable, config.retentionDays);
+const events = dynamoEventStore(
+  dynamodb,
+  config.eventsTable,
+  config.retentionDays,
+  config.reconcileGraceSeconds,
+);
 
 /**
- * Webhook settings are read at most once per this many milliseconds per warm function, which keeps
- * DynamoDB reads far below one per delivery; a change (delete, disable) takes effect within it.
+ * A healthy webhook's settings are reused for this long by a warm function, which keeps DynamoDB reads
+ * far below one per delivery. Webhooks with failures are always read fresh, so that every instance
+ * sees an opening circuit at once.
  */
-const WEBHOOK_CACHE_MS = 10_000;
+const WEBHOOK_CACHE_MS = 2_000;
 const webhookCache = new Map<string, { readonly webhook: Webhook | undefined; readonly expires: number }>();
 
-async function cachedWebhook(tenantId: string, webhookId: string): Promise<Webhook | undefined> {
+async function readWebhook(
+  tenantId: string,
+  webhookId: string,
+  fresh: boolean,
+): Promise<Webhook | undefined> {
   const key = `${tenantId}/${webhookId}`;
   const cached = webhookCache.get(key);
-  if (cached && cached.expires > Date.now()) return cached.webhook;
+  if (!fresh && cached && cached.expires > Date.now()) return cached.webhook;
   const webhook = await webhooks.get(tenantId, webhookId);
-  webhookCache.set(key, { webhook, expires: Date.now() + WEBHOOK_CACHE_MS });
+  const healthy = webhook?.circuit.state === "closed" && webhook.circuit.consecutiveFailures === 0;
+  if (healthy || !webhook) webhookCache.set(key, { webhook, expires: Date.now() + WEBHOOK_CACHE_MS });
+  else webhookCache.delete(key);
   return webhook;
 }
 
-const attemptDeps: AttemptDeps = {
-  webhook: cachedWebhook,
-  eventPayload: (tenantId, eventId) => events.payload(tenantId, eventId),
-  send: httpSender(config.endpointPolicy),
-  now: () => new Date(),
-  timeoutMs: config.deliveryTimeoutSeconds * 1000,
-  userAgent: `Hookline/${config.version}`,
+const deps: DeliveryServiceDeps = {
+  ports: {
+    webhook: readWebhook,
+    eventPayload: (tenantId, eventId) => events.payload(tenantId, eventId),
+    claimProbe: (webhook, from, claim) => webhooks.saveCircuit(webhook.tenantId, webhook.id, from, claim),
+    send: httpSender(config.endpointPolicy),
+    now: () => new Date(),
+    random: Math.random,
+    timeoutMs: config.deliveryTimeoutSeconds * 1000,
+    userAgent: `Hookline/${config.version}`,
+    defaultSchedule: config.retrySchedule,
+    circuitPolicy: {
+      failureThreshold: config.circuitFailureThreshold,
+      cooldownSeconds: config.circuitCooldownSeconds,
+      probeTimeoutSeconds: config.deliveryTimeoutSeconds + 30,
+    },
+  },
+  deliveries: dynamoDeliveryStore(
+    dynamodb,
+    config.eventsTable,
+    config.retentionDays,
+    config.reconcileGraceSeconds,
+  ),
+  circuits: webhooks,
+  queue: sqsDeliveryQueue(sqs, config.deliveryQueueUrl),
+  sendProbe: async (probe, delaySeconds) => {
+    // SQS delays at most 15 minutes; a longer cooldown is covered by sending the probe again.
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: config.deliveryQueueUrl,
+        MessageBody: JSON.stringify(probe),
+        DelaySeconds: Math.min(900, Math.max(0, Math.ceil(delaySeconds))),
+      }),
+    );
+  },
+  startRetry: (next, waitSeconds) => startRetryWorkflow(sfn, config.retryStateMachineArn, next, waitSeconds),
+  sendToDeadLetterQueue: async (message) => {
+    await sqs.send(
+      new SendMessageCommand({ QueueUrl: config.deadLetterQueueUrl, MessageBody: JSON.stringify(message) }),
+    );
+  },
+  deliveryKey: (message) => deliveryKey(message.tenantId, message.webhookId, message.deliveryId),
 };
 
 const DeliveryMessageSchema = z.object({
@@ -58,33 +116,42 @@ const DeliveryMessageSchema = z.object({
   eventType: z.string().min(1),
   acceptedAt: z.string().min(1),
   payload: z.string().optional(),
-}) satisfies z.ZodType<DeliveryMessage>;
+  attempt: z.number().int().min(1),
+  scheduleStart: z.number().int().min(0),
+  resumed: z.boolean().optional(),
+});
 
-async function deliverRecord(record: SQSRecord): Promise<void> {
-  const message = DeliveryMessageSchema.parse(JSON.parse(record.body));
-  const correlation = {
-    tenant_id: message.tenantId,
-    webhook_id: message.webhookId,
-    delivery_id: message.deliveryId,
-    event_id: message.eventId,
-  };
-  const outcome = await attemptDelivery(attemptDeps, message);
-  const recorded = await deliveries.recordOutcome(message, outcome);
-  logger.info(
-    recorded ? `delivery ${outcome.status}` : "delivery already completed; outcome not recorded again",
-    {
-      ...correlation,
-      status: outcome.status,
-      status_code: outcome.statusCode,
-      duration_ms: outcome.durationMs,
-      error: outcome.error,
-    },
-  );
+const ProbeMessageSchema = z.object({
+  kind: z.literal("probe"),
+  tenantId: z.string().min(1),
+  webhookId: z.string().min(1),
+});
+
+const QueueMessageSchema = z.union([ProbeMessageSchema, DeliveryMessageSchema]);
+
+async function handleRecord(record: SQSRecord): Promise<void> {
+  const message = QueueMessageSchema.parse(JSON.parse(record.body));
+  if ("kind" in message) await processProbe(deps, message);
+  else await processDelivery(deps, message, "queue");
 }
 
 const processor = new BatchProcessor(EventType.SQS);
 
-/** Delivery: one signed POST per queued message; failed records are reported back to SQS individually. */
-export const handler = middy((event: SQSEvent, context: Context) =>
-  processPartialResponse(event, deliverRecord, processor, { context }),
+function isSqsEvent(event: unknown): event is SQSEvent {
+  return typeof event === "object" && event !== null && "Records" in event;
+}
+
+/**
+ * Delivery. From the queue: first attempts, resumed deliveries and circuit probes, with failed records
+ * reported back to SQS one by one. From the retry workflow: one scheduled retry, answering what the
+ * workflow does next.
+ */
+export const handler = middy(
+  async (
+    event: SQSEvent | Record<string, unknown>,
+    context: Context,
+  ): Promise<SQSBatchResponse | WorkflowAnswer> => {
+    if (isSqsEvent(event)) return processPartialResponse(event, handleRecord, processor, { context });
+    return processDelivery(deps, DeliveryMessageSchema.parse(event), "workflow");
+  },
 ).use(injectLambdaContext(logger, { resetKeys: true }));

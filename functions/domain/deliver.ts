@@ -1,4 +1,19 @@
-import type { DeliveryMessage, DeliveryStatus, Webhook } from "./model.ts";
+import {
+  type Admission,
+  admit,
+  afterAttempt,
+  type Circuit,
+  type CircuitPolicy,
+  type CircuitTransition,
+} from "./circuit.ts";
+import type { AttemptRecord, DeliveryMessage, Webhook } from "./model.ts";
+import {
+  type AttemptClass,
+  classifyAttempt,
+  nextRetry,
+  parseRetryAfter,
+  waitSecondsFor,
+} from "./retry-schedule.ts";
 import { signatureHeader } from "./signing.ts";
 
 /** How much of a receiver's response body is kept on the delivery record. */
@@ -17,29 +32,11 @@ export interface OutboundResult {
   readonly responseBody: string;
   readonly durationMs: number;
   readonly error?: string;
+  /** The receiver's `Retry-After` header, if any. */
+  readonly retryAfter?: string;
 }
 
 export type SendWebhook = (request: OutboundRequest) => Promise<OutboundResult>;
-
-export interface AttemptOutcome {
-  readonly status: Extract<DeliveryStatus, "delivered" | "failed">;
-  /** False when no request was sent (the webhook is gone or disabled). */
-  readonly attempted: boolean;
-  readonly statusCode?: number;
-  readonly error?: string;
-  readonly durationMs: number;
-  readonly responseBody: string;
-  readonly completedAt: string;
-}
-
-export interface AttemptDeps {
-  readonly webhook: (tenantId: string, webhookId: string) => Promise<Webhook | undefined>;
-  readonly eventPayload: (tenantId: string, eventId: string) => Promise<string | undefined>;
-  readonly send: SendWebhook;
-  readonly now: () => Date;
-  readonly timeoutMs: number;
-  readonly userAgent: string;
-}
 
 /** The Standard Webhooks request headers for one attempt. */
 export function webhookHeaders(
@@ -58,45 +55,153 @@ export function webhookHeaders(
   };
 }
 
-/** Any 2xx is success; a redirect is not followed and counts as a failure, as the spec asks. */
-export function isSuccessStatus(statusCode: number): boolean {
-  return statusCode >= 200 && statusCode < 300;
+/** Where a delivery goes after one step of the delivery function. */
+export type DeliveryStep =
+  /** The attempt succeeded. */
+  | { readonly kind: "delivered"; readonly attempt: AttemptRecord }
+  /** Never to be tried again: a permanent failure, a gone or deleted endpoint. */
+  | { readonly kind: "failed"; readonly reason: string; readonly attempt?: AttemptRecord }
+  /** Try again after `waitSeconds`. */
+  | {
+      readonly kind: "retry";
+      readonly attempt: AttemptRecord;
+      readonly nextAttemptAt: string;
+      readonly waitSeconds: number;
+    }
+  /** The schedule is exhausted. */
+  | { readonly kind: "dead_letter"; readonly attempt: AttemptRecord }
+  /** The endpoint's circuit is open: no request was made; wait for the circuit. */
+  | { readonly kind: "parked"; readonly until: string };
+
+/** What the circuit needs written after an attempt, if anything. */
+export interface CircuitChange {
+  readonly from: Circuit;
+  readonly to: Circuit;
+  readonly transition?: CircuitTransition;
 }
 
-/** Makes one signed attempt to deliver a message and says how it went. Never throws for the receiver's faults. */
-export async function attemptDelivery(deps: AttemptDeps, message: DeliveryMessage): Promise<AttemptOutcome> {
-  const webhook = await deps.webhook(message.tenantId, message.webhookId);
-  if (!webhook) return notAttempted(deps, "webhook_deleted");
-  if (!webhook.active) return notAttempted(deps, "webhook_disabled");
-  const body = message.payload ?? (await deps.eventPayload(message.tenantId, message.eventId));
-  if (body === undefined) return notAttempted(deps, "event_expired");
+export interface DeliveryPorts {
+  /** The webhook as stored; `fresh` asks for a read that bypasses any cache. */
+  readonly webhook: (tenantId: string, webhookId: string, fresh: boolean) => Promise<Webhook | undefined>;
+  readonly eventPayload: (tenantId: string, eventId: string) => Promise<string | undefined>;
+  /** Writes `claim` only if the stored circuit is still `from`; says whether it won. */
+  readonly claimProbe: (webhook: Webhook, from: Circuit, claim: Circuit) => Promise<boolean>;
+  readonly send: SendWebhook;
+  readonly now: () => Date;
+  readonly random: () => number;
+  readonly timeoutMs: number;
+  readonly userAgent: string;
+  readonly defaultSchedule: readonly number[];
+  readonly circuitPolicy: CircuitPolicy;
+}
 
-  const timestampSeconds = Math.floor(deps.now().getTime() / 1000);
-  const result = await deps.send({
+export interface StepResult {
+  readonly step: DeliveryStep;
+  /** The webhook as read for this step (undefined when it is gone). */
+  readonly webhook?: Webhook;
+  /** Whether this attempt was the circuit's probe. */
+  readonly wasProbe: boolean;
+  /** A circuit change to persist, computed from the circuit as read. */
+  readonly circuitChange?: CircuitChange;
+  readonly attemptClass?: AttemptClass;
+}
+
+/**
+ * Decides and makes one step of a delivery: checks the webhook and its circuit, makes the signed
+ * attempt when allowed, and says what comes next. It writes nothing but a probe claim; persisting the
+ * step is the caller's job, so this stays testable without AWS.
+ */
+export async function deliveryStep(ports: DeliveryPorts, message: DeliveryMessage): Promise<StepResult> {
+  // Past the first attempt the circuit may have moved since a cached read; a wrong "closed" would
+  // send a request to an endpoint the circuit protects.
+  const webhook = await ports.webhook(
+    message.tenantId,
+    message.webhookId,
+    message.attempt > 1 || message.resumed === true,
+  );
+  if (!webhook) return { step: { kind: "failed", reason: "webhook_deleted" }, wasProbe: false };
+  if (!webhook.active)
+    return { step: { kind: "failed", reason: "webhook_disabled" }, webhook, wasProbe: false };
+
+  const admission = await admitted(ports, webhook);
+  if (admission.kind === "wait") {
+    return { step: { kind: "parked", until: admission.until }, webhook, wasProbe: false };
+  }
+  const wasProbe = admission.kind === "probe";
+  const circuit = wasProbe ? admission.claim : webhook.circuit;
+
+  const body = message.payload ?? (await ports.eventPayload(message.tenantId, message.eventId));
+  if (body === undefined) return { step: { kind: "failed", reason: "event_expired" }, webhook, wasProbe };
+
+  const sentAt = ports.now();
+  const result = await ports.send({
     url: webhook.url,
-    headers: webhookHeaders([webhook.secret], message.deliveryId, timestampSeconds, body, deps.userAgent),
+    headers: webhookHeaders(
+      [webhook.secret],
+      message.deliveryId,
+      Math.floor(sentAt.getTime() / 1000),
+      body,
+      ports.userAgent,
+    ),
     body,
-    timeoutMs: deps.timeoutMs,
+    timeoutMs: ports.timeoutMs,
   });
-  const delivered = result.statusCode !== undefined && isSuccessStatus(result.statusCode);
-  return {
-    status: delivered ? "delivered" : "failed",
-    attempted: true,
+  const attemptClass = classifyAttempt(result.statusCode);
+  const attempt: AttemptRecord = {
+    attempt: message.attempt,
+    at: sentAt.toISOString(),
     ...(result.statusCode === undefined ? {} : { statusCode: result.statusCode }),
-    ...(delivered ? {} : { error: result.error ?? `receiver answered HTTP ${result.statusCode}` }),
     durationMs: result.durationMs,
+    ...(attemptClass === "delivered"
+      ? {}
+      : { error: result.error ?? `receiver answered HTTP ${result.statusCode}` }),
     responseBody: result.responseBody,
-    completedAt: deps.now().toISOString(),
   };
+  const now = ports.now();
+  const afterwards = afterAttempt(circuit, attemptClass === "delivered", ports.circuitPolicy, now, wasProbe);
+  const circuitChange =
+    afterwards.circuit === circuit
+      ? undefined
+      : {
+          from: circuit,
+          to: afterwards.circuit,
+          ...(afterwards.transition ? { transition: afterwards.transition } : {}),
+        };
+  const common = { webhook, wasProbe, attemptClass, ...(circuitChange ? { circuitChange } : {}) };
+
+  switch (attemptClass) {
+    case "delivered":
+      return { ...common, step: { kind: "delivered", attempt } };
+    case "gone":
+      return { ...common, step: { kind: "failed", reason: "endpoint answered 410 Gone", attempt } };
+    case "permanent":
+      return { ...common, step: { kind: "failed", reason: attempt.error ?? "permanent failure", attempt } };
+    case "retryable": {
+      const schedule = webhook.retryScheduleSeconds ?? ports.defaultSchedule;
+      const retryAfter = parseRetryAfter(result.retryAfter, now);
+      const next = nextRetry(schedule, message.attempt - message.scheduleStart, ports.random, retryAfter);
+      if (!next) return { ...common, step: { kind: "dead_letter", attempt } };
+      return {
+        ...common,
+        step: {
+          kind: "retry",
+          attempt,
+          nextAttemptAt: new Date(now.getTime() + next.delaySeconds * 1000).toISOString(),
+          waitSeconds: waitSecondsFor(next.delaySeconds),
+        },
+      };
+    }
+  }
 }
 
-function notAttempted(deps: AttemptDeps, reason: string): AttemptOutcome {
+/** Asks the circuit for admission; a probe must first win its conditional claim, or it waits. */
+async function admitted(ports: DeliveryPorts, webhook: Webhook): Promise<Admission> {
+  const now = ports.now();
+  const admission = admit(webhook.circuit, ports.circuitPolicy, now);
+  if (admission.kind !== "probe") return admission;
+  if (await ports.claimProbe(webhook, webhook.circuit, admission.claim)) return admission;
   return {
-    status: "failed",
-    attempted: false,
-    error: reason,
-    durationMs: 0,
-    responseBody: "",
-    completedAt: deps.now().toISOString(),
+    kind: "wait",
+    until: new Date(now.getTime() + ports.circuitPolicy.probeTimeoutSeconds * 1000).toISOString(),
   };
 }

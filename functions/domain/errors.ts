@@ -39,6 +39,11 @@ export class NotFoundError extends HooklineError {
   readonly code = "not_found";
 }
 
+/** The request is valid but the resource's state does not allow it now. */
+export class ConflictError extends HooklineError {
+  readonly code = "conflict";
+}
+
 /** The request body is not valid JSON. */
 export class MalformedJsonError extends HooklineError {
   readonly code = "invalid_json";

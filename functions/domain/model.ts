@@ -1,3 +1,5 @@
+import type { Circuit } from "./circuit.ts";
+
 /** The records Hookline keeps, as the domain sees them (camelCase; the API speaks snake_case). */
 
 export interface Webhook {
@@ -11,6 +13,11 @@ export interface Webhook {
   readonly secret: string;
   readonly createdAt: string;
   readonly updatedAt: string;
+  /** The webhook's own retry schedule; the deployment's default applies when absent. */
+  readonly retryScheduleSeconds?: readonly number[];
+  /** Why the webhook was deactivated by Hookline (e.g. the endpoint answered 410 Gone). */
+  readonly disabledReason?: string;
+  readonly circuit: Circuit;
 }
 
 export type EventSource = "api" | "eventbridge";
@@ -44,6 +51,19 @@ export interface Delivery {
   readonly durationMs?: number;
   readonly createdAt: string;
   readonly completedAt?: string;
+  readonly nextAttemptAt?: string;
+  readonly attempts?: readonly AttemptRecord[];
+}
+
+/** One attempt at an endpoint, as kept on its delivery. */
+export interface AttemptRecord {
+  readonly attempt: number;
+  readonly at: string;
+  readonly statusCode?: number;
+  readonly durationMs: number;
+  readonly error?: string;
+  /** The first 1 KB of the receiver's answer. */
+  readonly responseBody: string;
 }
 
 /**
@@ -58,4 +78,13 @@ export interface DeliveryMessage {
   readonly eventType: string;
   readonly acceptedAt: string;
   readonly payload?: string;
+  /** The number of the attempt this message asks for (1 for the first). */
+  readonly attempt: number;
+  /**
+   * Attempts made before the current retry schedule began: 0, or the count at a manual retry, which
+   * gives the delivery a fresh schedule.
+   */
+  readonly scheduleStart: number;
+  /** Set when the message resumes a stored delivery: its webhook is then read fresh, never from a cache. */
+  readonly resumed?: boolean;
 }

@@ -96,6 +96,14 @@ export async function publishEvent(
   return { event: { ...stored.event, deliveryCount }, deliveryCount, duplicate: !stored.created };
 }
 
+/** Finishes the fan-out of a stored event that a crash interrupted; returns its delivery count. */
+export async function resumeFanOut(deps: PublishDeps, event: StoredEvent): Promise<number> {
+  if (event.deliveryCount !== undefined) return event.deliveryCount;
+  const deliveryCount = await fanOut(deps, event, { resume: true });
+  await deps.events.markFannedOut(event.tenantId, event.id, deliveryCount);
+  return deliveryCount;
+}
+
 async function fanOut(deps: PublishDeps, event: StoredEvent, options: { resume: boolean }): Promise<number> {
   const acceptedAt = new Date(event.acceptedAt);
   const inlinePayload = Buffer.byteLength(event.payload) <= INLINE_PAYLOAD_BYTES ? event.payload : undefined;
@@ -124,6 +132,8 @@ async function fanOut(deps: PublishDeps, event: StoredEvent, options: { resume: 
         eventId: delivery.eventId,
         eventType: delivery.eventType,
         acceptedAt: event.acceptedAt,
+        attempt: 1,
+        scheduleStart: 0,
         ...(inlinePayload === undefined ? {} : { payload: inlinePayload }),
       })),
     );

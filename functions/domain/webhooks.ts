@@ -1,9 +1,11 @@
 import type { EventTypeDefinition } from "../shared/event-catalogue.ts";
+import { CLOSED_CIRCUIT } from "./circuit.ts";
 import { checkEndpointHost, checkEndpointUrl, type EndpointPolicy } from "./endpoint-url.ts";
 import { NotFoundError } from "./errors.ts";
 import { assertValidSubscriptions } from "./event-types.ts";
 import { newWebhookId } from "./ids.ts";
 import type { Webhook } from "./model.ts";
+import { validateRetrySchedule } from "./retry-schedule.ts";
 import { generateSecret, type RandomBytes } from "./signing.ts";
 
 export interface WebhookStore {
@@ -26,6 +28,7 @@ export interface NewWebhook {
   readonly url: string;
   readonly eventTypes: readonly string[];
   readonly description?: string;
+  readonly retryScheduleSeconds?: readonly number[];
 }
 
 /** Validates and stores a new webhook with a fresh signing secret. */
@@ -35,6 +38,7 @@ export async function registerWebhook(
   input: NewWebhook,
 ): Promise<Webhook> {
   assertValidSubscriptions(deps.catalogue, input.eventTypes);
+  if (input.retryScheduleSeconds) validateRetrySchedule(input.retryScheduleSeconds);
   const url = checkEndpointUrl(input.url, deps.endpointPolicy);
   await checkEndpointHost(url, deps.endpointPolicy, deps.resolveHost);
   const now = deps.now();
@@ -48,6 +52,8 @@ export async function registerWebhook(
     secret: generateSecret(deps.randomBytes),
     createdAt: now.toISOString(),
     updatedAt: now.toISOString(),
+    ...(input.retryScheduleSeconds ? { retryScheduleSeconds: [...input.retryScheduleSeconds] } : {}),
+    circuit: CLOSED_CIRCUIT,
   };
   await deps.store.create(webhook);
   return webhook;

@@ -30,13 +30,19 @@ const config = loadConfig([
   "deliveryQueueUrl",
   "eventTypes",
   "retentionDays",
+  "reconcileGraceSeconds",
 ]);
 
 const deps: PublishDeps = {
   catalogue: config.eventTypes,
-  events: dynamoEventStore(dynamodb, config.eventsTable, config.retentionDays),
+  events: dynamoEventStore(dynamodb, config.eventsTable, config.retentionDays, config.reconcileGraceSeconds),
   subscribers: dynamoWebhookStore(dynamodb, config.webhooksTable),
-  deliveries: dynamoDeliveryStore(dynamodb, config.eventsTable, config.retentionDays),
+  deliveries: dynamoDeliveryStore(
+    dynamodb,
+    config.eventsTable,
+    config.retentionDays,
+    config.reconcileGraceSeconds,
+  ),
   queue: sqsDeliveryQueue(sqs, config.deliveryQueueUrl),
   now: () => new Date(),
 };

@@ -13,6 +13,12 @@ export const EnvVar = {
   deliveryTimeoutSeconds: "HOOKLINE_DELIVERY_TIMEOUT_SECONDS",
   retentionDays: "HOOKLINE_RETENTION_DAYS",
   version: "HOOKLINE_VERSION",
+  retryStateMachineArn: "HOOKLINE_RETRY_STATE_MACHINE_ARN",
+  retrySchedule: "HOOKLINE_RETRY_SCHEDULE_SECONDS",
+  circuitFailureThreshold: "HOOKLINE_CIRCUIT_FAILURE_THRESHOLD",
+  circuitCooldownSeconds: "HOOKLINE_CIRCUIT_COOLDOWN_SECONDS",
+  deadLetterQueueUrl: "HOOKLINE_DEAD_LETTER_QUEUE_URL",
+  reconcileGraceSeconds: "HOOKLINE_RECONCILE_GRACE_SECONDS",
 } as const;
 
 /** Attribute names of the key schema, indexes and TTL of both tables. */
@@ -22,6 +28,30 @@ export const TableKey = {
   byTimePartition: "gsi1pk",
   byTimeSort: "gsi1sk",
   expiresAt: "expires_at",
+  /** Set only while a record awaits a next step (sparse index), so the reconciler can find overdue ones. */
+  dueShard: "due_shard",
+  dueAt: "due_at",
+  /** Set only while a delivery is parked on an open circuit. */
+  parkedOn: "parked_on",
+  parkedSort: "parked_sort",
+} as const;
+
+/** Sparse index of records whose next step has a deadline. */
+export const DUE_INDEX = "due";
+
+/** Sparse index of deliveries parked on an open circuit, by webhook. */
+export const PARKED_INDEX = "parked";
+
+/** The retry workflow's state fields and the delivery function's answers to it. */
+export const RetryStep = {
+  waitSeconds: "wait_seconds",
+  next: "next",
+  retry: "retry",
+  deadLetter: "dead_letter",
+  done: "done",
+  deadLetterMessage: "dead_letter_message",
+  recordKey: "record_key",
+  completedAt: "completed_at",
 } as const;
 
 /** Name of the index that lists a partition's items newest first. */
@@ -42,6 +72,8 @@ export const ManagementRoute = {
   getWebhook: "GET /v1/webhooks/{webhookId}",
   deleteWebhook: "DELETE /v1/webhooks/{webhookId}",
   listDeliveries: "GET /v1/webhooks/{webhookId}/deliveries",
+  getDelivery: "GET /v1/webhooks/{webhookId}/deliveries/{deliveryId}",
+  retryDelivery: "POST /v1/webhooks/{webhookId}/deliveries/{deliveryId}/retry",
 } as const;
 export type ManagementRouteKey = (typeof ManagementRoute)[keyof typeof ManagementRoute];
 

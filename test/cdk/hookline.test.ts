@@ -24,11 +24,11 @@ describe("Hookline stack with default props", () => {
 
   it("runs every function on Node.js 22, arm64, with a log group that has a retention", () => {
     const functions = template.findResources("AWS::Lambda::Function");
-    expect(Object.keys(functions)).toHaveLength(4);
+    expect(Object.keys(functions)).toHaveLength(5);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties).toMatchObject({ Runtime: "nodejs22.x", Architectures: ["arm64"] });
     }
-    template.resourceCountIs("AWS::Logs::LogGroup", 4);
+    template.resourceCountIs("AWS::Logs::LogGroup", 6);
     template.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: 30 });
   });
 
@@ -108,7 +108,7 @@ describe("Hookline stack with default props", () => {
     expect(environment[EnvVar.retentionDays]).toBe("30");
   });
 
-  it("grants least privilege: the authorizer only reads, the delivery function cannot send to SQS", () => {
+  it("grants least privilege: the authorizer only reads, the delivery function sends only to its queues", () => {
     const policies = template.findResources("AWS::IAM::Policy");
     const statementsOf = (fragment: string) =>
       Object.entries(policies)
@@ -122,7 +122,68 @@ describe("Hookline stack with default props", () => {
     const authorizer = statementsOf("AuthorizerFunction");
     expect(authorizer.length).toBeGreaterThan(0);
     expect(authorizer.some((action) => /Put|Update|Delete|Write/.test(action))).toBe(false);
-    expect(statementsOf("DeliveryFunction").some((action) => action === "sqs:SendMessage")).toBe(false);
+    const deliveryStatements = Object.entries(policies)
+      .filter(([logicalId]) => logicalId.includes("DeliveryFunction"))
+      .flatMap(
+        ([, policy]) =>
+          (
+            policy as {
+              Properties: { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } };
+            }
+          ).Properties.PolicyDocument.Statement,
+      );
+    const sqsTargets = deliveryStatements
+      .filter((statement) => [statement.Action].flat().includes("sqs:SendMessage"))
+      .map((statement) => JSON.stringify(statement.Resource));
+    expect(sqsTargets).toHaveLength(2);
+    for (const target of sqsTargets) expect(target).toMatch(/DeliveryQueue|DeliveryDeadLetterQueue/);
+    expect(statementsOf("DeliveryFunction")).toContain("states:StartExecution");
+  });
+
+  it("carries the retry schedule in a Standard JSONPath workflow: wait, attempt, decide, dead-letter", () => {
+    const machines = template.findResources("AWS::StepFunctions::StateMachine");
+    expect(Object.keys(machines)).toHaveLength(1);
+    const [machine] = Object.values(machines) as { Properties: Record<string, unknown> }[];
+    expect(machine?.Properties.StateMachineType).toBe("STANDARD");
+    const definition = JSON.parse(
+      (machine?.Properties.DefinitionString as { "Fn::Join": [string, unknown[]] })["Fn::Join"][1]
+        .map((part) => (typeof part === "string" ? part : "TOKEN"))
+        .join(""),
+    );
+    expect(definition.QueryLanguage ?? "JSONPath").toBe("JSONPath");
+    expect(definition.StartAt).toBe("WaitForNextAttempt");
+    expect(definition.States.WaitForNextAttempt).toMatchObject({
+      Type: "Wait",
+      SecondsPath: "$.wait_seconds",
+      Next: "Attempt",
+    });
+    expect(definition.States.Attempt).toMatchObject({ Type: "Task", Next: "Outcome" });
+    expect(definition.States.Outcome.Type).toBe("Choice");
+    expect(definition.States.Outcome.Choices).toEqual([
+      { Variable: "$.next", StringEquals: "retry", Next: "WaitForNextAttempt" },
+      { Variable: "$.next", StringEquals: "dead_letter", Next: "SendToDeadLetterQueue" },
+    ]);
+    expect(definition.States.SendToDeadLetterQueue).toMatchObject({
+      Type: "Task",
+      Resource: "arn:TOKEN:states:::sqs:sendMessage",
+      Next: "MarkDeadLettered",
+    });
+    expect(definition.States.MarkDeadLettered).toMatchObject({
+      Type: "Task",
+      Resource: "arn:TOKEN:states:::dynamodb:updateItem",
+      End: true,
+    });
+  });
+
+  it("gives the delivery function the default retry schedule and circuit breaker", () => {
+    const environment = environmentOf(template, "signs and POSTs");
+    expect(JSON.parse(String(environment[EnvVar.retrySchedule]))).toEqual([1, 5, 30, 300, 1800]);
+    expect(environment[EnvVar.circuitFailureThreshold]).toBe("5");
+    expect(environment[EnvVar.circuitCooldownSeconds]).toBe("300");
+  });
+
+  it("runs the reconciler every minute", () => {
+    template.hasResourceProperties("AWS::Events::Rule", { ScheduleExpression: "rate(1 minute)" });
   });
 
   it("outputs what the CLI and the local runtime need", () => {

@@ -1,9 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { type AttemptDeps, attemptDelivery, type OutboundRequest } from "../../functions/domain/deliver.ts";
+import { type Circuit, CLOSED_CIRCUIT } from "../../functions/domain/circuit.ts";
+import {
+  type DeliveryPorts,
+  deliveryStep,
+  type OutboundRequest,
+  type OutboundResult,
+} from "../../functions/domain/deliver.ts";
 import type { DeliveryMessage, Webhook } from "../../functions/domain/model.ts";
 import { sign } from "../../functions/domain/signing.ts";
 
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const NOW = new Date(1614265330_000);
 const hook: Webhook = {
   id: "wh_1",
   tenantId: "t1",
@@ -14,6 +21,7 @@ const hook: Webhook = {
   secret,
   createdAt: "",
   updatedAt: "",
+  circuit: CLOSED_CIRCUIT,
 };
 const message: DeliveryMessage = {
   tenantId: "t1",
@@ -23,75 +31,165 @@ const message: DeliveryMessage = {
   eventType: "memory.created",
   acceptedAt: "2026-01-01T00:00:00.000Z",
   payload: '{"id":"evt_1"}',
+  attempt: 1,
+  scheduleStart: 0,
 };
 
-function deps(overrides: Partial<AttemptDeps> = {}): AttemptDeps & { sent: OutboundRequest[] } {
+function ports(
+  overrides: Partial<DeliveryPorts> & { answer?: OutboundResult; webhookValue?: Webhook | undefined } = {},
+): DeliveryPorts & { sent: OutboundRequest[]; freshReads: boolean[]; claims: Circuit[] } {
   const sent: OutboundRequest[] = [];
+  const freshReads: boolean[] = [];
+  const claims: Circuit[] = [];
+  const { answer, webhookValue, ...rest } = overrides;
   return {
     sent,
-    webhook: async () => hook,
+    freshReads,
+    claims,
+    webhook: async (_tenant, _id, fresh) => {
+      freshReads.push(fresh);
+      return "webhookValue" in overrides ? webhookValue : hook;
+    },
     eventPayload: async () => '{"id":"evt_1","from":"store"}',
+    claimProbe: async (_webhook, _from, claim) => {
+      claims.push(claim);
+      return true;
+    },
     send: async (request) => {
       sent.push(request);
-      return { statusCode: 200, responseBody: "ok", durationMs: 12 };
+      return answer ?? { statusCode: 200, responseBody: "ok", durationMs: 12 };
     },
-    now: () => new Date(1614265330_000),
+    now: () => NOW,
+    random: () => 0.5,
     timeoutMs: 10_000,
     userAgent: "Hookline/1.2.3",
-    ...overrides,
+    defaultSchedule: [1, 5, 30, 300, 1800],
+    circuitPolicy: { failureThreshold: 5, cooldownSeconds: 300, probeTimeoutSeconds: 60 },
+    ...rest,
   };
 }
 
-describe("attemptDelivery", () => {
-  it("POSTs the payload with Standard Webhooks headers and reports success", async () => {
-    const d = deps();
-    const outcome = await attemptDelivery(d, message);
-    expect(outcome).toMatchObject({ status: "delivered", attempted: true, statusCode: 200, durationMs: 12 });
-    expect(d.sent[0]?.headers).toEqual({
+describe("deliveryStep", () => {
+  it("POSTs the payload with Standard Webhooks headers and reports the delivery", async () => {
+    const p = ports();
+    const { step } = await deliveryStep(p, message);
+    expect(step).toMatchObject({
+      kind: "delivered",
+      attempt: { attempt: 1, statusCode: 200, durationMs: 12 },
+    });
+    expect(p.sent[0]?.headers).toEqual({
       "content-type": "application/json",
       "user-agent": "Hookline/1.2.3",
       "webhook-id": "msg_1",
       "webhook-timestamp": "1614265330",
       "webhook-signature": sign(secret, "msg_1", 1614265330, message.payload ?? ""),
     });
-    expect(d.sent[0]?.body).toBe(message.payload);
+    expect(p.sent[0]?.body).toBe(message.payload);
+    expect(p.freshReads).toEqual([false]);
   });
 
   it("reads the payload from the event when the message does not carry it", async () => {
-    const d = deps();
+    const p = ports();
     const { payload: _omitted, ...withoutPayload } = message;
-    await attemptDelivery(d, withoutPayload);
-    expect(d.sent[0]?.body).toBe('{"id":"evt_1","from":"store"}');
+    await deliveryStep(p, withoutPayload);
+    expect(p.sent[0]?.body).toBe('{"id":"evt_1","from":"store"}');
   });
 
-  it.each([301, 308, 400, 404, 500, 503])("counts HTTP %i as a failure", async (statusCode) => {
-    const outcome = await attemptDelivery(
-      deps({ send: async () => ({ statusCode, responseBody: "", durationMs: 1 }) }),
+  it.each([
+    [500, "retry"],
+    [503, "retry"],
+    [429, "retry"],
+    [408, "retry"],
+    [400, "failed"],
+    [404, "failed"],
+    [301, "failed"],
+    [410, "failed"],
+  ])("after HTTP %i the next step is %s", async (statusCode, kind) => {
+    const { step } = await deliveryStep(
+      ports({ answer: { statusCode, responseBody: "", durationMs: 1 } }),
       message,
     );
-    expect(outcome.status).toBe("failed");
-    expect(outcome.error).toContain(String(statusCode));
+    expect(step.kind).toBe(kind);
   });
 
-  it("records a network error without a status code", async () => {
-    const outcome = await attemptDelivery(
-      deps({ send: async () => ({ responseBody: "", durationMs: 5, error: "connection refused" }) }),
+  it("retries a network error on the schedule, 1 s ± 20 % after the first attempt", async () => {
+    const { step } = await deliveryStep(
+      ports({
+        answer: { responseBody: "", durationMs: 5, error: "connection refused" },
+        random: () => 0.999,
+      }),
       message,
     );
-    expect(outcome).toMatchObject({ status: "failed", attempted: true, error: "connection refused" });
-    expect(outcome.statusCode).toBeUndefined();
+    expect(step).toMatchObject({ kind: "retry", waitSeconds: 1, attempt: { error: "connection refused" } });
+    if (step.kind !== "retry") throw new Error("expected a retry");
+    const delayMs = Date.parse(step.nextAttemptAt) - NOW.getTime();
+    expect(delayMs).toBeGreaterThanOrEqual(800);
+    expect(delayMs).toBeLessThanOrEqual(1200);
+  });
+
+  it("dead-letters when the schedule is exhausted, counting from a manual retry's fresh start", async () => {
+    const failing = { answer: { statusCode: 500, responseBody: "", durationMs: 1 } };
+    expect((await deliveryStep(ports(failing), { ...message, attempt: 6 })).step.kind).toBe("dead_letter");
+    expect((await deliveryStep(ports(failing), { ...message, attempt: 7, scheduleStart: 6 })).step.kind).toBe(
+      "retry",
+    );
+  });
+
+  it("honours Retry-After on a 429, capped at the scheduled delay's ceiling", async () => {
+    const answer = { statusCode: 429, responseBody: "", durationMs: 1, retryAfter: "20" };
+    const { step } = await deliveryStep(ports({ answer }), { ...message, attempt: 3 });
+    expect(step).toMatchObject({ kind: "retry", waitSeconds: 20 });
+    const capped = await deliveryStep(ports({ answer: { ...answer, retryAfter: "3600" } }), {
+      ...message,
+      attempt: 2,
+    });
+    expect(capped.step).toMatchObject({ kind: "retry", waitSeconds: 6 });
   });
 
   it("sends nothing to a deleted or disabled webhook", async () => {
-    const gone = deps({ webhook: async () => undefined });
-    expect(await attemptDelivery(gone, message)).toMatchObject({
-      status: "failed",
-      attempted: false,
-      error: "webhook_deleted",
+    const gone = ports({ webhookValue: undefined });
+    expect((await deliveryStep(gone, message)).step).toEqual({ kind: "failed", reason: "webhook_deleted" });
+    const disabled = ports({ webhookValue: { ...hook, active: false } });
+    expect((await deliveryStep(disabled, message)).step).toEqual({
+      kind: "failed",
+      reason: "webhook_disabled",
     });
-    const disabled = deps({ webhook: async () => ({ ...hook, active: false }) });
-    expect(await attemptDelivery(disabled, message)).toMatchObject({ error: "webhook_disabled" });
     expect(gone.sent).toHaveLength(0);
     expect(disabled.sent).toHaveLength(0);
+  });
+
+  it("parks the delivery without an attempt while the circuit is open", async () => {
+    const openedAt = new Date(NOW.getTime() - 10_000).toISOString();
+    const p = ports({
+      webhookValue: { ...hook, circuit: { state: "open", consecutiveFailures: 5, openedAt, version: 3 } },
+    });
+    const { step } = await deliveryStep(p, { ...message, attempt: 2 });
+    expect(step).toEqual({ kind: "parked", until: new Date(Date.parse(openedAt) + 300_000).toISOString() });
+    expect(p.sent).toHaveLength(0);
+    expect(p.freshReads).toEqual([true]);
+  });
+
+  it("probes an open circuit after its cooldown only when it wins the claim", async () => {
+    const openedAt = new Date(NOW.getTime() - 301_000).toISOString();
+    const open: Circuit = { state: "open", consecutiveFailures: 5, openedAt, version: 3 };
+    const winner = ports({ webhookValue: { ...hook, circuit: open } });
+    const won = await deliveryStep(winner, message);
+    expect(won.wasProbe).toBe(true);
+    expect(winner.sent).toHaveLength(1);
+    expect(won.circuitChange?.transition).toBe("closed");
+
+    const loser = ports({ webhookValue: { ...hook, circuit: open }, claimProbe: async () => false });
+    const lost = await deliveryStep(loser, message);
+    expect(lost.step.kind).toBe("parked");
+    expect(loser.sent).toHaveLength(0);
+  });
+
+  it("opens the circuit on the failure that reaches the threshold", async () => {
+    const failing = ports({
+      webhookValue: { ...hook, circuit: { state: "closed", consecutiveFailures: 4, version: 4 } },
+      answer: { statusCode: 500, responseBody: "", durationMs: 1 },
+    });
+    const result = await deliveryStep(failing, message);
+    expect(result.circuitChange).toMatchObject({ transition: "opened", to: { state: "open", version: 5 } });
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { CLOSED_CIRCUIT } from "../../functions/domain/circuit.ts";
 import { PayloadTooLargeError, ValidationError } from "../../functions/domain/errors.ts";
 import type { Delivery, DeliveryMessage, StoredEvent, Webhook } from "../../functions/domain/model.ts";
 import { INLINE_PAYLOAD_BYTES, type PublishDeps, publishEvent } from "../../functions/domain/publish.ts";
@@ -15,6 +16,7 @@ function webhook(id: string, eventTypes: string[], active = true): Webhook {
     secret: "whsec_x",
     createdAt: "2026-01-01T00:00:00.000Z",
     updatedAt: "2026-01-01T00:00:00.000Z",
+    circuit: CLOSED_CIRCUIT,
   };
 }
 

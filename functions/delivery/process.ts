@@ -1,0 +1,252 @@
+import type { DeliveryKey, DeliveryStore, StoredDelivery } from "../adapters/delivery-store.ts";
+import { logger } from "../adapters/logger.ts";
+import type { CircuitStore } from "../adapters/webhook-store.ts";
+import { admit, afterAttempt, type CircuitTransition } from "../domain/circuit.ts";
+import { type CircuitChange, type DeliveryPorts, deliveryStep, type StepResult } from "../domain/deliver.ts";
+import type { DeliveryMessage } from "../domain/model.ts";
+import type { DeliveryQueue } from "../domain/publish.ts";
+import { RetryStep } from "../shared/names.ts";
+
+/** A message that asks for a circuit's probe once its cooldown is over. */
+export interface ProbeMessage {
+  readonly kind: "probe";
+  readonly tenantId: string;
+  readonly webhookId: string;
+}
+
+/** What the delivery function answers the retry workflow. */
+export type WorkflowAnswer =
+  | ({ readonly [RetryStep.next]: typeof RetryStep.retry; readonly [RetryStep.waitSeconds]: number } & Omit<
+      DeliveryMessage,
+      "payload"
+    >)
+  | {
+      readonly [RetryStep.next]: typeof RetryStep.deadLetter;
+      readonly [RetryStep.deadLetterMessage]: DeadLetterMessage;
+      readonly [RetryStep.recordKey]: DeliveryKey;
+      readonly [RetryStep.completedAt]: string;
+    }
+  | { readonly [RetryStep.next]: typeof RetryStep.done };
+
+/** What lands on the dead-letter queue: enough to find the delivery and send it again. */
+export type DeadLetterMessage = Omit<DeliveryMessage, "payload"> & {
+  readonly deadLetteredAt: string;
+  readonly lastError?: string;
+};
+
+export interface DeliveryServiceDeps {
+  readonly ports: DeliveryPorts;
+  readonly deliveries: DeliveryStore;
+  readonly circuits: CircuitStore;
+  readonly queue: DeliveryQueue;
+  readonly sendProbe: (probe: ProbeMessage, delaySeconds: number) => Promise<void>;
+  readonly startRetry: (next: DeliveryMessage, waitSeconds: number) => Promise<void>;
+  readonly sendToDeadLetterQueue: (message: DeadLetterMessage) => Promise<void>;
+  readonly deliveryKey: (message: DeliveryMessage) => DeliveryKey;
+}
+
+const DONE: WorkflowAnswer = { [RetryStep.next]: RetryStep.done };
+
+/** The message that resumes a stored delivery (after a circuit wait, a crash or a manual retry). */
+export function resumeMessage(delivery: StoredDelivery, acceptedAt: string): DeliveryMessage {
+  return {
+    tenantId: delivery.tenantId,
+    webhookId: delivery.webhookId,
+    deliveryId: delivery.id,
+    eventId: delivery.eventId,
+    eventType: delivery.eventType,
+    acceptedAt,
+    attempt: delivery.attemptCount + 1,
+    scheduleStart: delivery.scheduleStart,
+    resumed: true,
+  };
+}
+
+/**
+ * One step of a delivery, arriving from the queue (first attempts and resumed deliveries) or from the
+ * retry workflow: attempt, persist the outcome, update the circuit, and start, continue or end the
+ * retry schedule.
+ */
+export async function processDelivery(
+  deps: DeliveryServiceDeps,
+  message: DeliveryMessage,
+  via: "queue" | "workflow",
+): Promise<WorkflowAnswer> {
+  const correlation = {
+    tenant_id: message.tenantId,
+    webhook_id: message.webhookId,
+    delivery_id: message.deliveryId,
+    event_id: message.eventId,
+  };
+  const result = await deliveryStep(deps.ports, message);
+  if (result.circuitChange) await persistCircuit(deps, message, result, result.circuitChange);
+  if (result.attemptClass === "gone" && result.webhook) {
+    await deps.circuits.deactivate(
+      message.tenantId,
+      message.webhookId,
+      "endpoint answered 410 Gone",
+      nowIso(deps),
+    );
+    logger.warn("webhook deactivated: its endpoint answered 410 Gone", correlation);
+  }
+
+  const { step } = result;
+  const recorded = await deps.deliveries.recordStep(message, step, deps.ports.now());
+  logger.info(recorded ? `delivery ${step.kind}` : "delivery step already recorded by another process", {
+    ...correlation,
+    attempt: message.attempt,
+    step: step.kind,
+    ...("attempt" in step && step.attempt
+      ? {
+          status_code: step.attempt.statusCode,
+          duration_ms: step.attempt.durationMs,
+          error: step.attempt.error,
+        }
+      : {}),
+    ...(step.kind === "failed" ? { reason: step.reason } : {}),
+    ...(result.wasProbe ? { probe: true } : {}),
+  });
+  if (!recorded) return DONE;
+
+  switch (step.kind) {
+    case "retry": {
+      const next: DeliveryMessage = { ...withoutPayload(message), attempt: message.attempt + 1 };
+      if (via === "queue") {
+        await deps.startRetry(next, step.waitSeconds);
+        return DONE;
+      }
+      return { [RetryStep.next]: RetryStep.retry, [RetryStep.waitSeconds]: step.waitSeconds, ...next };
+    }
+    case "dead_letter": {
+      const at = nowIso(deps);
+      const deadLetter: DeadLetterMessage = {
+        ...withoutPayload(message),
+        deadLetteredAt: at,
+        ...(step.attempt.error ? { lastError: step.attempt.error } : {}),
+      };
+      if (via === "workflow") {
+        return {
+          [RetryStep.next]: RetryStep.deadLetter,
+          [RetryStep.deadLetterMessage]: deadLetter,
+          [RetryStep.recordKey]: deps.deliveryKey(message),
+          [RetryStep.completedAt]: at,
+        };
+      }
+      await deps.sendToDeadLetterQueue(deadLetter);
+      await deps.deliveries.markDeadLettered(deps.deliveryKey(message), at);
+      return DONE;
+    }
+    default:
+      return DONE;
+  }
+}
+
+/**
+ * Writes a circuit change conditionally on the version that was read. When another process changed
+ * the circuit meanwhile, the attempt's result is applied again to the fresh circuit.
+ */
+async function persistCircuit(
+  deps: DeliveryServiceDeps,
+  message: DeliveryMessage,
+  result: StepResult,
+  initial: CircuitChange,
+): Promise<void> {
+  const succeeded = result.step.kind === "delivered";
+  let change: CircuitChange | undefined = initial;
+  for (let round = 0; change && round < 5; round += 1) {
+    if (await deps.circuits.saveCircuit(message.tenantId, message.webhookId, change.from, change.to)) {
+      if (change.transition) await onTransition(deps, message, change.transition);
+      return;
+    }
+    const fresh = await deps.ports.webhook(message.tenantId, message.webhookId, true);
+    if (!fresh) return;
+    const after = afterAttempt(
+      fresh.circuit,
+      succeeded,
+      deps.ports.circuitPolicy,
+      deps.ports.now(),
+      result.wasProbe,
+    );
+    change =
+      after.circuit === fresh.circuit
+        ? undefined
+        : {
+            from: fresh.circuit,
+            to: after.circuit,
+            ...(after.transition ? { transition: after.transition } : {}),
+          };
+  }
+}
+
+async function onTransition(
+  deps: DeliveryServiceDeps,
+  message: DeliveryMessage,
+  transition: CircuitTransition,
+) {
+  const keys = { tenant_id: message.tenantId, webhook_id: message.webhookId };
+  if (transition === "closed") {
+    const released = await releaseParked(deps, message.tenantId, message.webhookId);
+    logger.info("circuit closed: the endpoint answered the probe", {
+      ...keys,
+      released_deliveries: released,
+    });
+    return;
+  }
+  logger.warn(transition === "opened" ? "circuit opened" : "circuit reopened: the probe failed", {
+    ...keys,
+    cooldown_seconds: deps.ports.circuitPolicy.cooldownSeconds,
+  });
+  await deps.sendProbe(
+    { kind: "probe", tenantId: message.tenantId, webhookId: message.webhookId },
+    deps.ports.circuitPolicy.cooldownSeconds,
+  );
+}
+
+/** Sends every delivery parked on a webhook's circuit back to the queue; returns how many. */
+export async function releaseParked(
+  deps: DeliveryServiceDeps,
+  tenantId: string,
+  webhookId: string,
+): Promise<number> {
+  let released = 0;
+  for await (const page of deps.deliveries.parked(tenantId, webhookId)) {
+    await deps.queue.enqueue(page.map((delivery) => resumeMessage(delivery, delivery.createdAt)));
+    released += page.length;
+  }
+  return released;
+}
+
+/**
+ * A probe message: when the cooldown is over, the oldest parked delivery is attempted as the probe;
+ * before that, the message is sent again for the rest of the cooldown.
+ */
+export async function processProbe(deps: DeliveryServiceDeps, probe: ProbeMessage): Promise<void> {
+  const webhook = await deps.ports.webhook(probe.tenantId, probe.webhookId, true);
+  if (!webhook?.active) return;
+  if (webhook.circuit.state === "closed") {
+    await releaseParked(deps, probe.tenantId, probe.webhookId);
+    return;
+  }
+  const now = deps.ports.now();
+  const admission = admit(webhook.circuit, deps.ports.circuitPolicy, now);
+  if (admission.kind === "wait") {
+    const seconds = Math.max(1, Math.ceil((Date.parse(admission.until) - now.getTime()) / 1000));
+    await deps.sendProbe(probe, seconds);
+    return;
+  }
+  for await (const page of deps.deliveries.parked(probe.tenantId, probe.webhookId)) {
+    const [oldest] = page;
+    // Nothing waits on this circuit: the next delivery that arrives will be the probe.
+    if (oldest) await processDelivery(deps, resumeMessage(oldest, oldest.createdAt), "queue");
+    return;
+  }
+}
+
+function withoutPayload(message: DeliveryMessage): Omit<DeliveryMessage, "payload"> {
+  const { payload: _payload, ...rest } = message;
+  return rest;
+}
+
+function nowIso(deps: DeliveryServiceDeps): string {
+  return deps.ports.now().toISOString();
+}

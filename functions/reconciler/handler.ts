@@ -1,0 +1,82 @@
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import middy from "@middy/core";
+import { loadConfig } from "../adapters/config.ts";
+import { sqsDeliveryQueue } from "../adapters/delivery-queue.ts";
+import { deliveryFromItem, dynamoDeliveryStore } from "../adapters/delivery-store.ts";
+import { overdueRecords, postponeDue } from "../adapters/due-records.ts";
+import { dynamodb } from "../adapters/dynamodb.ts";
+import { dynamoEventStore, eventFromItem } from "../adapters/event-store.ts";
+import { Keys } from "../adapters/keys.ts";
+import { logger } from "../adapters/logger.ts";
+import { sqs } from "../adapters/sqs.ts";
+import { dynamoWebhookStore } from "../adapters/webhook-store.ts";
+import { resumeMessage } from "../delivery/process.ts";
+import { TERMINAL_STATUSES } from "../domain/model.ts";
+import { type PublishDeps, resumeFanOut } from "../domain/publish.ts";
+
+const config = loadConfig([
+  "webhooksTable",
+  "eventsTable",
+  "deliveryQueueUrl",
+  "eventTypes",
+  "retentionDays",
+  "reconcileGraceSeconds",
+]);
+const queue = sqsDeliveryQueue(sqs, config.deliveryQueueUrl);
+const publishDeps: PublishDeps = {
+  catalogue: config.eventTypes,
+  events: dynamoEventStore(dynamodb, config.eventsTable, config.retentionDays, config.reconcileGraceSeconds),
+  subscribers: dynamoWebhookStore(dynamodb, config.webhooksTable),
+  deliveries: dynamoDeliveryStore(
+    dynamodb,
+    config.eventsTable,
+    config.retentionDays,
+    config.reconcileGraceSeconds,
+  ),
+  queue,
+  now: () => new Date(),
+};
+
+/** Overdue records handled per run; the rest wait for the next run a minute later. */
+const RECORDS_PER_RUN = 1000;
+
+/**
+ * Self-healing, every minute: every record whose next step is overdue — a fan-out a crash interrupted, a
+ * delivery whose message or retry workflow was lost, a parked delivery whose probe never came — is
+ * driven on. Each is claimed by moving its deadline first, so concurrent runs never drive one twice.
+ */
+async function reconcile(): Promise<{ fanOuts: number; deliveries: number }> {
+  const now = new Date();
+  const postponeTo = new Date(now.getTime() + config.reconcileGraceSeconds * 1000).toISOString();
+  const overdue = await overdueRecords(dynamodb, config.eventsTable, now, RECORDS_PER_RUN);
+  let fanOuts = 0;
+  const resumed = [];
+  for (const record of overdue) {
+    if (!(await postponeDue(dynamodb, config.eventsTable, record, postponeTo))) continue;
+    if (record.key.sk === Keys.eventSort) {
+      const event = eventFromItem(record.item);
+      const deliveries = await resumeFanOut(publishDeps, event);
+      logger.warn("resumed an interrupted fan-out", {
+        tenant_id: event.tenantId,
+        event_id: event.id,
+        deliveries,
+      });
+      fanOuts += 1;
+      continue;
+    }
+    const delivery = deliveryFromItem(record.item);
+    if (TERMINAL_STATUSES.includes(delivery.status)) continue;
+    resumed.push(resumeMessage(delivery, delivery.createdAt));
+  }
+  await queue.enqueue(resumed);
+  if (overdue.length > 0) {
+    logger.warn("reconciled overdue records", {
+      overdue: overdue.length,
+      fan_outs: fanOuts,
+      deliveries: resumed.length,
+    });
+  }
+  return { fanOuts, deliveries: resumed.length };
+}
+
+export const handler = middy(reconcile).use(injectLambdaContext(logger, { resetKeys: true }));

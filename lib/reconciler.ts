@@ -1,0 +1,47 @@
+import { Duration } from "aws-cdk-lib";
+import type { ITableV2 } from "aws-cdk-lib/aws-dynamodb";
+import { Rule, Schedule } from "aws-cdk-lib/aws-events";
+import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
+import type { RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { IQueue } from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+import { HooklineFunction } from "./function.ts";
+
+export interface HooklineReconcilerProps {
+  readonly webhooksTable: ITableV2;
+  readonly eventsTable: ITableV2;
+  readonly deliveryQueue: IQueue;
+  readonly environment: Readonly<Record<string, string>>;
+  /**
+   * How often the reconciler runs.
+   * @default Duration.minutes(1)
+   */
+  readonly interval?: Duration;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+}
+
+/** Self-healing: a scheduled function that drives on every record whose next step is overdue. */
+export class HooklineReconciler extends Construct {
+  readonly function: HooklineFunction;
+  readonly schedule: Rule;
+
+  constructor(scope: Construct, id: string, props: HooklineReconcilerProps) {
+    super(scope, id);
+    this.function = new HooklineFunction(this, "Function", {
+      entry: "reconciler/handler.ts",
+      description: "Hookline: drives on overdue fan-outs and deliveries",
+      timeout: Duration.minutes(5),
+      environment: props.environment,
+      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+    });
+    props.webhooksTable.grantReadData(this.function);
+    props.eventsTable.grantReadWriteData(this.function);
+    props.deliveryQueue.grantSendMessages(this.function);
+    this.schedule = new Rule(this, "Schedule", {
+      description: "Hookline: run the reconciler",
+      schedule: Schedule.rate(props.interval ?? Duration.minutes(1)),
+      targets: [new LambdaFunction(this.function)],
+    });
+  }
+}

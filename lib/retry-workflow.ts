@@ -1,0 +1,122 @@
+import { Duration } from "aws-cdk-lib";
+import type { ITableV2 } from "aws-cdk-lib/aws-dynamodb";
+import type { IFunction } from "aws-cdk-lib/aws-lambda";
+import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { IQueue } from "aws-cdk-lib/aws-sqs";
+import {
+  Choice,
+  Condition,
+  DefinitionBody,
+  Fail,
+  JsonPath,
+  LogLevel,
+  QueryLanguage,
+  StateMachine,
+  StateMachineType,
+  Succeed,
+  TaskInput,
+  Wait,
+  WaitTime,
+} from "aws-cdk-lib/aws-stepfunctions";
+import {
+  DynamoAttributeValue,
+  DynamoUpdateItem,
+  LambdaInvoke,
+  SqsSendMessage,
+} from "aws-cdk-lib/aws-stepfunctions-tasks";
+import { Construct } from "constructs";
+import { RetryStep, TableKey } from "../functions/shared/names.ts";
+
+export interface HooklineRetryWorkflowProps {
+  /** The delivery function; it makes each attempt and says what comes next. */
+  readonly deliveryFunction: IFunction;
+  readonly deadLetterQueue: IQueue;
+  readonly eventsTable: ITableV2;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+  /** The state machine's name, known in advance so the delivery function can be given its ARN. */
+  readonly stateMachineName: string;
+}
+
+/**
+ * The retry schedule of a failing delivery, as a Standard workflow: wait, attempt, decide — and when the
+ * schedule is exhausted, put the delivery on the dead-letter queue and mark it `dead_lettered`. Only
+ * deliveries whose first attempt failed ever start it, and each retry costs three state transitions
+ * (Wait, Attempt, Choice).
+ */
+export class HooklineRetryWorkflow extends Construct {
+  readonly stateMachine: StateMachine;
+
+  constructor(scope: Construct, id: string, props: HooklineRetryWorkflowProps) {
+    super(scope, id);
+
+    const wait = new Wait(this, "WaitForNextAttempt", {
+      time: WaitTime.secondsPath(`$.${RetryStep.waitSeconds}`),
+    });
+    const attempt = new LambdaInvoke(this, "Attempt", {
+      lambdaFunction: props.deliveryFunction,
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: true,
+    });
+    const done = new Succeed(this, "Done");
+    // An attempt the function itself could not complete ends the execution as failed; the delivery stays
+    // non-terminal with a due time, so the reconciler drives it on.
+    const attemptFailed = new Fail(this, "AttemptCouldNotRun", {
+      error: "AttemptCouldNotRun",
+      cause: "the delivery function failed; the reconciler will resume this delivery",
+    });
+    attempt.addCatch(attemptFailed, { errors: ["States.ALL"] });
+
+    const sendToDeadLetterQueue = new SqsSendMessage(this, "SendToDeadLetterQueue", {
+      queue: props.deadLetterQueue,
+      messageBody: TaskInput.fromJsonPathAt(`$.${RetryStep.deadLetterMessage}`),
+      resultPath: JsonPath.DISCARD,
+    });
+    const markDeadLettered = new DynamoUpdateItem(this, "MarkDeadLettered", {
+      table: props.eventsTable,
+      key: {
+        [TableKey.partition]: DynamoAttributeValue.fromString(
+          JsonPath.stringAt(`$.${RetryStep.recordKey}.pk`),
+        ),
+        [TableKey.sort]: DynamoAttributeValue.fromString(JsonPath.stringAt(`$.${RetryStep.recordKey}.sk`)),
+      },
+      conditionExpression: "#status = :retrying",
+      updateExpression:
+        "SET #status = :deadLettered, completed_at = :at, updated_at = :at REMOVE #dueShard, #dueAt",
+      expressionAttributeNames: {
+        "#status": "status",
+        "#dueShard": TableKey.dueShard,
+        "#dueAt": TableKey.dueAt,
+      },
+      expressionAttributeValues: {
+        ":retrying": DynamoAttributeValue.fromString("retrying"),
+        ":deadLettered": DynamoAttributeValue.fromString("dead_lettered"),
+        ":at": DynamoAttributeValue.fromString(JsonPath.stringAt(`$.${RetryStep.completedAt}`)),
+      },
+      resultPath: JsonPath.DISCARD,
+    });
+    // The record already moved on (a manual retry delivered it): nothing to mark.
+    markDeadLettered.addCatch(done, { errors: ["DynamoDB.ConditionalCheckFailedException"] });
+
+    const outcome = new Choice(this, "Outcome")
+      .when(Condition.stringEquals(`$.${RetryStep.next}`, RetryStep.retry), wait)
+      .when(
+        Condition.stringEquals(`$.${RetryStep.next}`, RetryStep.deadLetter),
+        sendToDeadLetterQueue.next(markDeadLettered),
+      )
+      .otherwise(done);
+
+    this.stateMachine = new StateMachine(this, "StateMachine", {
+      stateMachineName: props.stateMachineName,
+      stateMachineType: StateMachineType.STANDARD,
+      queryLanguage: QueryLanguage.JSON_PATH,
+      comment: "Hookline: the retry schedule of one delivery",
+      definitionBody: DefinitionBody.fromChainable(wait.next(attempt).next(outcome)),
+      timeout: Duration.days(4),
+      logs: {
+        destination: new LogGroup(this, "Logs", { retention: props.logRetention ?? RetentionDays.ONE_MONTH }),
+        level: LogLevel.ERROR,
+      },
+    });
+  }
+}
