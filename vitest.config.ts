@@ -4,7 +4,9 @@ export default defineConfig({
   test: {
     projects: [
       { test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
-      { test: { name: "cdk", include: ["test/cdk/**/*.test.ts"], testTimeout: 120_000, hookTimeout: 120_000 } },
+      {
+        test: { name: "cdk", include: ["test/cdk/**/*.test.ts"], testTimeout: 120_000, hookTimeout: 120_000 },
+      },
       {
         test: {
           name: "integration",

@@ -20,14 +20,16 @@ function positiveSeconds(variable: string): Duration | undefined {
 /**
  * The local runtime (`npm start`) synthesizes with `hookline:local=true`. Only then do these apply:
  * receivers on this machine may be registered (unless HOOKLINE_ALLOW_PRIVATE_TARGETS=false), and the
- * retry schedule, circuit breaker and reconciler can be shortened from the environment so that tests
- * run in seconds. A deployment gets none of it unless someone passes the context on purpose.
+ * retry schedule (HOOKLINE_RETRY_SCHEDULE=1,5,30), circuit breaker (HOOKLINE_CIRCUIT_THRESHOLD,
+ * HOOKLINE_CIRCUIT_COOLDOWN), reconciler grace (HOOKLINE_RECONCILE_GRACE) and attempt timeout
+ * (HOOKLINE_DELIVERY_TIMEOUT), all in seconds, can be shortened from the environment so tests run fast. A deployment gets none of it unless someone passes the context on purpose.
  */
 function localProps(): HooklineProps {
   const schedule = process.env.HOOKLINE_RETRY_SCHEDULE;
   const threshold = process.env.HOOKLINE_CIRCUIT_THRESHOLD;
   const cooldown = positiveSeconds("HOOKLINE_CIRCUIT_COOLDOWN");
   const grace = positiveSeconds("HOOKLINE_RECONCILE_GRACE");
+  const attemptTimeout = positiveSeconds("HOOKLINE_DELIVERY_TIMEOUT");
   return {
     ...(isTrue(STRICT_TARGETS_CONTEXT_KEY)
       ? {}
@@ -36,6 +38,7 @@ function localProps(): HooklineProps {
     ...(threshold ? { circuitFailureThreshold: Number(threshold) } : {}),
     ...(cooldown ? { circuitCooldown: cooldown } : {}),
     ...(grace ? { reconcileGrace: grace } : {}),
+    ...(attemptTimeout ? { attemptTimeout } : {}),
   };
 }
 

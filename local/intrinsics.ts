@@ -79,7 +79,8 @@ export class IntrinsicResolver {
     const known = this.#conditions.get(name);
     if (known !== undefined) return known;
     const definition = this.#template.Conditions?.[name];
-    if (definition === undefined) throw new UnresolvableValueError(`Condition ${name} is not defined in the template`);
+    if (definition === undefined)
+      throw new UnresolvableValueError(`Condition ${name} is not defined in the template`);
     const holds = this.#evaluateCondition(definition, `Condition ${name}`);
     this.#conditions.set(name, holds);
     return holds;
@@ -122,7 +123,12 @@ export class IntrinsicResolver {
         const [index, list] = this.#expectArray(argument, name, where, 2);
         const position = Number(this.#resolve(index, where));
         const items = this.#resolve(list, where);
-        if (!Array.isArray(items) || !Number.isInteger(position) || position < 0 || position >= items.length) {
+        if (
+          !Array.isArray(items) ||
+          !Number.isInteger(position) ||
+          position < 0 ||
+          position >= items.length
+        ) {
           throw this.#malformed(name, argument, where);
         }
         return items[position];
@@ -222,7 +228,11 @@ export class IntrinsicResolver {
       if (name in variables) return this.#stringify(variables[name], "Fn::Sub", where);
       const dot = name.indexOf(".");
       if (dot > 0 && !name.startsWith("AWS::")) {
-        return this.#stringify(this.#getAtt([name.slice(0, dot), name.slice(dot + 1)], where), "Fn::Sub", where);
+        return this.#stringify(
+          this.#getAtt([name.slice(0, dot), name.slice(dot + 1)], where),
+          "Fn::Sub",
+          where,
+        );
       }
       return this.#stringify(this.#ref(name, where), "Fn::Sub", where);
     });
@@ -253,9 +263,13 @@ export class IntrinsicResolver {
         return !this.#evaluateCondition(inner, where);
       }
       case "Fn::And":
-        return this.#expectArray(argument, name, where, 1).every((inner) => this.#evaluateCondition(inner, where));
+        return this.#expectArray(argument, name, where, 1).every((inner) =>
+          this.#evaluateCondition(inner, where),
+        );
       case "Fn::Or":
-        return this.#expectArray(argument, name, where, 1).some((inner) => this.#evaluateCondition(inner, where));
+        return this.#expectArray(argument, name, where, 1).some((inner) =>
+          this.#evaluateCondition(inner, where),
+        );
       case "Condition":
         return this.condition(this.#expectString(argument, name, where));
       default:
@@ -266,7 +280,9 @@ export class IntrinsicResolver {
   #resource(logicalId: string, where: string): CfnResource {
     const resource = this.#template.Resources[logicalId];
     if (resource === undefined) {
-      throw new UnresolvableValueError(`${where}: ${logicalId} is neither a resource nor a parameter of the template`);
+      throw new UnresolvableValueError(
+        `${where}: ${logicalId} is neither a resource nor a parameter of the template`,
+      );
     }
     return resource;
   }

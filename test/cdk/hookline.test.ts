@@ -144,9 +144,10 @@ describe("Hookline stack with default props", () => {
     const machines = template.findResources("AWS::StepFunctions::StateMachine");
     expect(Object.keys(machines)).toHaveLength(1);
     const [machine] = Object.values(machines) as { Properties: Record<string, unknown> }[];
-    expect(machine?.Properties.StateMachineType).toBe("STANDARD");
+    if (!machine) throw new Error("no state machine");
+    expect(machine.Properties.StateMachineType).toBe("STANDARD");
     const definition = JSON.parse(
-      (machine?.Properties.DefinitionString as { "Fn::Join": [string, unknown[]] })["Fn::Join"][1]
+      (machine.Properties.DefinitionString as { "Fn::Join": [string, unknown[]] })["Fn::Join"][1]
         .map((part) => (typeof part === "string" ? part : "TOKEN"))
         .join(""),
     );

@@ -3,9 +3,23 @@ import { dynamoDbLocalProcesses, type RunningStack, startStack } from "../suppor
 
 let stack: RunningStack | undefined;
 
+/**
+ * The end-to-end stack runs with a schedule of seconds instead of minutes, as the README shows for
+ * local testing: retries after 1, 2, 2, 2 and 2 s; circuits open after 5 failures for 3 s; attempts
+ * time out after 2 s; the reconciler drives on anything 20 s overdue.
+ */
+export const E2E_STACK_ENV = {
+  HOOKLINE_RETRY_SCHEDULE: "1,2,2,2,2",
+  HOOKLINE_CIRCUIT_THRESHOLD: "5",
+  HOOKLINE_CIRCUIT_COOLDOWN: "3",
+  HOOKLINE_DELIVERY_TIMEOUT: "2",
+  HOOKLINE_RECONCILE_GRACE: "20",
+  HOOKLINE_LOCAL_SCHEDULE_SECONDS: "2",
+};
+
 /** One local stack, started as `npm start` starts it, serves every end-to-end test file. */
 export async function setup(project: TestProject): Promise<void> {
-  stack = await startStack({ name: "e2e" });
+  stack = await startStack({ name: "e2e", env: E2E_STACK_ENV });
   project.provide("localStack", stack.info);
 }
 

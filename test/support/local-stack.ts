@@ -1,4 +1,9 @@
+import { randomUUID } from "node:crypto";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { inject } from "vitest";
+import { createApiKey } from "../../functions/adapters/api-keys.ts";
+import { StackOutput } from "../../functions/shared/names.ts";
 
 /** What `npm start` writes to `.hookline/local.json`. */
 export interface LocalStackInfo {
@@ -32,6 +37,13 @@ export interface ApiResponse {
   readonly body: any;
 }
 
+let defaultKey: string | undefined;
+
+/** Makes `callApi` use this key when a call names none (a test file's own tenant). */
+export function useApiKey(apiKey: string): void {
+  defaultKey = apiKey;
+}
+
 /** Calls the local stack's HTTP API; `apiKey: null` sends no Authorization header. */
 export async function callApi(
   method: string,
@@ -39,7 +51,7 @@ export async function callApi(
   options: { body?: unknown; rawBody?: string; apiKey?: string | null; contentType?: string } = {},
 ): Promise<ApiResponse> {
   const stack = localStack();
-  const apiKey = options.apiKey === undefined ? stack.apiKey : options.apiKey;
+  const apiKey = options.apiKey === undefined ? (defaultKey ?? stack.apiKey) : options.apiKey;
   const headers: Record<string, string> = {};
   if (apiKey !== null) headers.authorization = `Bearer ${apiKey}`;
   const body = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
@@ -57,4 +69,25 @@ export async function callApi(
     // Not JSON: the test sees the text.
   }
   return { status: response.status, headers: response.headers, body: parsed };
+}
+
+/**
+ * A fresh tenant with its own API key, created as `npm run api-key -- create` does, so that a test's
+ * counts cannot be disturbed by webhooks other tests registered.
+ */
+export async function newTenant(prefix: string): Promise<{ tenantId: string; apiKey: string }> {
+  const stack = localStack();
+  const ddb = DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint: stack.endpoints.dynamodb,
+      region: "us-east-1",
+      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    }),
+  );
+  const tenantId = `${prefix}-${randomUUID().slice(0, 8)}`;
+  const tableName = stack.outputs[StackOutput.webhooksTable];
+  if (!tableName) throw new Error("the local stack has no webhooks table output");
+  const { apiKey } = await createApiKey({ ddb, tableName }, tenantId);
+  ddb.destroy();
+  return { tenantId, apiKey };
 }

@@ -10,10 +10,27 @@ export interface ReceivedRequest {
   readonly receivedAt: number;
 }
 
-/** A webhook receiver on 127.0.0.1 whose answer a test can change, recording every request it gets. */
+/** How the receiver answers one request. */
+export type Behaviour =
+  | {
+      readonly status: number;
+      readonly headers?: Readonly<Record<string, string>>;
+      readonly delayMs?: number;
+    }
+  /** Drop the connection without answering. */
+  | "reset"
+  /** Never answer (the sender's timeout must fire). */
+  | "hang";
+
+/**
+ * A webhook receiver on 127.0.0.1 whose answers a test decides, recording every request it gets:
+ * set `status` for a fixed answer, or `behave` to decide per request (it gets the request and how
+ * many requests with the same `webhook-id` came before it).
+ */
 export class Receiver {
   readonly requests: ReceivedRequest[] = [];
   status = 200;
+  behave: ((request: ReceivedRequest, previousAttempts: number) => Behaviour) | undefined;
   private readonly server: Server;
 
   private constructor(server: Server) {
@@ -27,15 +44,29 @@ export class Receiver {
       const chunks: Buffer[] = [];
       request.on("data", (chunk: Buffer) => chunks.push(chunk));
       request.on("end", () => {
-        receiver.requests.push({
+        const received: ReceivedRequest = {
           method: request.method ?? "",
           path: request.url ?? "",
           headers: request.headers,
           rawBody: Buffer.concat(chunks).toString("utf8"),
           receivedAt: Date.now(),
-        });
-        response.writeHead(receiver.status, { "content-type": "text/plain" });
-        response.end(receiver.status < 300 ? "thanks" : "receiver says no");
+        };
+        const previous = receiver.requests.filter(
+          (r) => r.headers["webhook-id"] === request.headers["webhook-id"],
+        ).length;
+        receiver.requests.push(received);
+        const behaviour = receiver.behave?.(received, previous) ?? { status: receiver.status };
+        if (behaviour === "reset") {
+          request.socket.destroy();
+          return;
+        }
+        if (behaviour === "hang") return;
+        const answer = () => {
+          response.writeHead(behaviour.status, { "content-type": "text/plain", ...behaviour.headers });
+          response.end(behaviour.status < 300 ? "thanks" : "receiver says no");
+        };
+        if (behaviour.delayMs) setTimeout(answer, behaviour.delayMs);
+        else answer();
       });
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -44,6 +75,11 @@ export class Receiver {
 
   get url(): string {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hooks`;
+  }
+
+  /** The requests that carried this `webhook-id` (one delivery's attempts). */
+  attemptsOf(deliveryId: string): ReceivedRequest[] {
+    return this.requests.filter((request) => request.headers["webhook-id"] === deliveryId);
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,448 @@
+/**
+ * Runs the stack's Lambda functions. Each function has a small pool of execution environments (worker
+ * threads running `lambda-worker.ts`), created on demand — a cold start — and kept warm. An invocation
+ * waits for a free environment when all are busy. An invocation that outlives the function's timeout
+ * fails and its environment is replaced, as is one whose code crashed.
+ *
+ * Worker output goes to the console, each line prefixed with the function's logical id, and to the
+ * optional log listener.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import type { Readable } from "node:stream";
+import { Worker } from "node:worker_threads";
+import type { LambdaCode } from "./assembly.ts";
+import type { InvokeMessage, LambdaError, WorkerData, WorkerMessage } from "./lambda-worker.ts";
+import { functionNameFromArn } from "./physical-names.ts";
+
+export interface FunctionDefinition {
+  readonly logicalId: string;
+  readonly name: string;
+  readonly arn: string;
+  /** Why this function cannot run locally, if it cannot (the message names the function). */
+  readonly problem?: string;
+  readonly code?: LambdaCode;
+  readonly handlerSpec: string;
+  readonly environment: Readonly<Record<string, string>>;
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+  readonly reservedConcurrency?: number;
+  /** Retries of a failed asynchronous invocation (`AWS::Lambda::EventInvokeConfig`, default 2). */
+  readonly asyncRetryAttempts: number;
+}
+
+export interface LogLine {
+  readonly functionLogicalId: string;
+  readonly functionName: string;
+  readonly stream: "stdout" | "stderr";
+  readonly line: string;
+  /** The invocation that was running when the line was written, if any. */
+  readonly requestId?: string;
+}
+
+export type InvokeResult =
+  | { readonly ok: true; readonly requestId: string; readonly payload: unknown }
+  | {
+      readonly ok: false;
+      readonly requestId: string;
+      readonly error: LambdaError;
+      readonly timedOut: boolean;
+    };
+
+export interface LambdaHostOptions {
+  readonly functions: readonly FunctionDefinition[];
+  /** Variables every environment gets on top of the function's own (region, credentials, endpoints). */
+  readonly runtimeEnvironment: Readonly<Record<string, string>>;
+  /** Pool size of a function without reserved concurrency. */
+  readonly defaultConcurrency: number;
+  /** A file whose directory's node_modules provides the AWS SDK, as the Lambda runtime does. */
+  readonly runtimeModulesFrom: string;
+  /** Prints a worker's output line; the default writes `[LogicalId] line` to the console. */
+  readonly print?: (line: LogLine) => void;
+  readonly onLogLine?: (line: LogLine) => void;
+  /** Pauses before the retries of a failed asynchronous invocation (Lambda waits 1 and 2 minutes). */
+  readonly asyncRetryDelaysMs?: readonly number[];
+}
+
+const INIT_TIMEOUT_MS = 10_000;
+const WORKER_URL = new URL("./lambda-worker.ts", import.meta.url);
+
+interface Pending {
+  readonly event: string;
+  readonly resolve: (result: InvokeResult) => void;
+}
+
+export class LambdaHost {
+  readonly #options: LambdaHostOptions;
+  readonly #pools = new Map<string, FunctionPool>();
+  readonly #byName = new Map<string, FunctionDefinition>();
+  #stopped = false;
+  readonly #asyncInFlight = new Set<Promise<void>>();
+
+  constructor(options: LambdaHostOptions) {
+    this.#options = options;
+    for (const definition of options.functions) {
+      this.#byName.set(definition.name, definition);
+      this.#byName.set(definition.logicalId, definition);
+    }
+  }
+
+  /** The function a name, logical id or (possibly qualified) ARN refers to. */
+  find(nameOrArn: string): FunctionDefinition | undefined {
+    return this.#byName.get(functionNameFromArn(nameOrArn) ?? nameOrArn);
+  }
+
+  /** Throws if the function does not exist or cannot run here; `usedBy` names what needs it. */
+  assertRunnable(nameOrArn: string, usedBy: string): FunctionDefinition {
+    const definition = this.find(nameOrArn);
+    if (definition === undefined)
+      throw new Error(`${usedBy} targets function ${nameOrArn}, which is not in the stack`);
+    if (definition.problem !== undefined) throw new Error(`${usedBy} needs ${definition.problem}`);
+    return definition;
+  }
+
+  /** A synchronous (RequestResponse) invocation. Never rejects: failures are results. */
+  invoke(nameOrArn: string, event: unknown): Promise<InvokeResult> {
+    const requestId = randomUUID();
+    const definition = this.find(nameOrArn);
+    const fail = (errorType: string, errorMessage: string): Promise<InvokeResult> =>
+      Promise.resolve({ ok: false, requestId, error: { errorType, errorMessage }, timedOut: false });
+    if (definition === undefined)
+      return fail("ResourceNotFoundException", `Function not found: ${nameOrArn}`);
+    if (definition.problem !== undefined) return fail("Local.UnsupportedFunction", definition.problem);
+    if (this.#stopped) return fail("Local.Stopped", "the local stack is stopping");
+    return this.#pool(definition).invoke(JSON.stringify(event ?? null));
+  }
+
+  /**
+   * An asynchronous (Event) invocation, as EventBridge makes: a failed invocation is retried
+   * `asyncRetryAttempts` times (default 2), then dropped with a console note.
+   */
+  invokeAsync(nameOrArn: string, event: unknown): void {
+    const delays = this.#options.asyncRetryDelaysMs ?? [1_000, 2_000];
+    const attempts = (this.find(nameOrArn)?.asyncRetryAttempts ?? 2) + 1;
+    const task = (async () => {
+      for (let attempt = 1; attempt <= attempts && !this.#stopped; attempt++) {
+        const result = await this.invoke(nameOrArn, event);
+        if (result.ok) return;
+        if (attempt === attempts) {
+          console.error(
+            `[local] asynchronous invocation of ${nameOrArn} failed ${attempts} times, dropping the event: ${result.error.errorType}: ${result.error.errorMessage}`,
+          );
+          return;
+        }
+        await sleep(delays[Math.min(attempt - 1, delays.length - 1)] ?? 1_000);
+      }
+    })();
+    this.#asyncInFlight.add(task);
+    void task.finally(() => this.#asyncInFlight.delete(task));
+  }
+
+  /** Waits up to `graceMs` for running invocations, then ends every execution environment. */
+  async stop(graceMs = 2_000): Promise<void> {
+    this.#stopped = true;
+    const pools = [...this.#pools.values()];
+    await Promise.race([Promise.all(pools.map((pool) => pool.idle())), sleep(graceMs)]);
+    await Promise.all(pools.map((pool) => pool.terminate()));
+  }
+
+  #pool(definition: FunctionDefinition): FunctionPool {
+    let pool = this.#pools.get(definition.name);
+    if (pool === undefined) {
+      const size =
+        definition.reservedConcurrency !== undefined
+          ? Math.max(1, definition.reservedConcurrency)
+          : this.#options.defaultConcurrency;
+      pool = new FunctionPool(definition, size, this.#options);
+      this.#pools.set(definition.name, pool);
+    }
+    return pool;
+  }
+}
+
+/** The execution environments of one function and the invocations waiting for one. */
+class FunctionPool {
+  readonly #definition: FunctionDefinition;
+  readonly #size: number;
+  readonly #options: LambdaHostOptions;
+  readonly #environments = new Set<ExecutionEnvironment>();
+  readonly #idle: ExecutionEnvironment[] = [];
+  readonly #waiting: Pending[] = [];
+  #running = 0;
+  #onIdle: (() => void)[] = [];
+
+  constructor(definition: FunctionDefinition, size: number, options: LambdaHostOptions) {
+    this.#definition = definition;
+    this.#size = size;
+    this.#options = options;
+  }
+
+  invoke(event: string): Promise<InvokeResult> {
+    return new Promise((resolve) => {
+      this.#waiting.push({ event, resolve });
+      this.#dispatch();
+    });
+  }
+
+  idle(): Promise<void> {
+    if (this.#running === 0 && this.#waiting.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#onIdle.push(resolve));
+  }
+
+  async terminate(): Promise<void> {
+    for (const pending of this.#waiting.splice(0)) {
+      pending.resolve({
+        ok: false,
+        requestId: randomUUID(),
+        error: { errorType: "Local.Stopped", errorMessage: "the local stack stopped" },
+        timedOut: false,
+      });
+    }
+    await Promise.all([...this.#environments].map((environment) => environment.terminate()));
+  }
+
+  #dispatch(): void {
+    while (this.#waiting.length > 0) {
+      let environment = this.#idle.pop();
+      // An idle environment whose runtime crashed after its last invocation (a stray timer's exception) is gone.
+      while (environment !== undefined && !environment.usable) {
+        this.#environments.delete(environment);
+        environment = this.#idle.pop();
+      }
+      if (environment === undefined && this.#environments.size < this.#size) {
+        environment = new ExecutionEnvironment(this.#definition, this.#options);
+        this.#environments.add(environment);
+      }
+      if (environment === undefined) return;
+      const pending = this.#waiting.shift();
+      if (pending === undefined) return;
+      this.#run(environment, pending);
+    }
+  }
+
+  #run(environment: ExecutionEnvironment, pending: Pending): void {
+    this.#running++;
+    void environment.invoke(pending.event).then((result) => {
+      this.#running--;
+      if (environment.usable) this.#idle.push(environment);
+      else this.#environments.delete(environment);
+      pending.resolve(result);
+      this.#dispatch();
+      if (this.#running === 0 && this.#waiting.length === 0) {
+        for (const resolve of this.#onIdle.splice(0)) resolve();
+      }
+    });
+  }
+}
+
+/** One worker thread: a warm container. */
+class ExecutionEnvironment {
+  readonly #definition: FunctionDefinition;
+  readonly #options: LambdaHostOptions;
+  readonly #worker: Worker;
+  readonly #ready: Promise<LambdaError | undefined>;
+  readonly #logStreamName: string;
+  #current: { requestId: string; settle: (result: InvokeResult) => void } | undefined;
+  #alive = true;
+
+  constructor(definition: FunctionDefinition, options: LambdaHostOptions) {
+    this.#definition = definition;
+    this.#options = options;
+    const code = definition.code;
+    if (code === undefined) throw new Error(`function ${definition.logicalId} has no code`);
+    const day = new Date().toISOString().slice(0, 10).replaceAll("-", "/");
+    this.#logStreamName = `${day}/[$LATEST]${randomBytes(16).toString("hex")}`;
+    const workerData: WorkerData = {
+      bundleDir: code.dir,
+      file: code.file,
+      exportName: code.exportName,
+      handlerSpec: definition.handlerSpec,
+      runtimeModulesFrom: options.runtimeModulesFrom,
+    };
+    this.#worker = new Worker(WORKER_URL, {
+      workerData,
+      env: this.#environment(code),
+      stdout: true,
+      stderr: true,
+    });
+    this.#forward(this.#worker.stdout, "stdout");
+    this.#forward(this.#worker.stderr, "stderr");
+
+    this.#ready = new Promise((resolve) => {
+      const timer = setTimeout(
+        () =>
+          resolve({ errorType: "Runtime.InitTimeout", errorMessage: `init took over ${INIT_TIMEOUT_MS} ms` }),
+        INIT_TIMEOUT_MS,
+      );
+      const onMessage = (message: WorkerMessage) => {
+        if (message.type === "ready" || message.type === "init-error") {
+          clearTimeout(timer);
+          this.#worker.off("message", onMessage);
+          resolve(message.type === "init-error" ? message.error : undefined);
+        }
+      };
+      this.#worker.on("message", onMessage);
+      this.#worker.once("exit", () => {
+        clearTimeout(timer);
+        resolve({ errorType: "Runtime.ExitError", errorMessage: "the runtime exited during init" });
+      });
+    });
+    this.#worker.on("message", (message: WorkerMessage) => {
+      if (message.type !== "result" && message.type !== "error") return;
+      const current = this.#current;
+      if (current === undefined || current.requestId !== message.requestId) return;
+      if (message.type === "result") {
+        current.settle({ ok: true, requestId: current.requestId, payload: JSON.parse(message.payload) });
+      } else {
+        current.settle({ ok: false, requestId: current.requestId, error: message.error, timedOut: false });
+      }
+    });
+    // An exception nothing caught (or a rejection nothing handled) crashes the runtime, as in Lambda.
+    this.#worker.on("error", (error) => {
+      this.#alive = false;
+      const current = this.#current;
+      if (current === undefined) return this.#log(`uncaught ${error.name}: ${error.message}`);
+      current.settle({
+        ok: false,
+        requestId: current.requestId,
+        error: { errorType: error.name, errorMessage: error.message, trace: error.stack?.split("\n") },
+        timedOut: false,
+      });
+    });
+    this.#worker.on("exit", (exitCode) => {
+      this.#alive = false;
+      const current = this.#current;
+      current?.settle({
+        ok: false,
+        requestId: current.requestId,
+        error: {
+          errorType: "Runtime.ExitError",
+          errorMessage: `RequestId: ${current.requestId} Error: Runtime exited with error: exit status ${exitCode}`,
+        },
+        timedOut: false,
+      });
+    });
+  }
+
+  get usable(): boolean {
+    return this.#alive;
+  }
+
+  async invoke(event: string): Promise<InvokeResult> {
+    const requestId = randomUUID();
+    const initError = await this.#ready;
+    if (initError !== undefined) {
+      this.#log(`INIT_REPORT Status: error Error Type: ${initError.errorType} ${initError.errorMessage}`);
+      await this.terminate();
+      return { ok: false, requestId, error: initError, timedOut: false };
+    }
+    const { name, arn, memoryMb, timeoutSeconds } = this.#definition;
+    const deadline = Date.now() + timeoutSeconds * 1_000;
+    const message: InvokeMessage = {
+      type: "invoke",
+      requestId,
+      event,
+      deadline,
+      functionName: name,
+      invokedFunctionArn: arn,
+      memoryLimitInMB: String(memoryMb),
+      logGroupName: `/aws/lambda/${name}`,
+      logStreamName: this.#logStreamName,
+    };
+    const result = await new Promise<InvokeResult>((resolve) => {
+      const timer = setTimeout(() => {
+        const seconds = timeoutSeconds.toFixed(2);
+        this.#log(`${new Date().toISOString()} ${requestId} Task timed out after ${seconds} seconds`);
+        this.#alive = false;
+        void this.#worker.terminate();
+        settle({
+          ok: false,
+          requestId,
+          error: {
+            errorType: "Sandbox.Timedout",
+            errorMessage: `RequestId: ${requestId} Error: Task timed out after ${seconds} seconds`,
+          },
+          timedOut: true,
+        });
+      }, deadline - Date.now());
+      const settle = (value: InvokeResult) => {
+        clearTimeout(timer);
+        this.#current = undefined;
+        resolve(value);
+      };
+      this.#current = { requestId, settle };
+      this.#worker.postMessage(message);
+    });
+    if (!result.ok && !result.timedOut) {
+      this.#log(
+        `${new Date().toISOString()}\t${requestId}\tERROR\tInvoke Error \t${JSON.stringify(result.error)}`,
+      );
+    }
+    return result;
+  }
+
+  async terminate(): Promise<void> {
+    this.#alive = false;
+    await this.#worker.terminate();
+  }
+
+  #environment(code: LambdaCode): Record<string, string> {
+    const { name, memoryMb } = this.#definition;
+    return {
+      PATH: "/usr/local/bin:/usr/bin:/bin",
+      LANG: "en_US.UTF-8",
+      ...this.#definition.environment,
+      ...this.#options.runtimeEnvironment,
+      AWS_LAMBDA_FUNCTION_NAME: name,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memoryMb),
+      AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
+      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${name}`,
+      AWS_LAMBDA_LOG_STREAM_NAME: this.#logStreamName,
+      AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
+      AWS_EXECUTION_ENV: "AWS_Lambda_nodejs22.x",
+      LAMBDA_TASK_ROOT: code.dir,
+      _HANDLER: this.#definition.handlerSpec,
+    };
+  }
+
+  #forward(stream: Readable, kind: "stdout" | "stderr"): void {
+    let buffered = "";
+    stream.setEncoding("utf8");
+    stream.on("data", (chunk: string) => {
+      buffered += chunk;
+      let newline = buffered.indexOf("\n");
+      while (newline >= 0) {
+        this.#emit(buffered.slice(0, newline), kind);
+        buffered = buffered.slice(newline + 1);
+        newline = buffered.indexOf("\n");
+      }
+    });
+    stream.on("end", () => {
+      if (buffered !== "") this.#emit(buffered, kind);
+    });
+  }
+
+  #log(line: string): void {
+    this.#emit(line, "stderr");
+  }
+
+  #emit(line: string, stream: "stdout" | "stderr"): void {
+    const entry: LogLine = {
+      functionLogicalId: this.#definition.logicalId,
+      functionName: this.#definition.name,
+      stream,
+      line,
+      requestId: this.#current?.requestId,
+    };
+    (this.#options.print ?? printLine)(entry);
+    this.#options.onLogLine?.(entry);
+  }
+}
+
+function printLine(entry: LogLine): void {
+  const target = entry.stream === "stdout" ? process.stdout : process.stderr;
+  target.write(`[${entry.functionLogicalId}] ${entry.line}\n`);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

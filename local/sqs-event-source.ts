@@ -1,0 +1,294 @@
+/**
+ * Lambda's SQS event source mapping, done locally: pollers receive batches (long polling, up to
+ * `BatchSize`, gathering for `MaximumBatchingWindowInSeconds`), drop messages that fail the mapping's
+ * filters, invoke the function with a real SQS event and delete what succeeded:
+ *
+ * - with `ReportBatchItemFailures`, everything not listed in `batchItemFailures` (an invalid response
+ *   fails the whole batch);
+ * - without it, the whole batch when the invocation succeeds;
+ * - nothing when the invocation fails or times out: the messages come back after the queue's
+ *   visibility timeout, and the emulator moves them to the dead-letter queue after `maxReceiveCount`.
+ *
+ * `ScalingConfig.MaximumConcurrency` bounds the concurrent pollers (default: 5, or fewer if the
+ * function's pool is smaller).
+ */
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  type MessageAttributeValue,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+import { matchesPattern } from "./event-pattern.ts";
+import type { IntrinsicResolver } from "./intrinsics.ts";
+import type { LambdaHost } from "./lambda-host.ts";
+import type { LocalNames } from "./physical-names.ts";
+import { type CfnTemplate, isRecord, props, resourcesOfType } from "./template.ts";
+
+export interface SqsEventSourceConfig {
+  readonly logicalId: string;
+  readonly functionName: string;
+  readonly queueArn: string;
+  readonly queueUrl: string;
+  readonly batchSize: number;
+  readonly batchingWindowMs: number;
+  readonly reportBatchItemFailures: boolean;
+  readonly maximumConcurrency?: number;
+  /** Parsed `FilterCriteria` patterns; a message must match one of them (when there are any). */
+  readonly filters: readonly unknown[];
+}
+
+/** The SQS event source mappings of the template; `skipped` explains the ones that are not emulated. */
+export function sqsEventSources(
+  template: CfnTemplate,
+  resolver: IntrinsicResolver,
+  names: LocalNames,
+): { sources: SqsEventSourceConfig[]; skipped: string[] } {
+  const sources: SqsEventSourceConfig[] = [];
+  const skipped: string[] = [];
+  const queues = new Map<string, string>();
+  for (const { logicalId, resource } of resourcesOfType(template, "AWS::SQS::Queue")) {
+    const values = names.valuesOf(logicalId, resource);
+    if (values?.attributes.Arn !== undefined && values.ref !== undefined)
+      queues.set(values.attributes.Arn, values.ref);
+  }
+  for (const { logicalId, resource } of resourcesOfType(template, "AWS::Lambda::EventSourceMapping")) {
+    const p = props(resource);
+    const where = `event source mapping ${logicalId}`;
+    const sourceArn = resolver.resolveString(p.EventSourceArn, `EventSourceArn of ${where}`);
+    const queueUrl = queues.get(sourceArn);
+    if (queueUrl === undefined) {
+      skipped.push(`${where}: source ${sourceArn} is not an SQS queue of the stack; not emulated`);
+      continue;
+    }
+    if (p.Enabled === false || p.Enabled === "false") {
+      skipped.push(`${where}: disabled`);
+      continue;
+    }
+    const criteria = resolver.resolve(p.FilterCriteria ?? {}, `FilterCriteria of ${where}`);
+    const filters = isRecord(criteria) && Array.isArray(criteria.Filters) ? criteria.Filters : [];
+    const scaling = isRecord(p.ScalingConfig) ? p.ScalingConfig : {};
+    sources.push({
+      logicalId,
+      functionName: resolver.resolveString(p.FunctionName, `FunctionName of ${where}`),
+      queueArn: sourceArn,
+      queueUrl,
+      batchSize: Number(p.BatchSize ?? 10),
+      batchingWindowMs: Number(p.MaximumBatchingWindowInSeconds ?? 0) * 1_000,
+      reportBatchItemFailures:
+        Array.isArray(p.FunctionResponseTypes) && p.FunctionResponseTypes.includes("ReportBatchItemFailures"),
+      maximumConcurrency:
+        scaling.MaximumConcurrency === undefined ? undefined : Number(scaling.MaximumConcurrency),
+      filters: filters.map((filter: unknown) => JSON.parse(String(isRecord(filter) ? filter.Pattern : "{}"))),
+    });
+  }
+  return { sources, skipped };
+}
+
+const LONG_POLL_SECONDS = 20;
+const MAX_BATCH_BYTES = 6 * 1024 * 1024;
+
+export class SqsEventSource {
+  readonly #config: SqsEventSourceConfig;
+  readonly #sqs: SQSClient;
+  readonly #host: LambdaHost;
+  readonly #region: string;
+  readonly #pollers: number;
+  readonly #abort = new AbortController();
+  readonly #loops: Promise<void>[] = [];
+
+  constructor(
+    config: SqsEventSourceConfig,
+    deps: { sqs: SQSClient; host: LambdaHost; region: string; pollers: number },
+  ) {
+    this.#config = config;
+    this.#sqs = deps.sqs;
+    this.#host = deps.host;
+    this.#region = deps.region;
+    this.#pollers = deps.pollers;
+  }
+
+  start(): void {
+    for (let index = 0; index < this.#pollers; index++) this.#loops.push(this.#poll());
+  }
+
+  /** Stops receiving; batches being processed finish (the Lambda host bounds how long). */
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    await Promise.all(this.#loops);
+  }
+
+  async #poll(): Promise<void> {
+    while (!this.#abort.signal.aborted) {
+      try {
+        const messages = await this.#collect();
+        if (messages.length > 0) await this.#process(messages);
+      } catch (error) {
+        if (this.#abort.signal.aborted) return;
+        console.error(
+          `[local] ${this.#config.logicalId}: polling ${this.#config.queueUrl} failed:`,
+          (error as Error).message,
+        );
+        await sleep(1_000);
+      }
+    }
+  }
+
+  async #collect(): Promise<Message[]> {
+    const { batchSize, batchingWindowMs } = this.#config;
+    const batch = await this.#receive(Math.min(10, batchSize), LONG_POLL_SECONDS);
+    const deadline = Date.now() + batchingWindowMs;
+    let bytes = batch.reduce((sum, message) => sum + (message.Body?.length ?? 0), 0);
+    while (batch.length > 0 && batch.length < batchSize && bytes < MAX_BATCH_BYTES && Date.now() < deadline) {
+      const waitSeconds = Math.min(LONG_POLL_SECONDS, Math.floor((deadline - Date.now()) / 1_000));
+      const more = await this.#receive(Math.min(10, batchSize - batch.length), waitSeconds);
+      batch.push(...more);
+      bytes += more.reduce((sum, message) => sum + (message.Body?.length ?? 0), 0);
+      if (more.length === 0 && waitSeconds === 0)
+        await sleep(Math.min(100, Math.max(0, deadline - Date.now())));
+    }
+    return batch;
+  }
+
+  async #receive(maxMessages: number, waitSeconds: number): Promise<Message[]> {
+    const received = await this.#sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: this.#config.queueUrl,
+        MaxNumberOfMessages: maxMessages,
+        WaitTimeSeconds: waitSeconds,
+        MessageSystemAttributeNames: ["All"],
+        MessageAttributeNames: ["All"],
+      }),
+      { abortSignal: this.#abort.signal },
+    );
+    return received.Messages ?? [];
+  }
+
+  async #process(messages: Message[]): Promise<void> {
+    const records = messages.map((message) => this.#record(message));
+    const { filters } = this.#config;
+    const wanted =
+      filters.length === 0 ? records : records.filter((record) => passesFilters(record, filters));
+    const filteredOut = records.filter((record) => !wanted.includes(record));
+    if (filteredOut.length > 0) await this.#delete(filteredOut.map((record) => record.receiptHandle));
+    if (wanted.length === 0) return;
+
+    const result = await this.#host.invoke(this.#config.functionName, { Records: wanted });
+    if (!result.ok) return; // the whole batch comes back after the visibility timeout
+    const outcome = succeededMessages(wanted, result.payload, this.#config.reportBatchItemFailures);
+    if (outcome.invalid !== undefined) {
+      console.error(
+        `[local] ${this.#config.logicalId}: ${outcome.invalid}; Lambda treats the whole batch as failed`,
+      );
+    }
+    await this.#delete(outcome.succeeded.map((record) => record.receiptHandle));
+  }
+
+  async #delete(receiptHandles: string[]): Promise<void> {
+    for (let start = 0; start < receiptHandles.length; start += 10) {
+      const entries = receiptHandles.slice(start, start + 10).map((handle, index) => ({
+        Id: String(start + index),
+        ReceiptHandle: handle,
+      }));
+      const result = await this.#sqs.send(
+        new DeleteMessageBatchCommand({ QueueUrl: this.#config.queueUrl, Entries: entries }),
+      );
+      for (const failure of result.Failed ?? []) {
+        console.error(
+          `[local] ${this.#config.logicalId}: could not delete a message: ${failure.Message ?? failure.Code}`,
+        );
+      }
+    }
+  }
+
+  #record(message: Message): SqsRecord {
+    return {
+      messageId: message.MessageId ?? "",
+      receiptHandle: message.ReceiptHandle ?? "",
+      body: message.Body ?? "",
+      attributes: { ...message.Attributes },
+      messageAttributes: Object.fromEntries(
+        Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
+          name,
+          lambdaAttribute(value),
+        ]),
+      ),
+      md5OfBody: message.MD5OfBody ?? "",
+      ...(message.MD5OfMessageAttributes === undefined
+        ? {}
+        : { md5OfMessageAttributes: message.MD5OfMessageAttributes }),
+      eventSource: "aws:sqs",
+      eventSourceARN: this.#config.queueArn,
+      awsRegion: this.#region,
+    };
+  }
+}
+
+/**
+ * Which messages of a successfully invoked batch to delete, by Lambda's rules for `batchItemFailures`:
+ * no response, no list or an empty list is a full success; a response that is not an object, a list that
+ * is not a list, or an item identifier that is empty or not in the batch fails the whole batch.
+ */
+export function succeededMessages<T extends { readonly messageId: string }>(
+  records: readonly T[],
+  payload: unknown,
+  reportBatchItemFailures: boolean,
+): { succeeded: T[]; invalid?: string } {
+  if (!reportBatchItemFailures || payload === null || payload === undefined)
+    return { succeeded: [...records] };
+  const invalid = (why: string) => ({ succeeded: [], invalid: why });
+  if (!isRecord(payload)) return invalid(`the function returned ${JSON.stringify(payload)}`);
+  const failures = payload.batchItemFailures;
+  if (failures === undefined || failures === null) return { succeeded: [...records] };
+  if (!Array.isArray(failures)) return invalid("batchItemFailures is not a list");
+  const ids = new Set(records.map((record) => record.messageId));
+  const failed = new Set<string>();
+  for (const failure of failures) {
+    const id = isRecord(failure) ? failure.itemIdentifier : undefined;
+    if (typeof id !== "string" || !ids.has(id)) {
+      return invalid(`batchItemFailures has an invalid itemIdentifier ${JSON.stringify(id)}`);
+    }
+    failed.add(id);
+  }
+  return { succeeded: records.filter((record) => !failed.has(record.messageId)) };
+}
+
+interface SqsRecord {
+  readonly messageId: string;
+  readonly receiptHandle: string;
+  readonly body: string;
+  readonly attributes: Record<string, string>;
+  readonly messageAttributes: Record<string, unknown>;
+  readonly md5OfBody: string;
+  readonly md5OfMessageAttributes?: string;
+  readonly eventSource: "aws:sqs";
+  readonly eventSourceARN: string;
+  readonly awsRegion: string;
+}
+
+/** The Lambda event's shape of a message attribute (camel-case, binary as base64). */
+function lambdaAttribute(value: MessageAttributeValue): Record<string, unknown> {
+  const base64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
+  return {
+    ...(value.StringValue === undefined ? {} : { stringValue: value.StringValue }),
+    ...(value.BinaryValue === undefined ? {} : { binaryValue: base64(value.BinaryValue) }),
+    stringListValues: value.StringListValues ?? [],
+    binaryListValues: (value.BinaryListValues ?? []).map(base64),
+    dataType: value.DataType ?? "String",
+  };
+}
+
+/** Lambda filters match the record with a JSON body parsed into an object. */
+function passesFilters(record: SqsRecord, filters: readonly unknown[]): boolean {
+  let body: unknown = record.body;
+  try {
+    body = JSON.parse(record.body);
+  } catch {
+    // a plain-text body is matched as a string
+  }
+  return filters.some((pattern) => matchesPattern(pattern, { ...record, body }));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,344 @@
+/**
+ * Starts the synthesized stack on this machine: synth → emulators → tables and queues → Lambda host,
+ * HTTP API, SQS pollers, EventBridge and Step Functions. `start.ts` is the command-line front; tests may
+ * call `startLocalStack` directly.
+ */
+import { mkdir, rm } from "node:fs/promises";
+import path from "node:path";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { readAssembly } from "./assembly.ts";
+import { AwsJsonServer } from "./aws-json.ts";
+import { killStaleJvm, startDynamoDbLocal, startSqs } from "./emulators.ts";
+import { eventBridgeConfig, LocalEventBridge } from "./eventbridge.ts";
+import { functionDefinitions } from "./functions.ts";
+import { HttpApiServer, httpApiConfig } from "./http-api.ts";
+import { IntrinsicResolver } from "./intrinsics.ts";
+import { LambdaHost, type LogLine } from "./lambda-host.ts";
+import { LocalNames } from "./physical-names.ts";
+import { createQueues, createTables } from "./resources.ts";
+import { SqsEventSource, sqsEventSources } from "./sqs-event-source.ts";
+import { LocalStepFunctions, stateMachineConfigs } from "./step-functions.ts";
+import { synthesize } from "./synth.ts";
+import type { CfnTemplate } from "./template.ts";
+
+export const LOCAL_ACCOUNT_ID = "000000000000";
+
+export interface LocalStackOptions {
+  readonly projectRoot: string;
+  readonly stateDir: string;
+  /** Port of the HTTP API; 0 picks a free one. */
+  readonly port: number;
+  readonly hostname: string;
+  /** Wipe the DynamoDB and SQS data first. */
+  readonly fresh: boolean;
+  /** CDK context for the synth (e.g. `hookline:local`). */
+  readonly context: Readonly<Record<string, string>>;
+  /** The CDK app command; defaults to cdk.json's. */
+  readonly app?: string;
+  readonly synthMode: "direct" | "cli";
+  /** Skip the synth and run the assembly already in `<stateDir>/cdk.out`. */
+  readonly skipSynth?: boolean;
+  readonly stackName?: string;
+  readonly region: string;
+  /** Execution environments per function without reserved concurrency. */
+  readonly concurrency: number;
+  /**
+   * Run every `rate(...)` scheduled rule at this period instead of its own, so that a reconciler that
+   * runs every minute in AWS can be exercised in seconds. Local only.
+   */
+  readonly schedulePeriodMs?: number;
+  readonly progress?: (message: string) => void;
+  readonly onLogLine?: (line: LogLine) => void;
+  readonly printLogLine?: (line: LogLine) => void;
+}
+
+export interface LocalEndpointUrls {
+  readonly dynamodb: string;
+  readonly sqs: string;
+  readonly eventbridge: string;
+  readonly stepfunctions: string;
+}
+
+export interface LocalStack {
+  readonly stackName: string;
+  readonly apiUrl: string;
+  readonly endpoints: LocalEndpointUrls;
+  readonly outputs: Readonly<Record<string, string>>;
+  /** True when DynamoDB data from an earlier run was found (not `--fresh`). */
+  readonly keptData: boolean;
+  readonly summary: string;
+  readonly warnings: readonly string[];
+  readonly dataDirs: { readonly dynamodb: string; readonly sqs: string };
+  readonly ddb: DynamoDBClient;
+  stop(): Promise<void>;
+}
+
+export function statePaths(stateDir: string) {
+  return {
+    cdkOut: path.join(stateDir, "cdk.out"),
+    dynamodb: path.join(stateDir, "dynamodb"),
+    dynamodbPid: path.join(stateDir, "dynamodb.pid"),
+    sqs: path.join(stateDir, "sqs"),
+    localJson: path.join(stateDir, "local.json"),
+    scratch: path.join(stateDir, "tmp"),
+  };
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const progress = options.progress ?? (() => {});
+  const paths = statePaths(options.stateDir);
+  await mkdir(options.stateDir, { recursive: true });
+  if (options.fresh) {
+    await killStaleJvm(paths.dynamodbPid);
+    await Promise.all(
+      [paths.dynamodb, paths.sqs, paths.localJson].map((dir) => rm(dir, { recursive: true, force: true })),
+    );
+  }
+  const credentials = { accessKeyId: "local", secretAccessKey: "local", sessionToken: "local" };
+  const cleanups: (() => Promise<void>)[] = [];
+  let stopped: Promise<void> | undefined;
+  const cleanup = () => {
+    stopped ??= (async () => {
+      for (const step of [...cleanups].reverse()) {
+        await step().catch((error: unknown) =>
+          console.error("[local] while stopping:", (error as Error).message),
+        );
+      }
+    })();
+    return stopped;
+  };
+
+  try {
+    const apiServer = new HttpApiServer({ region: options.region, accountId: LOCAL_ACCOUNT_ID });
+    const servicesServer = new AwsJsonServer();
+    const synthStarted = Date.now();
+    const synth = options.skipSynth
+      ? Promise.resolve()
+      : synthesize({
+          projectRoot: options.projectRoot,
+          outDir: paths.cdkOut,
+          scratchDir: paths.scratch,
+          app: options.app,
+          context: options.context,
+          mode: options.synthMode,
+        }).then(() => progress(`synthesized in ${seconds(Date.now() - synthStarted)}`));
+    const emulatorsStarted = Date.now();
+    const dynamoStart = startDynamoDbLocal({ dataDir: paths.dynamodb, pidFile: paths.dynamodbPid });
+    const sqsStart = startSqs({ dataDir: paths.sqs, region: options.region });
+    // Register clean-ups as each piece comes up, so that a failure elsewhere still stops it.
+    const dynamo = dynamoStart.then((started) => {
+      cleanups.push(() => started.stop());
+      return started;
+    });
+    const sqsEmulator = sqsStart.then((started) => {
+      cleanups.push(() => started.stop());
+      return started;
+    });
+    const apiUrl = apiServer.listen(options.port, options.hostname).then(
+      (url) => {
+        cleanups.push(() => apiServer.close());
+        return url;
+      },
+      (error: NodeJS.ErrnoException) => {
+        if (error.code !== "EADDRINUSE") throw error;
+        throw new Error(
+          `port ${options.port} on ${options.hostname} is in use; set PORT (0 picks a free one)`,
+        );
+      },
+    );
+    const servicesUrl = servicesServer.listen(0, "127.0.0.1").then((url) => {
+      cleanups.push(() => servicesServer.close());
+      return url;
+    });
+    const emulators = Promise.all([dynamo, sqsEmulator]).then((started) => {
+      progress(`DynamoDB Local and SQS up in ${seconds(Date.now() - emulatorsStarted)}`);
+      return started;
+    });
+    const [[ddbLocal, sqsLocal], api, services] = await settleAll(emulators, apiUrl, servicesUrl, synth);
+
+    const assembly = await readAssembly(paths.cdkOut, options.stackName);
+    const names = new LocalNames({
+      region: options.region,
+      accountId: LOCAL_ACCOUNT_ID,
+      endpoints: { sqs: sqsLocal.endpoint, api },
+    });
+    const pseudo = { region: options.region, accountId: LOCAL_ACCOUNT_ID, stackName: assembly.stackName };
+    const resolver = new IntrinsicResolver(assembly.template, names, pseudo);
+    names.bind(resolver);
+    const template = withoutFalseConditions(assembly.template, resolver);
+
+    const ddb = new DynamoDBClient({ region: options.region, endpoint: ddbLocal.endpoint, credentials });
+    const sqs = new SQSClient({ region: options.region, endpoint: sqsLocal.endpoint, credentials });
+    cleanups.push(async () => {
+      ddb.destroy();
+      sqs.destroy();
+    });
+    const [tables, queues] = await Promise.all([
+      createTables(template, resolver, names, ddb),
+      createQueues(template, resolver, names, sqs),
+    ]);
+    progress(`${count(tables.tables.length, "table")} and ${count(queues.length, "queue")} ready`);
+
+    const endpoints: LocalEndpointUrls = {
+      dynamodb: ddbLocal.endpoint,
+      sqs: sqsLocal.endpoint,
+      eventbridge: services,
+      stepfunctions: services,
+    };
+    const functions = functionDefinitions(template, assembly.dir, resolver, names);
+    const host = new LambdaHost({
+      functions,
+      defaultConcurrency: options.concurrency,
+      runtimeModulesFrom: path.join(options.projectRoot, "package.json"),
+      runtimeEnvironment: {
+        AWS_REGION: options.region,
+        AWS_DEFAULT_REGION: options.region,
+        AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+        AWS_SESSION_TOKEN: credentials.sessionToken,
+        AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+        AWS_ENDPOINT_URL_SQS: endpoints.sqs,
+        AWS_ENDPOINT_URL_SFN: endpoints.stepfunctions,
+        AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.eventbridge,
+      },
+      onLogLine: options.onLogLine,
+      print: options.printLogLine,
+    });
+    cleanups.push(() => host.stop());
+
+    const apiConfig = httpApiConfig(template, resolver, names);
+    for (const route of apiConfig?.routes ?? []) {
+      host.assertRunnable(route.functionName, `route ${route.routeKey}`);
+      if (route.authorizer)
+        host.assertRunnable(route.authorizer.functionName, `authorizer ${route.authorizer.logicalId}`);
+    }
+
+    const { sources, skipped } = sqsEventSources(template, resolver, names);
+    const pollers = sources.map((source) => {
+      const definition = host.assertRunnable(source.functionName, `event source mapping ${source.logicalId}`);
+      const poolSize = definition.reservedConcurrency ?? options.concurrency;
+      return new SqsEventSource(source, {
+        sqs,
+        host,
+        region: options.region,
+        pollers: Math.max(1, Math.min(source.maximumConcurrency ?? 5, poolSize)),
+      });
+    });
+
+    // Step Functions' events:putEvents tasks and EventBridge's state machine targets refer to each other.
+    const stepFunctions = new LocalStepFunctions(stateMachineConfigs(template, resolver, names), {
+      host,
+      sqs,
+      ddb,
+      names,
+      region: options.region,
+      accountId: LOCAL_ACCOUNT_ID,
+      putEvents: (input) => eventBridge.putEvents(input),
+    });
+    const events = eventBridgeConfig(template, resolver, names);
+    const eventBridge = new LocalEventBridge(events, {
+      host,
+      sqs,
+      names,
+      region: options.region,
+      accountId: LOCAL_ACCOUNT_ID,
+      startExecution: async (stateMachineArn, input) =>
+        stepFunctions.startExecution({ stateMachineArn, input: JSON.stringify(input) }),
+    });
+    eventBridge.validate();
+
+    servicesServer.serve({
+      AWSEvents: { contentType: "application/x-amz-json-1.1", operations: eventBridge.operations() },
+      AWSStepFunctions: { contentType: "application/x-amz-json-1.0", operations: stepFunctions.operations() },
+    });
+    apiServer.serve(apiConfig, host);
+    for (const poller of pollers) poller.start();
+    eventBridge.startSchedules(options.schedulePeriodMs);
+    // Stop order: stop taking work, let running invocations finish briefly, then the emulators.
+    cleanups.push(async () => {
+      eventBridge.stopSchedules();
+      await apiServer.close();
+      stepFunctions.stop();
+      const stopping = Promise.all(pollers.map((poller) => poller.stop()));
+      await host.stop();
+      await stopping;
+    });
+
+    const warnings = [...tables.warnings, ...skipped, ...events.skipped];
+    for (const definition of functions) {
+      if (definition.problem !== undefined) warnings.push(`unused ${definition.problem}`);
+    }
+    const outputs = resolveOutputs(template, resolver, warnings);
+    const summary = [
+      count(functions.length, "function"),
+      count(apiConfig?.routes.length ?? 0, "route"),
+      count(sources.length, "SQS event source"),
+      count(events.rules.filter((rule) => rule.pattern !== undefined).length, "rule"),
+      count(events.rules.filter((rule) => rule.rateMs !== undefined).length, "schedule"),
+      count(stepFunctions.stateMachines.length, "state machine"),
+    ].join(", ");
+
+    return {
+      stackName: assembly.stackName,
+      apiUrl: api,
+      endpoints,
+      outputs,
+      keptData: ddbLocal.hadData,
+      summary,
+      warnings,
+      dataDirs: { dynamodb: paths.dynamodb, sqs: paths.sqs },
+      ddb,
+      stop: cleanup,
+    };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
+
+/** Waits for all; if one fails, still waits for the others (so that their clean-ups are registered). */
+async function settleAll<A, B, C>(
+  a: Promise<A>,
+  b: Promise<B>,
+  c: Promise<C>,
+  d: Promise<void>,
+): Promise<[A, B, C]> {
+  const results = await Promise.allSettled([a, b, c, d]);
+  const failed = results.find((result) => result.status === "rejected");
+  if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+  return [await a, await b, await c];
+}
+
+function withoutFalseConditions(template: CfnTemplate, resolver: IntrinsicResolver): CfnTemplate {
+  const resources = Object.fromEntries(
+    Object.entries(template.Resources).filter(
+      ([, resource]) => resource.Condition === undefined || resolver.condition(resource.Condition),
+    ),
+  );
+  return { ...template, Resources: resources };
+}
+
+function resolveOutputs(
+  template: CfnTemplate,
+  resolver: IntrinsicResolver,
+  warnings: string[],
+): Record<string, string> {
+  const outputs: Record<string, string> = {};
+  for (const [name, output] of Object.entries(template.Outputs ?? {})) {
+    try {
+      outputs[name] = resolver.resolveString(output.Value, `output ${name}`);
+    } catch (error) {
+      warnings.push((error as Error).message);
+    }
+  }
+  return outputs;
+}
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1_000).toFixed(1)} s`;
+}

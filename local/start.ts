@@ -1,0 +1,220 @@
+/**
+ * `npm start [-- --fresh]`: runs the synthesized CDK stack on this machine against DynamoDB Local and
+ * an SQS emulator, prints where it is, and writes `<stateDir>/local.json` for tools and tests.
+ *
+ * Environment:
+ * - `PORT` — HTTP API port (default 3000; 0 picks a free one); `HOOKLINE_HOST` — its address (127.0.0.1)
+ * - `HOOKLINE_DIR` — state directory (default `.hookline`, relative to the project root)
+ * - `HOOKLINE_ALLOW_PRIVATE_TARGETS=false` — keep the deployed stack's strict endpoint checks
+ * - `HOOKLINE_LOCAL_CONCURRENCY` — execution environments per function (default 4)
+ * - `HOOKLINE_LOCAL_SCHEDULE_SECONDS` — run `rate(...)` scheduled rules (the reconciler) this often instead
+ * - `HOOKLINE_CDK_APP` — the app command (default: cdk.json's); `HOOKLINE_SYNTH=cli` — synth with `cdk synth`
+ * - `HOOKLINE_STACK` — which stack, if the app has several; `HOOKLINE_LOCAL_REGION` — region (us-east-1)
+ *
+ * Flags: `--fresh` wipes the DynamoDB and SQS data first; `--no-synth` reuses `<stateDir>/cdk.out`.
+ */
+import { existsSync } from "node:fs";
+import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { LOCAL_CONTEXT_KEY, STRICT_TARGETS_CONTEXT_KEY, StackOutput } from "../functions/shared/names.ts";
+import { type LocalStack, startLocalStack, statePaths } from "./stack.ts";
+
+// fauxqs persists with node:sqlite, which Node 22 flags as experimental on every start; that notice is
+// noise here. Other warnings are still printed.
+process.removeAllListeners("warning");
+process.on("warning", (warning) => {
+  if (warning.name === "ExperimentalWarning" && /SQLite/i.test(warning.message)) return;
+  console.warn(`${warning.name}: ${warning.message}`);
+});
+
+const DEV_TENANT = "dev";
+const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const say = (message: string) => console.log(`[hookline] ${message}`);
+
+interface Settings {
+  readonly fresh: boolean;
+  readonly skipSynth: boolean;
+  readonly stateDir: string;
+  readonly port: number;
+  readonly hostname: string;
+  readonly strictTargets: boolean;
+  readonly concurrency: number;
+  readonly region: string;
+  readonly app?: string;
+  readonly synthMode: "direct" | "cli";
+  readonly stackName?: string;
+  readonly schedulePeriodMs?: number;
+}
+
+function settings(argv: readonly string[], env: NodeJS.ProcessEnv): Settings {
+  const unknown = argv.filter((arg) => !["--fresh", "--no-synth"].includes(arg));
+  if (unknown.length > 0)
+    throw new Error(`unknown argument ${unknown.join(" ")}; usage: npm start [-- --fresh] [--no-synth]`);
+  const integer = (name: string, fallback: number, min: number, max: number) => {
+    const raw = env[name];
+    const value = raw === undefined || raw === "" ? fallback : Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new Error(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+    }
+    return value;
+  };
+  const strict = env.HOOKLINE_ALLOW_PRIVATE_TARGETS;
+  if (strict !== undefined && strict !== "" && strict !== "true" && strict !== "false") {
+    throw new Error(`HOOKLINE_ALLOW_PRIVATE_TARGETS must be true or false, got "${strict}"`);
+  }
+  const synthMode = env.HOOKLINE_SYNTH ?? "direct";
+  if (synthMode !== "direct" && synthMode !== "cli") throw new Error(`HOOKLINE_SYNTH must be direct or cli`);
+  return {
+    fresh: argv.includes("--fresh"),
+    skipSynth: argv.includes("--no-synth"),
+    stateDir: path.resolve(projectRoot, env.HOOKLINE_DIR || ".hookline"),
+    port: integer("PORT", 3000, 0, 65_535),
+    hostname: env.HOOKLINE_HOST || "127.0.0.1",
+    strictTargets: strict === "false",
+    concurrency: integer("HOOKLINE_LOCAL_CONCURRENCY", 4, 1, 64),
+    region: env.HOOKLINE_LOCAL_REGION || "us-east-1",
+    app: env.HOOKLINE_CDK_APP || undefined,
+    synthMode,
+    stackName: env.HOOKLINE_STACK || undefined,
+    schedulePeriodMs: env.HOOKLINE_LOCAL_SCHEDULE_SECONDS
+      ? integer("HOOKLINE_LOCAL_SCHEDULE_SECONDS", 60, 1, 3600) * 1000
+      : undefined,
+  };
+}
+
+interface PreviousRun {
+  readonly apiKey?: string;
+  readonly tenantId?: string;
+}
+
+type CreateApiKey = (
+  deps: { ddb: DynamoDBDocumentClient; tableName: string },
+  tenantId: string,
+) => Promise<{ apiKey: string; tenantId: string }>;
+
+/** The dev tenant's API key: the previous run's while its data is still there, else a new one. */
+async function devApiKey(
+  stack: LocalStack,
+  previous: PreviousRun,
+  fresh: boolean,
+): Promise<string | undefined> {
+  const tableName = stack.outputs[StackOutput.webhooksTable];
+  if (tableName === undefined) return undefined; // a stack without Hookline's tables (e.g. a test fixture)
+  if (!fresh && stack.keptData && previous.tenantId === DEV_TENANT && previous.apiKey) return previous.apiKey;
+  // Imported at run time: local/ runs the deployed code, and only borrows this adapter to seed a key.
+  const adapter = pathToFileURL(path.join(projectRoot, "functions", "adapters", "api-keys.ts")).href;
+  const { createApiKey } = (await import(adapter)) as { createApiKey: CreateApiKey };
+  const ddb = DynamoDBDocumentClient.from(stack.ddb);
+  return (await createApiKey({ ddb, tableName }, DEV_TENANT)).apiKey;
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const config = settings(process.argv.slice(2), process.env);
+  const paths = statePaths(config.stateDir);
+  const previous: PreviousRun = existsSync(paths.localJson)
+    ? (JSON.parse(await readFile(paths.localJson, "utf8")) as PreviousRun)
+    : {};
+  await rm(paths.localJson, { force: true });
+
+  const context: Record<string, string> = { [LOCAL_CONTEXT_KEY]: "true" };
+  if (config.strictTargets) context[STRICT_TARGETS_CONTEXT_KEY] = "true";
+  const appLabel = config.app ?? "cdk.json app";
+  say(
+    config.skipSynth
+      ? `using the assembly in ${path.relative(projectRoot, paths.cdkOut)}; starting emulators…`
+      : `synthesizing (${appLabel}) and starting emulators…${config.fresh ? " (fresh: data wiped)" : ""}`,
+  );
+
+  const starting = startLocalStack({
+    projectRoot,
+    stateDir: config.stateDir,
+    port: config.port,
+    hostname: config.hostname,
+    fresh: config.fresh,
+    context,
+    app: config.app,
+    synthMode: config.synthMode,
+    skipSynth: config.skipSynth,
+    stackName: config.stackName,
+    region: config.region,
+    concurrency: config.concurrency,
+    ...(config.schedulePeriodMs === undefined ? {} : { schedulePeriodMs: config.schedulePeriodMs }),
+    progress: (message) => say(`  ${message}`),
+  });
+  let stopping: Promise<void> | undefined;
+  const stop = (signal: string) => {
+    stopping ??= (async () => {
+      say(`${signal}: stopping…`);
+      const force = setTimeout(() => {
+        console.error("[hookline] did not stop within 20 s; exiting");
+        process.exit(1);
+      }, 20_000);
+      // A signal during start-up stops the stack once it is up (or has failed and cleaned up).
+      const stack = await starting.catch(() => undefined);
+      await stack?.stop();
+      clearTimeout(force);
+      say("stopped");
+      process.exit(0);
+    })();
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+
+  const stack = await starting;
+  if (stopping !== undefined) return;
+
+  let apiKey: string | undefined;
+  try {
+    apiKey = await devApiKey(stack, previous, config.fresh);
+  } catch (error) {
+    await stack.stop();
+    throw new Error(`could not create the dev API key: ${(error as Error).message}`);
+  }
+  for (const warning of stack.warnings) say(`note: ${warning}`);
+  banner(stack, config, apiKey, Date.now() - started);
+  // Written last, and atomically: tools and tests take its appearance to mean "ready".
+  const info = {
+    apiUrl: stack.apiUrl,
+    apiKey: apiKey ?? null,
+    tenantId: DEV_TENANT,
+    endpoints: stack.endpoints,
+    outputs: stack.outputs,
+    stackName: stack.stackName,
+    pid: process.pid,
+  };
+  await writeFile(`${paths.localJson}.tmp`, `${JSON.stringify(info, null, 2)}\n`);
+  await rename(`${paths.localJson}.tmp`, paths.localJson);
+}
+
+function banner(stack: LocalStack, config: Settings, apiKey: string | undefined, elapsedMs: number): void {
+  const relative = (file: string) => path.relative(process.cwd(), file) || ".";
+  const lines = [
+    "",
+    `  Hookline (${stack.stackName}) is running locally — ready in ${(elapsedMs / 1_000).toFixed(1)} s`,
+    `  ${stack.summary}`,
+    "",
+    `  API          ${stack.apiUrl}`,
+    apiKey === undefined
+      ? "  API key      (none: the stack has no WebhooksTableName output)"
+      : `  API key      ${apiKey}   (tenant "${DEV_TENANT}"; send it as "Authorization: Bearer <key>")`,
+    config.strictTargets
+      ? "  Targets      strict endpoint checks, as deployed: https only, no private or loopback addresses"
+      : "  Targets      locally, endpoint checks allow http:// and loopback/private targets (HOOKLINE_ALLOW_PRIVATE_TARGETS=false for the strict checks)",
+    `  DynamoDB     ${stack.endpoints.dynamodb}   SQS ${stack.endpoints.sqs}`,
+    `  EventBridge, Step Functions  ${stack.endpoints.eventbridge}`,
+    `  Data         ${relative(stack.dataDirs.dynamodb)}, ${relative(stack.dataDirs.sqs)} (kept across restarts; npm start -- --fresh wipes it)`,
+    `  Info         ${relative(statePaths(config.stateDir).localJson)}`,
+    "",
+    "  Ctrl+C stops everything.",
+    "",
+  ];
+  console.log(lines.join("\n"));
+}
+
+main().catch((error: unknown) => {
+  console.error(`[hookline] failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
