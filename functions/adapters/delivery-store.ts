@@ -251,9 +251,10 @@ export function dynamoDeliveryStore(
         .appendAttempt(attempt);
       if (attempt.statusCode === undefined) update.remove("last_status_code");
       else update.set("last_status_code", attempt.statusCode);
-      if (attempt.error === undefined) update.remove("last_error");
-      else update.set("last_error", attempt.error);
     }
+    const lastError = step.kind === "failed" ? step.reason : attempt?.error;
+    if (lastError === undefined) update.remove("last_error");
+    else update.set("last_error", lastError);
     update.remove(...NOT_PARKED);
     switch (step.kind) {
       case "delivered":
@@ -264,7 +265,6 @@ export function dynamoDeliveryStore(
       case "failed":
         return update
           .set("status", "failed")
-          .set("last_error", step.reason)
           .set("completed_at", now.toISOString())
           .remove("next_attempt_at", ...NOT_DUE);
       case "retry":
@@ -332,7 +332,7 @@ export function dynamoDeliveryStore(
         new UpdateCommand({
           TableName: tableName,
           Key: keyAttributes(key),
-          ConditionExpression: "#status = :retrying",
+          ConditionExpression: "attribute_exists(#pk) AND #status = :retrying",
           UpdateExpression: update.expression(),
           ExpressionAttributeNames: update.names,
           ExpressionAttributeValues: update.values,
@@ -408,7 +408,7 @@ export function dynamoDeliveryStore(
         new UpdateCommand({
           TableName: tableName,
           Key: keyAttributes(deliveryKey(tenantId, webhookId, deliveryId)),
-          ConditionExpression: "#status = :expected AND attempt_count = :count",
+          ConditionExpression: "attribute_exists(#pk) AND #status = :expected AND attempt_count = :count",
           UpdateExpression: update.expression(),
           ExpressionAttributeNames: update.names,
           ExpressionAttributeValues: update.values,

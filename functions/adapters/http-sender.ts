@@ -72,7 +72,12 @@ export function httpSender(policy: EndpointPolicy): SendWebhook {
       const transport = url.protocol === "https:" ? https : http;
       const agent = url.protocol === "https:" ? agents["https:"] : agents["http:"];
       let settled = false;
-      const finish = (result: { statusCode?: number; responseBody?: string; error?: string }) => {
+      const finish = (result: {
+        statusCode?: number;
+        responseBody?: string;
+        error?: string;
+        retryAfter?: string;
+      }) => {
         if (settled) return;
         settled = true;
         clearTimeout(deadline);
@@ -81,6 +86,7 @@ export function httpSender(policy: EndpointPolicy): SendWebhook {
           responseBody: result.responseBody ?? "",
           durationMs: elapsed(),
           ...(result.error === undefined ? {} : { error: result.error }),
+          ...(result.retryAfter === undefined ? {} : { retryAfter: result.retryAfter }),
         });
       };
       const outgoing = transport.request(url, {
@@ -103,9 +109,11 @@ export function httpSender(policy: EndpointPolicy): SendWebhook {
             kept += chunk.length;
           }
         });
+        const retryAfter = response.headers["retry-after"];
         const done = () =>
           finish({
             statusCode: response.statusCode ?? 0,
+            ...(retryAfter === undefined ? {} : { retryAfter }),
             responseBody: Buffer.concat(chunks).subarray(0, RESPONSE_BODY_LIMIT_BYTES).toString("utf8"),
           });
         response.on("end", done);

@@ -69,6 +69,9 @@ const routes: Record<ManagementRouteKey, (event: ApiEvent, tenantId: string) => 
         url: body.url,
         eventTypes: body.event_types,
         ...(body.description === undefined ? {} : { description: body.description }),
+        ...(body.retry_schedule_seconds === undefined
+          ? {}
+          : { retryScheduleSeconds: body.retry_schedule_seconds }),
       },
     );
     logger.info("webhook registered", { webhook_id: webhook.id });

@@ -89,13 +89,15 @@ export function httpErrors(): MiddlewareObj<ApiEvent, ApiResult> {
   };
 }
 
-/** Parses JSON bodies, but only on requests that carry one, so GET and DELETE need no content type. */
+/** Parses JSON bodies, but only on requests that carry one, so GET, DELETE and empty POSTs need no content type. */
 export function jsonBodies(): MiddlewareObj<ApiEvent, ApiResult> {
   const parser = httpJsonBodyParser();
   return {
     before: async (request) => {
       const method = request.event.requestContext.http.method;
       if (method === "GET" || method === "DELETE" || method === "HEAD") return;
+      // A POST that carries nothing (e.g. a retry) needs no content type; routes that need a body say so.
+      if (request.event.body === undefined || request.event.body === "") return;
       await parser.before?.(request as never);
     },
   };

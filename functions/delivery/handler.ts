@@ -130,9 +130,18 @@ const ProbeMessageSchema = z.object({
 const QueueMessageSchema = z.union([ProbeMessageSchema, DeliveryMessageSchema]);
 
 async function handleRecord(record: SQSRecord): Promise<void> {
-  const message = QueueMessageSchema.parse(JSON.parse(record.body));
-  if ("kind" in message) await processProbe(deps, message);
-  else await processDelivery(deps, message, "queue");
+  try {
+    const message = QueueMessageSchema.parse(JSON.parse(record.body));
+    if ("kind" in message) await processProbe(deps, message);
+    else await processDelivery(deps, message, "queue");
+  } catch (error) {
+    logger.error("queue message not processed; SQS will deliver it again", {
+      message_id: record.messageId,
+      receive_count: record.attributes.ApproximateReceiveCount,
+      error,
+    });
+    throw error;
+  }
 }
 
 const processor = new BatchProcessor(EventType.SQS);

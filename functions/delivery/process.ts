@@ -79,7 +79,7 @@ export async function processDelivery(
     event_id: message.eventId,
   };
   const result = await deliveryStep(deps.ports, message);
-  if (result.circuitChange) await persistCircuit(deps, message, result, result.circuitChange);
+  const { step } = result;
   if (result.attemptClass === "gone" && result.webhook) {
     await deps.circuits.deactivate(
       message.tenantId,
@@ -89,9 +89,11 @@ export async function processDelivery(
     );
     logger.warn("webhook deactivated: its endpoint answered 410 Gone", correlation);
   }
-
-  const { step } = result;
+  // The step is recorded before the circuit moves: closing the circuit releases the parked
+  // deliveries, and a probe still recorded as parked would be released and sent a second time.
   const recorded = await deps.deliveries.recordStep(message, step, deps.ports.now());
+  if (result.circuitChange) await persistCircuit(deps, message, result, result.circuitChange);
+
   logger.info(recorded ? `delivery ${step.kind}` : "delivery step already recorded by another process", {
     ...correlation,
     attempt: message.attempt,

@@ -72,10 +72,10 @@ describe("register → publish → signed delivery", () => {
   it("delivers a published event, signed so that standardwebhooks verifies the exact bytes", async () => {
     const webhook = await registerWebhook(["memory.*"]);
     const published = await callApi("POST", "/v1/events", {
-      body: { type: "memory.created", data: { memory_id: "m_1", text: "héllo ✓" } },
+      body: { type: "memory.deleted", data: { memory_id: "m_1", text: "héllo ✓" } },
     });
     expect(published.status, JSON.stringify(published.body)).toBe(202);
-    expect(published.body).toMatchObject({ type: "memory.created", deliveries: 1, duplicate: false });
+    expect(published.body).toMatchObject({ type: "memory.deleted", deliveries: 1, duplicate: false });
     const eventId = published.body.id as string;
 
     const [request] = await eventually("the receiver to get the event", () => {
@@ -92,11 +92,11 @@ describe("register → publish → signed delivery", () => {
 
     const body = JSON.parse(request.rawBody);
     expect(request.rawBody).toBe(
-      JSON.stringify({ id: eventId, type: "memory.created", timestamp: body.timestamp, data: body.data }),
+      JSON.stringify({ id: eventId, type: "memory.deleted", timestamp: body.timestamp, data: body.data }),
     );
     expect(body).toEqual({
       id: eventId,
-      type: "memory.created",
+      type: "memory.deleted",
       timestamp: published.body.accepted_at,
       data: { memory_id: "m_1", text: "héllo ✓" },
     });
@@ -116,7 +116,7 @@ describe("register → publish → signed delivery", () => {
       id: headers["webhook-id"],
       webhook_id: webhook.id,
       event_id: eventId,
-      event_type: "memory.created",
+      event_type: "memory.deleted",
       status: "delivered",
       attempt_count: 1,
       last_status_code: 200,

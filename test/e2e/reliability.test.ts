@@ -175,12 +175,12 @@ describe("retries", () => {
   it("deactivates the webhook when its endpoint answers 410 Gone", async () => {
     receiver = await Receiver.start();
     receiver.status = 410;
-    const webhook = await webhookFor(receiver);
-    await publish();
+    const webhook = await webhookFor(receiver, ["concept.discovered"]);
+    await publish("concept.discovered");
     expect(await terminalDelivery(webhook.id)).toMatchObject({ status: "failed", attempt_count: 1 });
     const after = await callApi("GET", `/v1/webhooks/${webhook.id}`);
     expect(after.body).toMatchObject({ active: false, disabled_reason: "endpoint answered 410 Gone" });
-    const next = await callApi("POST", "/v1/events", { body: { type: "memory.created", data: {} } });
+    const next = await callApi("POST", "/v1/events", { body: { type: "concept.discovered", data: {} } });
     expect(next.body.deliveries).toBe(0);
   });
 
@@ -215,7 +215,10 @@ describe("circuit breaker", () => {
   it("opens after 5 failures, sends nothing while open, probes once per cooldown, and releases every waiting delivery", async () => {
     receiver = await Receiver.start();
     receiver.status = 500;
-    const webhook = await webhookFor(receiver, ["sync.*"]);
+    // A longer schedule than the stack's, so the first delivery outlives the failing probes it serves as.
+    const webhook = await webhookFor(receiver, ["sync.*"], {
+      retry_schedule_seconds: [1, 1, 1, 1, 1, 1, 1, 1, 1, 1],
+    });
     await publish("sync.failed", { n: 0 });
 
     const opened = await eventually(
@@ -253,6 +256,8 @@ describe("circuit breaker", () => {
       60_000,
     );
     expect(all).toHaveLength(13);
+    // 5 failures, 2 failed probes, 1 successful probe, then the 12 released deliveries: nothing more.
+    expect(receiver.requests).toHaveLength(20);
     const closed = await callApi("GET", `/v1/webhooks/${webhook.id}`);
     expect(closed.body).toMatchObject({ circuit_state: "closed", circuit_opened_at: null });
     // Parked deliveries kept their attempt count: the wait was not an attempt.

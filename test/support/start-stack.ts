@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import type { LocalStackInfo } from "./local-stack.ts";
 
@@ -30,13 +30,15 @@ export async function startStack(options: {
     env: { ...process.env, PORT: "0", HOOKLINE_DIR: stateDir, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  // Kept on disk as well, so a failed run can be read afterwards.
+  const log = createWriteStream(path.join(stateDir, "stack.log"));
   let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
+  const collect = (chunk: Buffer) => {
     output += chunk.toString();
-  });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
+    log.write(chunk);
+  };
+  child.stdout?.on("data", collect);
+  child.stderr?.on("data", collect);
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
 
   const deadline = Date.now() + (options.timeoutMs ?? 120_000);
