@@ -2,7 +2,7 @@
 import { parseArgs } from "node:util";
 import { createApiKey, listApiKeys, revokeApiKey } from "../functions/adapters/api-keys.ts";
 import { StackOutput } from "../functions/shared/names.ts";
-import { resolveTarget } from "./target.ts";
+import { requireOutput, resolveTarget } from "./target.ts";
 
 const USAGE = `usage:
   npm run api-key -- create --tenant <tenant-id> [--stack NAME]
@@ -22,9 +22,7 @@ async function main(): Promise<void> {
     return;
   }
   const target = await resolveTarget(values.stack);
-  const tableName = target.outputs[StackOutput.webhooksTable];
-  if (!tableName) throw new Error(`${target.description} has no ${StackOutput.webhooksTable} output`);
-  const deps = { ddb: target.ddb, tableName };
+  const deps = { ddb: target.ddb, tableName: requireOutput(target, StackOutput.webhooksTable) };
 
   if (command === "create") {
     if (!values.tenant || !/^[A-Za-z0-9_.:-]{1,128}$/.test(values.tenant)) {

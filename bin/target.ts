@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 
 /** A running Hookline, local or deployed, as the operator commands see it. */
@@ -9,6 +10,7 @@ export interface Target {
   readonly description: string;
   readonly outputs: Readonly<Record<string, string>>;
   readonly ddb: DynamoDBDocumentClient;
+  readonly sqs: SQSClient;
 }
 
 /**
@@ -27,10 +29,11 @@ export async function resolveTarget(stackName: string | undefined): Promise<Targ
       description: `stack ${stackName}`,
       outputs,
       ddb: DynamoDBDocumentClient.from(new DynamoDBClient({})),
+      sqs: new SQSClient({}),
     };
   }
   const file = path.resolve(process.env.HOOKLINE_DIR ?? ".hookline", "local.json");
-  let local: { outputs: Record<string, string>; endpoints: { dynamodb: string } };
+  let local: { outputs: Record<string, string>; endpoints: { dynamodb: string; sqs: string } };
   try {
     local = JSON.parse(readFileSync(file, "utf8"));
   } catch {
@@ -38,15 +41,22 @@ export async function resolveTarget(stackName: string | undefined): Promise<Targ
       `no local stack found (${file} is missing): start one with "npm start", or pass --stack NAME`,
     );
   }
+  const emulator = (endpoint: string) => ({
+    endpoint,
+    region: "us-east-1",
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  });
   return {
     description: "the local stack",
     outputs: local.outputs,
-    ddb: DynamoDBDocumentClient.from(
-      new DynamoDBClient({
-        endpoint: local.endpoints.dynamodb,
-        region: "us-east-1",
-        credentials: { accessKeyId: "local", secretAccessKey: "local" },
-      }),
-    ),
+    ddb: DynamoDBDocumentClient.from(new DynamoDBClient(emulator(local.endpoints.dynamodb))),
+    sqs: new SQSClient(emulator(local.endpoints.sqs)),
   };
+}
+
+/** A stack output the command needs, or a clear error naming the stack that lacks it. */
+export function requireOutput(target: Target, name: string): string {
+  const value = target.outputs[name];
+  if (!value) throw new Error(`${target.description} has no ${name} output`);
+  return value;
 }

@@ -7,6 +7,8 @@ import { EnvVar } from "../functions/shared/names.ts";
 import {
   DEFAULT_CIRCUIT_COOLDOWN_SECONDS,
   DEFAULT_CIRCUIT_FAILURE_THRESHOLD,
+  DEFAULT_RECONCILE_GRACE_SECONDS,
+  DEFAULT_RETENTION_DAYS,
   DEFAULT_RETRY_SCHEDULE_SECONDS,
   retryScheduleProblems,
 } from "../functions/shared/retry-policy.ts";
@@ -123,9 +125,7 @@ export const DEFAULT_ENDPOINT_SAFETY = {
   allowedPorts: [443, 8443, 80, 8080],
 } as const satisfies EndpointSafetyProps;
 
-export const DEFAULT_RETENTION_DAYS = 30;
-
-export const DEFAULT_RECONCILE_GRACE_SECONDS = 300;
+export { DEFAULT_RECONCILE_GRACE_SECONDS, DEFAULT_RETENTION_DAYS };
 
 /**
  * Hookline: webhook delivery for AWS, composed of storage, ingest, delivery, the retry workflow, the

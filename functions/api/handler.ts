@@ -10,8 +10,8 @@ import { dynamodb } from "../adapters/dynamodb.ts";
 import { logger } from "../adapters/logger.ts";
 import { sqs } from "../adapters/sqs.ts";
 import { dynamoWebhookStore } from "../adapters/webhook-store.ts";
-import { resumeMessage } from "../delivery/process.ts";
-import { ConflictError, NotFoundError } from "../domain/errors.ts";
+import { retryDelivery } from "../delivery/recovery.ts";
+import { NotFoundError } from "../domain/errors.ts";
 import { deleteWebhook, findWebhook, registerWebhook } from "../domain/webhooks.ts";
 import { ManagementRoute, type ManagementRouteKey } from "../shared/names.ts";
 import {
@@ -113,15 +113,12 @@ const routes: Record<ManagementRouteKey, (event: ApiEvent, tenantId: string) => 
 
   [ManagementRoute.retryDelivery]: async (event, tenantId) => {
     const { webhookId, deliveryId } = parseWith(DeliveryPath, event.pathParameters, "path");
-    const current = await deliveries.get(tenantId, webhookId, deliveryId);
-    if (!current) throw new NotFoundError(`delivery ${deliveryId} not found`);
-    const reopened = await deliveries.reopen(tenantId, webhookId, deliveryId, new Date());
-    if (!reopened) {
-      throw new ConflictError(
-        `delivery ${deliveryId} is ${current.status}; only failed or dead_lettered deliveries can be retried`,
-      );
-    }
-    await queue.enqueue([resumeMessage(reopened, reopened.createdAt)]);
+    const reopened = await retryDelivery(
+      { deliveries, queue, now: () => new Date() },
+      tenantId,
+      webhookId,
+      deliveryId,
+    );
     logger.info("delivery retry requested", { webhook_id: webhookId, delivery_id: deliveryId });
     return json(202, deliveryResource(reopened));
   },

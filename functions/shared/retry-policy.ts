@@ -55,3 +55,9 @@ export function retryScheduleProblems(
   }
   return problems;
 }
+
+/** How long event and delivery records are kept. */
+export const DEFAULT_RETENTION_DAYS = 30;
+
+/** How overdue a record's next step must be before the reconciler drives it on. */
+export const DEFAULT_RECONCILE_GRACE_SECONDS = 300;

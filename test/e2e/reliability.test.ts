@@ -1,3 +1,5 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -68,6 +70,14 @@ async function terminalDelivery(webhookId: string, timeoutMs = 60_000) {
     },
     timeoutMs,
   );
+}
+
+/** Runs the documented dead-letter command against the test stack; returns what it printed. */
+async function dlq(...args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, ["bin/dlq.ts", ...args], {
+    env: { ...process.env, HOOKLINE_DIR: localStack().stateDir },
+  });
+  return stdout;
 }
 
 function gapsSeconds(times: number[]): number[] {
@@ -159,6 +169,41 @@ describe("retries", () => {
     const again = await callApi("POST", `/v1/webhooks/${webhook.id}/deliveries/${dead.id}/retry`);
     expect(again.status).toBe(409);
     expect(again.body.error.code).toBe("conflict");
+  });
+
+  it("redrives the whole dead-letter queue with npm run dlq -- redrive", async () => {
+    receiver = await Receiver.start();
+    receiver.status = 503;
+    // Two attempts each: four failures in all, one short of opening the circuit.
+    const webhook = await webhookFor(receiver, ["memory.updated"], { retry_schedule_seconds: [1] });
+    await publish("memory.updated", { n: 1 });
+    await publish("memory.updated", { n: 2 });
+    const dead = await eventually(
+      "both deliveries to be dead-lettered",
+      async () => {
+        const all = await deliveriesOf(webhook.id);
+        return all.length === 2 && all.every((d) => d.status === "dead_lettered") ? all : undefined;
+      },
+      60_000,
+    );
+
+    const listed = await dlq("list", "--json");
+    const onQueue = (JSON.parse(listed) as { data: { delivery_id?: string }[] }).data.map(
+      (m) => m.delivery_id,
+    );
+    expect(onQueue).toEqual(expect.arrayContaining(dead.map((d) => d.id)));
+
+    receiver.status = 200;
+    const output = await dlq("redrive");
+    expect(output).toMatch(/^redrove \d+ dead-lettered deliveries on the local stack/);
+    const delivered = await eventually("the redriven deliveries to be delivered", async () => {
+      const all = await deliveriesOf(webhook.id);
+      return all.every((d) => d.status === "delivered") ? all : undefined;
+    });
+    expect(delivered.map((d) => d.attempt_count)).toEqual([3, 3]);
+    for (const { id } of dead) expect(receiver.attemptsOf(id)).toHaveLength(3);
+    const after = JSON.parse(await dlq("list", "--json")) as { data: { delivery_id?: string }[] };
+    expect(after.data.map((m) => m.delivery_id)).not.toEqual(expect.arrayContaining([dead[0]?.id]));
   });
 
   it("fails at once on a 4xx, without retrying", async () => {
