@@ -50,6 +50,11 @@ export interface DeliveryStore extends DeliveryRecorder {
   /** Deliveries parked on a webhook's open circuit, oldest first, a page at a time. */
   parked(tenantId: string, webhookId: string): AsyncIterable<StoredDelivery[]>;
   /**
+   * Takes a parked delivery off its circuit, so that exactly one process sends it on: false when it
+   * was already taken (released by another process, or moved on). It stays due, in case the taker dies.
+   */
+  unpark(delivery: StoredDelivery, now: Date): Promise<boolean>;
+  /**
    * Re-opens a `failed` or `dead_lettered` delivery for a manual retry, with a fresh schedule.
    * Returns the re-opened delivery, or undefined when it was not in a retryable state.
    */
@@ -390,6 +395,28 @@ export function dynamoDeliveryStore(
         },
       );
       for await (const page of pages) yield (page.Items ?? []).map(deliveryFromItem);
+    },
+
+    async unpark(delivery, now) {
+      const update = new Update()
+        .set("updated_at", now.toISOString())
+        .set(TableKey.dueAt, dueAfter(now))
+        .remove(...NOT_PARKED);
+      update.values[":count"] = delivery.attemptCount;
+      update.values[":pending"] = "pending";
+      update.values[":retrying"] = "retrying";
+      update.names["#parkedOn"] = TableKey.parkedOn;
+      return conditionally(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: keyAttributes(deliveryKey(delivery.tenantId, delivery.webhookId, delivery.id)),
+          ConditionExpression:
+            "attribute_exists(#pk) AND attribute_exists(#parkedOn) AND #status IN (:pending, :retrying) AND attempt_count = :count",
+          UpdateExpression: update.expression(),
+          ExpressionAttributeNames: update.names,
+          ExpressionAttributeValues: update.values,
+        }),
+      );
     },
 
     async reopen(tenantId, webhookId, deliveryId, now) {

@@ -212,8 +212,12 @@ export async function releaseParked(
 ): Promise<number> {
   let released = 0;
   for await (const page of deps.deliveries.parked(tenantId, webhookId)) {
-    await deps.queue.enqueue(page.map((delivery) => resumeMessage(delivery, delivery.createdAt)));
-    released += page.length;
+    // Each is claimed first: a second release (a late probe, another closing) must not send it twice.
+    const now = deps.ports.now();
+    const claimed = await Promise.all(page.map((delivery) => deps.deliveries.unpark(delivery, now)));
+    const mine = page.filter((_delivery, index) => claimed[index]);
+    await deps.queue.enqueue(mine.map((delivery) => resumeMessage(delivery, delivery.createdAt)));
+    released += mine.length;
   }
   return released;
 }
@@ -236,11 +240,14 @@ export async function processProbe(deps: DeliveryServiceDeps, probe: ProbeMessag
     await deps.sendProbe(probe, seconds);
     return;
   }
+  // The oldest waiting delivery that this process can claim is the probe. When none waits, the next
+  // delivery that arrives will be.
   for await (const page of deps.deliveries.parked(probe.tenantId, probe.webhookId)) {
-    const [oldest] = page;
-    // Nothing waits on this circuit: the next delivery that arrives will be the probe.
-    if (oldest) await processDelivery(deps, resumeMessage(oldest, oldest.createdAt), "queue");
-    return;
+    for (const delivery of page) {
+      if (!(await deps.deliveries.unpark(delivery, now))) continue;
+      await processDelivery(deps, resumeMessage(delivery, delivery.createdAt), "queue");
+      return;
+    }
   }
 }
 

@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, paginateQuery } from "@aws-sdk/lib-dynamodb";
 import { inject } from "vitest";
 import { createApiKey } from "../../functions/adapters/api-keys.ts";
+import { Keys } from "../../functions/adapters/keys.ts";
 import { StackOutput } from "../../functions/shared/names.ts";
 
 /** What `npm start` writes to `.hookline/local.json`. */
@@ -48,9 +49,16 @@ export function useApiKey(apiKey: string): void {
 export async function callApi(
   method: string,
   path: string,
-  options: { body?: unknown; rawBody?: string; apiKey?: string | null; contentType?: string } = {},
+  options: {
+    body?: unknown;
+    rawBody?: string;
+    apiKey?: string | null;
+    contentType?: string;
+    /** Another stack than the one the e2e setup started (a test that restarts its own). */
+    stack?: LocalStackInfo;
+  } = {},
 ): Promise<ApiResponse> {
-  const stack = localStack();
+  const stack = options.stack ?? localStack();
   const apiKey = options.apiKey === undefined ? (defaultKey ?? stack.apiKey) : options.apiKey;
   const headers: Record<string, string> = {};
   if (apiKey !== null) headers.authorization = `Bearer ${apiKey}`;
@@ -75,8 +83,10 @@ export async function callApi(
  * A fresh tenant with its own API key, created as `npm run api-key -- create` does, so that a test's
  * counts cannot be disturbed by webhooks other tests registered.
  */
-export async function newTenant(prefix: string): Promise<{ tenantId: string; apiKey: string }> {
-  const stack = localStack();
+export async function newTenant(
+  prefix: string,
+  stack: LocalStackInfo = localStack(),
+): Promise<{ tenantId: string; apiKey: string }> {
   const ddb = DynamoDBDocumentClient.from(
     new DynamoDBClient({
       endpoint: stack.endpoints.dynamodb,
@@ -90,4 +100,50 @@ export async function newTenant(prefix: string): Promise<{ tenantId: string; api
   const { apiKey } = await createApiKey({ ddb, tableName }, tenantId);
   ddb.destroy();
   return { tenantId, apiKey };
+}
+
+/** A delivery record exactly as DynamoDB holds it (snake_case), read past the API. */
+export interface DeliveryRecord {
+  readonly id: string;
+  readonly event_id: string;
+  readonly status: string;
+  readonly attempt_count: number;
+  readonly attempts?: readonly { attempt: number; status_code?: number; error?: string }[];
+}
+
+/**
+ * Every delivery record stored for a webhook, read straight from DynamoDB Local, so a test can count
+ * records (and find any twin) without relying on the API's paging.
+ */
+export async function deliveryRecords(
+  stack: LocalStackInfo,
+  tenantId: string,
+  webhookId: string,
+): Promise<DeliveryRecord[]> {
+  const ddb = DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint: stack.endpoints.dynamodb,
+      region: "us-east-1",
+      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    }),
+  );
+  const records: DeliveryRecord[] = [];
+  try {
+    const pages = paginateQuery(
+      { client: ddb },
+      {
+        TableName: stack.outputs[StackOutput.eventsTable],
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+        ExpressionAttributeValues: {
+          ":pk": Keys.webhookDeliveries(tenantId, webhookId),
+          ":prefix": Keys.deliveryPrefix,
+        },
+        ConsistentRead: true,
+      },
+    );
+    for await (const page of pages) records.push(...((page.Items ?? []) as DeliveryRecord[]));
+  } finally {
+    ddb.destroy();
+  }
+  return records;
 }

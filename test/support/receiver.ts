@@ -8,6 +8,8 @@ export interface ReceivedRequest {
   /** The body exactly as it arrived on the wire. */
   readonly rawBody: string;
   readonly receivedAt: number;
+  /** What the receiver answered: a status code, or that it dropped the connection or never answered. */
+  readonly answer?: number | "reset" | "hang";
 }
 
 /** How the receiver answers one request. */
@@ -54,8 +56,11 @@ export class Receiver {
         const previous = receiver.requests.filter(
           (r) => r.headers["webhook-id"] === request.headers["webhook-id"],
         ).length;
-        receiver.requests.push(received);
         const behaviour = receiver.behave?.(received, previous) ?? { status: receiver.status };
+        receiver.requests.push({
+          ...received,
+          answer: typeof behaviour === "string" ? behaviour : behaviour.status,
+        });
         if (behaviour === "reset") {
           request.socket.destroy();
           return;
