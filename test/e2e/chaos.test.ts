@@ -4,7 +4,14 @@
  * logs must agree, and every (event, webhook) pair must have exactly one record in a terminal state.
  */
 import { beforeAll, expect, it } from "vitest";
-import { type AcceptedEvent, type AuditedWebhook, audit, describeReport, settled } from "../support/audit.ts";
+import {
+  type AcceptedEvent,
+  type AuditedWebhook,
+  audit,
+  describeReport,
+  settled,
+  subscribesTo,
+} from "../support/audit.ts";
 import { callApi, localStack, newTenant, useApiKey } from "../support/local-stack.ts";
 import { type Behaviour, Receiver } from "../support/receiver.ts";
 
@@ -25,17 +32,6 @@ function seeded(seed: number): () => number {
 
 const seed = Number(process.env.CHAOS_SEED ?? Date.now() % 100_000);
 const random = seeded(seed);
-
-function matcher(patterns: readonly string[]) {
-  return (type: string) =>
-    patterns.some((pattern) =>
-      pattern === "*"
-        ? true
-        : pattern.endsWith(".*")
-          ? type.startsWith(pattern.slice(0, -1))
-          : pattern === type,
-    );
-}
 
 let tenantId: string;
 beforeAll(async () => {
@@ -91,7 +87,7 @@ it(`delivers ${EVENTS} events through random failures with nothing lost or doubl
       body: { url: receiver.url, event_types: patterns, description: `chaos ${name}` },
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
-    webhooks.push({ id: created.body.id, receiver, subscribes: matcher(patterns) });
+    webhooks.push({ id: created.body.id, receiver, subscribes: subscribesTo(patterns) });
   }
 
   const started = Date.now();

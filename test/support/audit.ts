@@ -10,6 +10,20 @@ export interface AuditedWebhook {
   readonly subscribes: (eventType: string) => boolean;
 }
 
+/**
+ * Whether a subscription covers an event type, written out here rather than taken from the product,
+ * so the audit does not trust the code it checks: a name, `prefix.*`, or `*`.
+ */
+export function subscribesTo(patterns: readonly string[]): (eventType: string) => boolean {
+  return (eventType) =>
+    patterns.some(
+      (pattern) =>
+        pattern === "*" ||
+        pattern === eventType ||
+        (pattern.endsWith(".*") && eventType.startsWith(pattern.slice(0, -1))),
+    );
+}
+
 /** An event the API accepted (answered 202). */
 export interface AcceptedEvent {
   readonly id: string;
