@@ -64,9 +64,9 @@ export function eventPayload(id: string, type: string, acceptedAt: Date, data: u
 
 /**
  * Stores an event, then records and queues one delivery per subscribed active webhook. The event is
- * persisted before anything is queued, and queue messages only point at records, so a crash at any
- * step is repaired by publishing the same id again (or by the reconciler): the derived delivery ids
- * make the repeat find the same deliveries.
+ * persisted before anything is queued, and stays due until its fan-out is marked done, so a crash at
+ * any step is repaired by the reconciler: the derived delivery ids make the repeat find the same
+ * deliveries. Publishing the same id again never fans out twice.
  */
 export async function publishEvent(
   deps: PublishDeps,
@@ -88,12 +88,25 @@ export async function publishEvent(
     acceptedAt: now.toISOString(),
     source: request.source,
   });
-  if (stored.event.deliveryCount !== undefined) {
-    return { event: stored.event, deliveryCount: stored.event.deliveryCount, duplicate: true };
+  if (!stored.created) {
+    // Another publish of this id stored it first, and is fanning it out now or crashed doing so. Fanning
+    // out here as well would send every delivery twice; the reconciler finishes a fan-out that stays
+    // unfinished past its grace period.
+    const deliveryCount = stored.event.deliveryCount ?? (await subscriberCount(deps, stored.event));
+    return { event: stored.event, deliveryCount, duplicate: true };
   }
-  const deliveryCount = await fanOut(deps, stored.event, { resume: !stored.created });
+  const deliveryCount = await fanOut(deps, stored.event, { resume: false });
   await deps.events.markFannedOut(tenantId, id, deliveryCount);
-  return { event: { ...stored.event, deliveryCount }, deliveryCount, duplicate: !stored.created };
+  return { event: { ...stored.event, deliveryCount }, deliveryCount, duplicate: false };
+}
+
+/** How many active webhooks an event goes to, without writing anything. */
+async function subscriberCount(deps: PublishDeps, event: StoredEvent): Promise<number> {
+  let count = 0;
+  for await (const page of deps.subscribers.activeWebhooks(event.tenantId)) {
+    count += page.filter((webhook) => isSubscribed(webhook.eventTypes, event.type)).length;
+  }
+  return count;
 }
 
 /** Finishes the fan-out of a stored event that a crash interrupted; returns its delivery count. */

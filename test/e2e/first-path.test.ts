@@ -128,7 +128,7 @@ describe("register → publish → signed delivery", () => {
     );
   });
 
-  it("delivers an event published on EventBridge to the same receivers", async () => {
+  it("delivers an event published on EventBridge to the same receivers, once per event id", async () => {
     const stack = localStack();
     const webhook = await registerWebhook(["session.started"]);
     const client = new EventBridgeClient({
@@ -136,21 +136,13 @@ describe("register → publish → signed delivery", () => {
       region: "us-east-1",
       credentials: { accessKeyId: "local", secretAccessKey: "local" },
     });
-    const result = await client.send(
-      new PutEventsCommand({
-        Entries: [
-          {
-            Source: "com.example.app",
-            DetailType: "session.started",
-            Detail: JSON.stringify({
-              tenant_id: tenantId,
-              id: "eb-session-1",
-              data: { session: "s_1" },
-            }),
-          },
-        ],
-      }),
-    );
+    // The same event twice, as a producer that retries its PutEvents would send it.
+    const entry = {
+      Source: "com.example.app",
+      DetailType: "session.started",
+      Detail: JSON.stringify({ tenant_id: tenantId, id: "eb-session-1", data: { session: "s_1" } }),
+    };
+    const result = await client.send(new PutEventsCommand({ Entries: [entry, entry] }));
     expect(result.FailedEntryCount).toBe(0);
     const [request] = await eventually("the EventBridge event to be delivered", () => {
       const found = requestsFor("eb-session-1");
@@ -166,6 +158,9 @@ describe("register → publish → signed delivery", () => {
       type: "session.started",
       data: { session: "s_1" },
     });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(await deliveriesOf(webhook.id)).toHaveLength(1);
+    expect(requestsFor("eb-session-1")).toHaveLength(1);
   });
 
   it("fans out once when the same event id is published twice", async () => {

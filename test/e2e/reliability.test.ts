@@ -206,6 +206,20 @@ describe("retries", () => {
     expect(after.data.map((m) => m.delivery_id)).not.toEqual(expect.arrayContaining([dead[0]?.id]));
   });
 
+  it("refuses a webhook's own retry schedule beyond 15 entries or 3 days", async () => {
+    receiver = await Receiver.start();
+    const tooMany = await callApi("POST", "/v1/webhooks", {
+      body: { url: receiver.url, event_types: ["*"], retry_schedule_seconds: Array(16).fill(1) },
+    });
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.error.details[0].path).toBe("retry_schedule_seconds");
+    const tooLong = await callApi("POST", "/v1/webhooks", {
+      body: { url: receiver.url, event_types: ["*"], retry_schedule_seconds: [86_400, 86_400, 86_401] },
+    });
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.body.error.message).toMatch(/retry_schedule_seconds|schedule/);
+  });
+
   it("fails at once on a 4xx, without retrying", async () => {
     receiver = await Receiver.start();
     receiver.status = 422;

@@ -2,7 +2,12 @@ import { describe, expect, it } from "vitest";
 import { CLOSED_CIRCUIT } from "../../functions/domain/circuit.ts";
 import { PayloadTooLargeError, ValidationError } from "../../functions/domain/errors.ts";
 import type { Delivery, DeliveryMessage, StoredEvent, Webhook } from "../../functions/domain/model.ts";
-import { INLINE_PAYLOAD_BYTES, type PublishDeps, publishEvent } from "../../functions/domain/publish.ts";
+import {
+  INLINE_PAYLOAD_BYTES,
+  type PublishDeps,
+  publishEvent,
+  resumeFanOut,
+} from "../../functions/domain/publish.ts";
 import { DEFAULT_EVENT_TYPES } from "../../functions/shared/event-catalogue.ts";
 
 function webhook(id: string, eventTypes: string[], active = true): Webhook {
@@ -117,14 +122,21 @@ describe("publishEvent", () => {
     expect(h.queued).toHaveLength(1);
   });
 
-  it("resumes a fan-out that crashed before finishing, with the same delivery ids", async () => {
+  it("leaves a fan-out that crashed to the reconciler, which finishes it with the same delivery ids", async () => {
     const h = harness([[webhook("wh_a", ["memory.created"])]]);
     h.failNextEnqueue();
     const request = { id: "e1", type: "memory.created", data: {}, source: "api" } as const;
     await expect(publishEvent(h.deps, "t1", request)).rejects.toThrow("SQS unavailable");
     const idsAfterCrash = [...h.deliveries.keys()];
+
+    // Publishing again cannot tell a crashed fan-out from one still running, so it sends nothing.
     const retried = await publishEvent(h.deps, "t1", request);
-    expect(retried.deliveryCount).toBe(1);
+    expect(retried).toMatchObject({ deliveryCount: 1, duplicate: true });
+    expect(h.queued).toEqual([]);
+
+    const stored = h.events.get("e1");
+    if (!stored) throw new Error("the event was not stored");
+    expect(await resumeFanOut(h.deps, stored)).toBe(1);
     expect([...h.deliveries.keys()]).toEqual(idsAfterCrash);
     expect(h.resumes).toEqual([false, true]);
     expect(h.queued.map((m) => m.deliveryId)).toEqual(idsAfterCrash);
