@@ -1,5 +1,6 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
@@ -11,6 +12,7 @@ import { dynamodb } from "../adapters/dynamodb.ts";
 import { dynamoEventStore } from "../adapters/event-store.ts";
 import { httpSender } from "../adapters/http-sender.ts";
 import { logger } from "../adapters/logger.ts";
+import { metrics } from "../adapters/metrics.ts";
 import { startRetryWorkflow } from "../adapters/retry-workflow.ts";
 import { sfn } from "../adapters/sfn.ts";
 import { sqs } from "../adapters/sqs.ts";
@@ -106,6 +108,7 @@ const deps: DeliveryServiceDeps = {
     );
   },
   deliveryKey: (message) => deliveryKey(message.tenantId, message.webhookId, message.deliveryId),
+  metrics,
 };
 
 const DeliveryMessageSchema = z.object({
@@ -163,4 +166,6 @@ export const handler = middy(
     if (isSqsEvent(event)) return processPartialResponse(event, handleRecord, processor, { context });
     return processDelivery(deps, DeliveryMessageSchema.parse(event), "workflow");
   },
-).use(injectLambdaContext(logger, { resetKeys: true }));
+)
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics));

@@ -90,3 +90,24 @@ export const StackOutput = {
   deadLetterQueueUrl: "DeadLetterQueueUrl",
   eventBusName: "EventBusName",
 } as const;
+
+/**
+ * Custom metrics the functions emit (Powertools Metrics, embedded metric format) and the dashboard and
+ * alarms read. Their only dimension is the service: never a tenant, webhook or event id.
+ */
+export const MetricName = {
+  eventsPublished: "EventsPublished",
+  deliveriesCreated: "DeliveriesCreated",
+  deliveryAttempts: "DeliveryAttempts",
+  deliveriesSucceeded: "DeliveriesSucceeded",
+  deliveriesFailed: "DeliveriesFailed",
+  deliveriesDeadLettered: "DeliveriesDeadLettered",
+  attemptDuration: "AttemptDuration",
+  endToEndLatency: "EndToEndLatency",
+  circuitOpened: "CircuitOpened",
+  circuitClosed: "CircuitClosed",
+  openCircuits: "OpenCircuits",
+} as const;
+
+/** The CloudWatch namespace of those metrics unless the `metricsNamespace` prop says otherwise. */
+export const DEFAULT_METRICS_NAMESPACE = "Hookline";

@@ -1,0 +1,16 @@
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { DEFAULT_METRICS_NAMESPACE, SERVICE_NAME } from "../shared/names.ts";
+
+/**
+ * The one metrics sink of a function. Powertools adds the `service` dimension and nothing else; the
+ * metrics are flushed as one EMF line per invocation by the `logMetrics` middleware.
+ */
+export const metrics = new Metrics({
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? DEFAULT_METRICS_NAMESPACE,
+  serviceName: SERVICE_NAME,
+});
+
+/** What the delivery and ingest code need of a metrics sink, so tests can pass their own. */
+export type MetricsSink = Pick<Metrics, "addMetric">;
+
+export { MetricUnit };
