@@ -8,6 +8,7 @@ export const Keys = {
   tenant: (tenantId: string) => `TENANT#${tenantId}`,
   webhook: (webhookId: string) => `WEBHOOK#${webhookId}`,
   webhookPrefix: "WEBHOOK#",
+  rateLimit: (webhookId: string) => `RATELIMIT#${webhookId}`,
   apiKey: (keyHash: string) => `APIKEY#${keyHash}`,
   apiKeySort: "APIKEY",
   event: (tenantId: string, eventId: string) => `TENANT#${tenantId}#EVENT#${eventId}`,

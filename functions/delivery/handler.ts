@@ -13,6 +13,7 @@ import { dynamoEventStore } from "../adapters/event-store.ts";
 import { httpSender } from "../adapters/http-sender.ts";
 import { logger } from "../adapters/logger.ts";
 import { metrics } from "../adapters/metrics.ts";
+import { dynamoRateLimiter } from "../adapters/rate-limiter.ts";
 import { startRetryWorkflow } from "../adapters/retry-workflow.ts";
 import { sfn } from "../adapters/sfn.ts";
 import { sqs } from "../adapters/sqs.ts";
@@ -66,12 +67,29 @@ async function readWebhook(
   return webhook;
 }
 
+const rateLimiter = dynamoRateLimiter(dynamodb, config.webhooksTable);
+
+/**
+ * The longest a delivery function waits in-process for a rate-limited webhook's slot; a later slot
+ * sends the delivery back to the queue with a delay instead, so a function never idles for long.
+ */
+const MAX_RATE_LIMIT_WAIT_MS = 5_000;
+
 const deps: DeliveryServiceDeps = {
   ports: {
     webhook: readWebhook,
     eventPayload: (tenantId, eventId) => events.payload(tenantId, eventId),
     claimProbe: (webhook, from, claim) => webhooks.saveCircuit(webhook.tenantId, webhook.id, from, claim),
     send: httpSender(config.endpointPolicy),
+    reserveSlot: (webhook) =>
+      rateLimiter.reserve(
+        webhook.tenantId,
+        webhook.id,
+        webhook.rateLimitPerSecond ?? Number.POSITIVE_INFINITY,
+        Date.now,
+        MAX_RATE_LIMIT_WAIT_MS,
+      ),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     now: () => new Date(),
     random: Math.random,
     timeoutMs: config.deliveryTimeoutSeconds * 1000,
@@ -105,6 +123,15 @@ const deps: DeliveryServiceDeps = {
   sendToDeadLetterQueue: async (message) => {
     await sqs.send(
       new SendMessageCommand({ QueueUrl: config.deadLetterQueueUrl, MessageBody: JSON.stringify(message) }),
+    );
+  },
+  sendLater: async (message, delaySeconds) => {
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: config.deliveryQueueUrl,
+        MessageBody: JSON.stringify(message),
+        DelaySeconds: Math.min(900, Math.max(0, Math.ceil(delaySeconds))),
+      }),
     );
   },
   deliveryKey: (message) => deliveryKey(message.tenantId, message.webhookId, message.deliveryId),

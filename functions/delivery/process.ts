@@ -49,6 +49,8 @@ export interface DeliveryServiceDeps {
   readonly sendProbe: (probe: ProbeMessage, delaySeconds: number) => Promise<void>;
   readonly startRetry: (next: DeliveryMessage, waitSeconds: number) => Promise<void>;
   readonly sendToDeadLetterQueue: (message: DeadLetterMessage) => Promise<void>;
+  /** Queues the same step again after `delaySeconds` (a rate limit's wait; not an attempt). */
+  readonly sendLater: (message: DeliveryMessage, delaySeconds: number) => Promise<void>;
   readonly deliveryKey: (message: DeliveryMessage) => DeliveryKey;
   readonly metrics: MetricsSink;
 }
@@ -121,6 +123,18 @@ export async function processDelivery(
   if (!recorded) return DONE;
 
   switch (step.kind) {
+    case "deferred": {
+      if (via === "queue") {
+        await deps.sendLater(message, step.waitSeconds);
+        return DONE;
+      }
+      // The same attempt, once the workflow has waited for the rate limit.
+      return {
+        [RetryStep.next]: RetryStep.retry,
+        [RetryStep.waitSeconds]: step.waitSeconds,
+        ...withoutPayload(message),
+      };
+    }
     case "retry": {
       const next: DeliveryMessage = { ...withoutPayload(message), attempt: message.attempt + 1 };
       if (via === "queue") {
