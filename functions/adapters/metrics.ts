@@ -1,9 +1,10 @@
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import type { MiddlewareObj } from "@middy/core";
 import { DEFAULT_METRICS_NAMESPACE, SERVICE_NAME } from "../shared/names.ts";
 
 /**
  * The one metrics sink of a function. Powertools adds the `service` dimension and nothing else; the
- * metrics are flushed as one EMF line per invocation by the `logMetrics` middleware.
+ * metrics are flushed as one EMF line per invocation by `publishMetrics()`.
  */
 export const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? DEFAULT_METRICS_NAMESPACE,
@@ -14,3 +15,14 @@ export const metrics = new Metrics({
 export type MetricsSink = Pick<Metrics, "addMetric">;
 
 export { MetricUnit };
+
+/**
+ * Flushes the invocation's metrics as one EMF line, after the handler and after its errors. Unlike
+ * Powertools' `logMetrics`, an invocation that counted nothing prints nothing, not a warning.
+ */
+export function publishMetrics(): MiddlewareObj {
+  const publish = async () => {
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  };
+  return { after: publish, onError: publish };
+}

@@ -1,6 +1,5 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
@@ -12,13 +11,15 @@ import { dynamodb } from "../adapters/dynamodb.ts";
 import { dynamoEventStore } from "../adapters/event-store.ts";
 import { httpSender } from "../adapters/http-sender.ts";
 import { logger } from "../adapters/logger.ts";
-import { metrics } from "../adapters/metrics.ts";
+import { metrics, publishMetrics } from "../adapters/metrics.ts";
 import { dynamoRateLimiter } from "../adapters/rate-limiter.ts";
 import { startRetryWorkflow } from "../adapters/retry-workflow.ts";
 import { sfn } from "../adapters/sfn.ts";
 import { sqs } from "../adapters/sqs.ts";
+import { dynamoStatsStore } from "../adapters/stats-store.ts";
 import { dynamoWebhookStore } from "../adapters/webhook-store.ts";
 import type { Webhook } from "../domain/model.ts";
+import { StatsBatch } from "../domain/stats.ts";
 import { type DeliveryServiceDeps, processDelivery, processProbe, type WorkflowAnswer } from "./process.ts";
 
 const config = loadConfig([
@@ -68,6 +69,22 @@ async function readWebhook(
 }
 
 const rateLimiter = dynamoRateLimiter(dynamodb, config.webhooksTable);
+const statsStore = dynamoStatsStore(dynamodb, config.eventsTable, config.retentionDays);
+const stats = new StatsBatch();
+
+/**
+ * Writes the invocation's stats counters. A failure here costs only counts, never a delivery, so it is
+ * logged rather than failing the batch (which would send every delivery in it again).
+ */
+async function flushStats(): Promise<void> {
+  const increments = stats.drain();
+  if (increments.length === 0) return;
+  try {
+    await statsStore.flush(increments, new Date());
+  } catch (error) {
+    logger.error("webhook stats counters not written", { webhooks: increments.length, error });
+  }
+}
 
 /**
  * The longest a delivery function waits in-process for a rate-limited webhook's slot; a later slot
@@ -136,6 +153,7 @@ const deps: DeliveryServiceDeps = {
   },
   deliveryKey: (message) => deliveryKey(message.tenantId, message.webhookId, message.deliveryId),
   metrics,
+  stats,
 };
 
 const DeliveryMessageSchema = z.object({
@@ -190,9 +208,13 @@ export const handler = middy(
     event: SQSEvent | Record<string, unknown>,
     context: Context,
   ): Promise<SQSBatchResponse | WorkflowAnswer> => {
-    if (isSqsEvent(event)) return processPartialResponse(event, handleRecord, processor, { context });
-    return processDelivery(deps, DeliveryMessageSchema.parse(event), "workflow");
+    try {
+      if (isSqsEvent(event)) return await processPartialResponse(event, handleRecord, processor, { context });
+      return await processDelivery(deps, DeliveryMessageSchema.parse(event), "workflow");
+    } finally {
+      await flushStats();
+    }
   },
 )
   .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(logMetrics(metrics));
+  .use(publishMetrics());

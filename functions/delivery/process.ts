@@ -12,6 +12,7 @@ import {
 } from "../domain/deliver.ts";
 import type { DeliveryMessage } from "../domain/model.ts";
 import type { DeliveryQueue } from "../domain/publish.ts";
+import type { StatsBatch } from "../domain/stats.ts";
 import { MetricName, RetryStep } from "../shared/names.ts";
 
 /** A message that asks for a circuit's probe once its cooldown is over. */
@@ -53,6 +54,8 @@ export interface DeliveryServiceDeps {
   readonly sendLater: (message: DeliveryMessage, delaySeconds: number) => Promise<void>;
   readonly deliveryKey: (message: DeliveryMessage) => DeliveryKey;
   readonly metrics: MetricsSink;
+  /** Collects the webhook stats counters of this invocation; the handler writes them at its end. */
+  readonly stats: Pick<StatsBatch, "add">;
 }
 
 const DONE: WorkflowAnswer = { [RetryStep.next]: RetryStep.done };
@@ -103,7 +106,10 @@ export async function processDelivery(
   // deliveries, and a probe still recorded as parked would be released and sent a second time.
   const recorded = await deps.deliveries.recordStep(message, step, deps.ports.now());
   // Counted once per recorded step: a duplicate message that lost the race adds nothing.
-  if (recorded) countStep(deps.metrics, message, step, deps.ports.now());
+  if (recorded) {
+    countStep(deps.metrics, message, step, deps.ports.now());
+    deps.stats.add(message.tenantId, message.webhookId, step, deps.ports.now());
+  }
   if (result.circuitChange) await persistCircuit(deps, message, result, result.circuitChange);
 
   logger.info(recorded ? `delivery ${step.kind}` : "delivery step already recorded by another process", {

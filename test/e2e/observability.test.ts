@@ -1,12 +1,15 @@
 /**
  * What operators see: the metrics the functions emit (as the local runtime aggregates their EMF lines
  * at /_local/metrics) match what really happened, and the logs never carry secrets or payloads.
+ * Metrics are global to a stack, so this file runs its own: no other test's retries can add to them.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { callApi, localStack, newTenant, useApiKey } from "../support/local-stack.ts";
+import { callApi, type LocalStackInfo, newTenant } from "../support/local-stack.ts";
 import { eventually, Receiver } from "../support/receiver.ts";
+import { type RunningStack, startStack } from "../support/start-stack.ts";
+import { E2E_STACK_ENV } from "./global-setup.ts";
 
 interface Metric {
   namespace: string;
@@ -18,7 +21,7 @@ interface Metric {
 }
 
 async function metricsNow(): Promise<Metric[]> {
-  const response = await fetch(`${localStack().apiUrl}/_local/metrics`);
+  const response = await fetch(`${stack().apiUrl}/_local/metrics`);
   expect(response.status).toBe(200);
   return ((await response.json()) as { metrics: Metric[] }).metrics;
 }
@@ -27,28 +30,37 @@ function total(metrics: Metric[], name: string, field: "sum" | "count" = "sum"):
   return metrics.filter((metric) => metric.name === name).reduce((sum, metric) => sum + metric[field], 0);
 }
 
+let running: RunningStack | undefined;
 let receiver: Receiver;
 let apiKey: string;
 
+function stack(): LocalStackInfo {
+  if (!running) throw new Error("the observability stack is not running");
+  return running.info;
+}
+
+function api(method: string, path: string, body?: unknown) {
+  return callApi(method, path, { stack: stack(), apiKey, ...(body === undefined ? {} : { body }) });
+}
+
 beforeAll(async () => {
-  apiKey = (await newTenant("observability")).apiKey;
-  useApiKey(apiKey);
+  running = await startStack({ name: "observability", env: E2E_STACK_ENV });
+  apiKey = (await newTenant("observability", running.info)).apiKey;
   receiver = await Receiver.start();
 });
 afterAll(async () => {
-  await receiver.stop();
+  await receiver?.stop();
+  await running?.stop("SIGTERM");
 });
 
 async function registerWebhook(eventTypes: string[]) {
-  const created = await callApi("POST", "/v1/webhooks", {
-    body: { url: receiver.url, event_types: eventTypes },
-  });
+  const created = await api("POST", "/v1/webhooks", { url: receiver.url, event_types: eventTypes });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   return created.body as { id: string; secret: string };
 }
 
 async function deliveredCount(webhookId: string): Promise<number> {
-  const listed = await callApi("GET", `/v1/webhooks/${webhookId}/deliveries?status=delivered`);
+  const listed = await api("GET", `/v1/webhooks/${webhookId}/deliveries?status=delivered`);
   return listed.body.data.length;
 }
 
@@ -58,15 +70,16 @@ describe("metrics", () => {
     const webhook = await registerWebhook(["quota.warning"]);
     const failing = await Receiver.start();
     failing.status = 422;
-    const rejecting = await callApi("POST", "/v1/webhooks", {
-      body: { url: failing.url, event_types: ["quota.exceeded"] },
+    const rejecting = await api("POST", "/v1/webhooks", {
+      url: failing.url,
+      event_types: ["quota.exceeded"],
     });
     const events = 7;
     for (let n = 0; n < events; n += 1) {
-      const published = await callApi("POST", "/v1/events", { body: { type: "quota.warning", data: { n } } });
+      const published = await api("POST", "/v1/events", { type: "quota.warning", data: { n } });
       expect(published.status).toBe(202);
     }
-    await callApi("POST", "/v1/events", { body: { type: "quota.exceeded", data: {} } });
+    await api("POST", "/v1/events", { type: "quota.exceeded", data: {} });
     await eventually("every delivery to be delivered", async () =>
       (await deliveredCount(webhook.id)) === events ? true : undefined,
     );
@@ -103,8 +116,9 @@ describe("logs", () => {
   it("never carry the signing secret, the signature, the API key or the payload", async () => {
     const webhook = await registerWebhook(["user.created"]);
     const marker = `payload-marker-${Date.now()}`;
-    const published = await callApi("POST", "/v1/events", {
-      body: { type: "user.created", data: { email: `${marker}@example.com`, note: marker } },
+    const published = await api("POST", "/v1/events", {
+      type: "user.created",
+      data: { email: `${marker}@example.com`, note: marker },
     });
     expect(published.status).toBe(202);
     const request = await eventually("the delivery", () =>
@@ -115,7 +129,7 @@ describe("logs", () => {
     );
 
     // Function output only: the stack's own banner prints the development key on purpose.
-    const functionLines = readFileSync(path.join(localStack().stateDir, "stack.log"), "utf8")
+    const functionLines = readFileSync(path.join(stack().stateDir, "stack.log"), "utf8")
       .split("\n")
       .filter((line) => line.startsWith("[Hookline"));
     expect(functionLines.some((line) => line.includes(webhook.id))).toBe(true);
