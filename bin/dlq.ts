@@ -156,7 +156,11 @@ async function main(): Promise<void> {
         DEFAULT_RETENTION_DAYS,
         DEFAULT_RECONCILE_GRACE_SECONDS,
       ),
-      queue: sqsDeliveryQueue(target.sqs, requireOutput(target, StackOutput.deliveryQueueUrl)),
+      queue: sqsDeliveryQueue(target.sqs, {
+        queueUrl: requireOutput(target, StackOutput.deliveryQueueUrl),
+        priorityQueueUrl: requireOutput(target, StackOutput.priorityQueueUrl),
+        priorityTypes: new Set(JSON.parse(requireOutput(target, StackOutput.priorityEventTypes)) as string[]),
+      }),
       deadLetters: sqsDeadLetterSource(target.sqs, deadLetterQueueUrl),
       now: () => new Date(),
     },

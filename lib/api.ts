@@ -16,6 +16,8 @@ export interface HooklineApiProps {
   readonly ingestFunction: IFunction;
   /** Where manual retries are queued. */
   readonly deliveryQueue: IQueue;
+  /** The priority lane's queue, for high-priority event types. */
+  readonly priorityQueue: IQueue;
   readonly environment: Readonly<Record<string, string>>;
   /**
    * How long API Gateway caches an API key's authorizer answer; a revoked key works for at most this long.
@@ -53,12 +55,17 @@ export class HooklineApi extends Construct {
     this.managementFunction = new HooklineFunction(this, "ManagementFunction", {
       entry: "api/handler.ts",
       description: "Hookline: the webhook management API",
-      environment: { ...props.environment, [EnvVar.deliveryQueueUrl]: props.deliveryQueue.queueUrl },
+      environment: {
+        ...props.environment,
+        [EnvVar.deliveryQueueUrl]: props.deliveryQueue.queueUrl,
+        [EnvVar.priorityQueueUrl]: props.priorityQueue.queueUrl,
+      },
       ...logRetention,
     });
     props.webhooksTable.grantReadWriteData(this.managementFunction);
     props.eventsTable.grantReadWriteData(this.managementFunction);
     props.deliveryQueue.grantSendMessages(this.managementFunction);
+    props.priorityQueue.grantSendMessages(this.managementFunction);
 
     const authorizer = new HttpLambdaAuthorizer("ApiKeyAuthorizer", this.authorizerFunction, {
       responseTypes: [HttpLambdaResponseType.SIMPLE],

@@ -36,13 +36,18 @@ export interface HooklineDeliveryProps {
 }
 
 /**
- * The delivery queue, its dead-letter queue, and the function that signs and POSTs each delivery: first
- * attempts from the queue, retries from the retry workflow.
+ * The delivery queues, their dead-letter queue, and the function that signs and POSTs each delivery:
+ * first attempts from the queues, retries from the retry workflow. High-priority event types have a
+ * lane of their own, a queue and a copy of the function, so a backlog of ordinary deliveries never
+ * holds them up.
  */
 export class HooklineDelivery extends Construct {
   readonly queue: Queue;
+  readonly priorityQueue: Queue;
   readonly deadLetterQueue: Queue;
   readonly function: HooklineFunction;
+  /** The same code as `function`, fed only by the priority queue. */
+  readonly priorityFunction: HooklineFunction;
 
   constructor(scope: Construct, id: string, props: HooklineDeliveryProps) {
     super(scope, id);
@@ -55,45 +60,63 @@ export class HooklineDelivery extends Construct {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
     });
-    this.queue = new Queue(this, "Queue", {
-      // Six times the function timeout, as Lambda's SQS guidance recommends, so a slow batch is not redelivered mid-flight.
-      visibilityTimeout: Duration.seconds(functionTimeout.toSeconds() * 6),
-      retentionPeriod: Duration.days(14),
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
-    });
+    const deliveryQueue = (queueId: string) =>
+      new Queue(this, queueId, {
+        // Six times the function timeout, as Lambda's SQS guidance recommends, so a slow batch is not redelivered mid-flight.
+        visibilityTimeout: Duration.seconds(functionTimeout.toSeconds() * 6),
+        retentionPeriod: Duration.days(14),
+        encryption: QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
+      });
+    this.queue = deliveryQueue("Queue");
+    this.priorityQueue = deliveryQueue("PriorityQueue");
 
-    this.function = new HooklineFunction(this, "Function", {
-      entry: "delivery/handler.ts",
-      description: "Hookline: signs and POSTs each queued delivery",
-      timeout: functionTimeout,
-      environment: {
-        ...props.environment,
-        [EnvVar.deliveryTimeoutSeconds]: String(attemptTimeout.toSeconds()),
-        [EnvVar.deliveryQueueUrl]: this.queue.queueUrl,
-        [EnvVar.deadLetterQueueUrl]: this.deadLetterQueue.queueUrl,
-        [EnvVar.retryStateMachineArn]: props.retryStateMachineArn,
-      },
-      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
-    });
-    // Read and write: circuit state and 410 deactivations live on the webhook.
-    props.webhooksTable.grantReadWriteData(this.function);
-    props.eventsTable.grantReadWriteData(this.function);
-    // Its own queue for circuit probes and released deliveries; the dead-letter queue for a delivery
-    // whose schedule ran out outside the workflow.
-    this.queue.grantSendMessages(this.function);
-    this.deadLetterQueue.grantSendMessages(this.function);
-    this.function.addToRolePolicy(
-      new PolicyStatement({ actions: ["states:StartExecution"], resources: [props.retryStateMachineArn] }),
+    const deliveryFunction = (functionId: string, description: string, source: Queue) => {
+      const fn = new HooklineFunction(this, functionId, {
+        entry: "delivery/handler.ts",
+        description,
+        timeout: functionTimeout,
+        environment: {
+          ...props.environment,
+          [EnvVar.deliveryTimeoutSeconds]: String(attemptTimeout.toSeconds()),
+          [EnvVar.deliveryQueueUrl]: this.queue.queueUrl,
+          [EnvVar.priorityQueueUrl]: this.priorityQueue.queueUrl,
+          [EnvVar.deadLetterQueueUrl]: this.deadLetterQueue.queueUrl,
+          [EnvVar.retryStateMachineArn]: props.retryStateMachineArn,
+        },
+        ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+      });
+      // Read and write: circuit state and 410 deactivations live on the webhook.
+      props.webhooksTable.grantReadWriteData(fn);
+      props.eventsTable.grantReadWriteData(fn);
+      // The queues for circuit probes, released and deferred deliveries; the dead-letter queue for a
+      // delivery whose schedule ran out outside the workflow.
+      this.queue.grantSendMessages(fn);
+      this.priorityQueue.grantSendMessages(fn);
+      this.deadLetterQueue.grantSendMessages(fn);
+      fn.addToRolePolicy(
+        new PolicyStatement({ actions: ["states:StartExecution"], resources: [props.retryStateMachineArn] }),
+      );
+      fn.addEventSource(
+        new SqsEventSource(source, {
+          batchSize: 10,
+          maxBatchingWindow: Duration.seconds(0),
+          reportBatchItemFailures: true,
+          maxConcurrency: props.maxConcurrency ?? 50,
+        }),
+      );
+      return fn;
+    };
+    this.function = deliveryFunction(
+      "Function",
+      "Hookline: signs and POSTs each queued delivery",
+      this.queue,
     );
-    this.function.addEventSource(
-      new SqsEventSource(this.queue, {
-        batchSize: 10,
-        maxBatchingWindow: Duration.seconds(0),
-        reportBatchItemFailures: true,
-        maxConcurrency: props.maxConcurrency ?? 50,
-      }),
+    this.priorityFunction = deliveryFunction(
+      "PriorityFunction",
+      "Hookline: signs and POSTs deliveries of high-priority event types",
+      this.priorityQueue,
     );
   }
 }

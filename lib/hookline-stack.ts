@@ -19,6 +19,8 @@ export class HooklineStack extends Stack {
       webhooksTable: this.hookline.storage.webhooksTable.tableName,
       eventsTable: this.hookline.storage.eventsTable.tableName,
       deliveryQueueUrl: this.hookline.delivery.queue.queueUrl,
+      priorityQueueUrl: this.hookline.delivery.priorityQueue.queueUrl,
+      priorityEventTypes: JSON.stringify(this.hookline.priorityEventTypes),
       deadLetterQueueUrl: this.hookline.delivery.deadLetterQueue.queueUrl,
       eventBusName: this.hookline.eventBus.eventBusName,
     };

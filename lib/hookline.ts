@@ -139,11 +139,14 @@ export class Hookline extends Construct {
   readonly retryWorkflow: HooklineRetryWorkflow;
   readonly reconciler: HooklineReconciler;
   readonly eventBus: IEventBus;
+  /** The catalogue's high-priority event types, which travel in the priority lane. */
+  readonly priorityEventTypes: readonly string[];
 
   constructor(scope: Construct, id: string, props: HooklineProps = {}) {
     super(scope, id);
     const eventTypes = props.eventTypes ?? DEFAULT_EVENT_TYPES;
     if (eventTypes.length === 0) throw new Error("Hookline: eventTypes must list at least one event type");
+    this.priorityEventTypes = eventTypes.filter((type) => type.priority === "high").map((type) => type.name);
     const retentionDays = props.retentionDays ?? DEFAULT_RETENTION_DAYS;
     const safety = { ...DEFAULT_ENDPOINT_SAFETY, ...props.endpointSafety };
     const logRetention = props.logRetention === undefined ? {} : { logRetention: props.logRetention };
@@ -202,11 +205,16 @@ export class Hookline extends Construct {
       stateMachineName: retryStateMachineName,
       ...logRetention,
     });
-    const queueEnvironment = { ...environment, [EnvVar.deliveryQueueUrl]: this.delivery.queue.queueUrl };
+    const queueEnvironment = {
+      ...environment,
+      [EnvVar.deliveryQueueUrl]: this.delivery.queue.queueUrl,
+      [EnvVar.priorityQueueUrl]: this.delivery.priorityQueue.queueUrl,
+    };
     this.reconciler = new HooklineReconciler(this, "Reconciler", {
       webhooksTable: this.storage.webhooksTable,
       eventsTable: this.storage.eventsTable,
       deliveryQueue: this.delivery.queue,
+      priorityQueue: this.delivery.priorityQueue,
       environment: queueEnvironment,
       ...(props.reconcileInterval === undefined ? {} : { interval: props.reconcileInterval }),
       ...logRetention,
@@ -215,6 +223,7 @@ export class Hookline extends Construct {
       webhooksTable: this.storage.webhooksTable,
       eventsTable: this.storage.eventsTable,
       deliveryQueue: this.delivery.queue,
+      priorityQueue: this.delivery.priorityQueue,
       environment: queueEnvironment,
       eventTypeNames: eventTypes.map((type) => type.name),
       eventBus: this.eventBus,
@@ -226,6 +235,7 @@ export class Hookline extends Construct {
       eventsTable: this.storage.eventsTable,
       ingestFunction: this.ingest.function,
       deliveryQueue: this.delivery.queue,
+      priorityQueue: this.delivery.priorityQueue,
       environment,
       ...(props.authorizerCacheTtl === undefined ? {} : { authorizerCacheTtl: props.authorizerCacheTtl }),
       ...logRetention,

@@ -11,6 +11,8 @@ export interface HooklineIngestProps {
   readonly webhooksTable: ITableV2;
   readonly eventsTable: ITableV2;
   readonly deliveryQueue: IQueue;
+  /** The priority lane's queue, for high-priority event types. */
+  readonly priorityQueue: IQueue;
   readonly environment: Readonly<Record<string, string>>;
   /** Names of the event types in the catalogue; the rule matches only these. */
   readonly eventTypeNames: readonly string[];
@@ -45,6 +47,7 @@ export class HooklineIngest extends Construct {
     props.webhooksTable.grantReadData(this.function);
     props.eventsTable.grantReadWriteData(this.function);
     props.deliveryQueue.grantSendMessages(this.function);
+    props.priorityQueue.grantSendMessages(this.function);
 
     const sources = props.eventSources ?? [];
     this.rule = new Rule(this, "EventRule", {

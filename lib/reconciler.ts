@@ -11,6 +11,8 @@ export interface HooklineReconcilerProps {
   readonly webhooksTable: ITableV2;
   readonly eventsTable: ITableV2;
   readonly deliveryQueue: IQueue;
+  /** The priority lane's queue, for high-priority event types. */
+  readonly priorityQueue: IQueue;
   readonly environment: Readonly<Record<string, string>>;
   /**
    * How often the reconciler runs.
@@ -38,6 +40,7 @@ export class HooklineReconciler extends Construct {
     props.webhooksTable.grantReadData(this.function);
     props.eventsTable.grantReadWriteData(this.function);
     props.deliveryQueue.grantSendMessages(this.function);
+    props.priorityQueue.grantSendMessages(this.function);
     this.schedule = new Rule(this, "Schedule", {
       description: "Hookline: run the reconciler",
       schedule: Schedule.rate(props.interval ?? Duration.minutes(1)),

@@ -18,7 +18,11 @@ const jsonString = <T extends z.ZodType>(schema: T) =>
     .pipe(schema);
 
 const eventTypes = jsonString(
-  z.array(z.object({ name: z.string().min(1), description: z.string() })).min(1),
+  z
+    .array(
+      z.object({ name: z.string().min(1), description: z.string(), priority: z.literal("high").optional() }),
+    )
+    .min(1),
 ) satisfies z.ZodType<readonly EventTypeDefinition[]>;
 
 const endpointPolicy = jsonString(
@@ -35,6 +39,7 @@ const settings = {
   webhooksTable: z.string().min(1),
   eventsTable: z.string().min(1),
   deliveryQueueUrl: z.string().url(),
+  priorityQueueUrl: z.string().url(),
   eventTypes,
   endpointPolicy,
   deliveryTimeoutSeconds: z.coerce.number().int().min(1).max(30),

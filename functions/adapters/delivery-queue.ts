@@ -1,6 +1,7 @@
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { DeliveryMessage } from "../domain/model.ts";
 import type { DeliveryQueue } from "../domain/publish.ts";
+import type { EventTypeDefinition } from "../shared/event-catalogue.ts";
 
 const BATCH_ENTRIES = 10;
 /** SQS caps a whole batch at 256 KiB; stay under it with room for the request envelope. */
@@ -26,24 +27,63 @@ export function batchesOf(bodies: readonly string[]): string[][] {
   return batches;
 }
 
-/** Sends delivery messages in batches, re-sending entries SQS reports as failed. */
-export function sqsDeliveryQueue(client: SQSClient, queueUrl: string): DeliveryQueue {
+/** Where deliveries go: the ordinary queue, or the priority lane for the catalogue's high-priority types. */
+export interface DeliveryLanes {
+  readonly queueUrl: string;
+  readonly priorityQueueUrl: string;
+  readonly priorityTypes: ReadonlySet<string>;
+}
+
+/** The lanes as a function's settings describe them. */
+export function deliveryLanes(config: {
+  readonly deliveryQueueUrl: string;
+  readonly priorityQueueUrl: string;
+  readonly eventTypes: readonly EventTypeDefinition[];
+}): DeliveryLanes {
+  return {
+    queueUrl: config.deliveryQueueUrl,
+    priorityQueueUrl: config.priorityQueueUrl,
+    priorityTypes: new Set(
+      config.eventTypes.filter((type) => type.priority === "high").map((type) => type.name),
+    ),
+  };
+}
+
+/** The queue a delivery of `eventType` travels in. */
+export function laneOf(lanes: DeliveryLanes, eventType: string): string {
+  return lanes.priorityTypes.has(eventType) ? lanes.priorityQueueUrl : lanes.queueUrl;
+}
+
+/**
+ * Sends delivery messages, each to its lane's queue, in batches, re-sending entries SQS reports as
+ * failed.
+ */
+export function sqsDeliveryQueue(client: SQSClient, lanes: DeliveryLanes): DeliveryQueue {
+  async function send(queueUrl: string, bodies: readonly string[]): Promise<void> {
+    for (const batch of batchesOf(bodies)) {
+      let entries = batch.map((body, index) => ({ Id: String(index), MessageBody: body }));
+      for (let attempt = 1; entries.length > 0; attempt += 1) {
+        if (attempt > SEND_ATTEMPTS) {
+          throw new Error(`SQS rejected ${entries.length} delivery message(s) ${SEND_ATTEMPTS} times`);
+        }
+        const { Failed } = await client.send(
+          new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }),
+        );
+        const failedIds = new Set((Failed ?? []).map((failure) => failure.Id));
+        entries = entries.filter((entry) => failedIds.has(entry.Id));
+        if (entries.length > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      }
+    }
+  }
+
   return {
     async enqueue(messages: readonly DeliveryMessage[]) {
-      for (const batch of batchesOf(messages.map((message) => JSON.stringify(message)))) {
-        let entries = batch.map((body, index) => ({ Id: String(index), MessageBody: body }));
-        for (let attempt = 1; entries.length > 0; attempt += 1) {
-          if (attempt > SEND_ATTEMPTS) {
-            throw new Error(`SQS rejected ${entries.length} delivery message(s) ${SEND_ATTEMPTS} times`);
-          }
-          const { Failed } = await client.send(
-            new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }),
-          );
-          const failedIds = new Set((Failed ?? []).map((failure) => failure.Id));
-          entries = entries.filter((entry) => failedIds.has(entry.Id));
-          if (entries.length > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
-        }
+      const byQueue = new Map<string, string[]>();
+      for (const message of messages) {
+        const queueUrl = laneOf(lanes, message.eventType);
+        byQueue.set(queueUrl, [...(byQueue.get(queueUrl) ?? []), JSON.stringify(message)]);
       }
+      await Promise.all([...byQueue].map(([queueUrl, bodies]) => send(queueUrl, bodies)));
     },
   };
 }

@@ -3,7 +3,7 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import httpHeaderNormalizer from "@middy/http-header-normalizer";
 import { loadConfig } from "../adapters/config.ts";
-import { sqsDeliveryQueue } from "../adapters/delivery-queue.ts";
+import { deliveryLanes, sqsDeliveryQueue } from "../adapters/delivery-queue.ts";
 import { dynamoDeliveryStore } from "../adapters/delivery-store.ts";
 import { resolveHost } from "../adapters/dns.ts";
 import { dynamodb } from "../adapters/dynamodb.ts";
@@ -42,6 +42,7 @@ const config = loadConfig([
   "retentionDays",
   "reconcileGraceSeconds",
   "deliveryQueueUrl",
+  "priorityQueueUrl",
 ]);
 const webhooks = dynamoWebhookStore(dynamodb, config.webhooksTable);
 const deliveries = dynamoDeliveryStore(
@@ -50,7 +51,7 @@ const deliveries = dynamoDeliveryStore(
   config.retentionDays,
   config.reconcileGraceSeconds,
 );
-const queue = sqsDeliveryQueue(sqs, config.deliveryQueueUrl);
+const queue = sqsDeliveryQueue(sqs, deliveryLanes(config));
 
 const routes: Record<ManagementRouteKey, (event: ApiEvent, tenantId: string) => Promise<ApiResult>> = {
   [ManagementRoute.createWebhook]: async (event, tenantId) => {

@@ -5,7 +5,7 @@ import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { z } from "zod";
 import { loadConfig } from "../adapters/config.ts";
-import { sqsDeliveryQueue } from "../adapters/delivery-queue.ts";
+import { deliveryLanes, laneOf, sqsDeliveryQueue } from "../adapters/delivery-queue.ts";
 import { deliveryKey, dynamoDeliveryStore } from "../adapters/delivery-store.ts";
 import { dynamodb } from "../adapters/dynamodb.ts";
 import { dynamoEventStore } from "../adapters/event-store.ts";
@@ -36,6 +36,8 @@ const config = loadConfig([
   "retrySchedule",
   "circuitFailureThreshold",
   "circuitCooldownSeconds",
+  "priorityQueueUrl",
+  "eventTypes",
 ]);
 const webhooks = dynamoWebhookStore(dynamodb, config.webhooksTable);
 const events = dynamoEventStore(
@@ -68,6 +70,7 @@ async function readWebhook(
   return webhook;
 }
 
+const lanes = deliveryLanes(config);
 const rateLimiter = dynamoRateLimiter(dynamodb, config.webhooksTable);
 const statsStore = dynamoStatsStore(dynamodb, config.eventsTable, config.retentionDays);
 const stats = new StatsBatch();
@@ -125,7 +128,7 @@ const deps: DeliveryServiceDeps = {
     config.reconcileGraceSeconds,
   ),
   circuits: webhooks,
-  queue: sqsDeliveryQueue(sqs, config.deliveryQueueUrl),
+  queue: sqsDeliveryQueue(sqs, lanes),
   sendProbe: async (probe, delaySeconds) => {
     // SQS delays at most 15 minutes; a longer cooldown is covered by sending the probe again.
     await sqs.send(
@@ -145,7 +148,7 @@ const deps: DeliveryServiceDeps = {
   sendLater: async (message, delaySeconds) => {
     await sqs.send(
       new SendMessageCommand({
-        QueueUrl: config.deliveryQueueUrl,
+        QueueUrl: laneOf(lanes, message.eventType),
         MessageBody: JSON.stringify(message),
         DelaySeconds: Math.min(900, Math.max(0, Math.ceil(delaySeconds))),
       }),

@@ -4,7 +4,7 @@ import httpHeaderNormalizer from "@middy/http-header-normalizer";
 import type { Context, EventBridgeEvent } from "aws-lambda";
 import { z } from "zod";
 import { loadConfig } from "../adapters/config.ts";
-import { sqsDeliveryQueue } from "../adapters/delivery-queue.ts";
+import { deliveryLanes, sqsDeliveryQueue } from "../adapters/delivery-queue.ts";
 import { dynamoDeliveryStore } from "../adapters/delivery-store.ts";
 import { dynamodb } from "../adapters/dynamodb.ts";
 import { dynamoEventStore } from "../adapters/event-store.ts";
@@ -33,6 +33,7 @@ const config = loadConfig([
   "eventTypes",
   "retentionDays",
   "reconcileGraceSeconds",
+  "priorityQueueUrl",
 ]);
 
 const deps: PublishDeps = {
@@ -45,7 +46,7 @@ const deps: PublishDeps = {
     config.retentionDays,
     config.reconcileGraceSeconds,
   ),
-  queue: sqsDeliveryQueue(sqs, config.deliveryQueueUrl),
+  queue: sqsDeliveryQueue(sqs, deliveryLanes(config)),
   now: () => new Date(),
 };
 

@@ -1,7 +1,7 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import { loadConfig } from "../adapters/config.ts";
-import { sqsDeliveryQueue } from "../adapters/delivery-queue.ts";
+import { deliveryLanes, sqsDeliveryQueue } from "../adapters/delivery-queue.ts";
 import { deliveryFromItem, dynamoDeliveryStore } from "../adapters/delivery-store.ts";
 import { overdueRecords, postponeDue } from "../adapters/due-records.ts";
 import { dynamodb } from "../adapters/dynamodb.ts";
@@ -21,8 +21,9 @@ const config = loadConfig([
   "eventTypes",
   "retentionDays",
   "reconcileGraceSeconds",
+  "priorityQueueUrl",
 ]);
-const queue = sqsDeliveryQueue(sqs, config.deliveryQueueUrl);
+const queue = sqsDeliveryQueue(sqs, deliveryLanes(config));
 const publishDeps: PublishDeps = {
   catalogue: config.eventTypes,
   events: dynamoEventStore(dynamodb, config.eventsTable, config.retentionDays, config.reconcileGraceSeconds),

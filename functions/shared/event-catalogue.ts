@@ -3,6 +3,11 @@ export interface EventTypeDefinition {
   /** Dotted name, e.g. `memory.created`. */
   readonly name: string;
   readonly description: string;
+  /**
+   * `high`: deliveries of this type travel in their own queue and delivery function, so a backlog of
+   * ordinary events never delays them.
+   */
+  readonly priority?: "high";
 }
 
 /** The catalogue of the original design; a CDK prop replaces it. */
@@ -16,6 +21,6 @@ export const DEFAULT_EVENT_TYPES: readonly EventTypeDefinition[] = [
   { name: "sync.completed", description: "A synchronisation completed." },
   { name: "sync.failed", description: "A synchronisation failed." },
   { name: "user.created", description: "A user was created." },
-  { name: "quota.warning", description: "A quota is close to its limit." },
-  { name: "quota.exceeded", description: "A quota was exceeded." },
+  { name: "quota.warning", description: "A quota is close to its limit.", priority: "high" },
+  { name: "quota.exceeded", description: "A quota was exceeded.", priority: "high" },
 ];

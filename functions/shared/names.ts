@@ -8,6 +8,7 @@ export const EnvVar = {
   webhooksTable: "HOOKLINE_WEBHOOKS_TABLE",
   eventsTable: "HOOKLINE_EVENTS_TABLE",
   deliveryQueueUrl: "HOOKLINE_DELIVERY_QUEUE_URL",
+  priorityQueueUrl: "HOOKLINE_PRIORITY_QUEUE_URL",
   eventTypes: "HOOKLINE_EVENT_TYPES",
   endpointPolicy: "HOOKLINE_ENDPOINT_POLICY",
   deliveryTimeoutSeconds: "HOOKLINE_DELIVERY_TIMEOUT_SECONDS",
@@ -87,6 +88,9 @@ export const StackOutput = {
   webhooksTable: "WebhooksTableName",
   eventsTable: "EventsTableName",
   deliveryQueueUrl: "DeliveryQueueUrl",
+  priorityQueueUrl: "PriorityQueueUrl",
+  /** JSON list of the catalogue's high-priority event types, so tools send them to their lane. */
+  priorityEventTypes: "PriorityEventTypes",
   deadLetterQueueUrl: "DeadLetterQueueUrl",
   eventBusName: "EventBusName",
 } as const;

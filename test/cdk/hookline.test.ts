@@ -24,11 +24,11 @@ describe("Hookline stack with default props", () => {
 
   it("runs every function on Node.js 22, arm64, with a log group that has a retention", () => {
     const functions = template.findResources("AWS::Lambda::Function");
-    expect(Object.keys(functions)).toHaveLength(5);
+    expect(Object.keys(functions)).toHaveLength(6);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties).toMatchObject({ Runtime: "nodejs22.x", Architectures: ["arm64"] });
     }
-    template.resourceCountIs("AWS::Logs::LogGroup", 6);
+    template.resourceCountIs("AWS::Logs::LogGroup", 7);
     template.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: 30 });
   });
 
@@ -51,7 +51,7 @@ describe("Hookline stack with default props", () => {
   });
 
   it("feeds the delivery function from an encrypted queue with a dead-letter queue and partial batch failures", () => {
-    template.resourceCountIs("AWS::SQS::Queue", 2);
+    template.resourceCountIs("AWS::SQS::Queue", 3);
     template.hasResourceProperties("AWS::SQS::Queue", {
       RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 5 },
       SqsManagedSseEnabled: true,
@@ -61,6 +61,26 @@ describe("Hookline stack with default props", () => {
       FunctionResponseTypes: ["ReportBatchItemFailures"],
       ScalingConfig: { MaximumConcurrency: 50 },
     });
+  });
+
+  it("gives high-priority event types a lane of their own: a queue and a delivery function fed only by it", () => {
+    const mappings = Object.values(template.findResources("AWS::Lambda::EventSourceMapping")).map((mapping) =>
+      JSON.stringify(mapping.Properties),
+    );
+    expect(mappings).toHaveLength(2);
+    expect(mappings.filter((mapping) => mapping.includes("DeliveryPriorityQueue"))).toHaveLength(1);
+    expect(mappings.filter((mapping) => mapping.includes("DeliveryPriorityFunction"))).toHaveLength(1);
+    const priority = environmentOf(template, "high-priority event types");
+    expect(priority[EnvVar.priorityQueueUrl]).toBeDefined();
+    const catalogue = JSON.parse(String(priority[EnvVar.eventTypes])) as {
+      name: string;
+      priority?: string;
+    }[];
+    expect(catalogue.filter((type) => type.priority === "high").map((type) => type.name)).toEqual([
+      "quota.warning",
+      "quota.exceeded",
+    ]);
+    template.hasOutput("PriorityEventTypes", { Value: '["quota.warning","quota.exceeded"]' });
   });
 
   it("gives the delivery function a 10 s attempt timeout by default", () => {
@@ -135,8 +155,10 @@ describe("Hookline stack with default props", () => {
     const sqsTargets = deliveryStatements
       .filter((statement) => [statement.Action].flat().includes("sqs:SendMessage"))
       .map((statement) => JSON.stringify(statement.Resource));
-    expect(sqsTargets).toHaveLength(2);
-    for (const target of sqsTargets) expect(target).toMatch(/DeliveryQueue|DeliveryDeadLetterQueue/);
+    expect(sqsTargets).toHaveLength(3);
+    for (const target of sqsTargets) {
+      expect(target).toMatch(/DeliveryQueue|DeliveryPriorityQueue|DeliveryDeadLetterQueue/);
+    }
     expect(statementsOf("DeliveryFunction")).toContain("states:StartExecution");
   });
 
