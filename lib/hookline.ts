@@ -226,6 +226,7 @@ export class Hookline extends Construct {
       eventsTable: this.storage.eventsTable,
       ingestFunction: this.ingest.function,
       deliveryQueue: this.delivery.queue,
+      deadLetterQueue: this.delivery.deadLetterQueue,
       environment,
       ...(props.authorizerCacheTtl === undefined ? {} : { authorizerCacheTtl: props.authorizerCacheTtl }),
       ...logRetention,

@@ -16,6 +16,9 @@ export const Keys = {
   webhookDeliveries: (tenantId: string, webhookId: string) => `TENANT#${tenantId}#WEBHOOK#${webhookId}`,
   delivery: (deliveryId: string) => `DELIVERY#${deliveryId}`,
   deliveryPrefix: "DELIVERY#",
+  /** Deployment-wide settings Hookline keeps for itself, outside every tenant's partitions. */
+  config: "CONFIG",
+  cursorKeySort: "CURSOR_KEY",
 } as const;
 
 /** The TTL attribute's value, in epoch seconds, for a record kept `retentionDays` from `from`. */

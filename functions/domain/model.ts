@@ -17,6 +17,14 @@ export interface Webhook {
   readonly retryScheduleSeconds?: readonly number[];
   /** Why the webhook was deactivated by Hookline (e.g. the endpoint answered 410 Gone). */
   readonly disabledReason?: string;
+  /** Extra request headers sent with every delivery; never a reserved name (see custom-headers.ts). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** How long an attempt waits for the endpoint; the deployment's attempt timeout applies when absent. */
+  readonly timeoutSeconds?: number;
+  /** Most deliveries per second the endpoint wants (stored and shown; enforced by the delivery side). */
+  readonly rateLimitPerSecond?: number;
+  /** The tenant's own labels, returned as given. */
+  readonly metadata?: Readonly<Record<string, string>>;
   readonly circuit: Circuit;
 }
 
