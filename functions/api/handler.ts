@@ -223,8 +223,9 @@ const publicRoutes: Record<PublicRouteKey, (event: ApiEvent) => Promise<ApiResul
     });
   },
 
-  [PublicRoute.openApi]: async (event) =>
-    json(200, openApiDocument(config.version, `https://${event.requestContext.domainName}`)),
+  // No `servers`: the paths are then relative to where the document is served, which is right both
+  // behind API Gateway (custom domains, stages) and locally.
+  [PublicRoute.openApi]: async () => json(200, openApiDocument(config.version)),
 };
 
 /** A request no route took: a 405 naming the path's methods, or a 404. */
