@@ -1,7 +1,9 @@
 import { Validator } from "@seriousme/openapi-schema-validator";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { openApiDocument } from "../../functions/api/openapi.ts";
 import { CreateWebhookBody, ListWebhooksQuery, UpdateWebhookBody } from "../../functions/api/schemas.ts";
+import { customHeaderProblems } from "../../functions/domain/custom-headers.ts";
 import { IngestRoute, ManagementRoute, PublicRoute } from "../../functions/shared/names.ts";
 
 const minimal = { url: "https://example.com/hooks", event_types: ["memory.created"] };
@@ -107,5 +109,41 @@ describe("the OpenAPI document", () => {
     expect(schema.required).toEqual(["url", "event_types"]);
     expect(schema.properties.timeout_seconds).toMatchObject({ type: "integer", minimum: 1, maximum: 30 });
     expect(schema.properties.headers).toMatchObject({ maxProperties: 20 });
+  });
+});
+
+describe("bodies thrown at the schemas", () => {
+  it("never throw, and whatever headers they accept are safe to send", () => {
+    const headerish = fc.dictionary(
+      fc.string({ maxLength: 30 }),
+      fc.oneof(fc.string({ maxLength: 40 }), fc.jsonValue()),
+      {
+        maxKeys: 25,
+      },
+    );
+    const body = fc.record(
+      {
+        url: fc.oneof(fc.constant("https://example.com/x"), fc.jsonValue()),
+        event_types: fc.oneof(fc.constant(["memory.created"]), fc.jsonValue()),
+        headers: headerish,
+        timeout_seconds: fc.oneof(fc.integer({ min: -5, max: 40 }), fc.double(), fc.jsonValue()),
+        metadata: fc.jsonValue(),
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(fc.oneof(body, fc.jsonValue()), (value) => {
+        for (const schema of [CreateWebhookBody, UpdateWebhookBody]) {
+          const parsed = schema.safeParse(value);
+          if (!parsed.success || !parsed.data.headers) continue;
+          expect(customHeaderProblems(parsed.data.headers)).toEqual([]);
+          for (const [name, headerValue] of Object.entries(parsed.data.headers)) {
+            expect(name).not.toMatch(/[\r\n:\s]/);
+            expect(headerValue).not.toMatch(/[\r\n]/);
+          }
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
