@@ -7,17 +7,19 @@ import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { EnvVar, IngestRoute, ManagementRoute } from "../functions/shared/names.ts";
+import { EnvVar, IngestRoute, ManagementRoute, PublicRoute } from "../functions/shared/names.ts";
 import { HooklineFunction } from "./function.ts";
 
 export interface HooklineApiProps {
   readonly webhooksTable: ITableV2;
   readonly eventsTable: ITableV2;
   readonly ingestFunction: IFunction;
-  /** Where manual retries are queued. */
+  /** Where manual retries are queued; its depth is reported by the health route. */
   readonly deliveryQueue: IQueue;
   /** The priority lane's queue, for high-priority event types. */
   readonly priorityQueue: IQueue;
+  /** Only its depth is read, by the health route. */
+  readonly deadLetterQueue: IQueue;
   readonly environment: Readonly<Record<string, string>>;
   /**
    * How long API Gateway caches an API key's authorizer answer; a revoked key works for at most this long.
@@ -59,13 +61,16 @@ export class HooklineApi extends Construct {
         ...props.environment,
         [EnvVar.deliveryQueueUrl]: props.deliveryQueue.queueUrl,
         [EnvVar.priorityQueueUrl]: props.priorityQueue.queueUrl,
+        [EnvVar.deadLetterQueueUrl]: props.deadLetterQueue.queueUrl,
       },
       ...logRetention,
     });
     props.webhooksTable.grantReadWriteData(this.managementFunction);
     props.eventsTable.grantReadWriteData(this.managementFunction);
+    // Sending includes sqs:GetQueueAttributes, which the health route needs.
     props.deliveryQueue.grantSendMessages(this.managementFunction);
     props.priorityQueue.grantSendMessages(this.managementFunction);
+    props.deadLetterQueue.grant(this.managementFunction, "sqs:GetQueueAttributes");
 
     const authorizer = new HttpLambdaAuthorizer("ApiKeyAuthorizer", this.authorizerFunction, {
       responseTypes: [HttpLambdaResponseType.SIMPLE],
@@ -73,8 +78,14 @@ export class HooklineApi extends Construct {
       resultsCacheTtl: props.authorizerCacheTtl ?? Duration.seconds(60),
     });
 
+    const management = new HttpLambdaIntegration("ManagementIntegration", this.managementFunction);
     this.httpApi = new HttpApi(this, "HttpApi", {
       description: "Hookline webhook API",
+      // The `$default` route: what no other route takes goes to the management function, without the
+      // authorizer, which answers 404 or 405 in the API's error shape (API Gateway's own 404 is
+      // `{"message":"Not Found"}`). Unauthenticated on purpose: an unknown route reveals nothing the
+      // public OpenAPI document does not, and a caller learns it is a wrong route, not a wrong key.
+      defaultIntegration: management,
       corsPreflight: {
         allowMethods: [CorsHttpMethod.ANY],
         allowHeaders: ["authorization", "content-type"],
@@ -82,10 +93,13 @@ export class HooklineApi extends Construct {
       },
     });
 
-    const management = new HttpLambdaIntegration("ManagementIntegration", this.managementFunction);
     for (const routeKey of Object.values(ManagementRoute)) {
       const { method, path } = splitRouteKey(routeKey);
       this.httpApi.addRoutes({ path, methods: [method], integration: management, authorizer });
+    }
+    for (const routeKey of Object.values(PublicRoute)) {
+      const { method, path } = splitRouteKey(routeKey);
+      this.httpApi.addRoutes({ path, methods: [method], integration: management });
     }
     const ingest = new HttpLambdaIntegration("IngestIntegration", props.ingestFunction);
     for (const routeKey of Object.values(IngestRoute)) {

@@ -236,6 +236,7 @@ export class Hookline extends Construct {
       ingestFunction: this.ingest.function,
       deliveryQueue: this.delivery.queue,
       priorityQueue: this.delivery.priorityQueue,
+      deadLetterQueue: this.delivery.deadLetterQueue,
       environment,
       ...(props.authorizerCacheTtl === undefined ? {} : { authorizerCacheTtl: props.authorizerCacheTtl }),
       ...logRetention,

@@ -1,7 +1,13 @@
 import { RemovalPolicy } from "aws-cdk-lib";
-import { AttributeType, Billing, TableV2 } from "aws-cdk-lib/aws-dynamodb";
+import { AttributeType, Billing, ProjectionType, TableV2 } from "aws-cdk-lib/aws-dynamodb";
 import { Construct } from "constructs";
-import { BY_TIME_INDEX, DUE_INDEX, PARKED_INDEX, TableKey } from "../functions/shared/names.ts";
+import {
+  BY_TIME_INDEX,
+  DUE_INDEX,
+  OPEN_CIRCUITS_INDEX,
+  PARKED_INDEX,
+  TableKey,
+} from "../functions/shared/names.ts";
 
 export interface HooklineStorageProps {
   /**
@@ -13,7 +19,8 @@ export interface HooklineStorageProps {
 
 /**
  * Hookline's two tables, on-demand with point-in-time recovery:
- * - webhooks: tenants' webhooks and API keys (kept until deleted);
+ * - webhooks: tenants' webhooks and API keys (kept until deleted), with a sparse index of the
+ *   webhooks whose circuit is not closed (for the health route's count);
  * - events: events and their deliveries, which expire through TTL after the retention period. Two
  *   sparse indexes hold only records that are waiting: those whose next step is due by a deadline (the
  *   reconciler's work list) and deliveries parked on an open circuit.
@@ -32,7 +39,16 @@ export class HooklineStorage extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy,
     };
-    this.webhooksTable = new TableV2(this, "WebhooksTable", common);
+    this.webhooksTable = new TableV2(this, "WebhooksTable", {
+      ...common,
+      globalSecondaryIndexes: [
+        {
+          indexName: OPEN_CIRCUITS_INDEX,
+          partitionKey: { name: TableKey.openCircuit, type: AttributeType.STRING },
+          projectionType: ProjectionType.KEYS_ONLY,
+        },
+      ],
+    });
     this.eventsTable = new TableV2(this, "EventsTable", {
       ...common,
       timeToLiveAttribute: TableKey.expiresAt,

@@ -20,6 +20,9 @@ export const Keys = {
   /** A webhook's stats counters live beside its deliveries: the running total, and hour buckets. */
   statsPrefix: "STATS",
   statsHour: (hour: string) => `STATS#${hour}`,
+  /** Deployment-wide settings Hookline keeps for itself, outside every tenant's partitions. */
+  config: "CONFIG",
+  cursorKeySort: "CURSOR_KEY",
 } as const;
 
 /** The TTL attribute's value, in epoch seconds, for a record kept `retentionDays` from `from`. */

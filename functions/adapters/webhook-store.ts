@@ -5,13 +5,15 @@ import {
   GetCommand,
   PutCommand,
   paginateQuery,
+  QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { type Circuit, type CircuitState, CLOSED_CIRCUIT } from "../domain/circuit.ts";
+import type { CursorPosition } from "../domain/cursor.ts";
 import type { Webhook } from "../domain/model.ts";
 import type { SubscriberSource } from "../domain/publish.ts";
 import type { WebhookStore } from "../domain/webhooks.ts";
-import { TableKey } from "../shared/names.ts";
+import { OPEN_CIRCUITS_INDEX, TableKey } from "../shared/names.ts";
 import { Keys } from "./keys.ts";
 
 interface WebhookItem {
@@ -31,7 +33,14 @@ interface WebhookItem {
   readonly circuit_opened_at?: string;
   readonly probe_claimed_at?: string;
   readonly circuit_version?: number;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly timeout_seconds?: number;
+  readonly rate_limit_per_second?: number;
+  readonly metadata?: Readonly<Record<string, string>>;
 }
+
+/** The value of the sparse open-circuit index key; the attribute exists only while a circuit is not closed. */
+const OPEN_CIRCUIT = "OPEN";
 
 function toItem(webhook: Webhook): WebhookItem & Record<string, unknown> {
   return {
@@ -47,7 +56,22 @@ function toItem(webhook: Webhook): WebhookItem & Record<string, unknown> {
     created_at: webhook.createdAt,
     updated_at: webhook.updatedAt,
     ...(webhook.retryScheduleSeconds ? { retry_schedule_seconds: webhook.retryScheduleSeconds } : {}),
+    ...(webhook.disabledReason ? { disabled_reason: webhook.disabledReason } : {}),
+    ...settingAttributes(webhook),
     ...circuitAttributes(webhook.circuit),
+    ...(webhook.circuit.state === "closed" ? {} : { [TableKey.openCircuit]: OPEN_CIRCUIT }),
+  };
+}
+
+/** The optional settings of a webhook, as stored; an absent one is not written. */
+function settingAttributes(webhook: Webhook) {
+  return {
+    ...(webhook.headers ? { headers: webhook.headers } : {}),
+    ...(webhook.timeoutSeconds === undefined ? {} : { timeout_seconds: webhook.timeoutSeconds }),
+    ...(webhook.rateLimitPerSecond === undefined
+      ? {}
+      : { rate_limit_per_second: webhook.rateLimitPerSecond }),
+    ...(webhook.metadata ? { metadata: webhook.metadata } : {}),
   };
 }
 
@@ -75,6 +99,12 @@ function fromItem(item: Record<string, unknown>): Webhook {
     updatedAt: stored.updated_at,
     ...(stored.retry_schedule_seconds ? { retryScheduleSeconds: stored.retry_schedule_seconds } : {}),
     ...(stored.disabled_reason ? { disabledReason: stored.disabled_reason } : {}),
+    ...(stored.headers ? { headers: stored.headers } : {}),
+    ...(stored.timeout_seconds === undefined ? {} : { timeoutSeconds: stored.timeout_seconds }),
+    ...(stored.rate_limit_per_second === undefined
+      ? {}
+      : { rateLimitPerSecond: stored.rate_limit_per_second }),
+    ...(stored.metadata ? { metadata: stored.metadata } : {}),
     circuit:
       stored.circuit_state === undefined
         ? CLOSED_CIRCUIT
@@ -90,15 +120,47 @@ function fromItem(item: Record<string, unknown>): Webhook {
 
 const SUBSCRIBER_PAGE_SIZE = 100;
 
+/** A page's stopping point, kept to the key attributes of the caller's own partition. */
+function positionOf(lastEvaluatedKey: Record<string, unknown>, tenantId: string): CursorPosition {
+  const sort = lastEvaluatedKey[TableKey.sort];
+  if (typeof sort !== "string") throw new Error("unexpected LastEvaluatedKey from the webhooks table");
+  return { [TableKey.partition]: Keys.tenant(tenantId), [TableKey.sort]: sort };
+}
+
 /** Webhooks live in the webhooks table under their tenant's partition. */
 function circuitUpdateExpression(to: Circuit): string {
   const set = ["circuit_state = :state", "consecutive_failures = :failures", "circuit_version = :version"];
   const remove: string[] = [];
+  if (to.state === "closed") remove.push(TableKey.openCircuit);
+  else set.push(`${TableKey.openCircuit} = :openCircuit`);
   if (to.openedAt) set.push("circuit_opened_at = :openedAt");
   else remove.push("circuit_opened_at");
   if (to.probeClaimedAt) set.push("probe_claimed_at = :claimedAt");
   else remove.push("probe_claimed_at");
   return `SET ${set.join(", ")}${remove.length > 0 ? ` REMOVE ${remove.join(", ")}` : ""}`;
+}
+
+/** Attributes a patch may change; an absent optional one is removed. */
+const UPDATABLE = [
+  "url",
+  "event_types",
+  "description",
+  "active",
+  "updated_at",
+  "retry_schedule_seconds",
+  "disabled_reason",
+  "headers",
+  "timeout_seconds",
+  "rate_limit_per_second",
+  "metadata",
+] as const;
+
+/** Most items one list request reads before it answers with what it has (and a cursor). */
+const MAX_LIST_READS = 10;
+
+export interface OpenCircuitCount {
+  /** How many webhooks have a circuit that is not closed, counted up to `limit`. */
+  countOpenCircuits(limit: number): Promise<number>;
 }
 
 export interface CircuitStore {
@@ -111,7 +173,7 @@ export interface CircuitStore {
 export function dynamoWebhookStore(
   client: DynamoDBDocumentClient,
   tableName: string,
-): WebhookStore & SubscriberSource & CircuitStore {
+): WebhookStore & SubscriberSource & CircuitStore & OpenCircuitCount {
   const key = (tenantId: string, webhookId: string) => ({
     [TableKey.partition]: Keys.tenant(tenantId),
     [TableKey.sort]: Keys.webhook(webhookId),
@@ -132,6 +194,119 @@ export function dynamoWebhookStore(
         new GetCommand({ TableName: tableName, Key: key(tenantId, webhookId) }),
       );
       return Item ? fromItem(Item) : undefined;
+    },
+    async list(tenantId, request) {
+      const webhooks: Webhook[] = [];
+      // The cursor's position is used within the caller's own partition only, whatever it holds.
+      let start: Record<string, unknown> | undefined =
+        request.after === undefined
+          ? undefined
+          : { ...key(tenantId, ""), [TableKey.sort]: String(request.after[TableKey.sort]) };
+      // With a filter, DynamoDB's Limit counts items read, not items kept: read on until the page is full.
+      for (let read = 0; read < MAX_LIST_READS && webhooks.length < request.limit; read++) {
+        const page: { Items?: Record<string, unknown>[]; LastEvaluatedKey?: Record<string, unknown> } =
+          await client.send(
+            new QueryCommand({
+              TableName: tableName,
+              KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+              ExpressionAttributeNames: {
+                "#pk": TableKey.partition,
+                "#sk": TableKey.sort,
+                ...(request.active === undefined ? {} : { "#active": "active" }),
+              },
+              ExpressionAttributeValues: {
+                ":pk": Keys.tenant(tenantId),
+                ":prefix": Keys.webhookPrefix,
+                ...(request.active === undefined ? {} : { ":active": request.active }),
+              },
+              ...(request.active === undefined ? {} : { FilterExpression: "#active = :active" }),
+              ScanIndexForward: false,
+              Limit: request.limit - webhooks.length,
+              ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+            }),
+          );
+        webhooks.push(...(page.Items ?? []).map(fromItem));
+        start = page.LastEvaluatedKey;
+        if (start === undefined) break;
+      }
+      return {
+        webhooks,
+        ...(start === undefined ? {} : { next: positionOf(start, tenantId) }),
+      };
+    },
+    async update(before, after) {
+      const item = toItem(after);
+      const set: string[] = [];
+      const remove: string[] = [];
+      const names: Record<string, string> = { "#pk": TableKey.partition, "#seen": "updated_at" };
+      const values: Record<string, unknown> = { ":seen": before.updatedAt };
+      for (const [index, attribute] of UPDATABLE.entries()) {
+        names[`#a${index}`] = attribute;
+        if (item[attribute] === undefined) remove.push(`#a${index}`);
+        else {
+          set.push(`#a${index} = :a${index}`);
+          values[`:a${index}`] = item[attribute];
+        }
+      }
+      let condition = "attribute_exists(#pk) AND #seen = :seen";
+      let expression = `SET ${set.join(", ")}${remove.length > 0 ? ` REMOVE ${remove.join(", ")}` : ""}`;
+      if (after.circuit !== before.circuit) {
+        const circuit = circuitUpdateExpression(after.circuit).replace(/^SET /, "");
+        const [circuitSet = "", circuitRemove] = circuit.split(" REMOVE ");
+        const removeAll = [...remove, ...(circuitRemove ? [circuitRemove] : [])];
+        expression = `SET ${[...set, circuitSet].join(", ")}${removeAll.length > 0 ? ` REMOVE ${removeAll.join(", ")}` : ""}`;
+        condition +=
+          before.circuit.version === 0
+            ? " AND (attribute_not_exists(circuit_version) OR circuit_version = :from)"
+            : " AND circuit_version = :from";
+        const next = circuitAttributes(after.circuit);
+        Object.assign(values, {
+          ":from": before.circuit.version,
+          ":state": next.circuit_state,
+          ":failures": next.consecutive_failures,
+          ":version": next.circuit_version,
+          ...(after.circuit.state === "closed" ? {} : { ":openCircuit": OPEN_CIRCUIT }),
+          ...(after.circuit.openedAt ? { ":openedAt": after.circuit.openedAt } : {}),
+          ...(after.circuit.probeClaimedAt ? { ":claimedAt": after.circuit.probeClaimedAt } : {}),
+        });
+      }
+      try {
+        await client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: key(before.tenantId, before.id),
+            ConditionExpression: condition,
+            UpdateExpression: expression,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return false;
+        throw error;
+      }
+    },
+    async countOpenCircuits(limit) {
+      let count = 0;
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page: { Count?: number; LastEvaluatedKey?: Record<string, unknown> } = await client.send(
+          new QueryCommand({
+            TableName: tableName,
+            IndexName: OPEN_CIRCUITS_INDEX,
+            KeyConditionExpression: "#open = :open",
+            ExpressionAttributeNames: { "#open": TableKey.openCircuit },
+            ExpressionAttributeValues: { ":open": OPEN_CIRCUIT },
+            Select: "COUNT",
+            Limit: limit - count,
+            ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+          }),
+        );
+        count += page.Count ?? 0;
+        start = page.LastEvaluatedKey;
+      } while (start !== undefined && count < limit);
+      return count;
     },
     async remove(tenantId, webhookId) {
       const { Attributes } = await client.send(
@@ -157,6 +332,7 @@ export function dynamoWebhookStore(
               ":state": next.circuit_state,
               ":failures": next.consecutive_failures,
               ":version": next.circuit_version,
+              ...(to.state === "closed" ? {} : { ":openCircuit": OPEN_CIRCUIT }),
               ...(to.openedAt ? { ":openedAt": to.openedAt } : {}),
               ...(to.probeClaimedAt ? { ":claimedAt": to.probeClaimedAt } : {}),
             },

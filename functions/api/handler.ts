@@ -3,20 +3,38 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import httpHeaderNormalizer from "@middy/http-header-normalizer";
 import { loadConfig } from "../adapters/config.ts";
+import { dynamoCursorKey } from "../adapters/cursor-key.ts";
 import { deliveryLanes, sqsDeliveryQueue } from "../adapters/delivery-queue.ts";
 import { dynamoDeliveryStore } from "../adapters/delivery-store.ts";
 import { resolveHost } from "../adapters/dns.ts";
 import { dynamodb } from "../adapters/dynamodb.ts";
 import { logger } from "../adapters/logger.ts";
+import { queueDepth } from "../adapters/queue-depth.ts";
 import { sqs } from "../adapters/sqs.ts";
 import { dynamoWebhookStore } from "../adapters/webhook-store.ts";
 import { retryDelivery } from "../delivery/recovery.ts";
 import { NotFoundError } from "../domain/errors.ts";
-import { deleteWebhook, findWebhook, registerWebhook } from "../domain/webhooks.ts";
-import { ManagementRoute, type ManagementRouteKey } from "../shared/names.ts";
+import { healthStatus } from "../domain/health.ts";
+import {
+  deleteWebhook,
+  findWebhook,
+  listWebhooks,
+  registerWebhook,
+  updateWebhook,
+  type WebhookPatch,
+} from "../domain/webhooks.ts";
+import {
+  FALLBACK_ROUTE,
+  IngestRoute,
+  ManagementRoute,
+  type ManagementRouteKey,
+  PublicRoute,
+  type PublicRouteKey,
+} from "../shared/names.ts";
 import {
   type ApiEvent,
   type ApiResult,
+  errorResponse,
   httpErrors,
   json,
   jsonBodies,
@@ -24,12 +42,17 @@ import {
   parseWith,
   tenantOf,
 } from "./http.ts";
+import { openApiDocument } from "./openapi.ts";
+import { allowedMethods } from "./route-match.ts";
 import {
   attemptResource,
   CreateWebhookBody,
   DeliveryPath,
   deliveryResource,
+  eventTypeResource,
   ListDeliveriesQuery,
+  ListWebhooksQuery,
+  UpdateWebhookBody,
   WebhookPath,
   webhookResource,
 } from "./schemas.ts";
@@ -43,8 +66,42 @@ const config = loadConfig([
   "reconcileGraceSeconds",
   "deliveryQueueUrl",
   "priorityQueueUrl",
+  "deadLetterQueueUrl",
+  "version",
 ]);
 const webhooks = dynamoWebhookStore(dynamodb, config.webhooksTable);
+const cursorKey = dynamoCursorKey(dynamodb, config.webhooksTable);
+const endpointChecks = {
+  catalogue: config.eventTypes,
+  endpointPolicy: config.endpointPolicy,
+  resolveHost,
+};
+
+/** Health counts open circuits up to this many; it reads a sparse index, never the whole table. */
+const OPEN_CIRCUIT_COUNT_CAP = 1000;
+
+const KNOWN_ROUTES: readonly string[] = [
+  ...Object.values(ManagementRoute),
+  ...Object.values(IngestRoute),
+  ...Object.values(PublicRoute),
+];
+
+/** The patch as the domain takes it: only the fields the body has. */
+function webhookPatch(body: ReturnType<typeof UpdateWebhookBody.parse>): WebhookPatch {
+  return {
+    ...(body.url === undefined ? {} : { url: body.url }),
+    ...(body.event_types === undefined ? {} : { eventTypes: body.event_types }),
+    ...(body.description === undefined ? {} : { description: body.description }),
+    ...(body.active === undefined ? {} : { active: body.active }),
+    ...(body.headers === undefined ? {} : { headers: body.headers }),
+    ...(body.timeout_seconds === undefined ? {} : { timeoutSeconds: body.timeout_seconds }),
+    ...(body.retry_schedule_seconds === undefined
+      ? {}
+      : { retryScheduleSeconds: body.retry_schedule_seconds }),
+    ...(body.rate_limit_per_second === undefined ? {} : { rateLimitPerSecond: body.rate_limit_per_second }),
+    ...(body.metadata === undefined ? {} : { metadata: body.metadata }),
+  };
+}
 const deliveries = dynamoDeliveryStore(
   dynamodb,
   config.eventsTable,
@@ -54,29 +111,54 @@ const deliveries = dynamoDeliveryStore(
 const queue = sqsDeliveryQueue(sqs, deliveryLanes(config));
 
 const routes: Record<ManagementRouteKey, (event: ApiEvent, tenantId: string) => Promise<ApiResult>> = {
+  [ManagementRoute.listEventTypes]: async () => json(200, { data: config.eventTypes.map(eventTypeResource) }),
+
   [ManagementRoute.createWebhook]: async (event, tenantId) => {
     const body = parseWith(CreateWebhookBody, event.body, "webhook");
     const webhook = await registerWebhook(
-      {
-        store: webhooks,
-        catalogue: config.eventTypes,
-        endpointPolicy: config.endpointPolicy,
-        resolveHost,
-        now: () => new Date(),
-        randomBytes,
-      },
+      { ...endpointChecks, store: webhooks, now: () => new Date(), randomBytes },
       tenantId,
       {
         url: body.url,
         eventTypes: body.event_types,
+        active: body.active,
         ...(body.description === undefined ? {} : { description: body.description }),
         ...(body.retry_schedule_seconds === undefined
           ? {}
           : { retryScheduleSeconds: body.retry_schedule_seconds }),
+        ...(body.headers === undefined ? {} : { headers: body.headers }),
+        ...(body.timeout_seconds === undefined ? {} : { timeoutSeconds: body.timeout_seconds }),
+        ...(body.rate_limit_per_second === undefined
+          ? {}
+          : { rateLimitPerSecond: body.rate_limit_per_second }),
+        ...(body.metadata === undefined ? {} : { metadata: body.metadata }),
       },
     );
     logger.info("webhook registered", { webhook_id: webhook.id });
     return json(201, { ...webhookResource(webhook), secret: webhook.secret });
+  },
+
+  [ManagementRoute.listWebhooks]: async (event, tenantId) => {
+    const query = parseWith(ListWebhooksQuery, event.queryStringParameters ?? {}, "query");
+    const page = await listWebhooks({ store: webhooks, cursorKey }, tenantId, {
+      limit: query.limit,
+      ...(query.active === undefined ? {} : { active: query.active === "true" }),
+      ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
+    });
+    return json(200, { data: page.webhooks.map(webhookResource), next_cursor: page.nextCursor });
+  },
+
+  [ManagementRoute.updateWebhook]: async (event, tenantId) => {
+    const { webhookId } = parseWith(WebhookPath, event.pathParameters, "path");
+    const body = parseWith(UpdateWebhookBody, event.body, "webhook update");
+    const webhook = await updateWebhook(
+      { ...endpointChecks, store: webhooks, now: () => new Date() },
+      tenantId,
+      webhookId,
+      webhookPatch(body),
+    );
+    logger.info("webhook updated", { webhook_id: webhookId, fields: Object.keys(body) });
+    return json(200, webhookResource(webhook));
   },
 
   [ManagementRoute.getWebhook]: async (event, tenantId) => {
@@ -125,7 +207,46 @@ const routes: Record<ManagementRouteKey, (event: ApiEvent, tenantId: string) => 
   },
 };
 
+/** Routes without the authorizer: nothing they answer is tenant-specific. */
+const publicRoutes: Record<PublicRouteKey, (event: ApiEvent) => Promise<ApiResult>> = {
+  [PublicRoute.health]: async () => {
+    const [queue, deadLetters, openCircuits] = await Promise.all([
+      queueDepth(sqs, config.deliveryQueueUrl),
+      queueDepth(sqs, config.deadLetterQueueUrl, true),
+      webhooks.countOpenCircuits(OPEN_CIRCUIT_COUNT_CAP),
+    ]);
+    const figures = { queueDepth: queue, deadLetterDepth: deadLetters, openCircuits };
+    return json(200, {
+      status: healthStatus(figures),
+      queue_depth: queue,
+      dead_letter_depth: deadLetters,
+      open_circuits: openCircuits,
+    });
+  },
+
+  // No `servers`: the paths are then relative to where the document is served, which is right both
+  // behind API Gateway (custom domains, stages) and locally.
+  [PublicRoute.openApi]: async () => json(200, openApiDocument(config.version)),
+};
+
+/** A request no route took: a 405 naming the path's methods, or a 404. */
+function unmatched(event: ApiEvent): ApiResult {
+  const method = event.requestContext.http.method;
+  const path = event.rawPath;
+  const allowed = allowedMethods(KNOWN_ROUTES, path);
+  if (allowed.length === 0) return errorResponse(404, "not_found", `no route ${method} ${path}`);
+  const response = errorResponse(
+    405,
+    "method_not_allowed",
+    `${method} is not allowed on ${path}; allowed: ${allowed.join(", ")}`,
+  );
+  return { ...response, headers: { ...response.headers, allow: allowed.join(", ") } };
+}
+
 async function route(event: ApiEvent): Promise<ApiResult> {
+  if (event.routeKey === FALLBACK_ROUTE) return unmatched(event);
+  const publicHandle = publicRoutes[event.routeKey as PublicRouteKey];
+  if (publicHandle) return publicHandle(event);
   const tenantId = tenantOf(event);
   logger.appendKeys({ tenant_id: tenantId });
   const handle = routes[event.routeKey as ManagementRouteKey];

@@ -12,6 +12,7 @@ import {
   UnsupportedMediaTypeError,
   ValidationError,
 } from "../domain/errors.ts";
+import { FALLBACK_ROUTE } from "../shared/names.ts";
 
 /** What the API Lambda authorizer puts in the request context. */
 export interface TenantContext {
@@ -95,6 +96,8 @@ export function jsonBodies(): MiddlewareObj<ApiEvent, ApiResult> {
   return {
     before: async (request) => {
       const method = request.event.requestContext.http.method;
+      // A request no route took is answered 404/405 whatever its body.
+      if (request.event.routeKey === FALLBACK_ROUTE) return;
       if (method === "GET" || method === "DELETE" || method === "HEAD") return;
       // A POST that carries nothing (e.g. a retry) needs no content type; routes that need a body say so.
       if (request.event.body === undefined || request.event.body === "") return;

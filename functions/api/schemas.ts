@@ -1,17 +1,114 @@
 import { z } from "zod";
 import { circuitView } from "../domain/circuit.ts";
+import {
+  customHeaderProblems,
+  HEADER_NAME,
+  HEADER_VALUE,
+  MAX_CUSTOM_HEADERS,
+  MAX_HEADER_NAME_LENGTH,
+  MAX_HEADER_VALUE_LENGTH,
+  MAX_METADATA_ENTRIES,
+  MAX_METADATA_KEY_LENGTH,
+  MAX_METADATA_VALUE_LENGTH,
+} from "../domain/custom-headers.ts";
 import type { AttemptRecord, Delivery, Webhook } from "../domain/model.ts";
+import type { EventTypeDefinition } from "../shared/event-catalogue.ts";
 
 /** Request and response shapes of the HTTP API. Field names are snake_case. */
 
+const url = z.string().min(1, "url is required").max(2048, "url is longer than 2048 characters");
+
+const eventTypes = z
+  .array(z.string().min(1).max(200))
+  .min(1, "subscribe to at least one event type")
+  .max(100, "at most 100 event types")
+  .describe("event type names, `prefix.*` patterns or `*`");
+
+const description = z.string().max(1000);
+
+const retrySchedule = z
+  .array(z.number())
+  .describe("delays in seconds after each failed attempt: at most 15, at most 3 days in all");
+
+const headers = z
+  .record(
+    z.string().min(1).max(MAX_HEADER_NAME_LENGTH).regex(HEADER_NAME, "not a valid header name"),
+    z
+      .string()
+      .max(MAX_HEADER_VALUE_LENGTH)
+      .regex(HEADER_VALUE, "a header value cannot contain CR, LF or NUL"),
+  )
+  .superRefine((value, context) => {
+    for (const problem of customHeaderProblems(value, "")) {
+      context.addIssue({
+        code: "custom",
+        message: problem.message,
+        path: problem.path === "" ? [] : [problem.path.slice(1)],
+      });
+    }
+  })
+  .meta({ maxProperties: MAX_CUSTOM_HEADERS })
+  .describe(
+    "request headers sent with every delivery; not webhook-*, content-type, content-length, host or user-agent",
+  );
+
+const timeoutSeconds = z
+  .number()
+  .int("timeout_seconds must be a whole number")
+  .min(1)
+  .max(30)
+  .describe("how long an attempt waits for an answer; the deployment's attempt timeout (10 s) by default");
+
+const rateLimit = z
+  .number()
+  .int("rate_limit_per_second must be a whole number")
+  .min(1)
+  .max(10_000)
+  .describe("most deliveries per second the endpoint accepts");
+
+const metadata = z
+  .record(z.string().min(1).max(MAX_METADATA_KEY_LENGTH), z.string().max(MAX_METADATA_VALUE_LENGTH))
+  .refine((value) => Object.keys(value).length <= MAX_METADATA_ENTRIES, {
+    message: `at most ${MAX_METADATA_ENTRIES} metadata entries`,
+  })
+  .meta({ maxProperties: MAX_METADATA_ENTRIES })
+  .describe("your own string labels, returned as given");
+
 export const CreateWebhookBody = z.strictObject({
-  url: z.string().min(1, "url is required").max(2048, "url is longer than 2048 characters"),
-  event_types: z
-    .array(z.string().min(1).max(200))
-    .min(1, "subscribe to at least one event type")
-    .max(100, "at most 100 event types"),
-  description: z.string().max(1000).optional(),
-  retry_schedule_seconds: z.array(z.number()).optional(),
+  url,
+  event_types: eventTypes,
+  description: description.optional(),
+  active: z.boolean().default(true),
+  headers: headers.optional(),
+  timeout_seconds: timeoutSeconds.optional(),
+  retry_schedule_seconds: retrySchedule.optional(),
+  rate_limit_per_second: rateLimit.optional(),
+  metadata: metadata.optional(),
+});
+
+/**
+ * A partial update: the fields of a create, each optional, validated the same way. `null` puts
+ * `retry_schedule_seconds`, `timeout_seconds` or `rate_limit_per_second` back to the default; an empty
+ * `headers` or `metadata` object removes them all.
+ */
+export const UpdateWebhookBody = z
+  .strictObject({
+    url: url.optional(),
+    event_types: eventTypes.optional(),
+    description: description.optional(),
+    active: z.boolean().optional(),
+    headers: headers.optional(),
+    timeout_seconds: timeoutSeconds.nullable().optional(),
+    retry_schedule_seconds: retrySchedule.nullable().optional(),
+    rate_limit_per_second: rateLimit.nullable().optional(),
+    metadata: metadata.optional(),
+  })
+  .refine((body) => Object.keys(body).length > 0, { message: "give at least one field to change" });
+
+export const ListWebhooksQuery = z.strictObject({
+  active: z.enum(["true", "false"]).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(100),
+  cursor: z.string().min(1).max(2048).optional(),
 });
 
 export const WebhookPath = z.object({ webhookId: z.string().min(1).max(64) });
@@ -46,6 +143,10 @@ export function webhookResource(webhook: Webhook) {
     active: webhook.active,
     disabled_reason: webhook.disabledReason ?? null,
     retry_schedule_seconds: webhook.retryScheduleSeconds ?? null,
+    headers: webhook.headers ?? {},
+    timeout_seconds: webhook.timeoutSeconds ?? null,
+    rate_limit_per_second: webhook.rateLimitPerSecond ?? null,
+    metadata: webhook.metadata ?? {},
     ...circuitView(webhook.circuit),
     created_at: webhook.createdAt,
     updated_at: webhook.updatedAt,
@@ -78,4 +179,8 @@ export function attemptResource(attempt: AttemptRecord) {
     error: attempt.error ?? null,
     response_body: attempt.responseBody,
   };
+}
+
+export function eventTypeResource(definition: EventTypeDefinition) {
+  return { name: definition.name, description: definition.description };
 }

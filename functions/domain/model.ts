@@ -15,10 +15,16 @@ export interface Webhook {
   readonly updatedAt: string;
   /** The webhook's own retry schedule; the deployment's default applies when absent. */
   readonly retryScheduleSeconds?: readonly number[];
-  /** At most this many requests a second go to the endpoint; absent means no limit. */
-  readonly rateLimitPerSecond?: number;
   /** Why the webhook was deactivated by Hookline (e.g. the endpoint answered 410 Gone). */
   readonly disabledReason?: string;
+  /** Extra request headers sent with every delivery; never a reserved name (see custom-headers.ts). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** How long an attempt waits for the endpoint; the deployment's attempt timeout applies when absent. */
+  readonly timeoutSeconds?: number;
+  /** At most this many requests a second go to the endpoint (see rate-limit.ts); absent means no limit. */
+  readonly rateLimitPerSecond?: number;
+  /** The tenant's own labels, returned as given. */
+  readonly metadata?: Readonly<Record<string, string>>;
   readonly circuit: Circuit;
 }
 

@@ -35,6 +35,8 @@ export const TableKey = {
   /** Set only while a delivery is parked on an open circuit. */
   parkedOn: "parked_on",
   parkedSort: "parked_sort",
+  /** Set only while a webhook's circuit is not closed (sparse index), so health can count open circuits. */
+  openCircuit: "open_circuit",
 } as const;
 
 /** Sparse index of records whose next step has a deadline. */
@@ -42,6 +44,9 @@ export const DUE_INDEX = "due";
 
 /** Sparse index of deliveries parked on an open circuit, by webhook. */
 export const PARKED_INDEX = "parked";
+
+/** Sparse index of the webhooks table: webhooks whose circuit is open or half-open. */
+export const OPEN_CIRCUITS_INDEX = "open-circuits";
 
 /** The retry workflow's state fields and the delivery function's answers to it. */
 export const RetryStep = {
@@ -69,8 +74,11 @@ export const STRICT_TARGETS_CONTEXT_KEY = "hookline:strictTargets";
 
 /** Routes of the HTTP API, as API Gateway route keys. Each belongs to exactly one function. */
 export const ManagementRoute = {
+  listEventTypes: "GET /v1/event-types",
   createWebhook: "POST /v1/webhooks",
+  listWebhooks: "GET /v1/webhooks",
   getWebhook: "GET /v1/webhooks/{webhookId}",
+  updateWebhook: "PATCH /v1/webhooks/{webhookId}",
   deleteWebhook: "DELETE /v1/webhooks/{webhookId}",
   listDeliveries: "GET /v1/webhooks/{webhookId}/deliveries",
   getDelivery: "GET /v1/webhooks/{webhookId}/deliveries/{deliveryId}",
@@ -81,6 +89,20 @@ export type ManagementRouteKey = (typeof ManagementRoute)[keyof typeof Managemen
 export const IngestRoute = {
   publishEvent: "POST /v1/events",
 } as const;
+
+/** Routes that need no API key: they show nothing tenant-specific. Served by the management function. */
+export const PublicRoute = {
+  health: "GET /v1/health",
+  openApi: "GET /v1/openapi.json",
+} as const;
+export type PublicRouteKey = (typeof PublicRoute)[keyof typeof PublicRoute];
+
+/**
+ * API Gateway's catch-all route key: requests no other route matches. It goes to the management
+ * function, without the authorizer, so that unknown paths and wrong methods get a 404 or 405 in the
+ * API's error shape (an unknown route reveals nothing: the OpenAPI document is public anyway).
+ */
+export const FALLBACK_ROUTE = "$default";
 
 /** Where the stack's outputs are named, so tools can find the API and tables of a deployed stack. */
 export const StackOutput = {

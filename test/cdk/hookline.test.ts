@@ -2,7 +2,16 @@ import { App, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_EVENT_TYPES } from "../../functions/shared/event-catalogue.ts";
-import { EnvVar, IngestRoute, ManagementRoute, StackOutput, TableKey } from "../../functions/shared/names.ts";
+import {
+  EnvVar,
+  FALLBACK_ROUTE,
+  IngestRoute,
+  ManagementRoute,
+  OPEN_CIRCUITS_INDEX,
+  PublicRoute,
+  StackOutput,
+  TableKey,
+} from "../../functions/shared/names.ts";
 import { Hookline } from "../../lib/hookline.ts";
 import { HooklineStack } from "../../lib/hookline-stack.ts";
 
@@ -87,7 +96,7 @@ describe("Hookline stack with default props", () => {
     expect(environmentOf(template, "signs and POSTs")[EnvVar.deliveryTimeoutSeconds]).toBe("10");
   });
 
-  it("exposes every route behind the API-key authorizer", () => {
+  it("exposes every tenant route behind the API-key authorizer, and only health, the document and $default without", () => {
     template.hasResourceProperties("AWS::ApiGatewayV2::Authorizer", {
       AuthorizerType: "REQUEST",
       EnableSimpleResponses: true,
@@ -98,12 +107,53 @@ describe("Hookline stack with default props", () => {
     const keys = Object.values(routes).map(
       (route) => (route as { Properties: { RouteKey: string } }).Properties.RouteKey,
     );
-    expect(keys.sort()).toEqual([...Object.values(ManagementRoute), ...Object.values(IngestRoute)].sort());
+    const open = [...Object.values(PublicRoute), FALLBACK_ROUTE];
+    const guarded = [...Object.values(ManagementRoute), ...Object.values(IngestRoute)];
+    expect(keys.sort()).toEqual([...guarded, ...open].sort());
     for (const route of Object.values(routes)) {
-      expect((route as { Properties: { AuthorizationType: string } }).Properties.AuthorizationType).toBe(
-        "CUSTOM",
-      );
+      const { RouteKey, AuthorizationType } = (
+        route as { Properties: { RouteKey: string; AuthorizationType?: string } }
+      ).Properties;
+      expect(AuthorizationType ?? "NONE", RouteKey).toBe(open.includes(RouteKey) ? "NONE" : "CUSTOM");
     }
+  });
+
+  it("lets the management function read the queues' depths, and do nothing else with the dead-letter queue", () => {
+    const environment = environmentOf(template, "management API");
+    expect(environment).toHaveProperty(EnvVar.deadLetterQueueUrl);
+    expect(environment).toHaveProperty(EnvVar.deliveryQueueUrl);
+    const statements = Object.entries(template.findResources("AWS::IAM::Policy"))
+      .filter(([logicalId]) => logicalId.includes("ManagementFunction"))
+      .flatMap(
+        ([, policy]) =>
+          (
+            policy as {
+              Properties: { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } };
+            }
+          ).Properties.PolicyDocument.Statement,
+      );
+    const onDeadLetters = statements.filter((statement) =>
+      JSON.stringify(statement.Resource).includes("DeliveryDeadLetterQueue"),
+    );
+    expect(onDeadLetters.flatMap((statement) => [statement.Action].flat())).toEqual([
+      "sqs:GetQueueAttributes",
+    ]);
+    const onQueue = statements.filter((statement) =>
+      /DeliveryQueue[0-9A-F]{8}"/.test(JSON.stringify(statement.Resource)),
+    );
+    expect(onQueue.flatMap((statement) => [statement.Action].flat())).toContain("sqs:GetQueueAttributes");
+  });
+
+  it("keeps a keys-only sparse index of open circuits on the webhooks table", () => {
+    template.hasResourceProperties("AWS::DynamoDB::GlobalTable", {
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: OPEN_CIRCUITS_INDEX,
+          KeySchema: [{ AttributeName: TableKey.openCircuit, KeyType: "HASH" }],
+          Projection: { ProjectionType: "KEYS_ONLY" },
+        },
+      ],
+    });
   });
 
   it("routes catalogue events from the default bus to the ingest function", () => {

@@ -1,0 +1,235 @@
+/**
+ * The OpenAPI 3.1 document of the HTTP API, generated from the very zod schemas that validate the
+ * requests (`z.toJSONSchema`: OpenAPI 3.1 schemas are JSON Schema 2020-12). Every route key has an
+ * operation here; the type below makes a route without one a compile error.
+ */
+import { z } from "zod";
+import { IngestRoute, type ManagementRouteKey, PublicRoute, type PublicRouteKey } from "../shared/names.ts";
+import {
+  CreateWebhookBody,
+  DELIVERY_STATUSES,
+  ListDeliveriesQuery,
+  ListWebhooksQuery,
+  PublishEventBody,
+  UpdateWebhookBody,
+} from "./schemas.ts";
+
+type IngestRouteKey = (typeof IngestRoute)[keyof typeof IngestRoute];
+type RouteKey = ManagementRouteKey | IngestRouteKey | PublicRouteKey;
+
+interface Operation {
+  readonly summary: string;
+  readonly body?: z.ZodType;
+  readonly query?: z.ZodObject;
+  /** Status → description, and the response schema's component name if it has a body. */
+  readonly responses: Readonly<Record<number, readonly [string, string?]>>;
+}
+
+const ErrorShape = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    details: z.array(z.object({ path: z.string(), message: z.string() })),
+  }),
+});
+
+const WebhookShape = z.object({
+  id: z.string(),
+  url: z.string(),
+  event_types: z.array(z.string()),
+  description: z.string(),
+  active: z.boolean(),
+  disabled_reason: z.string().nullable(),
+  retry_schedule_seconds: z.array(z.number()).nullable(),
+  headers: z.record(z.string(), z.string()),
+  timeout_seconds: z.number().int().nullable(),
+  rate_limit_per_second: z.number().int().nullable(),
+  metadata: z.record(z.string(), z.string()),
+  circuit_state: z.enum(["closed", "open", "half_open"]),
+  circuit_opened_at: z.string().nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+
+const DeliveryShape = z.object({
+  id: z.string(),
+  webhook_id: z.string(),
+  event_id: z.string(),
+  event_type: z.string(),
+  status: z.enum(DELIVERY_STATUSES),
+  attempt_count: z.number().int(),
+  last_status_code: z.number().int().nullable(),
+  last_error: z.string().nullable(),
+  duration_ms: z.number().nullable(),
+  next_attempt_at: z.string().nullable(),
+  created_at: z.string(),
+  completed_at: z.string().nullable(),
+});
+
+const components = {
+  Error: ErrorShape,
+  CreateWebhook: CreateWebhookBody,
+  UpdateWebhook: UpdateWebhookBody,
+  PublishEvent: PublishEventBody,
+  Webhook: WebhookShape,
+  CreatedWebhook: WebhookShape.extend({ secret: z.string().describe("signing secret, shown only here") }),
+  WebhookList: z.object({ data: z.array(WebhookShape), next_cursor: z.string().nullable() }),
+  EventTypeList: z.object({ data: z.array(z.object({ name: z.string(), description: z.string() })) }),
+  Delivery: DeliveryShape,
+  DeliveryList: z.object({ data: z.array(DeliveryShape) }),
+  PublishedEvent: z.object({
+    id: z.string(),
+    type: z.string(),
+    accepted_at: z.string(),
+    deliveries: z.number().int(),
+    duplicate: z.boolean(),
+  }),
+  Health: z.object({
+    status: z.enum(["ok", "degraded"]),
+    queue_depth: z.number().int(),
+    dead_letter_depth: z.number().int(),
+    open_circuits: z.number().int(),
+  }),
+} satisfies Record<string, z.ZodType>;
+
+type ComponentName = keyof typeof components;
+
+const invalid = ["the request is not valid", "Error"] as const;
+const missing = ["no such webhook (or it belongs to another tenant)", "Error"] as const;
+
+const operations: Record<
+  RouteKey,
+  Operation & { responses: Record<number, readonly [string, ComponentName?]> }
+> = {
+  "GET /v1/event-types": {
+    summary: "The event types that may be published and subscribed to",
+    responses: { 200: ["the catalogue", "EventTypeList"] },
+  },
+  "POST /v1/webhooks": {
+    summary: "Register a webhook",
+    body: CreateWebhookBody,
+    responses: { 201: ["the webhook, with its signing secret", "CreatedWebhook"], 400: invalid },
+  },
+  "GET /v1/webhooks": {
+    summary: "List webhooks, newest first, a page at a time",
+    query: ListWebhooksQuery,
+    responses: { 200: ["a page and the cursor of the next one", "WebhookList"], 400: invalid },
+  },
+  "GET /v1/webhooks/{webhookId}": {
+    summary: "One webhook (without its secret)",
+    responses: { 200: ["the webhook", "Webhook"], 404: missing },
+  },
+  "PATCH /v1/webhooks/{webhookId}": {
+    summary: "Change some of a webhook's settings; `active: true` re-enables a deactivated webhook",
+    body: UpdateWebhookBody,
+    responses: { 200: ["the updated webhook", "Webhook"], 400: invalid, 404: missing },
+  },
+  "DELETE /v1/webhooks/{webhookId}": {
+    summary: "Delete a webhook",
+    responses: { 204: ["deleted"], 404: missing },
+  },
+  "GET /v1/webhooks/{webhookId}/deliveries": {
+    summary: "A webhook's deliveries, newest first",
+    query: ListDeliveriesQuery,
+    responses: { 200: ["the deliveries", "DeliveryList"], 400: invalid, 404: missing },
+  },
+  "GET /v1/webhooks/{webhookId}/deliveries/{deliveryId}": {
+    summary: "One delivery with its attempts",
+    responses: { 200: ["the delivery", "Delivery"], 404: missing },
+  },
+  "POST /v1/webhooks/{webhookId}/deliveries/{deliveryId}/retry": {
+    summary: "Send a failed or dead-lettered delivery again",
+    responses: {
+      202: ["queued again", "Delivery"],
+      404: missing,
+      409: ["the delivery is not failed or dead-lettered", "Error"],
+    },
+  },
+  [IngestRoute.publishEvent]: {
+    summary: "Publish an event to every subscribed webhook",
+    body: PublishEventBody,
+    responses: { 202: ["accepted", "PublishedEvent"], 400: invalid },
+  },
+  [PublicRoute.health]: {
+    summary: "Deployment health (no API key needed)",
+    responses: { 200: ["queue depths and open circuits", "Health"] },
+  },
+  [PublicRoute.openApi]: {
+    summary: "This document (no API key needed)",
+    responses: { 200: ["the OpenAPI 3.1 document"] },
+  },
+};
+
+const PUBLIC_ROUTES: ReadonlySet<string> = new Set(Object.values(PublicRoute));
+
+function jsonSchema(schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" });
+  return rest;
+}
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const componentOf = (schema: z.ZodType) =>
+  (Object.entries(components) as [string, z.ZodType][]).find(([, candidate]) => candidate === schema)?.[0];
+
+function parametersOf(path: string, query: z.ZodObject | undefined) {
+  const inPath = [...path.matchAll(/\{([^}]+)\}/g)].map(([, name]) => ({
+    name,
+    in: "path",
+    required: true,
+    schema: { type: "string" },
+  }));
+  const properties = query ? (jsonSchema(query).properties as Record<string, unknown>) : {};
+  const inQuery = Object.entries(properties).map(([name, schema]) => ({ name, in: "query", schema }));
+  return [...inPath, ...inQuery];
+}
+
+/** The document; `serverUrl` is where the API answers. */
+export function openApiDocument(version: string, serverUrl?: string) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const [routeKey, operation] of Object.entries(operations) as [
+    RouteKey,
+    (typeof operations)[RouteKey],
+  ][]) {
+    const [method = "", path = ""] = routeKey.split(" ");
+    const parameters = parametersOf(path, operation.query);
+    const body = operation.body === undefined ? undefined : componentOf(operation.body);
+    paths[path] ??= {};
+    paths[path][method.toLowerCase()] = {
+      operationId: routeKey.replace(/[^A-Za-z0-9]+/g, "_").replace(/^_|_$/g, ""),
+      summary: operation.summary,
+      ...(PUBLIC_ROUTES.has(routeKey) ? { security: [] } : {}),
+      ...(parameters.length > 0 ? { parameters } : {}),
+      ...(body === undefined
+        ? {}
+        : { requestBody: { required: true, content: { "application/json": { schema: ref(body) } } } }),
+      responses: Object.fromEntries(
+        Object.entries(operation.responses).map(([status, [description, schema]]) => [
+          status,
+          {
+            description,
+            ...(schema === undefined ? {} : { content: { "application/json": { schema: ref(schema) } } }),
+          },
+        ]),
+      ),
+    };
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Hookline",
+      version,
+      description: "Webhook delivery for AWS. Every route except health and this document needs an API key.",
+    },
+    ...(serverUrl === undefined ? {} : { servers: [{ url: serverUrl }] }),
+    security: [{ apiKey: [] }],
+    paths,
+    components: {
+      securitySchemes: {
+        apiKey: { type: "http", scheme: "bearer", description: "a Hookline API key, hk_..." },
+      },
+      schemas: Object.fromEntries(
+        Object.entries(components).map(([name, schema]) => [name, jsonSchema(schema)]),
+      ),
+    },
+  };
+}

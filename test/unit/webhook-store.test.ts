@@ -1,0 +1,138 @@
+import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterEach, describe, expect, it } from "vitest";
+import { dynamoCursorKey } from "../../functions/adapters/cursor-key.ts";
+import { dynamoWebhookStore } from "../../functions/adapters/webhook-store.ts";
+import type { Webhook } from "../../functions/domain/model.ts";
+import { applyWebhookPatch } from "../../functions/domain/webhooks.ts";
+
+const ddb = mockClient(DynamoDBDocumentClient);
+const client = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+afterEach(() => ddb.reset());
+
+const disabled: Webhook = {
+  id: "wh_01",
+  tenantId: "acme",
+  url: "https://example.com/hooks",
+  eventTypes: ["memory.created"],
+  description: "",
+  active: false,
+  secret: "whsec_x",
+  createdAt: "2026-11-25T10:00:00.000Z",
+  updatedAt: "2026-11-25T10:00:00.000Z",
+  disabledReason: "endpoint answered 410 Gone",
+  headers: { "X-A": "1" },
+  circuit: { state: "open", consecutiveFailures: 6, openedAt: "2026-11-25T10:00:00.000Z", version: 3 },
+};
+
+function conditionalFailure() {
+  return new ConditionalCheckFailedException({ message: "no", $metadata: {} });
+}
+
+describe("the webhook store's update", () => {
+  it("re-enabling writes a closed circuit on the version read, and leaves the open-circuit index", async () => {
+    // Prepare
+    ddb.on(UpdateCommand).resolves({});
+    const store = dynamoWebhookStore(client, "webhooks");
+    const after = applyWebhookPatch(disabled, { active: true }, new Date("2026-11-25T11:00:00.000Z"));
+
+    // Act
+    expect(await store.update(disabled, after)).toBe(true);
+
+    // Assess
+    const [call] = ddb.commandCalls(UpdateCommand);
+    const input = call?.args[0].input;
+    expect(input?.Key).toEqual({ pk: "TENANT#acme", sk: "WEBHOOK#wh_01" });
+    expect(input?.ConditionExpression).toBe(
+      "attribute_exists(#pk) AND #seen = :seen AND circuit_version = :from",
+    );
+    expect(input?.ExpressionAttributeValues).toMatchObject({
+      ":seen": disabled.updatedAt,
+      ":from": 3,
+      ":version": 4,
+      ":state": "closed",
+      ":failures": 0,
+    });
+    const [, removed = ""] = (input?.UpdateExpression ?? "").split(" REMOVE ");
+    for (const attribute of ["open_circuit", "circuit_opened_at", "probe_claimed_at"])
+      expect(removed).toContain(attribute);
+    const removedNames = removed.split(", ").map((name) => input?.ExpressionAttributeNames?.[name] ?? name);
+    expect(removedNames).toContain("disabled_reason");
+  });
+
+  it("leaves the circuit out of a patch that does not touch it", async () => {
+    ddb.on(UpdateCommand).resolves({});
+    const store = dynamoWebhookStore(client, "webhooks");
+    await store.update(disabled, applyWebhookPatch(disabled, { description: "x" }, new Date()));
+    const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
+    expect(input?.UpdateExpression).not.toMatch(/circuit/);
+    expect(input?.ConditionExpression).toBe("attribute_exists(#pk) AND #seen = :seen");
+  });
+
+  it("says so when the webhook changed since it was read", async () => {
+    ddb.on(UpdateCommand).rejects(conditionalFailure());
+    const store = dynamoWebhookStore(client, "webhooks");
+    expect(await store.update(disabled, applyWebhookPatch(disabled, { description: "x" }, new Date()))).toBe(
+      false,
+    );
+  });
+});
+
+describe("the webhook store's list", () => {
+  it("queries only the caller's partition, newest first, whatever the cursor's position names", async () => {
+    ddb.on(QueryCommand).resolves({ Items: [], LastEvaluatedKey: undefined });
+    const store = dynamoWebhookStore(client, "webhooks");
+    await store.list("acme", { limit: 10, after: { pk: "TENANT#globex", sk: "WEBHOOK#wh_9" } });
+    const input = ddb.commandCalls(QueryCommand)[0]?.args[0].input;
+    expect(input?.ExpressionAttributeValues?.[":pk"]).toBe("TENANT#acme");
+    expect(input?.ExclusiveStartKey).toEqual({ pk: "TENANT#acme", sk: "WEBHOOK#wh_9" });
+    expect(input?.ScanIndexForward).toBe(false);
+  });
+
+  it("reads on when a filter leaves the page short, and returns where it stopped", async () => {
+    ddb
+      .on(QueryCommand)
+      .resolvesOnce({ Items: [], LastEvaluatedKey: { pk: "TENANT#acme", sk: "WEBHOOK#wh_5" } })
+      .resolvesOnce({ Items: [], LastEvaluatedKey: { pk: "TENANT#acme", sk: "WEBHOOK#wh_2" } })
+      .resolves({ Items: [] });
+    const store = dynamoWebhookStore(client, "webhooks");
+    const page = await store.list("acme", { limit: 2, active: true });
+    expect(ddb.commandCalls(QueryCommand)).toHaveLength(3);
+    expect(page).toEqual({ webhooks: [] });
+  });
+});
+
+describe("the cursor key", () => {
+  it("is created once with a conditional put, and the winner's key is used after a lost race", async () => {
+    const winner = Buffer.alloc(32, 9).toString("base64");
+    ddb
+      .on(GetCommand)
+      .resolvesOnce({})
+      .resolves({ Item: { key: winner } });
+    ddb.on(PutCommand).rejects(conditionalFailure());
+    const key = dynamoCursorKey(client, "webhooks");
+    expect(Buffer.from(await key()).toString("base64")).toBe(winner);
+    expect(Buffer.from(await key()).toString("base64")).toBe(winner);
+    expect(ddb.commandCalls(PutCommand)[0]?.args[0].input.ConditionExpression).toBe(
+      "attribute_not_exists(#pk)",
+    );
+    expect(ddb.commandCalls(GetCommand)).toHaveLength(2);
+  });
+
+  it("is generated and kept when none exists", async () => {
+    ddb.on(GetCommand).resolves({});
+    ddb.on(PutCommand).resolves({});
+    const key = dynamoCursorKey(client, "webhooks");
+    const first = await key();
+    expect(first).toHaveLength(32);
+    expect(await key()).toBe(first);
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(1);
+  });
+});
