@@ -24,6 +24,11 @@ export interface HooklineApiProps {
   readonly authorizerCacheTtl?: Duration;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /**
+   * Active X-Ray tracing on the functions.
+   * @default false
+   */
+  readonly tracing?: boolean;
 }
 
 function splitRouteKey(routeKey: string): { method: HttpMethod; path: string } {
@@ -40,13 +45,16 @@ export class HooklineApi extends Construct {
 
   constructor(scope: Construct, id: string, props: HooklineApiProps) {
     super(scope, id);
-    const logRetention = props.logRetention === undefined ? {} : { logRetention: props.logRetention };
+    const functionOptions = {
+      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+      ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
+    };
 
     this.authorizerFunction = new HooklineFunction(this, "AuthorizerFunction", {
       entry: "authorizer/handler.ts",
       description: "Hookline: resolves API keys to tenants",
       environment: props.environment,
-      ...logRetention,
+      ...functionOptions,
     });
     props.webhooksTable.grantReadData(this.authorizerFunction);
 
@@ -54,7 +62,7 @@ export class HooklineApi extends Construct {
       entry: "api/handler.ts",
       description: "Hookline: the webhook management API",
       environment: { ...props.environment, [EnvVar.deliveryQueueUrl]: props.deliveryQueue.queueUrl },
-      ...logRetention,
+      ...functionOptions,
     });
     props.webhooksTable.grantReadWriteData(this.managementFunction);
     props.eventsTable.grantReadWriteData(this.managementFunction);
