@@ -43,7 +43,8 @@ export interface HooklineMonitoringProps {
    */
   readonly alarmEmails?: readonly string[];
   /**
-   * Name of the CloudWatch dashboard; also the prefix of every alarm name.
+   * Name of the CloudWatch dashboard; also the prefix of every alarm name (keep it under about 200
+   * characters: alarm names end with a suffix and may have 255).
    * @default - a name unique to this construct, e.g. `Hookline-Monitoring-1A2B3C4D`
    */
   readonly dashboardName?: string;
@@ -163,7 +164,7 @@ export class HooklineMonitoring extends Construct {
     }
     if (!(thresholds.minSuccessRatePercent > 0 && thresholds.minSuccessRatePercent <= 100))
       throw new Error("HooklineMonitoring: minSuccessRatePercent must be above 0 and at most 100");
-    const name = props.dashboardName ?? Names.uniqueResourceName(this, { maxLength: 200, separator: "-" });
+    const name = props.dashboardName ?? Names.uniqueResourceName(this, { maxLength: 120, separator: "-" });
 
     this.alarmTopic =
       props.alarmTopic ?? new Topic(this, "AlarmTopic", { displayName: "Hookline alarms", enforceSSL: true });
