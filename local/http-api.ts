@@ -217,6 +217,8 @@ export class HttpApiServer {
   readonly #accountId: string;
   #api: HttpApiConfig | undefined;
   #host: LambdaHost | undefined;
+  /** Local-only read endpoints under `/_local/` (not part of the API, never deployed). */
+  readonly #localEndpoints = new Map<string, () => unknown>();
   readonly #cache = new Map<string, CachedAuthorization>();
 
   constructor(options: { region: string; accountId: string }) {
@@ -248,6 +250,11 @@ export class HttpApiServer {
     this.#host = host;
   }
 
+  /** Serves `GET <path>` (a path under `/_local/`) with the JSON that `read` returns. */
+  serveLocal(path: `/_local/${string}`, read: () => unknown): void {
+    this.#localEndpoints.set(path, read);
+  }
+
   close(): Promise<void> {
     return new Promise((resolve) => {
       this.#server.close(() => resolve());
@@ -257,6 +264,12 @@ export class HttpApiServer {
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const requestId = `${randomBytes(6).toString("base64url")}=`;
+    const local = this.#localEndpoints.get((request.url ?? "").split("?")[0] ?? "");
+    if (local !== undefined && request.method === "GET") {
+      const body = Buffer.from(JSON.stringify(local()));
+      const headers = { "content-type": "application/json" };
+      return send(response, { statusCode: 200, headers, cookies: [], body }, requestId);
+    }
     const api = this.#api;
     const host = this.#host;
     if (host === undefined) return send(response, message(503, "Service Unavailable"), requestId);

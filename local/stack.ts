@@ -15,6 +15,7 @@ import { functionDefinitions } from "./functions.ts";
 import { HttpApiServer, httpApiConfig } from "./http-api.ts";
 import { IntrinsicResolver } from "./intrinsics.ts";
 import { LambdaHost, type LogLine } from "./lambda-host.ts";
+import { EmfCollector } from "./metrics.ts";
 import { LocalNames } from "./physical-names.ts";
 import { createQueues, createTables } from "./resources.ts";
 import { SqsEventSource, sqsEventSources } from "./sqs-event-source.ts";
@@ -187,6 +188,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stepfunctions: services,
     };
     const functions = functionDefinitions(template, assembly.dir, resolver, names);
+    const metrics = new EmfCollector();
     const host = new LambdaHost({
       functions,
       defaultConcurrency: options.concurrency,
@@ -202,7 +204,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         AWS_ENDPOINT_URL_SFN: endpoints.stepfunctions,
         AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.eventbridge,
       },
-      onLogLine: options.onLogLine,
+      onLogLine: (line) => {
+        metrics.observe(line);
+        options.onLogLine?.(line);
+      },
       print: options.printLogLine,
     });
     cleanups.push(() => host.stop());
@@ -253,6 +258,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWSStepFunctions: { contentType: "application/x-amz-json-1.0", operations: stepFunctions.operations() },
     });
     apiServer.serve(apiConfig, host);
+    apiServer.serveLocal("/_local/metrics", () => metrics.snapshot());
     for (const poller of pollers) poller.start();
     eventBridge.startSchedules(options.schedulePeriodMs);
     // Stop order: stop taking work, let running invocations finish briefly, then the emulators.

@@ -240,6 +240,12 @@ export function dynamoDeliveryStore(
 
   function stepUpdate(message: DeliveryMessage, step: DeliveryStep, now: Date): Update {
     const update = new Update().set("updated_at", now.toISOString());
+    if (step.kind === "deferred") {
+      return update
+        .set("next_attempt_at", step.until)
+        .set(TableKey.dueShard, dueShardOf(message.deliveryId))
+        .set(TableKey.dueAt, dueAfter(step.until));
+    }
     if (step.kind === "parked") {
       return update
         .set("next_attempt_at", step.until)

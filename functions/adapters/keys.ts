@@ -8,6 +8,7 @@ export const Keys = {
   tenant: (tenantId: string) => `TENANT#${tenantId}`,
   webhook: (webhookId: string) => `WEBHOOK#${webhookId}`,
   webhookPrefix: "WEBHOOK#",
+  rateLimit: (webhookId: string) => `RATELIMIT#${webhookId}`,
   apiKey: (keyHash: string) => `APIKEY#${keyHash}`,
   apiKeySort: "APIKEY",
   event: (tenantId: string, eventId: string) => `TENANT#${tenantId}#EVENT#${eventId}`,
@@ -16,6 +17,9 @@ export const Keys = {
   webhookDeliveries: (tenantId: string, webhookId: string) => `TENANT#${tenantId}#WEBHOOK#${webhookId}`,
   delivery: (deliveryId: string) => `DELIVERY#${deliveryId}`,
   deliveryPrefix: "DELIVERY#",
+  /** A webhook's stats counters live beside its deliveries: the running total, and hour buckets. */
+  statsPrefix: "STATS",
+  statsHour: (hour: string) => `STATS#${hour}`,
 } as const;
 
 /** The TTL attribute's value, in epoch seconds, for a record kept `retentionDays` from `from`. */

@@ -11,11 +11,15 @@ import { dynamodb } from "../adapters/dynamodb.ts";
 import { dynamoEventStore } from "../adapters/event-store.ts";
 import { httpSender } from "../adapters/http-sender.ts";
 import { logger } from "../adapters/logger.ts";
+import { metrics, publishMetrics } from "../adapters/metrics.ts";
+import { dynamoRateLimiter } from "../adapters/rate-limiter.ts";
 import { startRetryWorkflow } from "../adapters/retry-workflow.ts";
 import { sfn } from "../adapters/sfn.ts";
 import { sqs } from "../adapters/sqs.ts";
+import { dynamoStatsStore } from "../adapters/stats-store.ts";
 import { dynamoWebhookStore } from "../adapters/webhook-store.ts";
 import type { Webhook } from "../domain/model.ts";
+import { StatsBatch } from "../domain/stats.ts";
 import { type DeliveryServiceDeps, processDelivery, processProbe, type WorkflowAnswer } from "./process.ts";
 
 const config = loadConfig([
@@ -64,12 +68,45 @@ async function readWebhook(
   return webhook;
 }
 
+const rateLimiter = dynamoRateLimiter(dynamodb, config.webhooksTable);
+const statsStore = dynamoStatsStore(dynamodb, config.eventsTable, config.retentionDays);
+const stats = new StatsBatch();
+
+/**
+ * Writes the invocation's stats counters. A failure here costs only counts, never a delivery, so it is
+ * logged rather than failing the batch (which would send every delivery in it again).
+ */
+async function flushStats(): Promise<void> {
+  const increments = stats.drain();
+  if (increments.length === 0) return;
+  try {
+    await statsStore.flush(increments, new Date());
+  } catch (error) {
+    logger.error("webhook stats counters not written", { webhooks: increments.length, error });
+  }
+}
+
+/**
+ * The longest a delivery function waits in-process for a rate-limited webhook's slot; a later slot
+ * sends the delivery back to the queue with a delay instead, so a function never idles for long.
+ */
+const MAX_RATE_LIMIT_WAIT_MS = 5_000;
+
 const deps: DeliveryServiceDeps = {
   ports: {
     webhook: readWebhook,
     eventPayload: (tenantId, eventId) => events.payload(tenantId, eventId),
     claimProbe: (webhook, from, claim) => webhooks.saveCircuit(webhook.tenantId, webhook.id, from, claim),
     send: httpSender(config.endpointPolicy),
+    reserveSlot: (webhook) =>
+      rateLimiter.reserve(
+        webhook.tenantId,
+        webhook.id,
+        webhook.rateLimitPerSecond ?? Number.POSITIVE_INFINITY,
+        Date.now,
+        MAX_RATE_LIMIT_WAIT_MS,
+      ),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     now: () => new Date(),
     random: Math.random,
     timeoutMs: config.deliveryTimeoutSeconds * 1000,
@@ -105,7 +142,18 @@ const deps: DeliveryServiceDeps = {
       new SendMessageCommand({ QueueUrl: config.deadLetterQueueUrl, MessageBody: JSON.stringify(message) }),
     );
   },
+  sendLater: async (message, delaySeconds) => {
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: config.deliveryQueueUrl,
+        MessageBody: JSON.stringify(message),
+        DelaySeconds: Math.min(900, Math.max(0, Math.ceil(delaySeconds))),
+      }),
+    );
+  },
   deliveryKey: (message) => deliveryKey(message.tenantId, message.webhookId, message.deliveryId),
+  metrics,
+  stats,
 };
 
 const DeliveryMessageSchema = z.object({
@@ -160,7 +208,13 @@ export const handler = middy(
     event: SQSEvent | Record<string, unknown>,
     context: Context,
   ): Promise<SQSBatchResponse | WorkflowAnswer> => {
-    if (isSqsEvent(event)) return processPartialResponse(event, handleRecord, processor, { context });
-    return processDelivery(deps, DeliveryMessageSchema.parse(event), "workflow");
+    try {
+      if (isSqsEvent(event)) return await processPartialResponse(event, handleRecord, processor, { context });
+      return await processDelivery(deps, DeliveryMessageSchema.parse(event), "workflow");
+    } finally {
+      await flushStats();
+    }
   },
-).use(injectLambdaContext(logger, { resetKeys: true }));
+)
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(publishMetrics());

@@ -1,11 +1,19 @@
 import type { DeliveryKey, DeliveryStore, StoredDelivery } from "../adapters/delivery-store.ts";
 import { logger } from "../adapters/logger.ts";
+import { type MetricsSink, MetricUnit } from "../adapters/metrics.ts";
 import type { CircuitStore } from "../adapters/webhook-store.ts";
 import { admit, afterAttempt, type CircuitTransition } from "../domain/circuit.ts";
-import { type CircuitChange, type DeliveryPorts, deliveryStep, type StepResult } from "../domain/deliver.ts";
+import {
+  type CircuitChange,
+  type DeliveryPorts,
+  type DeliveryStep,
+  deliveryStep,
+  type StepResult,
+} from "../domain/deliver.ts";
 import type { DeliveryMessage } from "../domain/model.ts";
 import type { DeliveryQueue } from "../domain/publish.ts";
-import { RetryStep } from "../shared/names.ts";
+import type { StatsBatch } from "../domain/stats.ts";
+import { MetricName, RetryStep } from "../shared/names.ts";
 
 /** A message that asks for a circuit's probe once its cooldown is over. */
 export interface ProbeMessage {
@@ -42,7 +50,12 @@ export interface DeliveryServiceDeps {
   readonly sendProbe: (probe: ProbeMessage, delaySeconds: number) => Promise<void>;
   readonly startRetry: (next: DeliveryMessage, waitSeconds: number) => Promise<void>;
   readonly sendToDeadLetterQueue: (message: DeadLetterMessage) => Promise<void>;
+  /** Queues the same step again after `delaySeconds` (a rate limit's wait; not an attempt). */
+  readonly sendLater: (message: DeliveryMessage, delaySeconds: number) => Promise<void>;
   readonly deliveryKey: (message: DeliveryMessage) => DeliveryKey;
+  readonly metrics: MetricsSink;
+  /** Collects the webhook stats counters of this invocation; the handler writes them at its end. */
+  readonly stats: Pick<StatsBatch, "add">;
 }
 
 const DONE: WorkflowAnswer = { [RetryStep.next]: RetryStep.done };
@@ -92,6 +105,11 @@ export async function processDelivery(
   // The step is recorded before the circuit moves: closing the circuit releases the parked
   // deliveries, and a probe still recorded as parked would be released and sent a second time.
   const recorded = await deps.deliveries.recordStep(message, step, deps.ports.now());
+  // Counted once per recorded step: a duplicate message that lost the race adds nothing.
+  if (recorded) {
+    countStep(deps.metrics, message, step, deps.ports.now());
+    deps.stats.add(message.tenantId, message.webhookId, step, deps.ports.now());
+  }
   if (result.circuitChange) await persistCircuit(deps, message, result, result.circuitChange);
 
   logger.info(recorded ? `delivery ${step.kind}` : "delivery step already recorded by another process", {
@@ -111,6 +129,18 @@ export async function processDelivery(
   if (!recorded) return DONE;
 
   switch (step.kind) {
+    case "deferred": {
+      if (via === "queue") {
+        await deps.sendLater(message, step.waitSeconds);
+        return DONE;
+      }
+      // The same attempt, once the workflow has waited for the rate limit.
+      return {
+        [RetryStep.next]: RetryStep.retry,
+        [RetryStep.waitSeconds]: step.waitSeconds,
+        ...withoutPayload(message),
+      };
+    }
     case "retry": {
       const next: DeliveryMessage = { ...withoutPayload(message), attempt: message.attempt + 1 };
       if (via === "queue") {
@@ -180,12 +210,30 @@ async function persistCircuit(
   }
 }
 
+function countStep(metrics: MetricsSink, message: DeliveryMessage, step: DeliveryStep, now: Date): void {
+  if ("attempt" in step && step.attempt) {
+    metrics.addMetric(MetricName.deliveryAttempts, MetricUnit.Count, 1);
+    metrics.addMetric(MetricName.attemptDuration, MetricUnit.Milliseconds, step.attempt.durationMs);
+  }
+  if (step.kind === "delivered") {
+    metrics.addMetric(MetricName.deliveriesSucceeded, MetricUnit.Count, 1);
+    const latency = now.getTime() - Date.parse(message.acceptedAt);
+    metrics.addMetric(MetricName.endToEndLatency, MetricUnit.Milliseconds, Math.max(0, latency));
+  } else if (step.kind === "failed") {
+    metrics.addMetric(MetricName.deliveriesFailed, MetricUnit.Count, 1);
+  } else if (step.kind === "dead_letter") {
+    metrics.addMetric(MetricName.deliveriesDeadLettered, MetricUnit.Count, 1);
+  }
+}
+
 async function onTransition(
   deps: DeliveryServiceDeps,
   message: DeliveryMessage,
   transition: CircuitTransition,
 ) {
   const keys = { tenant_id: message.tenantId, webhook_id: message.webhookId };
+  const metric = transition === "closed" ? MetricName.circuitClosed : MetricName.circuitOpened;
+  deps.metrics.addMetric(metric, MetricUnit.Count, 1);
   if (transition === "closed") {
     const released = await releaseParked(deps, message.tenantId, message.webhookId);
     logger.info("circuit closed: the endpoint answered the probe", {

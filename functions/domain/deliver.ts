@@ -71,7 +71,14 @@ export type DeliveryStep =
   /** The schedule is exhausted. */
   | { readonly kind: "dead_letter"; readonly attempt: AttemptRecord }
   /** The endpoint's circuit is open: no request was made; wait for the circuit. */
-  | { readonly kind: "parked"; readonly until: string };
+  | { readonly kind: "parked"; readonly until: string }
+  /** The webhook's rate limit has no slot soon enough: no request was made; ask again later. */
+  | { readonly kind: "deferred"; readonly until: string; readonly waitSeconds: number };
+
+/** Whether a rate-limited webhook has a slot for a request: reserved (after `waitMs`), or not yet. */
+export type SlotDecision =
+  | { readonly kind: "reserved"; readonly waitMs: number }
+  | { readonly kind: "later"; readonly waitMs: number };
 
 /** What the circuit needs written after an attempt, if anything. */
 export interface CircuitChange {
@@ -87,6 +94,9 @@ export interface DeliveryPorts {
   /** Writes `claim` only if the stored circuit is still `from`; says whether it won. */
   readonly claimProbe: (webhook: Webhook, from: Circuit, claim: Circuit) => Promise<boolean>;
   readonly send: SendWebhook;
+  /** Reserves a slot under the webhook's `rateLimitPerSecond`; only asked for limited webhooks. */
+  readonly reserveSlot: (webhook: Webhook) => Promise<SlotDecision>;
+  readonly sleep: (ms: number) => Promise<void>;
   readonly now: () => Date;
   readonly random: () => number;
   readonly timeoutMs: number;
@@ -132,6 +142,16 @@ export async function deliveryStep(ports: DeliveryPorts, message: DeliveryMessag
 
   const body = message.payload ?? (await ports.eventPayload(message.tenantId, message.eventId));
   if (body === undefined) return { step: { kind: "failed", reason: "event_expired" }, webhook, wasProbe };
+
+  if (webhook.rateLimitPerSecond !== undefined) {
+    const slot = await ports.reserveSlot(webhook);
+    if (slot.kind === "later") {
+      const waitSeconds = Math.max(1, Math.ceil(slot.waitMs / 1000));
+      const until = new Date(ports.now().getTime() + waitSeconds * 1000).toISOString();
+      return { step: { kind: "deferred", until, waitSeconds }, webhook, wasProbe };
+    }
+    if (slot.waitMs > 0) await ports.sleep(slot.waitMs);
+  }
 
   const sentAt = ports.now();
   const result = await ports.send({

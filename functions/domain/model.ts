@@ -15,6 +15,8 @@ export interface Webhook {
   readonly updatedAt: string;
   /** The webhook's own retry schedule; the deployment's default applies when absent. */
   readonly retryScheduleSeconds?: readonly number[];
+  /** At most this many requests a second go to the endpoint; absent means no limit. */
+  readonly rateLimitPerSecond?: number;
   /** Why the webhook was deactivated by Hookline (e.g. the endpoint answered 410 Gone). */
   readonly disabledReason?: string;
   readonly circuit: Circuit;

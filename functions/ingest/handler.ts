@@ -9,6 +9,7 @@ import { dynamoDeliveryStore } from "../adapters/delivery-store.ts";
 import { dynamodb } from "../adapters/dynamodb.ts";
 import { dynamoEventStore } from "../adapters/event-store.ts";
 import { logger } from "../adapters/logger.ts";
+import { MetricUnit, metrics, publishMetrics } from "../adapters/metrics.ts";
 import { sqs } from "../adapters/sqs.ts";
 import { dynamoWebhookStore } from "../adapters/webhook-store.ts";
 import {
@@ -23,6 +24,7 @@ import {
 import { EVENT_ID, PublishEventBody } from "../api/schemas.ts";
 import { HooklineError } from "../domain/errors.ts";
 import { type PublishDeps, type PublishRequest, publishEvent } from "../domain/publish.ts";
+import { MetricName } from "../shared/names.ts";
 
 const config = loadConfig([
   "webhooksTable",
@@ -64,6 +66,10 @@ async function publish(tenantId: string, request: PublishRequest) {
     event_type: result.event.type,
     deliveries: result.deliveryCount,
   });
+  if (!result.duplicate) {
+    metrics.addMetric(MetricName.eventsPublished, MetricUnit.Count, 1);
+    metrics.addMetric(MetricName.deliveriesCreated, MetricUnit.Count, result.deliveryCount);
+  }
   return result;
 }
 
@@ -124,4 +130,6 @@ export const handler = middy<ApiEvent | HooklineEventBridgeEvent, ApiResult | un
     await publishFromEventBridge(event);
     return undefined;
   },
-).use(injectLambdaContext(logger, { resetKeys: true }));
+)
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(publishMetrics());

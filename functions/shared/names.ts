@@ -76,17 +76,17 @@ export const MetricName = {
   deliveriesCreated: "DeliveriesCreated",
   /** Count: HTTP attempts made at endpoints. */
   deliveryAttempts: "DeliveryAttempts",
-  /** Count: deliveries the endpoint accepted (2xx). */
+  /** Count: deliveries that ended `delivered` (the endpoint answered 2xx). */
   deliveriesSucceeded: "DeliveriesSucceeded",
-  /** Count: failed deliveries (attempts the endpoint did not accept). */
+  /** Count: deliveries that ended `failed` (4xx, 410, webhook deleted or disabled), not retried. */
   deliveriesFailed: "DeliveriesFailed",
   /** Count: deliveries whose retry schedule ran out and that went to the dead-letter queue. */
   deliveriesDeadLettered: "DeliveriesDeadLettered",
   /** Milliseconds: one HTTP attempt, from request to response or timeout. */
   attemptDuration: "AttemptDuration",
-  /** Milliseconds: from the event's publication to the delivery's success. */
+  /** Milliseconds: from the event's acceptance to the delivery's success. */
   endToEndLatency: "EndToEndLatency",
-  /** Count: circuits that opened. */
+  /** Count: circuits that opened (or reopened after a failed probe). */
   circuitOpened: "CircuitOpened",
   /** Count: circuits that closed again. */
   circuitClosed: "CircuitClosed",

@@ -59,6 +59,8 @@ function ports(
       sent.push(request);
       return answer ?? { statusCode: 200, responseBody: "ok", durationMs: 12 };
     },
+    reserveSlot: async () => ({ kind: "reserved", waitMs: 0 }),
+    sleep: async () => {},
     now: () => NOW,
     random: () => 0.5,
     timeoutMs: 10_000,
@@ -191,5 +193,42 @@ describe("deliveryStep", () => {
     });
     const result = await deliveryStep(failing, message);
     expect(result.circuitChange).toMatchObject({ transition: "opened", to: { state: "open", version: 5 } });
+  });
+
+  it("waits for a rate-limited webhook's slot before sending, and asks for none without a limit", async () => {
+    const slept: number[] = [];
+    const asked: string[] = [];
+    const limited = ports({
+      webhookValue: { ...hook, rateLimitPerSecond: 20 },
+      reserveSlot: async (webhook) => {
+        asked.push(webhook.id);
+        return { kind: "reserved", waitMs: 150 };
+      },
+      sleep: async (ms) => {
+        slept.push(ms);
+        expect(limited.sent).toHaveLength(0);
+      },
+    });
+    expect((await deliveryStep(limited, message)).step.kind).toBe("delivered");
+    expect(slept).toEqual([150]);
+    expect(limited.sent).toHaveLength(1);
+
+    const unlimited = ports({ reserveSlot: async () => expect.fail("an unlimited webhook reserved a slot") });
+    expect((await deliveryStep(unlimited, message)).step.kind).toBe("delivered");
+    expect(asked).toEqual(["wh_1"]);
+  });
+
+  it("defers a delivery whose rate-limit slot is too far out, without an attempt", async () => {
+    const limited = ports({
+      webhookValue: { ...hook, rateLimitPerSecond: 1 },
+      reserveSlot: async () => ({ kind: "later", waitMs: 7_200 }),
+    });
+    const { step } = await deliveryStep(limited, { ...message, attempt: 3 });
+    expect(step).toEqual({
+      kind: "deferred",
+      waitSeconds: 8,
+      until: new Date(NOW.getTime() + 8_000).toISOString(),
+    });
+    expect(limited.sent).toHaveLength(0);
   });
 });
