@@ -28,6 +28,11 @@ export interface HooklineApiProps {
   readonly authorizerCacheTtl?: Duration;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /**
+   * Active X-Ray tracing on the functions.
+   * @default false
+   */
+  readonly tracing?: boolean;
 }
 
 function splitRouteKey(routeKey: string): { method: HttpMethod; path: string } {
@@ -44,13 +49,16 @@ export class HooklineApi extends Construct {
 
   constructor(scope: Construct, id: string, props: HooklineApiProps) {
     super(scope, id);
-    const logRetention = props.logRetention === undefined ? {} : { logRetention: props.logRetention };
+    const functionOptions = {
+      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+      ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
+    };
 
     this.authorizerFunction = new HooklineFunction(this, "AuthorizerFunction", {
       entry: "authorizer/handler.ts",
       description: "Hookline: resolves API keys to tenants",
       environment: props.environment,
-      ...logRetention,
+      ...functionOptions,
     });
     props.webhooksTable.grantReadData(this.authorizerFunction);
 
@@ -63,7 +71,7 @@ export class HooklineApi extends Construct {
         [EnvVar.priorityQueueUrl]: props.priorityQueue.queueUrl,
         [EnvVar.deadLetterQueueUrl]: props.deadLetterQueue.queueUrl,
       },
-      ...logRetention,
+      ...functionOptions,
     });
     props.webhooksTable.grantReadWriteData(this.managementFunction);
     props.eventsTable.grantReadWriteData(this.managementFunction);

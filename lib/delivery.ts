@@ -31,6 +31,11 @@ export interface HooklineDeliveryProps {
   readonly maxReceiveCount?: number;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /**
+   * Active X-Ray tracing on the functions.
+   * @default false
+   */
+  readonly tracing?: boolean;
   /** ARN of the retry workflow the function starts when a first attempt fails (named, to avoid a cycle). */
   readonly retryStateMachineArn: string;
 }
@@ -86,6 +91,7 @@ export class HooklineDelivery extends Construct {
           [EnvVar.retryStateMachineArn]: props.retryStateMachineArn,
         },
         ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+        ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
       });
       // Read and write: circuit state and 410 deactivations live on the webhook.
       props.webhooksTable.grantReadWriteData(fn);

@@ -1,11 +1,11 @@
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
-import { Architecture, Runtime } from "aws-cdk-lib/aws-lambda";
+import { Architecture, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
-import { SERVICE_NAME } from "../functions/shared/names.ts";
+import { EnvVar, SERVICE_NAME } from "../functions/shared/names.ts";
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -22,6 +22,11 @@ export interface HooklineFunctionProps {
   readonly logRetention?: RetentionDays;
   /** @default RemovalPolicy.DESTROY (log groups only) */
   readonly logRemovalPolicy?: RemovalPolicy;
+  /**
+   * Active X-Ray tracing: Lambda samples requests and the function may send its own segments.
+   * @default false
+   */
+  readonly tracing?: boolean;
 }
 
 /**
@@ -43,10 +48,11 @@ export class HooklineFunction extends NodejsFunction {
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(10),
       logGroup,
+      ...(props.tracing === true ? { tracing: Tracing.ACTIVE } : {}),
       projectRoot,
       depsLockFilePath: path.join(projectRoot, "package-lock.json"),
       environment: {
-        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        [EnvVar.serviceName]: SERVICE_NAME,
         NODE_OPTIONS: "--enable-source-maps",
         ...props.environment,
       },

@@ -14,7 +14,10 @@ export class HooklineStack extends Stack {
   constructor(scope: Construct, id: string, props: HooklineStackProps = {}) {
     super(scope, id, props);
     this.hookline = new Hookline(this, "Hookline", props.hookline);
-    const outputs: Record<keyof typeof StackOutput, string> = {
+    // Every output but the alarm topic's is always there.
+    const outputs: Record<Exclude<keyof typeof StackOutput, "alarmTopicArn">, string> & {
+      alarmTopicArn?: string;
+    } = {
       apiUrl: this.hookline.api.httpApi.apiEndpoint,
       webhooksTable: this.hookline.storage.webhooksTable.tableName,
       eventsTable: this.hookline.storage.eventsTable.tableName,
@@ -23,9 +26,12 @@ export class HooklineStack extends Stack {
       priorityEventTypes: JSON.stringify(this.hookline.priorityEventTypes),
       deadLetterQueueUrl: this.hookline.delivery.deadLetterQueue.queueUrl,
       eventBusName: this.hookline.eventBus.eventBusName,
+      ...(this.hookline.monitoring === undefined
+        ? {}
+        : { alarmTopicArn: this.hookline.monitoring.alarmTopic.topicArn }),
     };
     for (const [key, value] of Object.entries(outputs)) {
-      new CfnOutput(this, StackOutput[key as keyof typeof StackOutput], { value });
+      if (value !== undefined) new CfnOutput(this, StackOutput[key as keyof typeof StackOutput], { value });
     }
   }
 }

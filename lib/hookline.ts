@@ -3,7 +3,7 @@ import { EventBus, type IEventBus } from "aws-cdk-lib/aws-events";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { DEFAULT_EVENT_TYPES, type EventTypeDefinition } from "../functions/shared/event-catalogue.ts";
-import { EnvVar } from "../functions/shared/names.ts";
+import { DEFAULT_METRICS_NAMESPACE, EnvVar } from "../functions/shared/names.ts";
 import {
   DEFAULT_CIRCUIT_COOLDOWN_SECONDS,
   DEFAULT_CIRCUIT_FAILURE_THRESHOLD,
@@ -16,6 +16,7 @@ import packageJson from "../package.json" with { type: "json" };
 import { HooklineApi } from "./api.ts";
 import { HooklineDelivery } from "./delivery.ts";
 import { HooklineIngest } from "./ingest.ts";
+import { HooklineMonitoring, type HooklineMonitoringProps } from "./monitoring.ts";
 import { HooklineReconciler } from "./reconciler.ts";
 import { HooklineRetryWorkflow } from "./retry-workflow.ts";
 import { HooklineStorage } from "./storage.ts";
@@ -116,6 +117,22 @@ export interface HooklineProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly tableRemovalPolicy?: RemovalPolicy;
+  /**
+   * The dashboard, the alarms and the SNS topic they notify; `{ enabled: false }` leaves them out.
+   * @default - monitoring with the default thresholds and a new topic without subscriptions
+   */
+  readonly monitoring?: HooklineMonitoringProps;
+  /**
+   * CloudWatch namespace of the custom metrics (Powertools Metrics) the functions emit and the dashboard reads.
+   * @default "Hookline"
+   */
+  readonly metricsNamespace?: string;
+  /**
+   * Active X-Ray tracing on every function and tracing on the retry workflow. Costs per trace; see the
+   * README's "Operations".
+   * @default false
+   */
+  readonly tracing?: boolean;
 }
 
 /** Defaults of the endpoint policy, resolved; exported so tests can check the construct applies them. */
@@ -141,6 +158,8 @@ export class Hookline extends Construct {
   readonly eventBus: IEventBus;
   /** The catalogue's high-priority event types, which travel in the priority lane. */
   readonly priorityEventTypes: readonly string[];
+  /** The dashboard and alarms; undefined when `monitoring.enabled` is false. */
+  readonly monitoring?: HooklineMonitoring;
 
   constructor(scope: Construct, id: string, props: HooklineProps = {}) {
     super(scope, id);
@@ -149,7 +168,11 @@ export class Hookline extends Construct {
     this.priorityEventTypes = eventTypes.filter((type) => type.priority === "high").map((type) => type.name);
     const retentionDays = props.retentionDays ?? DEFAULT_RETENTION_DAYS;
     const safety = { ...DEFAULT_ENDPOINT_SAFETY, ...props.endpointSafety };
-    const logRetention = props.logRetention === undefined ? {} : { logRetention: props.logRetention };
+    const functionOptions = {
+      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+      ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
+    };
+    const metricsNamespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
     this.eventBus = props.eventBus ?? EventBus.fromEventBusName(this, "DefaultBus", "default");
 
     this.storage = new HooklineStorage(this, "Storage", {
@@ -169,6 +192,7 @@ export class Hookline extends Construct {
       [EnvVar.endpointPolicy]: JSON.stringify(safety),
       [EnvVar.retentionDays]: String(retentionDays),
       [EnvVar.version]: packageJson.version,
+      [EnvVar.metricsNamespace]: metricsNamespace,
       [EnvVar.retrySchedule]: JSON.stringify(retrySchedule),
       [EnvVar.circuitFailureThreshold]: String(
         props.circuitFailureThreshold ?? DEFAULT_CIRCUIT_FAILURE_THRESHOLD,
@@ -196,14 +220,14 @@ export class Hookline extends Construct {
       ...(props.attemptTimeout === undefined ? {} : { attemptTimeout: props.attemptTimeout }),
       ...(props.deliveryConcurrency === undefined ? {} : { maxConcurrency: props.deliveryConcurrency }),
       retryStateMachineArn,
-      ...logRetention,
+      ...functionOptions,
     });
     this.retryWorkflow = new HooklineRetryWorkflow(this, "RetryWorkflow", {
       deliveryFunction: this.delivery.function,
       deadLetterQueue: this.delivery.deadLetterQueue,
       eventsTable: this.storage.eventsTable,
       stateMachineName: retryStateMachineName,
-      ...logRetention,
+      ...functionOptions,
     });
     const queueEnvironment = {
       ...environment,
@@ -217,7 +241,7 @@ export class Hookline extends Construct {
       priorityQueue: this.delivery.priorityQueue,
       environment: queueEnvironment,
       ...(props.reconcileInterval === undefined ? {} : { interval: props.reconcileInterval }),
-      ...logRetention,
+      ...functionOptions,
     });
     this.ingest = new HooklineIngest(this, "Ingest", {
       webhooksTable: this.storage.webhooksTable,
@@ -228,7 +252,7 @@ export class Hookline extends Construct {
       eventTypeNames: eventTypes.map((type) => type.name),
       eventBus: this.eventBus,
       ...(props.eventSources === undefined ? {} : { eventSources: props.eventSources }),
-      ...logRetention,
+      ...functionOptions,
     });
     this.api = new HooklineApi(this, "Api", {
       webhooksTable: this.storage.webhooksTable,
@@ -239,7 +263,28 @@ export class Hookline extends Construct {
       deadLetterQueue: this.delivery.deadLetterQueue,
       environment,
       ...(props.authorizerCacheTtl === undefined ? {} : { authorizerCacheTtl: props.authorizerCacheTtl }),
-      ...logRetention,
+      ...functionOptions,
     });
+
+    if (props.monitoring?.enabled !== false) {
+      this.monitoring = new HooklineMonitoring(this, "Monitoring", {
+        ...props.monitoring,
+        metricsNamespace,
+        functions: {
+          Ingest: this.ingest.function,
+          Delivery: this.delivery.function,
+          PriorityDelivery: this.delivery.priorityFunction,
+          Reconciler: this.reconciler.function,
+          Management: this.api.managementFunction,
+          Authorizer: this.api.authorizerFunction,
+        },
+        deliveryQueue: this.delivery.queue,
+        deadLetterQueue: this.delivery.deadLetterQueue,
+        retryStateMachine: this.retryWorkflow.stateMachine,
+        httpApi: this.api.httpApi,
+        tables: { Webhooks: this.storage.webhooksTable, Events: this.storage.eventsTable },
+        ...(props.reconcileInterval === undefined ? {} : { gaugeInterval: props.reconcileInterval }),
+      });
+    }
   }
 }

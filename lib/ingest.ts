@@ -25,6 +25,11 @@ export interface HooklineIngestProps {
   readonly eventSources?: readonly string[];
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /**
+   * Active X-Ray tracing on the functions.
+   * @default false
+   */
+  readonly tracing?: boolean;
 }
 
 /**
@@ -43,6 +48,7 @@ export class HooklineIngest extends Construct {
       timeout: Duration.seconds(30),
       environment: props.environment,
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+      ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
     });
     props.webhooksTable.grantReadData(this.function);
     props.eventsTable.grantReadWriteData(this.function);

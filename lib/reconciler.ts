@@ -21,6 +21,11 @@ export interface HooklineReconcilerProps {
   readonly interval?: Duration;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /**
+   * Active X-Ray tracing on the functions.
+   * @default false
+   */
+  readonly tracing?: boolean;
 }
 
 /** Self-healing: a scheduled function that drives on every record whose next step is overdue. */
@@ -36,6 +41,7 @@ export class HooklineReconciler extends Construct {
       timeout: Duration.minutes(5),
       environment: props.environment,
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+      ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
     });
     props.webhooksTable.grantReadData(this.function);
     props.eventsTable.grantReadWriteData(this.function);

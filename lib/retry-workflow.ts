@@ -36,6 +36,11 @@ export interface HooklineRetryWorkflowProps {
   readonly logRetention?: RetentionDays;
   /** The state machine's name, known in advance so the delivery function can be given its ARN. */
   readonly stateMachineName: string;
+  /**
+   * X-Ray tracing of the executions.
+   * @default false
+   */
+  readonly tracing?: boolean;
 }
 
 /**
@@ -113,6 +118,7 @@ export class HooklineRetryWorkflow extends Construct {
       comment: "Hookline: the retry schedule of one delivery",
       definitionBody: DefinitionBody.fromChainable(wait.next(attempt).next(outcome)),
       timeout: Duration.days(4),
+      ...(props.tracing === true ? { tracingEnabled: true } : {}),
       logs: {
         destination: new LogGroup(this, "Logs", { retention: props.logRetention ?? RetentionDays.ONE_MONTH }),
         level: LogLevel.ERROR,

@@ -1,13 +1,13 @@
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { MiddlewareObj } from "@middy/core";
-import { DEFAULT_METRICS_NAMESPACE, SERVICE_NAME } from "../shared/names.ts";
+import { DEFAULT_METRICS_NAMESPACE, EnvVar, SERVICE_NAME } from "../shared/names.ts";
 
 /**
  * The one metrics sink of a function. Powertools adds the `service` dimension and nothing else; the
  * metrics are flushed as one EMF line per invocation by `publishMetrics()`.
  */
 export const metrics = new Metrics({
-  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? DEFAULT_METRICS_NAMESPACE,
+  namespace: process.env[EnvVar.metricsNamespace] ?? DEFAULT_METRICS_NAMESPACE,
   serviceName: SERVICE_NAME,
 });
 

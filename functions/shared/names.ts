@@ -20,6 +20,10 @@ export const EnvVar = {
   circuitCooldownSeconds: "HOOKLINE_CIRCUIT_COOLDOWN_SECONDS",
   deadLetterQueueUrl: "HOOKLINE_DEAD_LETTER_QUEUE_URL",
   reconcileGraceSeconds: "HOOKLINE_RECONCILE_GRACE_SECONDS",
+  /** Read by Powertools Logger and Metrics: the service name in every log line and the metrics' dimension. */
+  serviceName: "POWERTOOLS_SERVICE_NAME",
+  /** Read by Powertools Metrics: the CloudWatch namespace of Hookline's custom metrics. */
+  metricsNamespace: "POWERTOOLS_METRICS_NAMESPACE",
 } as const;
 
 /** Attribute names of the key schema, indexes and TTL of both tables. */
@@ -63,8 +67,45 @@ export const RetryStep = {
 /** Name of the index that lists a partition's items newest first. */
 export const BY_TIME_INDEX = "by-time";
 
-/** Powertools reads this to name the service in every log line. */
+/** Powertools reads this to name the service in every log line; it is also the metrics' only dimension value. */
 export const SERVICE_NAME = "hookline";
+
+/**
+ * Custom metrics the functions emit with Powertools Metrics (EMF) and the dashboard and alarms read.
+ * Each carries one dimension, `METRICS_DIMENSION` = `SERVICE_NAME`, and never a tenant, webhook or event
+ * id: CloudWatch bills and stores every dimension combination as its own metric.
+ */
+export const MetricName = {
+  /** Count: events accepted by ingest (API or EventBridge). */
+  eventsPublished: "EventsPublished",
+  /** Count: deliveries created by the fan-out of events to webhooks. */
+  deliveriesCreated: "DeliveriesCreated",
+  /** Count: HTTP attempts made at endpoints. */
+  deliveryAttempts: "DeliveryAttempts",
+  /** Count: deliveries that ended `delivered` (the endpoint answered 2xx). */
+  deliveriesSucceeded: "DeliveriesSucceeded",
+  /** Count: deliveries that ended `failed` (4xx, 410, webhook deleted or disabled), not retried. */
+  deliveriesFailed: "DeliveriesFailed",
+  /** Count: deliveries whose retry schedule ran out and that went to the dead-letter queue. */
+  deliveriesDeadLettered: "DeliveriesDeadLettered",
+  /** Milliseconds: one HTTP attempt, from request to response or timeout. */
+  attemptDuration: "AttemptDuration",
+  /** Milliseconds: from the event's acceptance to the delivery's success. */
+  endToEndLatency: "EndToEndLatency",
+  /** Count: circuits that opened (or reopened after a failed probe). */
+  circuitOpened: "CircuitOpened",
+  /** Count: circuits that closed again. */
+  circuitClosed: "CircuitClosed",
+  /** Gauge, emitted by the reconciler on each run: circuits open right now. */
+  openCircuits: "OpenCircuits",
+} as const;
+export type MetricNameValue = (typeof MetricName)[keyof typeof MetricName];
+
+/** The one dimension of every custom metric; its value is `SERVICE_NAME`. */
+export const METRICS_DIMENSION = "service";
+
+/** CloudWatch namespace of the custom metrics unless the `metricsNamespace` prop says otherwise. */
+export const DEFAULT_METRICS_NAMESPACE = "Hookline";
 
 /** CDK context key that the local runtime sets when it synthesizes the app for this machine. */
 export const LOCAL_CONTEXT_KEY = "hookline:local";
@@ -115,25 +156,6 @@ export const StackOutput = {
   priorityEventTypes: "PriorityEventTypes",
   deadLetterQueueUrl: "DeadLetterQueueUrl",
   eventBusName: "EventBusName",
+  /** The SNS topic alarms notify; only when monitoring is enabled. */
+  alarmTopicArn: "AlarmTopicArn",
 } as const;
-
-/**
- * Custom metrics the functions emit (Powertools Metrics, embedded metric format) and the dashboard and
- * alarms read. Their only dimension is the service: never a tenant, webhook or event id.
- */
-export const MetricName = {
-  eventsPublished: "EventsPublished",
-  deliveriesCreated: "DeliveriesCreated",
-  deliveryAttempts: "DeliveryAttempts",
-  deliveriesSucceeded: "DeliveriesSucceeded",
-  deliveriesFailed: "DeliveriesFailed",
-  deliveriesDeadLettered: "DeliveriesDeadLettered",
-  attemptDuration: "AttemptDuration",
-  endToEndLatency: "EndToEndLatency",
-  circuitOpened: "CircuitOpened",
-  circuitClosed: "CircuitClosed",
-  openCircuits: "OpenCircuits",
-} as const;
-
-/** The CloudWatch namespace of those metrics unless the `metricsNamespace` prop says otherwise. */
-export const DEFAULT_METRICS_NAMESPACE = "Hookline";
