@@ -6,6 +6,7 @@ import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { EnvVar } from "../functions/shared/names.ts";
+import { MAX_ATTEMPT_TIMEOUT_SECONDS } from "../functions/shared/retry-policy.ts";
 import { HooklineFunction } from "./function.ts";
 
 export interface HooklineDeliveryProps {
@@ -57,8 +58,10 @@ export class HooklineDelivery extends Construct {
   constructor(scope: Construct, id: string, props: HooklineDeliveryProps) {
     super(scope, id);
     const attemptTimeout = props.attemptTimeout ?? Duration.seconds(10);
-    // Records of a batch are attempted in parallel, so one batch takes about one attempt's time.
-    const functionTimeout = Duration.seconds(attemptTimeout.toSeconds() + 20);
+    // Records of a batch are attempted in parallel, so one batch takes about one attempt's time: the
+    // longest a webhook may ask for, a rate limit's wait, and the bookkeeping around them.
+    const longestAttempt = Math.max(attemptTimeout.toSeconds(), MAX_ATTEMPT_TIMEOUT_SECONDS);
+    const functionTimeout = Duration.seconds(longestAttempt + 25);
 
     this.deadLetterQueue = new Queue(this, "DeadLetterQueue", {
       retentionPeriod: Duration.days(14),

@@ -21,6 +21,8 @@ export interface MetricAggregate {
   readonly count: number;
   readonly min: number;
   readonly max: number;
+  /** The latest value: what a gauge reads now. */
+  readonly last: number;
 }
 
 interface Accumulator {
@@ -32,6 +34,7 @@ interface Accumulator {
   count: number;
   min: number;
   max: number;
+  last: number;
 }
 
 export class EmfCollector {
@@ -87,12 +90,14 @@ export class EmfCollector {
       count: 0,
       min: Number.POSITIVE_INFINITY,
       max: Number.NEGATIVE_INFINITY,
+      last: 0,
     };
     for (const value of values) {
       current.sum += value;
       current.count += 1;
       current.min = Math.min(current.min, value);
       current.max = Math.max(current.max, value);
+      current.last = value;
     }
     this.#metrics.set(key, current);
   }

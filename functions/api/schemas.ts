@@ -13,6 +13,7 @@ import {
 } from "../domain/custom-headers.ts";
 import type { AttemptRecord, Delivery, Webhook } from "../domain/model.ts";
 import type { EventTypeDefinition } from "../shared/event-catalogue.ts";
+import { MAX_ATTEMPT_TIMEOUT_SECONDS } from "../shared/retry-policy.ts";
 
 /** Request and response shapes of the HTTP API. Field names are snake_case. */
 
@@ -56,7 +57,7 @@ const timeoutSeconds = z
   .number()
   .int("timeout_seconds must be a whole number")
   .min(1)
-  .max(30)
+  .max(MAX_ATTEMPT_TIMEOUT_SECONDS)
   .describe("how long an attempt waits for an answer; the deployment's attempt timeout (10 s) by default");
 
 const rateLimit = z

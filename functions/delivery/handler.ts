@@ -20,6 +20,7 @@ import { dynamoStatsStore } from "../adapters/stats-store.ts";
 import { dynamoWebhookStore } from "../adapters/webhook-store.ts";
 import type { Webhook } from "../domain/model.ts";
 import { StatsBatch } from "../domain/stats.ts";
+import { MAX_ATTEMPT_TIMEOUT_SECONDS } from "../shared/retry-policy.ts";
 import { type DeliveryServiceDeps, processDelivery, processProbe, type WorkflowAnswer } from "./process.ts";
 
 const config = loadConfig([
@@ -118,7 +119,8 @@ const deps: DeliveryServiceDeps = {
     circuitPolicy: {
       failureThreshold: config.circuitFailureThreshold,
       cooldownSeconds: config.circuitCooldownSeconds,
-      probeTimeoutSeconds: config.deliveryTimeoutSeconds + 30,
+      // A probe outlives the longest attempt a webhook may ask for, and then some.
+      probeTimeoutSeconds: MAX_ATTEMPT_TIMEOUT_SECONDS + 30,
     },
   },
   deliveries: dynamoDeliveryStore(

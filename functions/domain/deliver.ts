@@ -156,15 +156,20 @@ export async function deliveryStep(ports: DeliveryPorts, message: DeliveryMessag
   const sentAt = ports.now();
   const result = await ports.send({
     url: webhook.url,
-    headers: webhookHeaders(
-      [webhook.secret],
-      message.deliveryId,
-      Math.floor(sentAt.getTime() / 1000),
-      body,
-      ports.userAgent,
-    ),
+    // The webhook's own headers first: the Standard Webhooks headers always win (and validation
+    // refuses reserved names anyway).
+    headers: {
+      ...webhook.headers,
+      ...webhookHeaders(
+        [webhook.secret],
+        message.deliveryId,
+        Math.floor(sentAt.getTime() / 1000),
+        body,
+        ports.userAgent,
+      ),
+    },
     body,
-    timeoutMs: ports.timeoutMs,
+    timeoutMs: webhook.timeoutSeconds === undefined ? ports.timeoutMs : webhook.timeoutSeconds * 1000,
   });
   const attemptClass = classifyAttempt(result.statusCode);
   const attempt: AttemptRecord = {

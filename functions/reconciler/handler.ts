@@ -8,11 +8,13 @@ import { dynamodb } from "../adapters/dynamodb.ts";
 import { dynamoEventStore, eventFromItem } from "../adapters/event-store.ts";
 import { Keys } from "../adapters/keys.ts";
 import { logger } from "../adapters/logger.ts";
+import { MetricUnit, metrics, publishMetrics } from "../adapters/metrics.ts";
 import { sqs } from "../adapters/sqs.ts";
 import { dynamoWebhookStore } from "../adapters/webhook-store.ts";
 import { resumeMessage } from "../delivery/process.ts";
 import { TERMINAL_STATUSES } from "../domain/model.ts";
 import { type PublishDeps, resumeFanOut } from "../domain/publish.ts";
+import { MetricName } from "../shared/names.ts";
 
 const config = loadConfig([
   "webhooksTable",
@@ -23,11 +25,12 @@ const config = loadConfig([
   "reconcileGraceSeconds",
   "priorityQueueUrl",
 ]);
+const webhooks = dynamoWebhookStore(dynamodb, config.webhooksTable);
 const queue = sqsDeliveryQueue(sqs, deliveryLanes(config));
 const publishDeps: PublishDeps = {
   catalogue: config.eventTypes,
   events: dynamoEventStore(dynamodb, config.eventsTable, config.retentionDays, config.reconcileGraceSeconds),
-  subscribers: dynamoWebhookStore(dynamodb, config.webhooksTable),
+  subscribers: webhooks,
   deliveries: dynamoDeliveryStore(
     dynamodb,
     config.eventsTable,
@@ -38,6 +41,9 @@ const publishDeps: PublishDeps = {
   now: () => new Date(),
 };
 
+/** The open-circuits gauge counts up to this many; past it, the alarm has long since fired. */
+const OPEN_CIRCUIT_COUNT_CAP = 10_000;
+
 /** Overdue records handled per run; the rest wait for the next run a minute later. */
 const RECORDS_PER_RUN = 1000;
 
@@ -47,6 +53,12 @@ const RECORDS_PER_RUN = 1000;
  * driven on. Each is claimed by moving its deadline first, so concurrent runs never drive one twice.
  */
 async function reconcile(): Promise<{ fanOuts: number; deliveries: number }> {
+  // The gauge the open-circuit alarm watches: published every run, so "open for 15 minutes" is 15 runs.
+  metrics.addMetric(
+    MetricName.openCircuits,
+    MetricUnit.Count,
+    await webhooks.countOpenCircuits(OPEN_CIRCUIT_COUNT_CAP),
+  );
   const now = new Date();
   const postponeTo = new Date(now.getTime() + config.reconcileGraceSeconds * 1000).toISOString();
   const overdue = await overdueRecords(dynamodb, config.eventsTable, now, RECORDS_PER_RUN);
@@ -80,4 +92,6 @@ async function reconcile(): Promise<{ fanOuts: number; deliveries: number }> {
   return { fanOuts, deliveries: resumed.length };
 }
 
-export const handler = middy(reconcile).use(injectLambdaContext(logger, { resetKeys: true }));
+export const handler = middy(reconcile)
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(publishMetrics());

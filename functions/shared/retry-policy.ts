@@ -56,6 +56,9 @@ export function retryScheduleProblems(
   return problems;
 }
 
+/** The longest an attempt may wait for an endpoint, whether set by the deployment or by a webhook. */
+export const MAX_ATTEMPT_TIMEOUT_SECONDS = 30;
+
 /** How long event and delivery records are kept. */
 export const DEFAULT_RETENTION_DAYS = 30;
 

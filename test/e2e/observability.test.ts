@@ -18,6 +18,7 @@ interface Metric {
   dimensions: Record<string, string>;
   sum: number;
   count: number;
+  last: number;
 }
 
 async function metricsNow(): Promise<Metric[]> {
@@ -109,6 +110,25 @@ describe("metrics", () => {
     }
     const latency = after.find((metric) => metric.name === "EndToEndLatency");
     expect(latency?.unit).toBe("Milliseconds");
+  });
+});
+
+describe("the open-circuits gauge", () => {
+  it("reads 1 while a webhook's circuit is open, as the reconciler counts it", async () => {
+    const down = await Receiver.start();
+    down.status = 503;
+    const created = await api("POST", "/v1/webhooks", { url: down.url, event_types: ["session.ended"] });
+    expect(created.status).toBe(201);
+    const gauge = async () => (await metricsNow()).find((metric) => metric.name === "OpenCircuits")?.last;
+    expect(await eventually("the gauge to be published", gauge)).toBe(0);
+    await api("POST", "/v1/events", { type: "session.ended", data: {} });
+    await eventually("the circuit to open", async () => {
+      const webhook = await api("GET", `/v1/webhooks/${created.body.id}`);
+      return webhook.body.circuit_state === "open" ? true : undefined;
+    });
+    await eventually("the gauge to read 1", async () => ((await gauge()) === 1 ? true : undefined));
+    await down.stop();
+    await api("DELETE", `/v1/webhooks/${created.body.id}`);
   });
 });
 

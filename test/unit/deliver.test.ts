@@ -231,4 +231,23 @@ describe("deliveryStep", () => {
     });
     expect(limited.sent).toHaveLength(0);
   });
+
+  it("sends the webhook's own headers and honours its own timeout, never letting a header replace a signature", async () => {
+    const custom = ports({
+      webhookValue: {
+        ...hook,
+        headers: { "x-tenant": "acme", authorization: "Bearer t0k" },
+        timeoutSeconds: 3,
+      },
+    });
+    await deliveryStep(custom, message);
+    const [request] = custom.sent;
+    expect(request?.timeoutMs).toBe(3_000);
+    expect(request?.headers).toMatchObject({ "x-tenant": "acme", authorization: "Bearer t0k" });
+    expect(request?.headers["webhook-signature"]).toMatch(/^v1,/);
+
+    const plain = ports();
+    await deliveryStep(plain, message);
+    expect(plain.sent[0]?.timeoutMs).toBe(10_000);
+  });
 });
