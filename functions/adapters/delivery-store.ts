@@ -5,16 +5,21 @@ import {
   GetCommand,
   PutCommand,
   paginateQuery,
+  QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { DeliveryStep } from "../domain/deliver.ts";
+import type { DeliveryHistory } from "../domain/history.ts";
 import type { AttemptRecord, Delivery, DeliveryMessage, DeliveryStatus } from "../domain/model.ts";
 import type { DeliveryRecorder } from "../domain/publish.ts";
-import { PARKED_INDEX, TableKey } from "../shared/names.ts";
+import { BY_TIME_INDEX, PARKED_INDEX, TableKey } from "../shared/names.ts";
 import { dueShardOf, expiryEpochSeconds, Keys } from "./keys.ts";
 
 const BATCH_WRITE_LIMIT = 25;
 const BATCH_WRITE_ATTEMPTS = 8;
+
+/** A filtered listing reads at most this many pages of DynamoDB results per request; the cursor goes on. */
+const MAX_LIST_READS = 10;
 
 export interface DeliveryKey {
   readonly pk: string;
@@ -32,7 +37,7 @@ export interface StoredDelivery extends Delivery {
   readonly parked: boolean;
 }
 
-export interface DeliveryStore extends DeliveryRecorder {
+export interface DeliveryStore extends DeliveryRecorder, DeliveryHistory {
   /**
    * Persists one step of a delivery, unless another process already recorded this attempt (or the
    * delivery is terminal): the write is conditional on the status and the attempt count it expects.
@@ -41,12 +46,6 @@ export interface DeliveryStore extends DeliveryRecorder {
   /** Marks a delivery dead-lettered once its message is on the dead-letter queue. */
   markDeadLettered(key: DeliveryKey, at: string): Promise<boolean>;
   get(tenantId: string, webhookId: string, deliveryId: string): Promise<StoredDelivery | undefined>;
-  /** A webhook's deliveries, newest first. */
-  list(
-    tenantId: string,
-    webhookId: string,
-    options: { status?: DeliveryStatus; limit: number },
-  ): Promise<Delivery[]>;
   /** Deliveries parked on a webhook's open circuit, oldest first, a page at a time. */
   parked(tenantId: string, webhookId: string): AsyncIterable<StoredDelivery[]>;
   /**
@@ -361,24 +360,72 @@ export function dynamoDeliveryStore(
       return Item ? deliveryFromItem(Item) : undefined;
     },
 
-    async list(tenantId, webhookId, { status, limit }) {
+    async deliveryPage(tenantId, webhookId, request) {
+      const pk = Keys.webhookDeliveries(tenantId, webhookId);
+      const filters: string[] = [];
+      const names: Record<string, string> = { "#pk": TableKey.partition, "#sk": TableKey.sort };
+      const values: Record<string, unknown> = {
+        ":pk": pk,
+        ":from": Keys.delivery(request.fromId),
+        ":to": Keys.delivery(request.toId),
+      };
+      if (request.statuses !== undefined) {
+        names["#status"] = "status";
+        const placeholders = request.statuses.map((status, index) => {
+          values[`:status${index}`] = status;
+          return `:status${index}`;
+        });
+        filters.push(`#status IN (${placeholders.join(", ")})`);
+      }
+      if (request.eventType !== undefined) {
+        names["#eventType"] = "event_type";
+        values[":eventType"] = request.eventType;
+        filters.push("#eventType = :eventType");
+      }
+      const deliveries: Delivery[] = [];
+      // Only the position's sort key is taken from the caller; the partition is always this webhook's.
+      let start: Record<string, unknown> | undefined =
+        request.afterId === undefined ? undefined : keyAttributes({ pk, sk: Keys.delivery(request.afterId) });
+      // The id range excludes the webhook's STATS items. With a filter, Limit counts items read, not
+      // items kept: read on (a bounded number of times) until the page is full.
+      for (let read = 0; read < MAX_LIST_READS && deliveries.length < request.limit; read++) {
+        const page = await client.send(
+          new QueryCommand({
+            TableName: tableName,
+            KeyConditionExpression: "#pk = :pk AND #sk BETWEEN :from AND :to",
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+            ...(filters.length === 0 ? {} : { FilterExpression: filters.join(" AND ") }),
+            ScanIndexForward: request.oldestFirst === true,
+            Limit: request.limit - deliveries.length,
+            ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+          }),
+        );
+        deliveries.push(...(page.Items ?? []).map(deliveryFromItem));
+        start = page.LastEvaluatedKey;
+        if (start === undefined) break;
+      }
+      const lastSort = start?.[TableKey.sort];
+      return {
+        deliveries,
+        ...(typeof lastSort === "string" ? { lastId: lastSort.slice(Keys.deliveryPrefix.length) } : {}),
+      };
+    },
+
+    async deliveriesOfEvent(tenantId, eventId, limit) {
+      // Every delivery item is indexed under its event (see `toItem`), so an event's deliveries are
+      // one query of the by-time index, also those of webhooks deleted since.
       const pages = paginateQuery(
-        { client, pageSize: limit },
+        { client, pageSize: Math.min(limit, 100) },
         {
           TableName: tableName,
-          KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
-          ScanIndexForward: false,
-          ExpressionAttributeNames: {
-            "#pk": TableKey.partition,
-            "#sk": TableKey.sort,
-            ...(status ? { "#status": "status" } : {}),
-          },
+          IndexName: BY_TIME_INDEX,
+          KeyConditionExpression: "#gsiPk = :event AND begins_with(#gsiSk, :prefix)",
+          ExpressionAttributeNames: { "#gsiPk": TableKey.byTimePartition, "#gsiSk": TableKey.byTimeSort },
           ExpressionAttributeValues: {
-            ":pk": Keys.webhookDeliveries(tenantId, webhookId),
+            ":event": Keys.event(tenantId, eventId),
             ":prefix": Keys.deliveryPrefix,
-            ...(status ? { ":status": status } : {}),
           },
-          ...(status ? { FilterExpression: "#status = :status" } : {}),
         },
       );
       const deliveries: Delivery[] = [];

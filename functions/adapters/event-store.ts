@@ -1,8 +1,15 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import type { EventHistory, EventSummary } from "../domain/history.ts";
 import type { EventSource, StoredEvent } from "../domain/model.ts";
 import type { EventStore } from "../domain/publish.ts";
-import { TableKey } from "../shared/names.ts";
+import { BY_TIME_INDEX, TableKey } from "../shared/names.ts";
 import { dueShardOf, expiryEpochSeconds, Keys } from "./keys.ts";
 
 interface EventItem {
@@ -13,6 +20,20 @@ interface EventItem {
   readonly accepted_at: string;
   readonly source: EventSource;
   readonly delivery_count?: number;
+}
+
+/** A filtered listing reads at most this many pages of DynamoDB results per request; the cursor goes on. */
+const MAX_LIST_READS = 10;
+
+/** What a listing reads of an event: everything but its payload. */
+const SUMMARY_ATTRIBUTES = ["id", "tenant_id", "type", "accepted_at", "source", "delivery_count"] as const;
+
+/** The by-time index's sort key of an event: newest first is descending order. */
+const byTimeSort = (acceptedAt: string, eventId: string) => `${acceptedAt}#${eventId}`;
+
+function summaryFromItem(item: Record<string, unknown>): EventSummary {
+  const { payload: _, ...summary } = eventFromItem({ ...item, payload: "" });
+  return summary;
 }
 
 export function eventFromItem(item: Record<string, unknown>): StoredEvent {
@@ -34,7 +55,7 @@ export function dynamoEventStore(
   tableName: string,
   retentionDays: number,
   reconcileGraceSeconds: number,
-): EventStore & { payload(tenantId: string, eventId: string): Promise<string | undefined> } {
+): EventStore & EventHistory & { payload(tenantId: string, eventId: string): Promise<string | undefined> } {
   const key = (tenantId: string, eventId: string) => ({
     [TableKey.partition]: Keys.event(tenantId, eventId),
     [TableKey.sort]: Keys.eventSort,
@@ -48,7 +69,7 @@ export function dynamoEventStore(
             Item: {
               ...key(event.tenantId, event.id),
               [TableKey.byTimePartition]: Keys.tenantEvents(event.tenantId),
-              [TableKey.byTimeSort]: `${event.acceptedAt}#${event.id}`,
+              [TableKey.byTimeSort]: byTimeSort(event.acceptedAt, event.id),
               [TableKey.expiresAt]: expiryEpochSeconds(new Date(event.acceptedAt), retentionDays),
               // Due until its fan-out completes, so the reconciler finishes a fan-out a crash interrupted.
               [TableKey.dueShard]: dueShardOf(event.id),
@@ -96,6 +117,72 @@ export function dynamoEventStore(
         }),
       );
       return typeof Item?.payload === "string" ? Item.payload : undefined;
+    },
+    async event(tenantId, eventId) {
+      const { Item } = await client.send(
+        new GetCommand({ TableName: tableName, Key: key(tenantId, eventId) }),
+      );
+      return Item ? eventFromItem(Item) : undefined;
+    },
+    async eventPage(tenantId, request) {
+      const names: Record<string, string> = {
+        "#gsiPk": TableKey.byTimePartition,
+        ...Object.fromEntries(SUMMARY_ATTRIBUTES.map((attribute) => [`#${attribute}`, attribute])),
+      };
+      // Sort keys are `accepted_at#id`: `since` itself sorts before every key of that millisecond, and
+      // `until` before every key of its own, so `>= since` and `< until` are exactly the time range.
+      const bounds: string[] = [];
+      const values: Record<string, unknown> = { ":tenant": Keys.tenantEvents(tenantId) };
+      if (request.since !== undefined) {
+        values[":since"] = request.since;
+        bounds.push("#gsiSk >= :since");
+      }
+      if (request.until !== undefined) {
+        values[":until"] = request.until;
+        bounds.push("#gsiSk < :until");
+      }
+      const range =
+        bounds.length === 2
+          ? " AND #gsiSk BETWEEN :since AND :until"
+          : bounds.map((b) => ` AND ${b}`).join("");
+      if (bounds.length > 0) names["#gsiSk"] = TableKey.byTimeSort;
+      if (request.type !== undefined) values[":type"] = request.type;
+      const events: EventSummary[] = [];
+      // Only the position is taken from the cursor; the keys around it are always the caller's own.
+      let start: Record<string, unknown> | undefined =
+        request.after === undefined
+          ? undefined
+          : {
+              ...key(tenantId, request.after.id),
+              [TableKey.byTimePartition]: Keys.tenantEvents(tenantId),
+              [TableKey.byTimeSort]: byTimeSort(request.after.acceptedAt, request.after.id),
+            };
+      for (let read = 0; read < MAX_LIST_READS && events.length < request.limit; read++) {
+        const page = await client.send(
+          new QueryCommand({
+            TableName: tableName,
+            IndexName: BY_TIME_INDEX,
+            KeyConditionExpression: `#gsiPk = :tenant${range}`,
+            ProjectionExpression: SUMMARY_ATTRIBUTES.map((attribute) => `#${attribute}`).join(", "),
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+            ...(request.type === undefined ? {} : { FilterExpression: "#type = :type" }),
+            ScanIndexForward: false,
+            Limit: request.limit - events.length,
+            ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+          }),
+        );
+        events.push(...(page.Items ?? []).map(summaryFromItem));
+        start = page.LastEvaluatedKey;
+        if (start === undefined) break;
+      }
+      const lastSort = start?.[TableKey.byTimeSort];
+      if (typeof lastSort !== "string") return { events };
+      const separator = lastSort.indexOf("#");
+      return {
+        events,
+        last: { acceptedAt: lastSort.slice(0, separator), id: lastSort.slice(separator + 1) },
+      };
     },
   };
 }

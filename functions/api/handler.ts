@@ -8,13 +8,15 @@ import { deliveryLanes, sqsDeliveryQueue } from "../adapters/delivery-queue.ts";
 import { dynamoDeliveryStore } from "../adapters/delivery-store.ts";
 import { resolveHost } from "../adapters/dns.ts";
 import { dynamodb } from "../adapters/dynamodb.ts";
+import { dynamoEventStore } from "../adapters/event-store.ts";
 import { logger } from "../adapters/logger.ts";
 import { queueDepth } from "../adapters/queue-depth.ts";
 import { sqs } from "../adapters/sqs.ts";
 import { dynamoWebhookStore } from "../adapters/webhook-store.ts";
-import { retryDelivery } from "../delivery/recovery.ts";
+import { recoverWebhook, retryDelivery } from "../delivery/recovery.ts";
 import { NotFoundError } from "../domain/errors.ts";
 import { healthStatus } from "../domain/health.ts";
+import { eventDetail, listDeliveries, listEvents } from "../domain/history.ts";
 import {
   deleteWebhook,
   findWebhook,
@@ -49,9 +51,14 @@ import {
   CreateWebhookBody,
   DeliveryPath,
   deliveryResource,
+  EventPath,
+  eventDeliveryResource,
+  eventSummaryResource,
   eventTypeResource,
   ListDeliveriesQuery,
+  ListEventsQuery,
   ListWebhooksQuery,
+  RecoverBody,
   UpdateWebhookBody,
   WebhookPath,
   webhookResource,
@@ -103,6 +110,12 @@ function webhookPatch(body: ReturnType<typeof UpdateWebhookBody.parse>): Webhook
   };
 }
 const deliveries = dynamoDeliveryStore(
+  dynamodb,
+  config.eventsTable,
+  config.retentionDays,
+  config.reconcileGraceSeconds,
+);
+const events = dynamoEventStore(
   dynamodb,
   config.eventsTable,
   config.retentionDays,
@@ -177,11 +190,15 @@ const routes: Record<ManagementRouteKey, (event: ApiEvent, tenantId: string) => 
     const { webhookId } = parseWith(WebhookPath, event.pathParameters, "path");
     const query = parseWith(ListDeliveriesQuery, event.queryStringParameters ?? {}, "query");
     await findWebhook(webhooks, tenantId, webhookId);
-    const page = await deliveries.list(tenantId, webhookId, {
+    const page = await listDeliveries({ deliveries, cursorKey }, tenantId, webhookId, {
       limit: query.limit,
       ...(query.status === undefined ? {} : { status: query.status }),
+      ...(query.event_type === undefined ? {} : { eventType: query.event_type }),
+      ...(query.since === undefined ? {} : { since: query.since }),
+      ...(query.until === undefined ? {} : { until: query.until }),
+      ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
     });
-    return json(200, { data: page.map(deliveryResource) });
+    return json(200, { data: page.deliveries.map(deliveryResource), next_cursor: page.nextCursor });
   },
 
   [ManagementRoute.getDelivery]: async (event, tenantId) => {
@@ -204,6 +221,45 @@ const routes: Record<ManagementRouteKey, (event: ApiEvent, tenantId: string) => 
     );
     logger.info("delivery retry requested", { webhook_id: webhookId, delivery_id: deliveryId });
     return json(202, deliveryResource(reopened));
+  },
+
+  [ManagementRoute.recoverWebhook]: async (event, tenantId) => {
+    const { webhookId } = parseWith(WebhookPath, event.pathParameters, "path");
+    const body = parseWith(RecoverBody, event.body, "recover request");
+    const webhook = await findWebhook(webhooks, tenantId, webhookId);
+    const summary = await recoverWebhook(
+      { deliveries, queue, now: () => new Date(), retentionDays: config.retentionDays },
+      webhook,
+      body.since,
+    );
+    logger.info("webhook recovery requested", {
+      webhook_id: webhookId,
+      since: body.since.toISOString(),
+      recovering: summary.recovering,
+    });
+    return json(202, { recovering: summary.recovering, next_since: summary.nextSince ?? null });
+  },
+
+  [ManagementRoute.listEvents]: async (event, tenantId) => {
+    const query = parseWith(ListEventsQuery, event.queryStringParameters ?? {}, "query");
+    const page = await listEvents({ events, cursorKey }, tenantId, {
+      limit: query.limit,
+      ...(query.type === undefined ? {} : { type: query.type }),
+      ...(query.since === undefined ? {} : { since: query.since }),
+      ...(query.until === undefined ? {} : { until: query.until }),
+      ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
+    });
+    return json(200, { data: page.events.map(eventSummaryResource), next_cursor: page.nextCursor });
+  },
+
+  [ManagementRoute.getEvent]: async (event, tenantId) => {
+    const { eventId } = parseWith(EventPath, event.pathParameters, "path");
+    const detail = await eventDetail({ events, deliveries }, tenantId, eventId);
+    return json(200, {
+      ...eventSummaryResource(detail.event),
+      data: detail.data,
+      deliveries: detail.deliveries.map(eventDeliveryResource),
+    });
   },
 };
 

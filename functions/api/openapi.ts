@@ -9,8 +9,10 @@ import {
   CreateWebhookBody,
   DELIVERY_STATUSES,
   ListDeliveriesQuery,
+  ListEventsQuery,
   ListWebhooksQuery,
   PublishEventBody,
+  RecoverBody,
   UpdateWebhookBody,
 } from "./schemas.ts";
 
@@ -66,6 +68,18 @@ const DeliveryShape = z.object({
   completed_at: z.string().nullable(),
 });
 
+const EventSummaryShape = z.object({
+  id: z.string(),
+  type: z.string(),
+  accepted_at: z.string(),
+  source: z.enum(["api", "eventbridge"]),
+  deliveries: z
+    .number()
+    .int()
+    .nullable()
+    .describe("how many deliveries it fanned out to; null while it fans out"),
+});
+
 const components = {
   Error: ErrorShape,
   CreateWebhook: CreateWebhookBody,
@@ -76,7 +90,28 @@ const components = {
   WebhookList: z.object({ data: z.array(WebhookShape), next_cursor: z.string().nullable() }),
   EventTypeList: z.object({ data: z.array(z.object({ name: z.string(), description: z.string() })) }),
   Delivery: DeliveryShape,
-  DeliveryList: z.object({ data: z.array(DeliveryShape) }),
+  DeliveryList: z.object({ data: z.array(DeliveryShape), next_cursor: z.string().nullable() }),
+  Recover: RecoverBody,
+  Recovering: z.object({
+    recovering: z.number().int().describe("deliveries queued again by this request"),
+    next_since: z
+      .string()
+      .nullable()
+      .describe("set when the request stopped at its cap of 1,000: recover again with this `since`"),
+  }),
+  EventList: z.object({ data: z.array(EventSummaryShape), next_cursor: z.string().nullable() }),
+  Event: EventSummaryShape.extend({
+    data: z.unknown().describe("the data the event was published with"),
+    deliveries: z.array(
+      z.object({
+        id: z.string(),
+        webhook_id: z.string(),
+        status: z.enum(DELIVERY_STATUSES),
+        attempt_count: z.number().int(),
+        last_status_code: z.number().int().nullable(),
+      }),
+    ),
+  }),
   PublishedEvent: z.object({
     id: z.string(),
     type: z.string(),
@@ -129,7 +164,7 @@ const operations: Record<
     responses: { 204: ["deleted"], 404: missing },
   },
   "GET /v1/webhooks/{webhookId}/deliveries": {
-    summary: "A webhook's deliveries, newest first",
+    summary: "A webhook's deliveries, newest first, filtered, a page at a time",
     query: ListDeliveriesQuery,
     responses: { 200: ["the deliveries", "DeliveryList"], 400: invalid, 404: missing },
   },
@@ -143,6 +178,29 @@ const operations: Record<
       202: ["queued again", "Delivery"],
       404: missing,
       409: ["the delivery is not failed or dead-lettered", "Error"],
+    },
+  },
+  "POST /v1/webhooks/{webhookId}/recover": {
+    summary:
+      "Send every failed and dead-lettered delivery created since a time again (up to 1,000 a request)",
+    body: RecoverBody,
+    responses: {
+      202: ["queued again", "Recovering"],
+      400: invalid,
+      404: missing,
+      409: ["the webhook is not active: re-enable it first", "Error"],
+    },
+  },
+  "GET /v1/events": {
+    summary: "The tenant's events, newest first, a page at a time (without their data)",
+    query: ListEventsQuery,
+    responses: { 200: ["a page and the cursor of the next one", "EventList"], 400: invalid },
+  },
+  "GET /v1/events/{eventId}": {
+    summary: "One event with its data and the deliveries it fanned out to",
+    responses: {
+      200: ["the event", "Event"],
+      404: ["no such event (or it belongs to another tenant)", "Error"],
     },
   },
   [IngestRoute.publishEvent]: {

@@ -11,6 +11,7 @@ import {
   MAX_METADATA_KEY_LENGTH,
   MAX_METADATA_VALUE_LENGTH,
 } from "../domain/custom-headers.ts";
+import type { EventSummary } from "../domain/history.ts";
 import type { AttemptRecord, Delivery, Webhook } from "../domain/model.ts";
 import type { EventTypeDefinition } from "../shared/event-catalogue.ts";
 import { MAX_ATTEMPT_TIMEOUT_SECONDS } from "../shared/retry-policy.ts";
@@ -121,9 +122,55 @@ export const DeliveryPath = z.object({
 
 export const DELIVERY_STATUSES = ["pending", "retrying", "delivered", "failed", "dead_lettered"] as const;
 
-export const ListDeliveriesQuery = z.strictObject({
-  status: z.enum(DELIVERY_STATUSES).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(100),
+/** An ISO 8601 time with a zone (`2026-11-25T10:00:00Z`, `...+01:00`), as a Date. */
+const isoTime = (what: string) =>
+  z.iso
+    .datetime({
+      offset: true,
+      error: `${what} must be an ISO 8601 time with a zone, e.g. 2026-11-25T10:00:00Z`,
+    })
+    .transform((text) => new Date(text))
+    .refine((time) => time.getUTCFullYear() >= 1970 && time.getUTCFullYear() <= 9999, {
+      message: `${what} must be between the years 1970 and 9999`,
+    });
+
+const timeRange = {
+  since: isoTime("since").optional().describe("only what was created at or after this time"),
+  until: isoTime("until").optional().describe("only what was created before this time"),
+};
+
+const sinceBeforeUntil = (query: { since?: Date | undefined; until?: Date | undefined }) =>
+  query.since === undefined || query.until === undefined || query.since < query.until;
+const sinceBeforeUntilIssue = { message: "since must be before until", path: ["until"] };
+
+const pageLimit = z.coerce.number().int().min(1).max(100).default(100);
+const cursor = z.string().min(1).max(2048).optional();
+
+export const ListDeliveriesQuery = z
+  .strictObject({
+    status: z.enum(DELIVERY_STATUSES).optional(),
+    event_type: z.string().min(1).max(200).optional(),
+    ...timeRange,
+    limit: pageLimit,
+    cursor,
+  })
+  .refine(sinceBeforeUntil, sinceBeforeUntilIssue);
+
+export const ListEventsQuery = z
+  .strictObject({
+    type: z.string().min(1).max(200).optional(),
+    ...timeRange,
+    limit: pageLimit,
+    cursor,
+  })
+  .refine(sinceBeforeUntil, sinceBeforeUntilIssue);
+
+export const EventPath = z.object({ eventId: z.string().min(1).max(128) });
+
+export const RecoverBody = z.strictObject({
+  since: isoTime("since").describe(
+    "re-send the failed and dead-lettered deliveries created since this time; not in the future, at most the retention period back",
+  ),
 });
 
 /** Caller-chosen event ids double as idempotency keys, so they are restricted to a safe alphabet. */
@@ -184,4 +231,25 @@ export function attemptResource(attempt: AttemptRecord) {
 
 export function eventTypeResource(definition: EventTypeDefinition) {
   return { name: definition.name, description: definition.description };
+}
+
+export function eventSummaryResource(event: EventSummary) {
+  return {
+    id: event.id,
+    type: event.type,
+    accepted_at: event.acceptedAt,
+    source: event.source,
+    deliveries: event.deliveryCount ?? null,
+  };
+}
+
+/** One delivery as an event's detail lists it. */
+export function eventDeliveryResource(delivery: Delivery) {
+  return {
+    id: delivery.id,
+    webhook_id: delivery.webhookId,
+    status: delivery.status,
+    attempt_count: delivery.attemptCount,
+    last_status_code: delivery.lastStatusCode ?? null,
+  };
 }

@@ -1,6 +1,9 @@
 import { z } from "zod";
 import type { DeliveryStore, StoredDelivery } from "../adapters/delivery-store.ts";
-import { ConflictError, NotFoundError } from "../domain/errors.ts";
+import { ConflictError, NotFoundError, ValidationError } from "../domain/errors.ts";
+import type { DeliveryHistory } from "../domain/history.ts";
+import { deliveryIdRange, deliveryIdTime } from "../domain/ids.ts";
+import type { Delivery, Webhook } from "../domain/model.ts";
 import type { DeliveryQueue } from "../domain/publish.ts";
 import { resumeMessage } from "./process.ts";
 
@@ -30,6 +33,106 @@ export async function retryDelivery(
   }
   await deps.queue.enqueue([resumeMessage(reopened, reopened.createdAt)]);
   return reopened;
+}
+
+/** One recover request queues at most this many deliveries; `next_since` says where to go on. */
+export const RECOVER_CAP = 1000;
+
+/** One recover request reads at most this many pages of a webhook's deliveries. */
+const RECOVER_MAX_PAGES = 50;
+
+/** Deliveries re-opened and queued at the same time, so that a full request fits in the API's timeout. */
+const RECOVER_CONCURRENCY = 10;
+
+export interface WebhookRecoveryDeps extends RecoveryDeps {
+  readonly deliveries: RecoveryDeps["deliveries"] & Pick<DeliveryHistory, "deliveryPage">;
+  readonly retentionDays: number;
+}
+
+export interface RecoverySummary {
+  /** Deliveries re-opened and queued by this request. */
+  readonly recovering: number;
+  /**
+   * Where to go on when this request stopped at its cap: recover again with this `since` (deliveries
+   * already re-opened are no longer failed, so nothing is sent twice); undefined when it got through.
+   */
+  readonly nextSince?: string;
+}
+
+/**
+ * Sends every `failed` and `dead_lettered` delivery of a webhook created since `since` again, oldest
+ * first, each as a manual retry does (see `retryDelivery`). A webhook that is not active is a
+ * ConflictError: recover after re-enabling it. Bounded work per request: at most `RECOVER_CAP`
+ * deliveries queued and `RECOVER_MAX_PAGES` pages read.
+ */
+export async function recoverWebhook(
+  deps: WebhookRecoveryDeps,
+  webhook: Webhook,
+  since: Date,
+): Promise<RecoverySummary> {
+  const now = deps.now();
+  if (since.getTime() > now.getTime()) {
+    throw new ValidationError("since is in the future", [
+      { path: "since", message: "must not be in the future" },
+    ]);
+  }
+  const oldest = now.getTime() - deps.retentionDays * 86_400_000;
+  if (since.getTime() < oldest) {
+    throw new ValidationError(`since is more than the ${deps.retentionDays}-day retention period back`, [
+      { path: "since", message: `must be within the last ${deps.retentionDays} days` },
+    ]);
+  }
+  if (!webhook.active) {
+    throw new ConflictError(
+      `webhook ${webhook.id} is not active${webhook.disabledReason ? ` (${webhook.disabledReason})` : ""}: re-enable it with PATCH {"active": true}, then recover`,
+    );
+  }
+  const { from, to } = deliveryIdRange(since);
+  let recovering = 0;
+  let afterId: string | undefined;
+  for (let read = 0; read < RECOVER_MAX_PAGES; read++) {
+    const page = await deps.deliveries.deliveryPage(webhook.tenantId, webhook.id, {
+      limit: 100,
+      statuses: ["failed", "dead_lettered"],
+      fromId: from,
+      toId: to,
+      oldestFirst: true,
+      ...(afterId === undefined ? {} : { afterId }),
+    });
+    const room = RECOVER_CAP - recovering;
+    const taken = page.deliveries.slice(0, room);
+    recovering += await retryAll(deps, taken);
+    const rest = page.deliveries[taken.length];
+    if (rest) return { recovering, nextSince: rest.createdAt };
+    if (page.lastId === undefined) return { recovering };
+    afterId = page.lastId;
+    if (recovering >= RECOVER_CAP) return { recovering, nextSince: deliveryIdTime(afterId).toISOString() };
+  }
+  return {
+    recovering,
+    ...(afterId === undefined ? {} : { nextSince: deliveryIdTime(afterId).toISOString() }),
+  };
+}
+
+/** Retries deliveries a few at a time; returns how many were queued (another process may get there first). */
+async function retryAll(deps: RecoveryDeps, deliveries: readonly Delivery[]): Promise<number> {
+  let queued = 0;
+  let next = 0;
+  const worker = async () => {
+    while (next < deliveries.length) {
+      const delivery = deliveries[next++];
+      if (!delivery) return;
+      try {
+        await retryDelivery(deps, delivery.tenantId, delivery.webhookId, delivery.id);
+        queued += 1;
+      } catch (error) {
+        // Retried or expired since it was read: nothing to do for it.
+        if (!(error instanceof ConflictError || error instanceof NotFoundError)) throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(RECOVER_CONCURRENCY, deliveries.length) }, worker));
+  return queued;
 }
 
 /** One message as read from the dead-letter queue. */

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { encodeTime, ulid } from "ulid";
+import { decodeTime, encodeTime, ulid } from "ulid";
 
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
@@ -25,4 +25,30 @@ export function deliveryIdFor(eventAcceptedAt: Date, eventId: string, webhookId:
     suffix += CROCKFORD[(digest[index] ?? 0) & 31];
   }
   return `msg_${encodeTime(eventAcceptedAt.getTime(), 10)}${suffix}`;
+}
+
+/** The prefix every delivery id starts with. */
+const DELIVERY_ID_PREFIX = "msg_";
+
+/** Sorts after every character of a delivery id, so `…~` bounds all ids with a given prefix. */
+const AFTER_EVERY_ID_CHARACTER = "~";
+
+/** Well-formed delivery ids: the prefix, a 10-character time and a 16-character digest. */
+export const DELIVERY_ID = /^msg_[0-9A-HJKMNP-TV-Z]{26}$/;
+
+/**
+ * The range of delivery ids (inclusive bounds, compared as strings) of deliveries created at or after
+ * `since` and before `until`. Delivery ids start with their event's acceptance time, so a time range
+ * is an id range: a webhook's deliveries can be filtered by time with a key condition, not a scan.
+ */
+export function deliveryIdRange(since?: Date, until?: Date): { readonly from: string; readonly to: string } {
+  return {
+    from: `${DELIVERY_ID_PREFIX}${since === undefined ? "" : encodeTime(since.getTime(), 10)}`,
+    to: `${DELIVERY_ID_PREFIX}${until === undefined ? "" : encodeTime(Math.max(0, until.getTime() - 1), 10)}${AFTER_EVERY_ID_CHARACTER}`,
+  };
+}
+
+/** When the event behind a delivery id was accepted (the time its id starts with). */
+export function deliveryIdTime(deliveryId: string): Date {
+  return new Date(decodeTime(deliveryId.slice(DELIVERY_ID_PREFIX.length, DELIVERY_ID_PREFIX.length + 10)));
 }

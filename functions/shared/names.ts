@@ -124,6 +124,9 @@ export const ManagementRoute = {
   listDeliveries: "GET /v1/webhooks/{webhookId}/deliveries",
   getDelivery: "GET /v1/webhooks/{webhookId}/deliveries/{deliveryId}",
   retryDelivery: "POST /v1/webhooks/{webhookId}/deliveries/{deliveryId}/retry",
+  recoverWebhook: "POST /v1/webhooks/{webhookId}/recover",
+  listEvents: "GET /v1/events",
+  getEvent: "GET /v1/events/{eventId}",
 } as const;
 export type ManagementRouteKey = (typeof ManagementRoute)[keyof typeof ManagementRoute];
 
