@@ -50,5 +50,6 @@ export function deliveryIdRange(since?: Date, until?: Date): { readonly from: st
 
 /** When the event behind a delivery id was accepted (the time its id starts with). */
 export function deliveryIdTime(deliveryId: string): Date {
-  return new Date(decodeTime(deliveryId.slice(DELIVERY_ID_PREFIX.length, DELIVERY_ID_PREFIX.length + 10)));
+  // The rest of the id is ULID-shaped: a 10-character time and 16 more characters.
+  return new Date(decodeTime(deliveryId.slice(DELIVERY_ID_PREFIX.length)));
 }

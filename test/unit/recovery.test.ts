@@ -2,12 +2,18 @@ import { describe, expect, it } from "vitest";
 import type { StoredDelivery } from "../../functions/adapters/delivery-store.ts";
 import {
   type DeadLetter,
+  RECOVER_CAP,
   type RecoveryDeps,
+  recoverWebhook,
   redriveDeadLetters,
   retryDelivery,
+  type WebhookRecoveryDeps,
 } from "../../functions/delivery/recovery.ts";
-import { ConflictError, NotFoundError } from "../../functions/domain/errors.ts";
-import type { DeliveryMessage, DeliveryStatus } from "../../functions/domain/model.ts";
+import { CLOSED_CIRCUIT } from "../../functions/domain/circuit.ts";
+import { ConflictError, NotFoundError, ValidationError } from "../../functions/domain/errors.ts";
+import type { DeliveryPageRequest } from "../../functions/domain/history.ts";
+import { deliveryIdFor } from "../../functions/domain/ids.ts";
+import type { DeliveryMessage, DeliveryStatus, Webhook } from "../../functions/domain/model.ts";
 
 const NOW = new Date("2026-11-25T12:00:00Z");
 
@@ -131,5 +137,118 @@ describe("redriveDeadLetters", () => {
       ["failed", 2],
     ]);
     expect(dlq.removed).toEqual(["m0", "m1", "m2", "m3", "m4"]);
+  });
+});
+
+describe("recoverWebhook", () => {
+  const webhook: Webhook = {
+    id: "wh_1",
+    tenantId: "t1",
+    url: "https://example.com/hooks",
+    eventTypes: ["*"],
+    description: "",
+    active: true,
+    secret: "whsec_x",
+    createdAt: "2026-11-01T00:00:00.000Z",
+    updatedAt: "2026-11-01T00:00:00.000Z",
+    circuit: CLOSED_CIRCUIT,
+  };
+
+  /** A delivery of an event accepted `minutesAgo` before NOW, with a real (time-sorted) id. */
+  function at(minutesAgo: number, n: number, status: DeliveryStatus): StoredDelivery {
+    const created = new Date(NOW.getTime() - minutesAgo * 60_000);
+    return {
+      ...stored(deliveryIdFor(created, `evt_${n}`, "wh_1"), status, 2),
+      createdAt: created.toISOString(),
+    };
+  }
+
+  /** The world above, plus paging over the records as the DynamoDB store pages a webhook's partition. */
+  function recoveryWorld(records: StoredDelivery[]) {
+    const { deps, queued, byId } = world(records);
+    const pages: DeliveryPageRequest[] = [];
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const recovery: WebhookRecoveryDeps = {
+      ...deps,
+      retentionDays: 30,
+      queue: {
+        async enqueue(messages) {
+          inFlight += 1;
+          mostInFlight = Math.max(mostInFlight, inFlight);
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          queued.push(...messages);
+          inFlight -= 1;
+        },
+      },
+      deliveries: {
+        ...deps.deliveries,
+        async deliveryPage(_tenant, _webhook, request) {
+          pages.push(request);
+          const ids = [...byId.keys()]
+            .filter((id) => id >= request.fromId && id <= request.toId)
+            .sort()
+            .filter((id) => request.afterId === undefined || id > request.afterId);
+          const matching = ids
+            .map((id) => byId.get(id) as StoredDelivery)
+            .filter((d) => request.statuses === undefined || request.statuses.includes(d.status));
+          const page = matching.slice(0, request.limit);
+          const last = page.at(-1);
+          return {
+            deliveries: page,
+            ...(last !== undefined && matching.length > page.length ? { lastId: last.id } : {}),
+          };
+        },
+      },
+    };
+    return { deps: recovery, queued, byId, pages, mostInFlight: () => mostInFlight };
+  }
+
+  it("re-sends the failed and dead-lettered deliveries since a time, oldest first, and no others", async () => {
+    const records = [
+      at(120, 0, "dead_lettered"),
+      at(50, 1, "dead_lettered"),
+      at(40, 2, "failed"),
+      at(30, 3, "delivered"),
+      at(20, 4, "retrying"),
+      at(10, 5, "dead_lettered"),
+    ];
+    const { deps, queued } = recoveryWorld(records);
+    const summary = await recoverWebhook(deps, webhook, new Date(NOW.getTime() - 60 * 60_000));
+    expect(summary).toEqual({ recovering: 3 });
+    expect(queued.map((message) => message.deliveryId).sort()).toEqual(
+      [records[1], records[2], records[5]].map((d) => d?.id).sort(),
+    );
+  });
+
+  it(`stops at ${RECOVER_CAP} a request, says where to go on, and the next request sends the rest once`, async () => {
+    const records = Array.from({ length: RECOVER_CAP + 50 }, (_, n) => at(600 - n * 0.1, n, "dead_lettered"));
+    const { deps, queued, mostInFlight } = recoveryWorld(records);
+    const first = await recoverWebhook(deps, webhook, new Date(NOW.getTime() - 24 * 3_600_000));
+    expect(first.recovering).toBe(RECOVER_CAP);
+    // Where it stopped: at the time of the last one it re-sent, at the latest that of the first it did not.
+    const nextSince = first.nextSince ?? "";
+    expect(nextSince >= (records[RECOVER_CAP - 1]?.createdAt ?? "")).toBe(true);
+    expect(nextSince <= (records[RECOVER_CAP]?.createdAt ?? "")).toBe(true);
+    expect(mostInFlight()).toBeLessThanOrEqual(10);
+    const second = await recoverWebhook(deps, webhook, new Date(nextSince));
+    // Those re-sent already are no longer dead-lettered: nothing goes twice.
+    expect(second).toEqual({ recovering: 50 });
+    expect(new Set(queued.map((message) => message.deliveryId)).size).toBe(RECOVER_CAP + 50);
+    expect(queued).toHaveLength(RECOVER_CAP + 50);
+  });
+
+  it("refuses an inactive webhook, a since in the future, and one beyond the retention period", async () => {
+    const { deps, queued } = recoveryWorld([at(10, 0, "dead_lettered")]);
+    await expect(
+      recoverWebhook(deps, { ...webhook, active: false, disabledReason: "endpoint_gone" }, new Date(NOW)),
+    ).rejects.toThrow(/endpoint_gone.*re-enable/);
+    await expect(recoverWebhook(deps, webhook, new Date(NOW.getTime() + 1000))).rejects.toBeInstanceOf(
+      ValidationError,
+    );
+    await expect(
+      recoverWebhook(deps, webhook, new Date(NOW.getTime() - 31 * 86_400_000)),
+    ).rejects.toBeInstanceOf(ValidationError);
+    expect(queued).toEqual([]);
   });
 });
