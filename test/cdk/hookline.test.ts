@@ -3,6 +3,7 @@ import { Match, Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_EVENT_TYPES } from "../../functions/shared/event-catalogue.ts";
 import {
+  BY_TIME_INDEX,
   EnvVar,
   FALLBACK_ROUTE,
   IngestRoute,
@@ -116,6 +117,39 @@ describe("Hookline stack with default props", () => {
       ).Properties;
       expect(AuthorizationType ?? "NONE", RouteKey).toBe(open.includes(RouteKey) ? "NONE" : "CUSTOM");
     }
+  });
+
+  it("puts the events list, event detail and recover routes behind the authorizer, on the management function", () => {
+    for (const routeKey of [
+      ManagementRoute.listEvents,
+      ManagementRoute.getEvent,
+      ManagementRoute.recoverWebhook,
+    ]) {
+      template.hasResourceProperties("AWS::ApiGatewayV2::Route", {
+        RouteKey: routeKey,
+        AuthorizationType: "CUSTOM",
+        AuthorizerId: Match.anyValue(),
+        Target: {
+          "Fn::Join": ["", ["integrations/", { Ref: Match.stringLikeRegexp("ManagementIntegration") }]],
+        },
+      });
+    }
+  });
+
+  it("indexes events by tenant and time, and deliveries by event, in one by-time index that projects every attribute", () => {
+    // Event detail reads an event's deliveries from it (status, attempts), and the event list its summaries.
+    template.hasResourceProperties("AWS::DynamoDB::GlobalTable", {
+      GlobalSecondaryIndexes: Match.arrayWith([
+        {
+          IndexName: BY_TIME_INDEX,
+          KeySchema: [
+            { AttributeName: TableKey.byTimePartition, KeyType: "HASH" },
+            { AttributeName: TableKey.byTimeSort, KeyType: "RANGE" },
+          ],
+          Projection: { ProjectionType: "ALL" },
+        },
+      ]),
+    });
   });
 
   it("lets the management function read the queues' depths, and do nothing else with the dead-letter queue", () => {
