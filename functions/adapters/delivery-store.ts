@@ -21,6 +21,9 @@ const BATCH_WRITE_ATTEMPTS = 8;
 /** A filtered listing reads at most this many pages of DynamoDB results per request; the cursor goes on. */
 const MAX_LIST_READS = 10;
 
+/** A filtered listing reads at least this many items a query, however small the page it fills. */
+const FILTERED_READ_BATCH = 100;
+
 export interface DeliveryKey {
   readonly pk: string;
   readonly sk: string;
@@ -387,8 +390,11 @@ export function dynamoDeliveryStore(
       let start: Record<string, unknown> | undefined =
         request.afterId === undefined ? undefined : keyAttributes({ pk, sk: Keys.delivery(request.afterId) });
       // The id range excludes the webhook's STATS items. With a filter, Limit counts items read, not
-      // items kept: read on (a bounded number of times) until the page is full.
+      // items kept: read in batches of at least FILTERED_READ_BATCH (a bounded number of times) until
+      // the page is full, and stop the page at its last kept item when a batch holds more.
+      const filtered = filters.length > 0;
       for (let read = 0; read < MAX_LIST_READS && deliveries.length < request.limit; read++) {
+        const wanted = request.limit - deliveries.length;
         const page = await client.send(
           new QueryCommand({
             TableName: tableName,
@@ -397,11 +403,17 @@ export function dynamoDeliveryStore(
             ExpressionAttributeValues: values,
             ...(filters.length === 0 ? {} : { FilterExpression: filters.join(" AND ") }),
             ScanIndexForward: request.oldestFirst === true,
-            Limit: request.limit - deliveries.length,
+            Limit: filtered ? Math.max(wanted, FILTERED_READ_BATCH) : wanted,
             ...(start === undefined ? {} : { ExclusiveStartKey: start }),
           }),
         );
-        deliveries.push(...(page.Items ?? []).map(deliveryFromItem));
+        const kept = (page.Items ?? []).map(deliveryFromItem);
+        if (kept.length > wanted) {
+          deliveries.push(...kept.slice(0, wanted));
+          const last = deliveries[deliveries.length - 1];
+          return { deliveries, ...(last === undefined ? {} : { lastId: last.id }) };
+        }
+        deliveries.push(...kept);
         start = page.LastEvaluatedKey;
         if (start === undefined) break;
       }

@@ -25,6 +25,9 @@ interface EventItem {
 /** A filtered listing reads at most this many pages of DynamoDB results per request; the cursor goes on. */
 const MAX_LIST_READS = 10;
 
+/** A filtered listing reads at least this many items a query, however small the page it fills. */
+const FILTERED_READ_BATCH = 100;
+
 /** What a listing reads of an event: everything but its payload. */
 const SUMMARY_ATTRIBUTES = ["id", "tenant_id", "type", "accepted_at", "source", "delivery_count"] as const;
 
@@ -157,7 +160,10 @@ export function dynamoEventStore(
               [TableKey.byTimePartition]: Keys.tenantEvents(tenantId),
               [TableKey.byTimeSort]: byTimeSort(request.after.acceptedAt, request.after.id),
             };
+      // With a type filter, Limit counts items read, not kept: read batches of at least
+      // FILTERED_READ_BATCH, and stop the page at its last kept event when a batch holds more.
       for (let read = 0; read < MAX_LIST_READS && events.length < request.limit; read++) {
+        const wanted = request.limit - events.length;
         const page = await client.send(
           new QueryCommand({
             TableName: tableName,
@@ -168,11 +174,20 @@ export function dynamoEventStore(
             ExpressionAttributeValues: values,
             ...(request.type === undefined ? {} : { FilterExpression: "#type = :type" }),
             ScanIndexForward: false,
-            Limit: request.limit - events.length,
+            Limit: request.type === undefined ? wanted : Math.max(wanted, FILTERED_READ_BATCH),
             ...(start === undefined ? {} : { ExclusiveStartKey: start }),
           }),
         );
-        events.push(...(page.Items ?? []).map(summaryFromItem));
+        const kept = (page.Items ?? []).map(summaryFromItem);
+        if (kept.length > wanted) {
+          events.push(...kept.slice(0, wanted));
+          const last = events[events.length - 1];
+          return {
+            events,
+            ...(last === undefined ? {} : { last: { acceptedAt: last.acceptedAt, id: last.id } }),
+          };
+        }
+        events.push(...kept);
         start = page.LastEvaluatedKey;
         if (start === undefined) break;
       }

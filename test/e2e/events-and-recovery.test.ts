@@ -229,6 +229,14 @@ describe("events", () => {
         last_status_code: 200,
       });
 
+      // A deleted webhook's list is gone with it; each of its deliveries stays readable.
+      const gone = detail.deliveries.find((d) => d.webhook_id === deleted.id);
+      expectError(await callApi("GET", `/v1/webhooks/${deleted.id}/deliveries`), 404, "not_found");
+      expect((await callApi("GET", `/v1/webhooks/${deleted.id}/deliveries/${gone?.id}`)).body).toMatchObject({
+        status: "delivered",
+        attempts: [expect.objectContaining({ status_code: 200 })],
+      });
+
       // A deleted webhook's pending delivery ends `failed` (webhook_deleted) at its next attempt, unsent.
       const ended = await eventually(
         "the deleted webhook's pending delivery to end",
