@@ -39,10 +39,16 @@ export async function retryDelivery(
 export const RECOVER_CAP = 1000;
 
 /** One recover request reads at most this many pages of a webhook's deliveries. */
-const RECOVER_MAX_PAGES = 50;
+const RECOVER_MAX_PAGES = 20;
 
-/** Deliveries re-opened and queued at the same time, so that a full request fits in the API's timeout. */
-const RECOVER_CONCURRENCY = 10;
+/**
+ * A recover request starts no new page after this long, so that it answers well within the management
+ * function's 10 s timeout; `next_since` then says where to go on.
+ */
+export const RECOVER_TIME_BUDGET_MS = 5000;
+
+/** Deliveries re-opened and queued at the same time, so that a full request fits in its time budget. */
+export const RECOVER_CONCURRENCY = 20;
 
 export interface WebhookRecoveryDeps extends RecoveryDeps {
   readonly deliveries: RecoveryDeps["deliveries"] & Pick<DeliveryHistory, "deliveryPage">;
@@ -63,7 +69,7 @@ export interface RecoverySummary {
  * Sends every `failed` and `dead_lettered` delivery of a webhook created since `since` again, oldest
  * first, each as a manual retry does (see `retryDelivery`). A webhook that is not active is a
  * ConflictError: recover after re-enabling it. Bounded work per request: at most `RECOVER_CAP`
- * deliveries queued and `RECOVER_MAX_PAGES` pages read.
+ * deliveries queued, `RECOVER_MAX_PAGES` pages read, and no new page after `RECOVER_TIME_BUDGET_MS`.
  */
 export async function recoverWebhook(
   deps: WebhookRecoveryDeps,
@@ -91,6 +97,7 @@ export async function recoverWebhook(
   let recovering = 0;
   let afterId: string | undefined;
   for (let read = 0; read < RECOVER_MAX_PAGES; read++) {
+    if (afterId !== undefined && deps.now().getTime() - now.getTime() > RECOVER_TIME_BUDGET_MS) break;
     const page = await deps.deliveries.deliveryPage(webhook.tenantId, webhook.id, {
       limit: 100,
       statuses: ["failed", "dead_lettered"],

@@ -3,6 +3,8 @@ import type { StoredDelivery } from "../../functions/adapters/delivery-store.ts"
 import {
   type DeadLetter,
   RECOVER_CAP,
+  RECOVER_CONCURRENCY,
+  RECOVER_TIME_BUDGET_MS,
   type RecoveryDeps,
   recoverWebhook,
   redriveDeadLetters,
@@ -230,12 +232,35 @@ describe("recoverWebhook", () => {
     const nextSince = first.nextSince ?? "";
     expect(nextSince >= (records[RECOVER_CAP - 1]?.createdAt ?? "")).toBe(true);
     expect(nextSince <= (records[RECOVER_CAP]?.createdAt ?? "")).toBe(true);
-    expect(mostInFlight()).toBeLessThanOrEqual(10);
+    expect(mostInFlight()).toBe(RECOVER_CONCURRENCY);
     const second = await recoverWebhook(deps, webhook, new Date(nextSince));
     // Those re-sent already are no longer dead-lettered: nothing goes twice.
     expect(second).toEqual({ recovering: 50 });
     expect(new Set(queued.map((message) => message.deliveryId)).size).toBe(RECOVER_CAP + 50);
     expect(queued).toHaveLength(RECOVER_CAP + 50);
+  });
+
+  it("starts no new page once its time budget is spent, and says where to go on", async () => {
+    const records = Array.from({ length: 250 }, (_, n) => at(600 - n, n, "failed"));
+    const { deps, queued } = recoveryWorld(records);
+    // Each page read takes 60 % of the budget.
+    let clock = NOW.getTime();
+    const timed: WebhookRecoveryDeps = {
+      ...deps,
+      now: () => new Date(clock),
+      deliveries: {
+        ...deps.deliveries,
+        async deliveryPage(tenant, webhookId, request) {
+          clock += RECOVER_TIME_BUDGET_MS * 0.6;
+          return deps.deliveries.deliveryPage(tenant, webhookId, request);
+        },
+      },
+    };
+    const first = await recoverWebhook(timed, webhook, new Date(NOW.getTime() - 24 * 3_600_000));
+    expect(first).toEqual({ recovering: 200, nextSince: records[199]?.createdAt });
+    const second = await recoverWebhook(timed, webhook, new Date(first.nextSince ?? ""));
+    expect(second).toEqual({ recovering: 50 });
+    expect(new Set(queued.map((message) => message.deliveryId)).size).toBe(250);
   });
 
   it("refuses an inactive webhook, a since in the future, and one beyond the retention period", async () => {
