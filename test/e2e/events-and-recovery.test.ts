@@ -130,6 +130,15 @@ describe("events", () => {
       newestFirst(published.filter((event) => event.accepted_at >= since && event.accepted_at < until)),
     );
 
+    // The same window, written with a +01:00 offset (the `+` URL-encoded).
+    const plusOneHour = (iso: string) =>
+      `${new Date(Date.parse(iso) + 3_600_000).toISOString().slice(0, -1)}+01:00`;
+    const offsetWindow = await listAll<{ id: string }>(
+      `/v1/events?since=${encodeURIComponent(plusOneHour(since))}&until=${encodeURIComponent(plusOneHour(until))}`,
+      key,
+    );
+    expect(offsetWindow.items.map((event) => event.id)).toEqual(window.items.map((event) => event.id));
+
     const bad = await callApi("GET", "/v1/events?since=yesterday", { apiKey: key });
     expectError(bad, 400, "validation_error");
     expect(bad.body.error.details.map((detail: { path: string }) => detail.path)).toEqual(["since"]);
@@ -290,7 +299,20 @@ describe("a webhook's deliveries", () => {
           ? items
           : undefined;
       });
-      expect(all.map((d) => d.event_id)).toEqual(newestFirst(events));
+      // Newest first: by time, then (within a millisecond) by id.
+      expect(all.map((d) => d.id)).toEqual(
+        all
+          .map((d) => d.id)
+          .sort()
+          .reverse(),
+      );
+      expect(all.map((d) => d.created_at)).toEqual(
+        all
+          .map((d) => d.created_at)
+          .sort()
+          .reverse(),
+      );
+      expect(all.map((d) => d.event_id).sort()).toEqual(events.map((e) => e.id).sort());
       expect(Object.keys(all[0] ?? {}).sort()).toEqual(
         [
           "attempt_count",
