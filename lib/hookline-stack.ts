@@ -21,6 +21,7 @@ export class HooklineStack extends Stack {
       deliveryQueueUrl: this.hookline.delivery.queue.queueUrl,
       deadLetterQueueUrl: this.hookline.delivery.deadLetterQueue.queueUrl,
       eventBusName: this.hookline.eventBus.eventBusName,
+      deliveryLogGroupName: this.hookline.delivery.function.logGroup.logGroupName,
     };
     for (const [key, value] of Object.entries(outputs)) {
       new CfnOutput(this, StackOutput[key as keyof typeof StackOutput], { value });

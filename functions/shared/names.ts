@@ -89,6 +89,8 @@ export const StackOutput = {
   deliveryQueueUrl: "DeliveryQueueUrl",
   deadLetterQueueUrl: "DeadLetterQueueUrl",
   eventBusName: "EventBusName",
+  /** The delivery function's log group, which `hookline tail` follows on a deployed stack. */
+  deliveryLogGroupName: "DeliveryLogGroupName",
 } as const;
 
 /**
