@@ -111,7 +111,12 @@ export interface CircuitStore {
 export function dynamoWebhookStore(
   client: DynamoDBDocumentClient,
   tableName: string,
-): WebhookStore & SubscriberSource & CircuitStore {
+): WebhookStore &
+  SubscriberSource &
+  CircuitStore & {
+    /** Every webhook of a tenant, active or not, in id order (oldest first: ids are ULIDs). */
+    list(tenantId: string): Promise<Webhook[]>;
+  } {
   const key = (tenantId: string, webhookId: string) => ({
     [TableKey.partition]: Keys.tenant(tenantId),
     [TableKey.sort]: Keys.webhook(webhookId),
@@ -183,6 +188,20 @@ export function dynamoWebhookStore(
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
       }
+    },
+    async list(tenantId) {
+      const webhooks: Webhook[] = [];
+      const pages = paginateQuery(
+        { client, pageSize: SUBSCRIBER_PAGE_SIZE },
+        {
+          TableName: tableName,
+          KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+          ExpressionAttributeNames: { "#pk": TableKey.partition, "#sk": TableKey.sort },
+          ExpressionAttributeValues: { ":pk": Keys.tenant(tenantId), ":prefix": Keys.webhookPrefix },
+        },
+      );
+      for await (const page of pages) webhooks.push(...(page.Items ?? []).map(fromItem));
+      return webhooks;
     },
     async *activeWebhooks(tenantId) {
       const pages = paginateQuery(
