@@ -1,8 +1,10 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { EVENT_ID } from "../../functions/api/schemas.ts";
 import { NotFoundError } from "../../functions/domain/errors.ts";
 import { newEventId } from "../../functions/domain/ids.ts";
+import type { StoredEvent } from "../../functions/domain/model.ts";
 import { StackOutput } from "../../functions/shared/names.ts";
 import { requireOutput } from "../target.ts";
 import { connect, storesOf, tenantOption } from "./context.ts";
@@ -10,6 +12,28 @@ import { cell, formatFields, printJson, printLines } from "./output.ts";
 
 /** Events the CLI puts on the bus say they came from it. */
 const EVENT_SOURCE = "hookline.cli";
+
+/** How long `publish` waits for Hookline to take the event in, unless told not to wait. */
+const TAKE_IN_TIMEOUT_MS = 20_000;
+
+/**
+ * Polls until the event is stored and fanned out (its delivery count set), or the time is up: the
+ * event as last read (perhaps still fanning out), or undefined when Hookline never stored it.
+ */
+async function takenIn(
+  read: () => Promise<StoredEvent | undefined>,
+  timeoutMs: number,
+): Promise<StoredEvent | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  let delayMs = 100;
+  let event = await read();
+  while (event?.deliveryCount === undefined && Date.now() < deadline) {
+    await sleep(delayMs);
+    delayMs = Math.min(delayMs * 2, 1_000);
+    event = await read();
+  }
+  return event;
+}
 
 function parseData(value: string): Record<string, unknown> {
   let parsed: unknown;
@@ -46,9 +70,10 @@ export function eventCommands(program: Command): void {
         parseEventId,
       ),
     )
+    .option("--no-wait", "return once EventBridge has the event, without waiting for Hookline to take it in")
     .action(
       async (
-        options: { tenant: string; type: string; data: Record<string, unknown>; id?: string },
+        options: { tenant: string; type: string; data: Record<string, unknown>; id?: string; wait: boolean },
         command: Command,
       ) => {
         const { target, json } = await connect(command);
@@ -71,19 +96,50 @@ export function eventCommands(program: Command): void {
             `EventBridge refused the event: ${entry?.ErrorCode ?? "unknown"} ${entry?.ErrorMessage ?? ""}`,
           );
         }
+        const putOn = `${target.description}'s bus`;
+        if (!options.wait) {
+          if (json)
+            printJson({
+              id,
+              type: options.type,
+              tenant_id: options.tenant,
+              eventbridge_event_id: entry.EventId,
+            });
+          else {
+            console.log(id);
+            console.error(`put event ${id} (${options.type}) for tenant ${options.tenant} on ${putOn}`);
+          }
+          return;
+        }
+        const stored = await takenIn(
+          () => storesOf(target).events().get(options.tenant, id),
+          TAKE_IN_TIMEOUT_MS,
+        );
+        if (!stored) {
+          throw new Error(
+            `EventBridge took event ${id}, but Hookline had not stored it ${TAKE_IN_TIMEOUT_MS / 1000} s later: ` +
+              "the ingest function rejects an unknown event type or a malformed event (see its log line " +
+              '"EventBridge event rejected")',
+          );
+        }
+        const deliveries = stored.deliveryCount;
         if (json) {
           printJson({
             id,
-            type: options.type,
-            tenant_id: options.tenant,
+            type: stored.type,
+            tenant_id: stored.tenantId,
+            accepted_at: stored.acceptedAt,
+            deliveries: deliveries ?? null,
             eventbridge_event_id: entry.EventId,
           });
           return;
         }
         console.log(id);
         console.error(
-          `put event ${id} (${options.type}) for tenant ${options.tenant} on ${target.description}'s bus; ` +
-            `"hookline events get ${id} --tenant ${options.tenant}" shows it once Hookline has taken it in`,
+          `published ${id} (${stored.type}) for tenant ${stored.tenantId} on ${putOn}: ` +
+            (deliveries === undefined
+              ? "Hookline is still fanning it out"
+              : `${deliveries} ${deliveries === 1 ? "delivery" : "deliveries"}`),
         );
       },
     );

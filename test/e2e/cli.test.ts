@@ -215,6 +215,9 @@ describe("hookline events and deliveries", () => {
       );
       expect(run.code, run.stderr).toBe(0);
       expect(run.stdout.trim()).toBe(id);
+      // It waits for Hookline to take the event in, and says how many deliveries it made.
+      expect(run.stderr).toContain(`published ${id} (memory.updated) for tenant ${tenant.tenantId}`);
+      expect(run.stderr).toMatch(/: 1 delivery\n$/);
     }
     await eventually("the delivery", async () =>
       (await deliveriesOf(webhookId))[0]?.status === "delivered" ? true : undefined,
