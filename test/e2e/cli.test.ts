@@ -267,6 +267,44 @@ describe("hookline events and deliveries", () => {
   });
 });
 
+describe("hookline dlq", () => {
+  it("lists a dead-lettered delivery and redrives it once the receiver accepts", async () => {
+    receiver = await Receiver.start();
+    receiver.status = 503;
+    const response = await callApi("POST", "/v1/webhooks", {
+      body: { url: receiver.url, event_types: ["quota.warning"], retry_schedule_seconds: [1] },
+      apiKey: tenant.apiKey,
+    });
+    expect(response.status, JSON.stringify(response.body)).toBe(201);
+    const webhookId = response.body.id as string;
+    await publish("quota.warning", "{}");
+    const dead = await eventually("the delivery to be dead-lettered", async () => {
+      const [only] = await deliveriesOf(webhookId);
+      return only?.status === "dead_lettered" ? only : undefined;
+    });
+
+    const listed = await hooklineJson<{ data: { delivery_id?: string; tenant_id?: string }[] }>(
+      "dlq",
+      "list",
+    );
+    expect(listed.data).toContainEqual(
+      expect.objectContaining({ delivery_id: dead.id, tenant_id: tenant.tenantId }),
+    );
+    const table = await hookline("dlq", "list");
+    expect(table.stdout).toMatch(
+      new RegExp(`^DELIVERY\\s+WEBHOOK\\s+TENANT[^\\n]*\\n(.*\\n)*${dead.id}\\s+${webhookId}`),
+    );
+
+    receiver.status = 200;
+    const redriven = await hookline("dlq", "redrive");
+    expect(redriven.code, redriven.stderr).toBe(0);
+    expect(redriven.stdout).toMatch(/^redrove [1-9]\d* dead-lettered deliveries on the local stack/);
+    await eventually("the redriven delivery to be delivered", async () =>
+      (await deliveriesOf(webhookId))[0]?.status === "delivered" ? true : undefined,
+    );
+  });
+});
+
 describe("hookline tail", () => {
   it("shows a delivery that happens while it runs, one JSON object a line", async () => {
     receiver = await Receiver.start();
