@@ -11,7 +11,7 @@ import { eventCommands } from "./cli/events.ts";
 import { tailCommand } from "./cli/tail.ts";
 import { webhookCommands } from "./cli/webhooks.ts";
 
-export function hooklineProgram(): Command {
+function hooklineProgram(): Command {
   const program = new Command("hookline")
     .description(
       'Operate Hookline: API keys, webhooks, deliveries, events, the dead-letter queue, and a live view of deliveries. Without --stack it talks to the local stack started by "npm start".',
