@@ -18,6 +18,8 @@ import {
 
 const POLL_INTERVAL_MS = 500;
 const CLOUDWATCH_POLL_INTERVAL_MS = 2_000;
+/** How far back each CloudWatch poll looks again, for events that arrive after newer ones. */
+const CLOUDWATCH_LATE_ARRIVAL_MS = 30_000;
 
 /** One log line and when it was written (or received), as a source yields it. */
 export interface SourcedLine {
@@ -86,24 +88,27 @@ export function deliveryFilterPattern(filter: TailFilter): string {
 }
 
 /**
- * A deployed function's log lines from `startTime` on, polled with FilterLogEvents. Each poll asks again
- * from the newest timestamp seen (events arrive late and out of order across streams), and skips the
- * events it already yielded.
+ * A deployed function's log lines from `startTime` on, polled with FilterLogEvents. CloudWatch Logs
+ * takes in events late and out of order across log streams, so each poll asks again from a while
+ * before the newest timestamp seen (`lateArrivalMs`), and skips the events it already yielded.
  */
 export async function* cloudWatchLogLines(
   logs: CloudWatchLogsClient,
   logGroupName: string,
   filter: TailFilter,
   signal: AbortSignal,
-  options: { ready?: () => void; startTime?: number; intervalMs?: number } = {},
+  options: { ready?: () => void; startTime?: number; intervalMs?: number; lateArrivalMs?: number } = {},
 ): AsyncGenerator<SourcedLine> {
-  let from = options.startTime ?? Date.now();
+  const startTime = options.startTime ?? Date.now();
+  const lateArrivalMs = options.lateArrivalMs ?? CLOUDWATCH_LATE_ARRIVAL_MS;
+  let newest = startTime;
+  /** Event ids already yielded, with their timestamps, for as long as a poll can return them again. */
+  const seen = new Map<string, number>();
   options.ready?.();
-  let seen = new Set<string>();
   while (!signal.aborted) {
+    const from = Math.max(startTime, newest - lateArrivalMs);
+    for (const [id, timestamp] of seen) if (timestamp < from) seen.delete(id);
     let nextToken: string | undefined;
-    const fresh = new Set<string>();
-    let newest = from;
     do {
       const page = await logs.send(
         new FilterLogEventsCommand({
@@ -116,21 +121,14 @@ export async function* cloudWatchLogLines(
       );
       for (const event of page.events ?? []) {
         const id = event.eventId ?? `${event.logStreamName}/${event.timestamp}/${event.message}`;
-        const timestamp = event.timestamp ?? from;
-        if (timestamp >= newest) {
-          if (timestamp > newest) fresh.clear();
-          newest = timestamp;
-          fresh.add(id);
-        }
         if (seen.has(id)) continue;
-        seen.add(id);
+        const timestamp = event.timestamp ?? from;
+        seen.set(id, timestamp);
+        newest = Math.max(newest, timestamp);
         yield { line: event.message ?? "", at: new Date(timestamp).toISOString() };
       }
       nextToken = page.nextToken;
     } while (nextToken && !signal.aborted);
-    // Only events at the newest timestamp can come back in the next poll; forget the rest.
-    if (newest > from) seen = new Set([...fresh]);
-    from = newest;
     await pause(options.intervalMs ?? CLOUDWATCH_POLL_INTERVAL_MS, signal);
   }
 }

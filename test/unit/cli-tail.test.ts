@@ -109,41 +109,45 @@ describe("following a deployed delivery function's log group", () => {
     );
   });
 
-  it("pages, asks again from the newest timestamp seen, and yields each event once", async () => {
-    // Prepare: the first poll has two pages; the second returns the newest event again, and a new one.
+  it("pages, asks again from a while before the newest event, and yields each event once", async () => {
+    // Prepare: the first poll has two pages; the second returns B again, a late A2 older than B, and C.
     logs
       .on(FilterLogEventsCommand)
       .resolvesOnce({ events: [{ eventId: "a", timestamp: 1_000, message: "A" }], nextToken: "t" })
-      .resolvesOnce({ events: [{ eventId: "b", timestamp: 2_000, message: "B" }] })
-      .resolves({
+      .resolvesOnce({ events: [{ eventId: "b", timestamp: 5_000, message: "B" }] })
+      .resolvesOnce({
         events: [
-          { eventId: "b", timestamp: 2_000, message: "B" },
-          { eventId: "c", timestamp: 3_000, message: "C" },
+          { eventId: "a2", timestamp: 4_500, message: "A2" },
+          { eventId: "b", timestamp: 5_000, message: "B" },
+          { eventId: "c", timestamp: 6_000, message: "C" },
         ],
-      });
+      })
+      .resolves({ events: [{ eventId: "c", timestamp: 6_000, message: "C" }] });
     const stop = new AbortController();
     const client = new CloudWatchLogsClient({ region: "us-east-1" });
 
     // Act
     const seen: string[] = [];
-    for await (const { line, at } of cloudWatchLogLines(client, "/aws/lambda/delivery", {}, stop.signal, {
+    const lines = cloudWatchLogLines(client, "/aws/lambda/delivery", { tenantId: "acme" }, stop.signal, {
       startTime: 500,
       intervalMs: 1,
-    })) {
-      seen.push(`${line}@${at}`);
-      if (seen.length === 3) stop.abort();
+      lateArrivalMs: 1_000,
+    });
+    for await (const { line, at } of lines) {
+      seen.push(`${line}@${at.slice(17, 23)}`);
+      if (seen.length === 4) stop.abort();
     }
 
     // Assess
-    expect(seen).toEqual([
-      "A@1970-01-01T00:00:01.000Z",
-      "B@1970-01-01T00:00:02.000Z",
-      "C@1970-01-01T00:00:03.000Z",
-    ]);
+    expect(seen).toEqual(["A@01.000", "B@05.000", "A2@04.500", "C@06.000"]);
     const calls = logs.commandCalls(FilterLogEventsCommand).map((call) => call.args[0].input);
-    expect(calls[0]).toMatchObject({ logGroupName: "/aws/lambda/delivery", startTime: 500 });
+    expect(calls[0]).toMatchObject({
+      logGroupName: "/aws/lambda/delivery",
+      startTime: 500,
+      filterPattern: deliveryFilterPattern({ tenantId: "acme" }),
+    });
     expect(calls[1]).toMatchObject({ startTime: 500, nextToken: "t" });
-    expect(calls[2]).toMatchObject({ startTime: 2_000 });
+    expect(calls[2]).toMatchObject({ startTime: 4_000 });
     expect(calls[2]?.nextToken).toBeUndefined();
   });
 });
