@@ -290,15 +290,25 @@ describe("hookline dlq", () => {
     expect(listed.data).toContainEqual(
       expect.objectContaining({ delivery_id: dead.id, tenant_id: tenant.tenantId }),
     );
-    const table = await hookline("dlq", "list");
-    expect(table.stdout).toMatch(
-      new RegExp(`^DELIVERY\\s+WEBHOOK\\s+TENANT[^\\n]*\\n(.*\\n)*${dead.id}\\s+${webhookId}`),
+    // Listing hides the messages it reads for a moment (so it reads each once), so look again until
+    // they are back.
+    const rowPattern = new RegExp(
+      `^DELIVERY\\s+WEBHOOK\\s+TENANT[^\\n]*\\n(.*\\n)*${dead.id}\\s+${webhookId}`,
     );
+    await eventually("the table to show the dead letter", async () => {
+      const table = await hookline("dlq", "list");
+      return rowPattern.test(table.stdout) ? true : undefined;
+    });
 
     receiver.status = 200;
-    const redriven = await hookline("dlq", "redrive");
-    expect(redriven.code, redriven.stderr).toBe(0);
-    expect(redriven.stdout).toMatch(/^redrove [1-9]\d* dead-lettered deliveries on the local stack/);
+    const redriven = await eventually("redrive to find the dead letter", async () => {
+      const run = await hookline("dlq", "redrive");
+      expect(run.code, run.stderr).toBe(0);
+      return /^redrove [1-9]\d* dead-lettered deliveries on the local stack/.test(run.stdout)
+        ? run
+        : undefined;
+    });
+    expect(redriven.stderr).toBe("");
     await eventually("the redriven delivery to be delivered", async () =>
       (await deliveriesOf(webhookId))[0]?.status === "delivered" ? true : undefined,
     );
