@@ -34,7 +34,11 @@ export function dynamoEventStore(
   tableName: string,
   retentionDays: number,
   reconcileGraceSeconds: number,
-): EventStore & { payload(tenantId: string, eventId: string): Promise<string | undefined> } {
+): EventStore & {
+  payload(tenantId: string, eventId: string): Promise<string | undefined>;
+  /** The event record, or undefined when this tenant has no event with this id (or it expired). */
+  get(tenantId: string, eventId: string): Promise<StoredEvent | undefined>;
+} {
   const key = (tenantId: string, eventId: string) => ({
     [TableKey.partition]: Keys.event(tenantId, eventId),
     [TableKey.sort]: Keys.eventSort,
@@ -96,6 +100,12 @@ export function dynamoEventStore(
         }),
       );
       return typeof Item?.payload === "string" ? Item.payload : undefined;
+    },
+    async get(tenantId, eventId) {
+      const { Item } = await client.send(
+        new GetCommand({ TableName: tableName, Key: key(tenantId, eventId), ConsistentRead: true }),
+      );
+      return Item ? eventFromItem(Item) : undefined;
     },
   };
 }

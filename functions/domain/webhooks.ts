@@ -235,3 +235,15 @@ export async function deleteWebhook(store: WebhookStore, tenantId: string, webho
     throw new NotFoundError(`webhook ${webhookId} not found`);
   }
 }
+
+/** Every webhook of a tenant, active or not, newest first, read a page at a time (operator tools). */
+export async function allWebhooks(store: Pick<WebhookStore, "list">, tenantId: string): Promise<Webhook[]> {
+  const webhooks: Webhook[] = [];
+  let after: CursorPosition | undefined;
+  do {
+    const page = await store.list(tenantId, { limit: 100, ...(after === undefined ? {} : { after }) });
+    webhooks.push(...page.webhooks);
+    after = page.next;
+  } while (after !== undefined);
+  return webhooks;
+}

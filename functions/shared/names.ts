@@ -158,4 +158,6 @@ export const StackOutput = {
   eventBusName: "EventBusName",
   /** The SNS topic alarms notify; only when monitoring is enabled. */
   alarmTopicArn: "AlarmTopicArn",
+  /** The delivery function's log group, which `hookline tail` follows on a deployed stack. */
+  deliveryLogGroupName: "DeliveryLogGroupName",
 } as const;

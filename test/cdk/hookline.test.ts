@@ -262,6 +262,18 @@ describe("Hookline stack with default props", () => {
   it("outputs what the CLI and the local runtime need", () => {
     for (const name of Object.values(StackOutput)) template.hasOutput(name, {});
   });
+
+  it("outputs the log group the delivery function writes to, for hookline tail", () => {
+    const [delivery] = Object.values(
+      template.findResources("AWS::Lambda::Function", {
+        Properties: { Description: Match.stringLikeRegexp("signs and POSTs") },
+      }),
+    );
+    const properties = (delivery?.Properties ?? {}) as { LoggingConfig?: { LogGroup?: unknown } };
+    const logGroup = properties.LoggingConfig?.LogGroup;
+    expect(logGroup).toBeDefined();
+    template.hasOutput(StackOutput.deliveryLogGroupName, { Value: logGroup });
+  });
 });
 
 describe("Hookline props", () => {
