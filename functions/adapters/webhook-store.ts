@@ -4,7 +4,6 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  paginateQuery,
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
@@ -360,10 +359,9 @@ export function dynamoWebhookStore(
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
       }
     },
-    async *activeWebhooks(tenantId) {
-      const pages = paginateQuery(
-        { client, pageSize: SUBSCRIBER_PAGE_SIZE },
-        {
+    async activeWebhookPage(tenantId, after) {
+      const page = await client.send(
+        new QueryCommand({
           TableName: tableName,
           KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
           FilterExpression: "#active = :true",
@@ -373,11 +371,18 @@ export function dynamoWebhookStore(
             ":prefix": Keys.webhookPrefix,
             ":true": true,
           },
-        },
+          Limit: SUBSCRIBER_PAGE_SIZE,
+          // The position is a sort key inside the tenant's own partition, never a key of another's.
+          ...(after === undefined
+            ? {}
+            : { ExclusiveStartKey: { ...key(tenantId, ""), [TableKey.sort]: after } }),
+        }),
       );
-      for await (const page of pages) {
-        yield (page.Items ?? []).map(fromItem);
-      }
+      const next = page.LastEvaluatedKey?.[TableKey.sort];
+      return {
+        webhooks: (page.Items ?? []).map(fromItem),
+        ...(typeof next === "string" ? { next } : {}),
+      };
     },
   };
 }

@@ -83,6 +83,11 @@ const components = {
     accepted_at: z.string(),
     deliveries: z.number().int(),
     duplicate: z.boolean(),
+    fan_out_complete: z
+      .boolean()
+      .describe(
+        "false while a fan-out to more than one page of webhooks goes on; deliveries counts those made",
+      ),
   }),
   Health: z.object({
     status: z.enum(["ok", "degraded"]),

@@ -4,7 +4,7 @@ import httpHeaderNormalizer from "@middy/http-header-normalizer";
 import type { Context, EventBridgeEvent } from "aws-lambda";
 import { z } from "zod";
 import { loadConfig } from "../adapters/config.ts";
-import { deliveryLanes, sqsDeliveryQueue } from "../adapters/delivery-queue.ts";
+import { deliveryLanes, sqsDeliveryQueue, sqsFanOutContinuation } from "../adapters/delivery-queue.ts";
 import { dynamoDeliveryStore } from "../adapters/delivery-store.ts";
 import { dynamodb } from "../adapters/dynamodb.ts";
 import { dynamoEventStore } from "../adapters/event-store.ts";
@@ -47,6 +47,7 @@ const deps: PublishDeps = {
     config.reconcileGraceSeconds,
   ),
   queue: sqsDeliveryQueue(sqs, deliveryLanes(config)),
+  continueLater: sqsFanOutContinuation(sqs, deliveryLanes(config)),
   now: () => new Date(),
 };
 
@@ -88,6 +89,9 @@ async function publishFromApi(event: ApiEvent): Promise<ApiResult> {
     accepted_at: result.event.acceptedAt,
     deliveries: result.deliveryCount,
     duplicate: result.duplicate,
+    // Above one page of subscribers the fan-out goes on in later invocations; `deliveries` counts
+    // those made so far.
+    fan_out_complete: result.fanOutComplete,
   });
 }
 

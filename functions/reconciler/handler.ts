@@ -1,7 +1,7 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import { loadConfig } from "../adapters/config.ts";
-import { deliveryLanes, sqsDeliveryQueue } from "../adapters/delivery-queue.ts";
+import { deliveryLanes, sqsDeliveryQueue, sqsFanOutContinuation } from "../adapters/delivery-queue.ts";
 import { deliveryFromItem, dynamoDeliveryStore } from "../adapters/delivery-store.ts";
 import { overdueRecords, postponeDue } from "../adapters/due-records.ts";
 import { dynamodb } from "../adapters/dynamodb.ts";
@@ -38,6 +38,7 @@ const publishDeps: PublishDeps = {
     config.reconcileGraceSeconds,
   ),
   queue,
+  continueLater: sqsFanOutContinuation(sqs, deliveryLanes(config)),
   now: () => new Date(),
 };
 
