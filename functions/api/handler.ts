@@ -11,6 +11,7 @@ import { dynamodb } from "../adapters/dynamodb.ts";
 import { logger } from "../adapters/logger.ts";
 import { queueDepth } from "../adapters/queue-depth.ts";
 import { sqs } from "../adapters/sqs.ts";
+import { traceHandler } from "../adapters/tracing.ts";
 import { dynamoWebhookStore } from "../adapters/webhook-store.ts";
 import { retryDelivery } from "../delivery/recovery.ts";
 import { NotFoundError } from "../domain/errors.ts";
@@ -256,6 +257,7 @@ async function route(event: ApiEvent): Promise<ApiResult> {
 
 /** The management API: one function behind the webhook routes, dispatching on API Gateway's route key. */
 export const handler = middy<ApiEvent, ApiResult>(route)
+  .use(traceHandler())
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(httpHeaderNormalizer())
   .use(jsonBodies())

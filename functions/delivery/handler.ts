@@ -22,6 +22,7 @@ import { startRetryWorkflow } from "../adapters/retry-workflow.ts";
 import { sfn } from "../adapters/sfn.ts";
 import { sqs } from "../adapters/sqs.ts";
 import { dynamoStatsStore } from "../adapters/stats-store.ts";
+import { traceHandler } from "../adapters/tracing.ts";
 import { dynamoWebhookStore } from "../adapters/webhook-store.ts";
 import type { Webhook } from "../domain/model.ts";
 import { continueFanOut } from "../domain/publish.ts";
@@ -249,5 +250,6 @@ export const handler = middy(
     }
   },
 )
+  .use(traceHandler())
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(publishMetrics());

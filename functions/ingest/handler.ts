@@ -11,6 +11,7 @@ import { dynamoEventStore } from "../adapters/event-store.ts";
 import { logger } from "../adapters/logger.ts";
 import { MetricUnit, metrics, publishMetrics } from "../adapters/metrics.ts";
 import { sqs } from "../adapters/sqs.ts";
+import { traceHandler } from "../adapters/tracing.ts";
 import { dynamoWebhookStore } from "../adapters/webhook-store.ts";
 import {
   type ApiEvent,
@@ -136,5 +137,6 @@ export const handler = middy<ApiEvent | HooklineEventBridgeEvent, ApiResult | un
     return undefined;
   },
 )
+  .use(traceHandler())
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(publishMetrics());

@@ -10,6 +10,7 @@ import { Keys } from "../adapters/keys.ts";
 import { logger } from "../adapters/logger.ts";
 import { MetricUnit, metrics, publishMetrics } from "../adapters/metrics.ts";
 import { sqs } from "../adapters/sqs.ts";
+import { traceHandler } from "../adapters/tracing.ts";
 import { dynamoWebhookStore } from "../adapters/webhook-store.ts";
 import { resumeMessage } from "../delivery/process.ts";
 import { TERMINAL_STATUSES } from "../domain/model.ts";
@@ -94,5 +95,6 @@ async function reconcile(): Promise<{ fanOuts: number; deliveries: number }> {
 }
 
 export const handler = middy(reconcile)
+  .use(traceHandler())
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(publishMetrics());
