@@ -113,6 +113,11 @@ export interface HooklineProps {
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
   /**
+   * The functions' log level; `DEBUG` adds detail, `WARN` keeps only what needs attention.
+   * @default "INFO"
+   */
+  readonly logLevel?: "DEBUG" | "INFO" | "WARN" | "ERROR";
+  /**
    * What happens to the tables when the stack is deleted.
    * @default RemovalPolicy.RETAIN
    */
@@ -193,6 +198,7 @@ export class Hookline extends Construct {
       [EnvVar.retentionDays]: String(retentionDays),
       [EnvVar.version]: packageJson.version,
       [EnvVar.metricsNamespace]: metricsNamespace,
+      [EnvVar.logLevel]: props.logLevel ?? "INFO",
       [EnvVar.retrySchedule]: JSON.stringify(retrySchedule),
       [EnvVar.circuitFailureThreshold]: String(
         props.circuitFailureThreshold ?? DEFAULT_CIRCUIT_FAILURE_THRESHOLD,

@@ -22,6 +22,7 @@ export const EnvVar = {
   reconcileGraceSeconds: "HOOKLINE_RECONCILE_GRACE_SECONDS",
   /** Read by Powertools Logger and Metrics: the service name in every log line and the metrics' dimension. */
   serviceName: "POWERTOOLS_SERVICE_NAME",
+  logLevel: "POWERTOOLS_LOG_LEVEL",
   /** Read by Powertools Metrics: the CloudWatch namespace of Hookline's custom metrics. */
   metricsNamespace: "POWERTOOLS_METRICS_NAMESPACE",
 } as const;

@@ -1,5 +1,6 @@
 import { App, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
+import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_EVENT_TYPES } from "../../functions/shared/event-catalogue.ts";
 import {
@@ -255,6 +256,16 @@ describe("Hookline stack with default props", () => {
     expect(environment[EnvVar.circuitCooldownSeconds]).toBe("300");
   });
 
+  it("logs at INFO in every function by default", () => {
+    const functions = Object.values(template.findResources("AWS::Lambda::Function"));
+    for (const fn of functions) {
+      expect(
+        (fn as { Properties: { Environment: { Variables: Record<string, unknown> } } }).Properties.Environment
+          .Variables[EnvVar.logLevel],
+      ).toBe("INFO");
+    }
+  });
+
   it("runs the reconciler every minute", () => {
     template.hasResourceProperties("AWS::Events::Rule", { ScheduleExpression: "rate(1 minute)" });
   });
@@ -277,7 +288,7 @@ describe("Hookline stack with default props", () => {
 });
 
 describe("Hookline props", () => {
-  it("applies custom event types, bus sources, endpoint policy, retention and timeout", () => {
+  it("applies custom event types, bus sources, endpoint policy, retention, timeout and logging", () => {
     const stack = new Stack(new App(), "Custom");
     new Hookline(stack, "Hookline", {
       eventTypes: [{ name: "order.paid", description: "An order was paid." }],
@@ -286,6 +297,8 @@ describe("Hookline props", () => {
       retentionDays: 7,
       attemptTimeout: Duration.seconds(5),
       tableRemovalPolicy: RemovalPolicy.DESTROY,
+      logLevel: "WARN",
+      logRetention: RetentionDays.ONE_WEEK,
     });
     const template = Template.fromStack(stack);
     template.hasResourceProperties("AWS::Events::Rule", {
@@ -298,6 +311,8 @@ describe("Hookline props", () => {
     });
     expect(environment[EnvVar.retentionDays]).toBe("7");
     expect(environment[EnvVar.deliveryTimeoutSeconds]).toBe("5");
+    expect(environment[EnvVar.logLevel]).toBe("WARN");
+    template.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: 7 });
     template.hasResource("AWS::DynamoDB::GlobalTable", { DeletionPolicy: "Delete" });
   });
 
