@@ -10,6 +10,8 @@ import {
   DEFAULT_RECONCILE_GRACE_SECONDS,
   DEFAULT_RETENTION_DAYS,
   DEFAULT_RETRY_SCHEDULE_SECONDS,
+  DEFAULT_SECRET_ROTATION_OVERLAP_SECONDS,
+  MAX_SECRET_ROTATION_OVERLAP_SECONDS,
   retryScheduleProblems,
 } from "../functions/shared/retry-policy.ts";
 import packageJson from "../package.json" with { type: "json" };
@@ -110,6 +112,13 @@ export interface HooklineProps {
    * @default Duration.minutes(1)
    */
   readonly reconcileInterval?: Duration;
+  /**
+   * After `POST /v1/webhooks/{id}/rotate-secret`, how long the replaced secret keeps signing every
+   * request (next to the new one), so receivers can switch without downtime. At most 30 days;
+   * `Duration.seconds(0)` retires it at once.
+   * @default Duration.hours(24)
+   */
+  readonly secretRotationOverlap?: Duration;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
   /**
@@ -178,6 +187,11 @@ export class Hookline extends Construct {
     this.storage = new HooklineStorage(this, "Storage", {
       ...(props.tableRemovalPolicy === undefined ? {} : { removalPolicy: props.tableRemovalPolicy }),
     });
+    const overlapSeconds =
+      props.secretRotationOverlap?.toSeconds() ?? DEFAULT_SECRET_ROTATION_OVERLAP_SECONDS;
+    if (overlapSeconds > MAX_SECRET_ROTATION_OVERLAP_SECONDS) {
+      throw new Error("Hookline: secretRotationOverlap must be at most 30 days");
+    }
     const retrySchedule = props.retryScheduleSeconds ?? DEFAULT_RETRY_SCHEDULE_SECONDS;
     const problems = retryScheduleProblems(retrySchedule, "retryScheduleSeconds");
     if (problems.length > 0) {
@@ -262,6 +276,8 @@ export class Hookline extends Construct {
       priorityQueue: this.delivery.priorityQueue,
       deadLetterQueue: this.delivery.deadLetterQueue,
       environment,
+      secretRotationOverlapSeconds: overlapSeconds,
+      ...(props.attemptTimeout === undefined ? {} : { attemptTimeout: props.attemptTimeout }),
       ...(props.authorizerCacheTtl === undefined ? {} : { authorizerCacheTtl: props.authorizerCacheTtl }),
       ...functionOptions,
     });
