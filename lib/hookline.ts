@@ -1,5 +1,6 @@
 import { ArnFormat, type Duration, Names, type RemovalPolicy, Stack } from "aws-cdk-lib";
 import { EventBus, type IEventBus } from "aws-cdk-lib/aws-events";
+import type { IKey } from "aws-cdk-lib/aws-kms";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { DEFAULT_EVENT_TYPES, type EventTypeDefinition } from "../functions/shared/event-catalogue.ts";
@@ -119,6 +120,11 @@ export interface HooklineProps {
    * @default Duration.hours(24)
    */
   readonly secretRotationOverlap?: Duration;
+  /**
+   * The customer-managed KMS key that encrypts the webhooks table (signing secrets and API keys).
+   * @default - a key created by Hookline, with automatic rotation, retained like the tables
+   */
+  readonly encryptionKey?: IKey;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
   /**
@@ -186,6 +192,7 @@ export class Hookline extends Construct {
 
     this.storage = new HooklineStorage(this, "Storage", {
       ...(props.tableRemovalPolicy === undefined ? {} : { removalPolicy: props.tableRemovalPolicy }),
+      ...(props.encryptionKey === undefined ? {} : { encryptionKey: props.encryptionKey }),
     });
     const overlapSeconds =
       props.secretRotationOverlap?.toSeconds() ?? DEFAULT_SECRET_ROTATION_OVERLAP_SECONDS;
@@ -281,6 +288,14 @@ export class Hookline extends Construct {
       ...(props.authorizerCacheTtl === undefined ? {} : { authorizerCacheTtl: props.authorizerCacheTtl }),
       ...functionOptions,
     });
+
+    // Whoever reads the webhooks table needs its key; whoever writes it, to encrypt with it too.
+    for (const fn of [this.api.authorizerFunction, this.ingest.function, this.reconciler.function]) {
+      this.storage.grantWebhooksKey(fn, false);
+    }
+    for (const fn of [this.api.managementFunction, this.delivery.function, this.delivery.priorityFunction]) {
+      this.storage.grantWebhooksKey(fn, true);
+    }
 
     if (props.monitoring?.enabled !== false) {
       this.monitoring = new HooklineMonitoring(this, "Monitoring", {
