@@ -18,8 +18,9 @@ afterAll(async () => {
   await receiver.stop();
 });
 
-async function create(target: Receiver | string, body: Record<string, unknown> = {}) {
+async function create(target: Receiver | string, body: Record<string, unknown> = {}, apiKey?: string) {
   const response = await callApi("POST", "/v1/webhooks", {
+    ...(apiKey === undefined ? {} : { apiKey }),
     body: {
       url: typeof target === "string" ? target : target.url,
       event_types: ["memory.*", "sync.completed"],
@@ -30,8 +31,11 @@ async function create(target: Receiver | string, body: Record<string, unknown> =
   return response.body as { id: string; secret: string };
 }
 
-async function publish(type: string, data: Record<string, unknown>) {
-  const response = await callApi("POST", "/v1/events", { body: { type, data } });
+async function publish(type: string, data: Record<string, unknown>, apiKey?: string) {
+  const response = await callApi("POST", "/v1/events", {
+    body: { type, data },
+    ...(apiKey === undefined ? {} : { apiKey }),
+  });
   expect(response.status, JSON.stringify(response.body)).toBe(202);
   return response.body.id as string;
 }
@@ -44,6 +48,13 @@ function verifiesWith(secret: string, request: { rawBody: string; headers: Incom
   } catch {
     return false;
   }
+}
+
+/** The latest test send the receiver got (real deliveries carry `msg_` ids without `test`). */
+function lastTestRequest(target: Receiver) {
+  const request = target.requests.findLast((r) => String(r.headers["webhook-id"]).startsWith("msg_test_"));
+  if (!request) throw new Error("the receiver got no test request");
+  return request;
 }
 
 function signaturesOf(request: { headers: IncomingHttpHeaders }): string[] {
@@ -92,8 +103,7 @@ describe("rotating a signing secret", () => {
     // A test send reads the webhook as stored, so it shows the signing set at once.
     const sent = await callApi("POST", `/v1/webhooks/${webhook.id}/test`);
     expect(sent.body.success).toBe(true);
-    const request = receiver.requests.at(-1);
-    if (!request) throw new Error("the receiver got no test request");
+    const request = lastTestRequest(receiver);
     expect(signaturesOf(request)).toHaveLength(2);
     expect(verifiesWith(latest, request)).toBe(true);
     expect(verifiesWith(middle, request)).toBe(true);
@@ -114,9 +124,8 @@ describe("test sends", () => {
       response_body: "thanks",
       error: null,
     });
-    expect(receiver.requests).toHaveLength(before + 1);
-    const request = receiver.requests.at(-1);
-    if (!request) throw new Error("no request");
+    expect(receiver.requests.length).toBeGreaterThan(before);
+    const request = lastTestRequest(receiver);
     expect(request.headers["webhook-id"]).toMatch(/^msg_test_[0-9A-Z]{26}$/);
     const payload = JSON.parse(request.rawBody);
     // The first subscription that is a plain name: `memory.*` is a pattern.
@@ -134,7 +143,7 @@ describe("test sends", () => {
       body: { event_type: "memory.deleted", data: { memory_id: "m-1" } },
     });
     expect(response.body.success).toBe(true);
-    const payload = JSON.parse(receiver.requests.at(-1)?.rawBody ?? "{}");
+    const payload = JSON.parse(lastTestRequest(receiver).rawBody);
     expect(payload).toMatchObject({ type: "memory.deleted", data: { memory_id: "m-1" } });
 
     const unknown = await callApi("POST", `/v1/webhooks/${webhook.id}/test`, {
@@ -190,14 +199,16 @@ describe("test sends", () => {
 
 describe("stats", () => {
   it("counts ended deliveries, 422s as failed, as the delivery records show them", async () => {
+    // A tenant of its own: its events reach no other test's webhooks (and theirs no counter of this one).
+    const { tenantId: statsTenant, apiKey } = await newTenant("webhook-tools-stats");
     const target = await Receiver.start();
     target.behave = (request) => ({ status: JSON.parse(request.rawBody).data.ok ? 200 : 422 });
     try {
-      const webhook = await create(target);
-      for (const ok of [true, false, true, true, false]) await publish("memory.created", { ok });
+      const webhook = await create(target, {}, apiKey);
+      for (const ok of [true, false, true, true, false]) await publish("memory.created", { ok }, apiKey);
 
       const records = await eventually("five ended deliveries", async () => {
-        const all = await deliveryRecords(localStack(), tenantId, webhook.id);
+        const all = await deliveryRecords(localStack(), statsTenant, webhook.id);
         const ended = all.filter((record) => ["delivered", "failed"].includes(record.status));
         return ended.length === 5 ? ended : undefined;
       });
@@ -205,7 +216,7 @@ describe("stats", () => {
       expect(delivered).toBe(3);
       // The counters are written at the end of each delivery invocation.
       const stats = await eventually("the counters to be flushed", async () => {
-        const response = await callApi("GET", `/v1/webhooks/${webhook.id}/stats`);
+        const response = await callApi("GET", `/v1/webhooks/${webhook.id}/stats`, { apiKey });
         expect(response.status).toBe(200);
         // The running total and the hour bucket are two writes: wait for both.
         const { total_deliveries, last_24h_deliveries } = response.body;
@@ -244,8 +255,7 @@ describe("another tenant's webhook", () => {
       expect(response.body.error.code).toBe("not_found");
     }
     const sent = await callApi("POST", `/v1/webhooks/${webhook.id}/test`);
-    const request = receiver.requests.at(-1);
-    if (!request) throw new Error("no request");
+    const request = lastTestRequest(receiver);
     expect(sent.body.success).toBe(true);
     expect(signaturesOf(request)).toHaveLength(1);
     expect(verifiesWith(webhook.secret, request)).toBe(true);
