@@ -23,6 +23,8 @@ interface WebhookItem {
   readonly description: string;
   readonly active: boolean;
   readonly secret: string;
+  readonly previous_secret?: string;
+  readonly previous_secret_expires_at?: string;
   readonly created_at: string;
   readonly updated_at: string;
   readonly retry_schedule_seconds?: readonly number[];
@@ -52,6 +54,12 @@ function toItem(webhook: Webhook): WebhookItem & Record<string, unknown> {
     description: webhook.description,
     active: webhook.active,
     secret: webhook.secret,
+    ...(webhook.previousSecret === undefined || webhook.previousSecretExpiresAt === undefined
+      ? {}
+      : {
+          previous_secret: webhook.previousSecret,
+          previous_secret_expires_at: webhook.previousSecretExpiresAt,
+        }),
     created_at: webhook.createdAt,
     updated_at: webhook.updatedAt,
     ...(webhook.retryScheduleSeconds ? { retry_schedule_seconds: webhook.retryScheduleSeconds } : {}),
@@ -94,6 +102,12 @@ function fromItem(item: Record<string, unknown>): Webhook {
     description: stored.description,
     active: stored.active,
     secret: stored.secret,
+    ...(stored.previous_secret === undefined || stored.previous_secret_expires_at === undefined
+      ? {}
+      : {
+          previousSecret: stored.previous_secret,
+          previousSecretExpiresAt: stored.previous_secret_expires_at,
+        }),
     createdAt: stored.created_at,
     updatedAt: stored.updated_at,
     ...(stored.retry_schedule_seconds ? { retryScheduleSeconds: stored.retry_schedule_seconds } : {}),
@@ -139,7 +153,7 @@ function circuitUpdateExpression(to: Circuit): string {
   return `SET ${set.join(", ")}${remove.length > 0 ? ` REMOVE ${remove.join(", ")}` : ""}`;
 }
 
-/** Attributes a patch may change; an absent optional one is removed. */
+/** Attributes a patch or a secret rotation may change; an absent optional one is removed. */
 const UPDATABLE = [
   "url",
   "event_types",
@@ -152,6 +166,9 @@ const UPDATABLE = [
   "timeout_seconds",
   "rate_limit_per_second",
   "metadata",
+  "secret",
+  "previous_secret",
+  "previous_secret_expires_at",
 ] as const;
 
 /** Most items one list request reads before it answers with what it has (and a cursor). */

@@ -8,6 +8,7 @@ import { assertValidSubscriptions } from "./event-types.ts";
 import { newWebhookId } from "./ids.ts";
 import type { Webhook } from "./model.ts";
 import { validateRetrySchedule } from "./retry-schedule.ts";
+import { rotatedSecret } from "./secret-rotation.ts";
 import { generateSecret, type RandomBytes } from "./signing.ts";
 
 export interface WebhookPageRequest {
@@ -193,6 +194,29 @@ export async function updateWebhook(
     if (await deps.store.update(current, updated)) return updated;
   }
   throw new ConflictError(`webhook ${webhookId} kept changing while it was updated; try again`);
+}
+
+/**
+ * Gives a webhook a new signing secret, keeping the current one valid for `overlapSeconds`; written
+ * conditionally on the webhook being unchanged since it was read, like an update.
+ */
+export async function rotateWebhookSecret(
+  deps: {
+    readonly store: WebhookStore;
+    readonly now: () => Date;
+    readonly randomBytes: RandomBytes;
+    readonly overlapSeconds: number;
+  },
+  tenantId: string,
+  webhookId: string,
+): Promise<Webhook> {
+  const secret = generateSecret(deps.randomBytes);
+  for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
+    const current = await findWebhook(deps.store, tenantId, webhookId);
+    const rotated = rotatedSecret(current, secret, deps.now(), deps.overlapSeconds);
+    if (await deps.store.update(current, rotated)) return rotated;
+  }
+  throw new ConflictError(`webhook ${webhookId} kept changing while its secret was rotated; try again`);
 }
 
 export interface WebhookListDeps {
