@@ -1,7 +1,9 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
+import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 
@@ -11,6 +13,9 @@ export interface Target {
   readonly outputs: Readonly<Record<string, string>>;
   readonly ddb: DynamoDBDocumentClient;
   readonly sqs: SQSClient;
+  readonly eventBridge: EventBridgeClient;
+  /** Where the function logs are: the local runtime's `/_local/logs`, or CloudWatch Logs. */
+  readonly logs: { readonly local: string } | { readonly cloudWatch: CloudWatchLogsClient };
 }
 
 /**
@@ -30,10 +35,16 @@ export async function resolveTarget(stackName: string | undefined): Promise<Targ
       outputs,
       ddb: DynamoDBDocumentClient.from(new DynamoDBClient({})),
       sqs: new SQSClient({}),
+      eventBridge: new EventBridgeClient({}),
+      logs: { cloudWatch: new CloudWatchLogsClient({}) },
     };
   }
   const file = path.resolve(process.env.HOOKLINE_DIR ?? ".hookline", "local.json");
-  let local: { outputs: Record<string, string>; endpoints: { dynamodb: string; sqs: string } };
+  let local: {
+    apiUrl: string;
+    outputs: Record<string, string>;
+    endpoints: { dynamodb: string; sqs: string; eventbridge: string };
+  };
   try {
     local = JSON.parse(readFileSync(file, "utf8"));
   } catch {
@@ -51,6 +62,8 @@ export async function resolveTarget(stackName: string | undefined): Promise<Targ
     outputs: local.outputs,
     ddb: DynamoDBDocumentClient.from(new DynamoDBClient(emulator(local.endpoints.dynamodb))),
     sqs: new SQSClient(emulator(local.endpoints.sqs)),
+    eventBridge: new EventBridgeClient(emulator(local.endpoints.eventbridge)),
+    logs: { local: `${local.apiUrl}/_local/logs` },
   };
 }
 

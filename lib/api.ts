@@ -8,6 +8,7 @@ import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { EnvVar, IngestRoute, ManagementRoute, PublicRoute } from "../functions/shared/names.ts";
+import { MAX_TEST_SEND_TIMEOUT_SECONDS } from "../functions/shared/retry-policy.ts";
 import { HooklineFunction } from "./function.ts";
 
 export interface HooklineApiProps {
@@ -21,6 +22,14 @@ export interface HooklineApiProps {
   /** Only its depth is read, by the health route. */
   readonly deadLetterQueue: IQueue;
   readonly environment: Readonly<Record<string, string>>;
+  /** How long a rotated-out signing secret keeps signing, next to the new one. */
+  readonly secretRotationOverlapSeconds: number;
+  /**
+   * How long a test send waits for an endpoint whose webhook sets no timeout of its own (at most
+   * 20 s, whatever this says: a test send answers inside an API request).
+   * @default Duration.seconds(10)
+   */
+  readonly attemptTimeout?: Duration;
   /**
    * How long API Gateway caches an API key's authorizer answer; a revoked key works for at most this long.
    * @default Duration.seconds(60)
@@ -65,8 +74,12 @@ export class HooklineApi extends Construct {
     this.managementFunction = new HooklineFunction(this, "ManagementFunction", {
       entry: "api/handler.ts",
       description: "Hookline: the webhook management API",
+      // A test send may wait up to its cap for the endpoint; API Gateway's own limit is 30 s.
+      timeout: Duration.seconds(MAX_TEST_SEND_TIMEOUT_SECONDS + 5),
       environment: {
         ...props.environment,
+        [EnvVar.deliveryTimeoutSeconds]: String((props.attemptTimeout ?? Duration.seconds(10)).toSeconds()),
+        [EnvVar.secretRotationOverlapSeconds]: String(props.secretRotationOverlapSeconds),
         [EnvVar.deliveryQueueUrl]: props.deliveryQueue.queueUrl,
         [EnvVar.priorityQueueUrl]: props.priorityQueue.queueUrl,
         [EnvVar.deadLetterQueueUrl]: props.deadLetterQueue.queueUrl,

@@ -63,6 +63,8 @@ export class HooklineFunction extends NodejsFunction {
         target: "node22",
         mainFields: ["module", "main"],
         externalModules: [],
+        // Decided at build time, so that a function built without tracing carries no X-Ray SDK.
+        define: { "process.env.HOOKLINE_TRACING": JSON.stringify(String(props.tracing === true)) },
         banner: "import{createRequire}from'module';const require=createRequire(import.meta.url);",
         forceDockerBundling: false,
       },

@@ -29,6 +29,7 @@ export class HooklineStack extends Stack {
       ...(this.hookline.monitoring === undefined
         ? {}
         : { alarmTopicArn: this.hookline.monitoring.alarmTopic.topicArn }),
+      deliveryLogGroupName: this.hookline.delivery.function.logGroup.logGroupName,
     };
     for (const [key, value] of Object.entries(outputs)) {
       if (value !== undefined) new CfnOutput(this, StackOutput[key as keyof typeof StackOutput], { value });

@@ -1,5 +1,6 @@
 import { ArnFormat, type Duration, Names, type RemovalPolicy, Stack } from "aws-cdk-lib";
 import { EventBus, type IEventBus } from "aws-cdk-lib/aws-events";
+import type { IKey } from "aws-cdk-lib/aws-kms";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { DEFAULT_EVENT_TYPES, type EventTypeDefinition } from "../functions/shared/event-catalogue.ts";
@@ -10,6 +11,8 @@ import {
   DEFAULT_RECONCILE_GRACE_SECONDS,
   DEFAULT_RETENTION_DAYS,
   DEFAULT_RETRY_SCHEDULE_SECONDS,
+  DEFAULT_SECRET_ROTATION_OVERLAP_SECONDS,
+  MAX_SECRET_ROTATION_OVERLAP_SECONDS,
   retryScheduleProblems,
 } from "../functions/shared/retry-policy.ts";
 import packageJson from "../package.json" with { type: "json" };
@@ -110,8 +113,25 @@ export interface HooklineProps {
    * @default Duration.minutes(1)
    */
   readonly reconcileInterval?: Duration;
+  /**
+   * After `POST /v1/webhooks/{id}/rotate-secret`, how long the replaced secret keeps signing every
+   * request (next to the new one), so receivers can switch without downtime. At most 30 days;
+   * `Duration.seconds(0)` retires it at once.
+   * @default Duration.hours(24)
+   */
+  readonly secretRotationOverlap?: Duration;
+  /**
+   * The customer-managed KMS key that encrypts the webhooks table (signing secrets and API keys).
+   * @default - a key created by Hookline, with automatic rotation, retained like the tables
+   */
+  readonly encryptionKey?: IKey;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /**
+   * The functions' log level; `DEBUG` adds detail, `WARN` keeps only what needs attention.
+   * @default "INFO"
+   */
+  readonly logLevel?: "DEBUG" | "INFO" | "WARN" | "ERROR";
   /**
    * What happens to the tables when the stack is deleted.
    * @default RemovalPolicy.RETAIN
@@ -177,7 +197,13 @@ export class Hookline extends Construct {
 
     this.storage = new HooklineStorage(this, "Storage", {
       ...(props.tableRemovalPolicy === undefined ? {} : { removalPolicy: props.tableRemovalPolicy }),
+      ...(props.encryptionKey === undefined ? {} : { encryptionKey: props.encryptionKey }),
     });
+    const overlapSeconds =
+      props.secretRotationOverlap?.toSeconds() ?? DEFAULT_SECRET_ROTATION_OVERLAP_SECONDS;
+    if (overlapSeconds > MAX_SECRET_ROTATION_OVERLAP_SECONDS) {
+      throw new Error("Hookline: secretRotationOverlap must be at most 30 days");
+    }
     const retrySchedule = props.retryScheduleSeconds ?? DEFAULT_RETRY_SCHEDULE_SECONDS;
     const problems = retryScheduleProblems(retrySchedule, "retryScheduleSeconds");
     if (problems.length > 0) {
@@ -193,6 +219,7 @@ export class Hookline extends Construct {
       [EnvVar.retentionDays]: String(retentionDays),
       [EnvVar.version]: packageJson.version,
       [EnvVar.metricsNamespace]: metricsNamespace,
+      [EnvVar.logLevel]: props.logLevel ?? "INFO",
       [EnvVar.retrySchedule]: JSON.stringify(retrySchedule),
       [EnvVar.circuitFailureThreshold]: String(
         props.circuitFailureThreshold ?? DEFAULT_CIRCUIT_FAILURE_THRESHOLD,
@@ -262,9 +289,19 @@ export class Hookline extends Construct {
       priorityQueue: this.delivery.priorityQueue,
       deadLetterQueue: this.delivery.deadLetterQueue,
       environment,
+      secretRotationOverlapSeconds: overlapSeconds,
+      ...(props.attemptTimeout === undefined ? {} : { attemptTimeout: props.attemptTimeout }),
       ...(props.authorizerCacheTtl === undefined ? {} : { authorizerCacheTtl: props.authorizerCacheTtl }),
       ...functionOptions,
     });
+
+    // Whoever reads the webhooks table needs its key; whoever writes it, to encrypt with it too.
+    for (const fn of [this.api.authorizerFunction, this.ingest.function, this.reconciler.function]) {
+      this.storage.grantWebhooksKey(fn, false);
+    }
+    for (const fn of [this.api.managementFunction, this.delivery.function, this.delivery.priorityFunction]) {
+      this.storage.grantWebhooksKey(fn, true);
+    }
 
     if (props.monitoring?.enabled !== false) {
       this.monitoring = new HooklineMonitoring(this, "Monitoring", {

@@ -1,5 +1,14 @@
-import { RemovalPolicy } from "aws-cdk-lib";
-import { AttributeType, Billing, ProjectionType, TableV2 } from "aws-cdk-lib/aws-dynamodb";
+import { RemovalPolicy, Stack, Token } from "aws-cdk-lib";
+import {
+  AttributeType,
+  Billing,
+  type CfnGlobalTable,
+  ProjectionType,
+  TableEncryptionV2,
+  TableV2,
+} from "aws-cdk-lib/aws-dynamodb";
+import type { IGrantable } from "aws-cdk-lib/aws-iam";
+import { type IKey, Key } from "aws-cdk-lib/aws-kms";
 import { Construct } from "constructs";
 import {
   BY_TIME_INDEX,
@@ -15,6 +24,11 @@ export interface HooklineStorageProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * The customer-managed KMS key the webhooks table (which holds the signing secrets) is encrypted with.
+   * @default - a new key with yearly rotation, kept on stack deletion like the tables
+   */
+  readonly encryptionKey?: IKey;
 }
 
 /**
@@ -28,6 +42,14 @@ export interface HooklineStorageProps {
 export class HooklineStorage extends Construct {
   readonly webhooksTable: TableV2;
   readonly eventsTable: TableV2;
+  /** The customer-managed key of the webhooks table. */
+  readonly webhooksTableKey: IKey;
+  /**
+   * Whether the table's own grants include its key: TableV2 renders a customer-managed key only in a
+   * stack with a region; in a region-agnostic stack the key is set by an override, and
+   * `grantWebhooksKey` grants it.
+   */
+  readonly #tableGrantsIncludeKey: boolean;
 
   constructor(scope: Construct, id: string, props: HooklineStorageProps = {}) {
     super(scope, id);
@@ -39,8 +61,23 @@ export class HooklineStorage extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy,
     };
+    this.webhooksTableKey =
+      props.encryptionKey ??
+      new Key(this, "WebhooksTableKey", {
+        description: "Hookline: encrypts the webhooks table (signing secrets, API keys)",
+        enableKeyRotation: true,
+        removalPolicy,
+      });
+    // TableV2 renders a customer-managed key only when the stack has a region (it cannot tell a
+    // replica's region from the deployment's otherwise). Hookline's stack is region-agnostic by
+    // default: there the table is declared KMS-encrypted and the primary replica's key is set directly.
+    // A single region either way, so no `replicaKeyArns`.
+    this.#tableGrantsIncludeKey = !Token.isUnresolved(Stack.of(this).region);
     this.webhooksTable = new TableV2(this, "WebhooksTable", {
       ...common,
+      encryption: this.#tableGrantsIncludeKey
+        ? TableEncryptionV2.customerManagedKey(this.webhooksTableKey)
+        : TableEncryptionV2.awsManagedKey(),
       globalSecondaryIndexes: [
         {
           indexName: OPEN_CIRCUITS_INDEX,
@@ -49,6 +86,12 @@ export class HooklineStorage extends Construct {
         },
       ],
     });
+    if (!this.#tableGrantsIncludeKey) {
+      (this.webhooksTable.node.defaultChild as CfnGlobalTable).addPropertyOverride(
+        "Replicas.0.SSESpecification.KMSMasterKeyId",
+        this.webhooksTableKey.keyArn,
+      );
+    }
     this.eventsTable = new TableV2(this, "EventsTable", {
       ...common,
       timeToLiveAttribute: TableKey.expiresAt,
@@ -70,5 +113,16 @@ export class HooklineStorage extends Construct {
         },
       ],
     });
+  }
+
+  /**
+   * Lets a function that was granted access to the webhooks table use its key: what DynamoDB needs
+   * from the caller to read (`readWrite: false`) or write encrypted items. Nothing to add when the
+   * table's own grants already include the key.
+   */
+  grantWebhooksKey(grantee: IGrantable, readWrite: boolean): void {
+    if (this.#tableGrantsIncludeKey) return;
+    if (readWrite) this.webhooksTableKey.grantEncryptDecrypt(grantee);
+    else this.webhooksTableKey.grantDecrypt(grantee);
   }
 }

@@ -218,7 +218,7 @@ export class HttpApiServer {
   #api: HttpApiConfig | undefined;
   #host: LambdaHost | undefined;
   /** Local-only read endpoints under `/_local/` (not part of the API, never deployed). */
-  readonly #localEndpoints = new Map<string, () => unknown>();
+  readonly #localEndpoints = new Map<string, (query: URLSearchParams) => unknown>();
   readonly #cache = new Map<string, CachedAuthorization>();
 
   constructor(options: { region: string; accountId: string }) {
@@ -250,8 +250,8 @@ export class HttpApiServer {
     this.#host = host;
   }
 
-  /** Serves `GET <path>` (a path under `/_local/`) with the JSON that `read` returns. */
-  serveLocal(path: `/_local/${string}`, read: () => unknown): void {
+  /** Serves `GET <path>` (a path under `/_local/`) with the JSON that `read` returns for its query. */
+  serveLocal(path: `/_local/${string}`, read: (query: URLSearchParams) => unknown): void {
     this.#localEndpoints.set(path, read);
   }
 
@@ -264,9 +264,10 @@ export class HttpApiServer {
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const requestId = `${randomBytes(6).toString("base64url")}=`;
-    const local = this.#localEndpoints.get((request.url ?? "").split("?")[0] ?? "");
+    const [localPath = "", query = ""] = (request.url ?? "").split("?", 2);
+    const local = this.#localEndpoints.get(localPath);
     if (local !== undefined && request.method === "GET") {
-      const body = Buffer.from(JSON.stringify(local()));
+      const body = Buffer.from(JSON.stringify(local(new URLSearchParams(query))));
       const headers = { "content-type": "application/json" };
       return send(response, { statusCode: 200, headers, cookies: [], body }, requestId);
     }

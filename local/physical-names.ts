@@ -126,6 +126,11 @@ export class LocalNames implements ResourceValues {
           attributes: { Arn: `arn:aws:s3:::${name}`, DomainName: `${name}.s3.amazonaws.com` },
         };
       }
+      // DynamoDB Local ignores server-side encryption; the key only needs an ARN to be referred to.
+      case "AWS::KMS::Key": {
+        const keyId = localId(logicalId);
+        return { ref: keyId, attributes: { Arn: arn("kms", `key/${keyId}`), KeyId: keyId } };
+      }
       case "AWS::SSM::Parameter":
         return { ref: named("Name"), attributes: {} };
       case "AWS::CloudWatch::Alarm": {

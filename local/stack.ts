@@ -15,6 +15,7 @@ import { functionDefinitions } from "./functions.ts";
 import { HttpApiServer, httpApiConfig } from "./http-api.ts";
 import { IntrinsicResolver } from "./intrinsics.ts";
 import { LambdaHost, type LogLine } from "./lambda-host.ts";
+import { LogRing } from "./logs.ts";
 import { EmfCollector } from "./metrics.ts";
 import { LocalNames } from "./physical-names.ts";
 import { createQueues, createTables } from "./resources.ts";
@@ -189,6 +190,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     };
     const functions = functionDefinitions(template, assembly.dir, resolver, names);
     const metrics = new EmfCollector();
+    const logs = new LogRing();
     const host = new LambdaHost({
       functions,
       defaultConcurrency: options.concurrency,
@@ -206,6 +208,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       },
       onLogLine: (line) => {
         metrics.observe(line);
+        logs.observe(line);
         options.onLogLine?.(line);
       },
       print: options.printLogLine,
@@ -259,6 +262,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     apiServer.serve(apiConfig, host);
     apiServer.serveLocal("/_local/metrics", () => metrics.snapshot());
+    apiServer.serveLocal("/_local/logs", (query) => logs.serve(query));
     for (const poller of pollers) poller.start();
     eventBridge.startSchedules(options.schedulePeriodMs);
     // Stop order: stop taking work, let running invocations finish briefly, then the emulators.

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { EndpointPolicy } from "../domain/endpoint-url.ts";
 import type { EventTypeDefinition } from "../shared/event-catalogue.ts";
 import { EnvVar } from "../shared/names.ts";
-import { retryScheduleProblems } from "../shared/retry-policy.ts";
+import { MAX_SECRET_ROTATION_OVERLAP_SECONDS, retryScheduleProblems } from "../shared/retry-policy.ts";
 
 const jsonString = <T extends z.ZodType>(schema: T) =>
   z
@@ -54,6 +54,7 @@ const settings = {
   circuitCooldownSeconds: z.coerce.number().int().min(1).max(86_400),
   deadLetterQueueUrl: z.string().url(),
   reconcileGraceSeconds: z.coerce.number().int().min(1).max(86_400),
+  secretRotationOverlapSeconds: z.coerce.number().int().min(0).max(MAX_SECRET_ROTATION_OVERLAP_SECONDS),
 } as const;
 
 type Settings = typeof settings;

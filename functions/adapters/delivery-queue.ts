@@ -1,6 +1,6 @@
-import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { DeliveryMessage } from "../domain/model.ts";
-import type { DeliveryQueue } from "../domain/publish.ts";
+import type { DeliveryQueue, FanOutContinuation } from "../domain/publish.ts";
 import type { EventTypeDefinition } from "../shared/event-catalogue.ts";
 
 const BATCH_ENTRIES = 10;
@@ -85,5 +85,17 @@ export function sqsDeliveryQueue(client: SQSClient, lanes: DeliveryLanes): Deliv
       }
       await Promise.all([...byQueue].map(([queueUrl, bodies]) => send(queueUrl, bodies)));
     },
+  };
+}
+
+/** Hands the rest of a large fan-out to the delivery function, through the event type's lane. */
+export function sqsFanOutContinuation(client: SQSClient, lanes: DeliveryLanes) {
+  return async (continuation: FanOutContinuation): Promise<void> => {
+    await client.send(
+      new SendMessageCommand({
+        QueueUrl: laneOf(lanes, continuation.eventType),
+        MessageBody: JSON.stringify(continuation),
+      }),
+    );
   };
 }

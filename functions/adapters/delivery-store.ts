@@ -10,6 +10,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import type { DeliveryStep } from "../domain/deliver.ts";
 import type { DeliveryHistory } from "../domain/history.ts";
+import { deliveryIdRange } from "../domain/ids.ts";
 import type { AttemptRecord, Delivery, DeliveryMessage, DeliveryStatus } from "../domain/model.ts";
 import type { DeliveryRecorder } from "../domain/publish.ts";
 import { BY_TIME_INDEX, PARKED_INDEX, TableKey } from "../shared/names.ts";
@@ -49,6 +50,12 @@ export interface DeliveryStore extends DeliveryRecorder, DeliveryHistory {
   /** Marks a delivery dead-lettered once its message is on the dead-letter queue. */
   markDeadLettered(key: DeliveryKey, at: string): Promise<boolean>;
   get(tenantId: string, webhookId: string, deliveryId: string): Promise<StoredDelivery | undefined>;
+  /** A webhook's deliveries, newest first, up to `limit` (a bounded read; see `deliveryPage`). */
+  list(
+    tenantId: string,
+    webhookId: string,
+    options: { status?: DeliveryStatus; limit: number },
+  ): Promise<Delivery[]>;
   /** Deliveries parked on a webhook's open circuit, oldest first, a page at a time. */
   parked(tenantId: string, webhookId: string): AsyncIterable<StoredDelivery[]>;
   /**
@@ -422,6 +429,17 @@ export function dynamoDeliveryStore(
         deliveries,
         ...(typeof lastSort === "string" ? { lastId: lastSort.slice(Keys.deliveryPrefix.length) } : {}),
       };
+    },
+
+    async list(tenantId, webhookId, { status, limit }) {
+      const { from, to } = deliveryIdRange();
+      const page = await this.deliveryPage(tenantId, webhookId, {
+        limit,
+        fromId: from,
+        toId: to,
+        ...(status === undefined ? {} : { statuses: [status] }),
+      });
+      return [...page.deliveries];
     },
 
     async deliveriesOfEvent(tenantId, eventId, limit) {

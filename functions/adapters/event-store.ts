@@ -58,7 +58,10 @@ export function dynamoEventStore(
   tableName: string,
   retentionDays: number,
   reconcileGraceSeconds: number,
-): EventStore & EventHistory & { payload(tenantId: string, eventId: string): Promise<string | undefined> } {
+): EventStore &
+  EventHistory & {
+    payload(tenantId: string, eventId: string): Promise<string | undefined>;
+  } {
   const key = (tenantId: string, eventId: string) => ({
     [TableKey.partition]: Keys.event(tenantId, eventId),
     [TableKey.sort]: Keys.eventSort,
@@ -121,9 +124,9 @@ export function dynamoEventStore(
       );
       return typeof Item?.payload === "string" ? Item.payload : undefined;
     },
-    async event(tenantId, eventId) {
+    async get(tenantId, eventId) {
       const { Item } = await client.send(
-        new GetCommand({ TableName: tableName, Key: key(tenantId, eventId) }),
+        new GetCommand({ TableName: tableName, Key: key(tenantId, eventId), ConsistentRead: true }),
       );
       return Item ? eventFromItem(Item) : undefined;
     },

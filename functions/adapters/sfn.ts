@@ -1,3 +1,5 @@
 import { SFNClient } from "@aws-sdk/client-sfn";
 
-export const sfn = new SFNClient({});
+import { traced } from "./tracing.ts";
+
+export const sfn = traced(new SFNClient({}));

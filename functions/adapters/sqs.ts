@@ -1,3 +1,5 @@
 import { SQSClient } from "@aws-sdk/client-sqs";
 
-export const sqs = new SQSClient({});
+import { traced } from "./tracing.ts";
+
+export const sqs = traced(new SQSClient({}));

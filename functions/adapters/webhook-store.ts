@@ -4,7 +4,6 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  paginateQuery,
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
@@ -24,6 +23,8 @@ interface WebhookItem {
   readonly description: string;
   readonly active: boolean;
   readonly secret: string;
+  readonly previous_secret?: string;
+  readonly previous_secret_expires_at?: string;
   readonly created_at: string;
   readonly updated_at: string;
   readonly retry_schedule_seconds?: readonly number[];
@@ -53,6 +54,12 @@ function toItem(webhook: Webhook): WebhookItem & Record<string, unknown> {
     description: webhook.description,
     active: webhook.active,
     secret: webhook.secret,
+    ...(webhook.previousSecret === undefined || webhook.previousSecretExpiresAt === undefined
+      ? {}
+      : {
+          previous_secret: webhook.previousSecret,
+          previous_secret_expires_at: webhook.previousSecretExpiresAt,
+        }),
     created_at: webhook.createdAt,
     updated_at: webhook.updatedAt,
     ...(webhook.retryScheduleSeconds ? { retry_schedule_seconds: webhook.retryScheduleSeconds } : {}),
@@ -95,6 +102,12 @@ function fromItem(item: Record<string, unknown>): Webhook {
     description: stored.description,
     active: stored.active,
     secret: stored.secret,
+    ...(stored.previous_secret === undefined || stored.previous_secret_expires_at === undefined
+      ? {}
+      : {
+          previousSecret: stored.previous_secret,
+          previousSecretExpiresAt: stored.previous_secret_expires_at,
+        }),
     createdAt: stored.created_at,
     updatedAt: stored.updated_at,
     ...(stored.retry_schedule_seconds ? { retryScheduleSeconds: stored.retry_schedule_seconds } : {}),
@@ -140,7 +153,7 @@ function circuitUpdateExpression(to: Circuit): string {
   return `SET ${set.join(", ")}${remove.length > 0 ? ` REMOVE ${remove.join(", ")}` : ""}`;
 }
 
-/** Attributes a patch may change; an absent optional one is removed. */
+/** Attributes a patch or a secret rotation may change; an absent optional one is removed. */
 const UPDATABLE = [
   "url",
   "event_types",
@@ -153,6 +166,9 @@ const UPDATABLE = [
   "timeout_seconds",
   "rate_limit_per_second",
   "metadata",
+  "secret",
+  "previous_secret",
+  "previous_secret_expires_at",
 ] as const;
 
 /** Most items one list request reads before it answers with what it has (and a cursor). */
@@ -360,10 +376,9 @@ export function dynamoWebhookStore(
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
       }
     },
-    async *activeWebhooks(tenantId) {
-      const pages = paginateQuery(
-        { client, pageSize: SUBSCRIBER_PAGE_SIZE },
-        {
+    async activeWebhookPage(tenantId, after) {
+      const page = await client.send(
+        new QueryCommand({
           TableName: tableName,
           KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
           FilterExpression: "#active = :true",
@@ -373,11 +388,18 @@ export function dynamoWebhookStore(
             ":prefix": Keys.webhookPrefix,
             ":true": true,
           },
-        },
+          Limit: SUBSCRIBER_PAGE_SIZE,
+          // The position is a sort key inside the tenant's own partition, never a key of another's.
+          ...(after === undefined
+            ? {}
+            : { ExclusiveStartKey: { ...key(tenantId, ""), [TableKey.sort]: after } }),
+        }),
       );
-      for await (const page of pages) {
-        yield (page.Items ?? []).map(fromItem);
-      }
+      const next = page.LastEvaluatedKey?.[TableKey.sort];
+      return {
+        webhooks: (page.Items ?? []).map(fromItem),
+        ...(typeof next === "string" ? { next } : {}),
+      };
     },
   };
 }

@@ -9,19 +9,27 @@ import { dynamoDeliveryStore } from "../adapters/delivery-store.ts";
 import { resolveHost } from "../adapters/dns.ts";
 import { dynamodb } from "../adapters/dynamodb.ts";
 import { dynamoEventStore } from "../adapters/event-store.ts";
+import { httpSender } from "../adapters/http-sender.ts";
 import { logger } from "../adapters/logger.ts";
 import { queueDepth } from "../adapters/queue-depth.ts";
 import { sqs } from "../adapters/sqs.ts";
+import { dynamoStatsStore } from "../adapters/stats-store.ts";
+import { traceHandler } from "../adapters/tracing.ts";
 import { dynamoWebhookStore } from "../adapters/webhook-store.ts";
 import { recoverWebhook, retryDelivery } from "../delivery/recovery.ts";
+import { circuitView } from "../domain/circuit.ts";
 import { NotFoundError } from "../domain/errors.ts";
 import { healthStatus } from "../domain/health.ts";
 import { eventDetail, listDeliveries, listEvents } from "../domain/history.ts";
+import { newTestIds } from "../domain/ids.ts";
+import { statsView } from "../domain/stats.ts";
+import { sendTestEvent } from "../domain/test-event.ts";
 import {
   deleteWebhook,
   findWebhook,
   listWebhooks,
   registerWebhook,
+  rotateWebhookSecret,
   updateWebhook,
   type WebhookPatch,
 } from "../domain/webhooks.ts";
@@ -33,6 +41,7 @@ import {
   PublicRoute,
   type PublicRouteKey,
 } from "../shared/names.ts";
+import { MAX_TEST_SEND_TIMEOUT_SECONDS } from "../shared/retry-policy.ts";
 import {
   type ApiEvent,
   type ApiResult,
@@ -59,6 +68,8 @@ import {
   ListEventsQuery,
   ListWebhooksQuery,
   RecoverBody,
+  TestWebhookBody,
+  testResultResource,
   UpdateWebhookBody,
   WebhookPath,
   webhookResource,
@@ -75,6 +86,8 @@ const config = loadConfig([
   "priorityQueueUrl",
   "deadLetterQueueUrl",
   "version",
+  "deliveryTimeoutSeconds",
+  "secretRotationOverlapSeconds",
 ]);
 const webhooks = dynamoWebhookStore(dynamodb, config.webhooksTable);
 const cursorKey = dynamoCursorKey(dynamodb, config.webhooksTable);
@@ -122,6 +135,17 @@ const events = dynamoEventStore(
   config.reconcileGraceSeconds,
 );
 const queue = sqsDeliveryQueue(sqs, deliveryLanes(config));
+const stats = dynamoStatsStore(dynamodb, config.eventsTable, config.retentionDays);
+/** Test sends go through the delivery function's HTTP client: the same address checks, no redirects. */
+const testPorts = {
+  catalogue: config.eventTypes,
+  send: httpSender(config.endpointPolicy),
+  now: () => new Date(),
+  newIds: newTestIds,
+  userAgent: `Hookline/${config.version}`,
+  timeoutMs: config.deliveryTimeoutSeconds * 1000,
+  maxTimeoutMs: MAX_TEST_SEND_TIMEOUT_SECONDS * 1000,
+};
 
 const routes: Record<ManagementRouteKey, (event: ApiEvent, tenantId: string) => Promise<ApiResult>> = {
   [ManagementRoute.listEventTypes]: async () => json(200, { data: config.eventTypes.map(eventTypeResource) }),
@@ -184,6 +208,52 @@ const routes: Record<ManagementRouteKey, (event: ApiEvent, tenantId: string) => 
     await deleteWebhook(webhooks, tenantId, webhookId);
     logger.info("webhook deleted", { webhook_id: webhookId });
     return noContent();
+  },
+
+  [ManagementRoute.rotateSecret]: async (event, tenantId) => {
+    const { webhookId } = parseWith(WebhookPath, event.pathParameters, "path");
+    const webhook = await rotateWebhookSecret(
+      {
+        store: webhooks,
+        now: () => new Date(),
+        randomBytes,
+        overlapSeconds: config.secretRotationOverlapSeconds,
+      },
+      tenantId,
+      webhookId,
+    );
+    // Never a secret in a log line: the new one is in this response only, the old one nowhere.
+    logger.info("webhook secret rotated", {
+      webhook_id: webhookId,
+      previous_secret_expires_at: webhook.previousSecretExpiresAt ?? null,
+    });
+    return json(200, { ...webhookResource(webhook), secret: webhook.secret });
+  },
+
+  [ManagementRoute.testWebhook]: async (event, tenantId) => {
+    const { webhookId } = parseWith(WebhookPath, event.pathParameters, "path");
+    const body = parseWith(TestWebhookBody, event.body ?? {}, "test request");
+    const webhook = await findWebhook(webhooks, tenantId, webhookId);
+    const result = await sendTestEvent(testPorts, webhook, {
+      ...(body.event_type === undefined ? {} : { eventType: body.event_type }),
+      ...(body.data === undefined ? {} : { data: body.data }),
+    });
+    logger.info("test event sent", {
+      webhook_id: webhookId,
+      success: result.success,
+      status_code: result.statusCode ?? null,
+    });
+    return json(200, testResultResource(result));
+  },
+
+  [ManagementRoute.webhookStats]: async (event, tenantId) => {
+    const { webhookId } = parseWith(WebhookPath, event.pathParameters, "path");
+    const webhook = await findWebhook(webhooks, tenantId, webhookId);
+    const counters = await stats.read(tenantId, webhookId, new Date());
+    return json(200, {
+      ...statsView(counters.total, counters.last24h),
+      circuit_state: circuitView(webhook.circuit).circuit_state,
+    });
   },
 
   [ManagementRoute.listDeliveries]: async (event, tenantId) => {
@@ -312,6 +382,7 @@ async function route(event: ApiEvent): Promise<ApiResult> {
 
 /** The management API: one function behind the webhook routes, dispatching on API Gateway's route key. */
 export const handler = middy<ApiEvent, ApiResult>(route)
+  .use(traceHandler())
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(httpHeaderNormalizer())
   .use(jsonBodies())

@@ -13,6 +13,7 @@ import {
   ListWebhooksQuery,
   PublishEventBody,
   RecoverBody,
+  TestWebhookBody,
   UpdateWebhookBody,
 } from "./schemas.ts";
 
@@ -22,6 +23,8 @@ type RouteKey = ManagementRouteKey | IngestRouteKey | PublicRouteKey;
 interface Operation {
   readonly summary: string;
   readonly body?: z.ZodType;
+  /** The body may be left out (every field of it is optional). */
+  readonly optionalBody?: true;
   readonly query?: z.ZodObject;
   /** Status → description, and the response schema's component name if it has a body. */
   readonly responses: Readonly<Record<number, readonly [string, string?]>>;
@@ -89,6 +92,25 @@ const components = {
   CreatedWebhook: WebhookShape.extend({ secret: z.string().describe("signing secret, shown only here") }),
   WebhookList: z.object({ data: z.array(WebhookShape), next_cursor: z.string().nullable() }),
   EventTypeList: z.object({ data: z.array(z.object({ name: z.string(), description: z.string() })) }),
+  TestWebhook: TestWebhookBody,
+  TestResult: z.object({
+    success: z.boolean().describe("the endpoint answered 2xx"),
+    status_code: z.number().int().nullable().describe("null when no HTTP answer arrived"),
+    duration_ms: z.number(),
+    response_body: z.string().describe("the first 1 KB of the answer"),
+    error: z.string().nullable().describe("why it failed: the HTTP status, or a connection problem"),
+  }),
+  WebhookStats: z.object({
+    total_deliveries: z.number().int().describe("deliveries that ended, delivered or failed"),
+    successful_deliveries: z.number().int(),
+    failed_deliveries: z.number().int().describe("failed and dead-lettered deliveries"),
+    success_rate: z.number().nullable().describe("between 0 and 1; null with no ended delivery"),
+    total_attempts: z.number().int(),
+    avg_duration_ms: z.number().nullable().describe("mean duration of an attempt"),
+    last_24h_deliveries: z.number().int(),
+    last_24h_success_rate: z.number().nullable(),
+    circuit_state: z.enum(["closed", "open", "half_open"]),
+  }),
   Delivery: DeliveryShape,
   DeliveryList: z.object({ data: z.array(DeliveryShape), next_cursor: z.string().nullable() }),
   Recover: RecoverBody,
@@ -118,6 +140,11 @@ const components = {
     accepted_at: z.string(),
     deliveries: z.number().int(),
     duplicate: z.boolean(),
+    fan_out_complete: z
+      .boolean()
+      .describe(
+        "false while a fan-out to more than one page of webhooks goes on; deliveries counts those made",
+      ),
   }),
   Health: z.object({
     status: z.enum(["ok", "degraded"]),
@@ -162,6 +189,26 @@ const operations: Record<
   "DELETE /v1/webhooks/{webhookId}": {
     summary: "Delete a webhook",
     responses: { 204: ["deleted"], 404: missing },
+  },
+  "POST /v1/webhooks/{webhookId}/rotate-secret": {
+    summary:
+      "Give a webhook a new signing secret; the old one keeps signing, after the new one, for the deployment's overlap (24 h by default)",
+    responses: { 200: ["the webhook, with its new signing secret", "CreatedWebhook"], 404: missing },
+  },
+  "POST /v1/webhooks/{webhookId}/test": {
+    summary:
+      "Send a signed test event to the endpoint now (also when the webhook is inactive); no delivery is recorded",
+    body: TestWebhookBody,
+    optionalBody: true,
+    responses: {
+      200: ["what the endpoint answered, or why it could not be reached", "TestResult"],
+      400: invalid,
+      404: missing,
+    },
+  },
+  "GET /v1/webhooks/{webhookId}/stats": {
+    summary: "A webhook's delivery statistics and circuit state",
+    responses: { 200: ["the counters", "WebhookStats"], 404: missing },
   },
   "GET /v1/webhooks/{webhookId}/deliveries": {
     summary: "A webhook's deliveries, newest first, filtered, a page at a time",
@@ -259,7 +306,12 @@ export function openApiDocument(version: string, serverUrl?: string) {
       ...(parameters.length > 0 ? { parameters } : {}),
       ...(body === undefined
         ? {}
-        : { requestBody: { required: true, content: { "application/json": { schema: ref(body) } } } }),
+        : {
+            requestBody: {
+              required: operation.optionalBody !== true,
+              content: { "application/json": { schema: ref(body) } },
+            },
+          }),
       responses: Object.fromEntries(
         Object.entries(operation.responses).map(([status, [description, schema]]) => [
           status,

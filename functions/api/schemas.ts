@@ -13,6 +13,7 @@ import {
 } from "../domain/custom-headers.ts";
 import type { EventSummary } from "../domain/history.ts";
 import type { AttemptRecord, Delivery, Webhook } from "../domain/model.ts";
+import type { TestSendResult } from "../domain/test-event.ts";
 import type { EventTypeDefinition } from "../shared/event-catalogue.ts";
 import { MAX_ATTEMPT_TIMEOUT_SECONDS } from "../shared/retry-policy.ts";
 
@@ -181,6 +182,32 @@ export const PublishEventBody = z.strictObject({
   data: z.record(z.string(), z.unknown(), "data must be a JSON object"),
   id: z.string().regex(EVENT_ID, "id must be 1-128 characters of A-Z a-z 0-9 _ . : -").optional(),
 });
+
+/** A test send: both fields optional, and the body itself may be left out. */
+export const TestWebhookBody = z.strictObject({
+  event_type: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe(
+      "a catalogue type; by default the first of the webhook's subscriptions that is a plain name, else the catalogue's first",
+    ),
+  data: z
+    .record(z.string(), z.unknown(), "data must be a JSON object")
+    .optional()
+    .describe("the test event's `data`; a small sample by default"),
+});
+
+export function testResultResource(result: TestSendResult) {
+  return {
+    success: result.success,
+    status_code: result.statusCode ?? null,
+    duration_ms: result.durationMs,
+    response_body: result.responseBody,
+    error: result.error ?? null,
+  };
+}
 
 export function webhookResource(webhook: Webhook) {
   return {

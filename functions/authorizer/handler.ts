@@ -8,6 +8,7 @@ import { tenantForApiKey } from "../adapters/api-keys.ts";
 import { loadConfig } from "../adapters/config.ts";
 import { dynamodb } from "../adapters/dynamodb.ts";
 import { logger } from "../adapters/logger.ts";
+import { traceHandler } from "../adapters/tracing.ts";
 import type { TenantContext } from "../api/http.ts";
 
 const config = loadConfig(["webhooksTable"]);
@@ -29,4 +30,6 @@ async function authorize(event: APIGatewayRequestAuthorizerEventV2): Promise<Aut
 }
 
 /** The HTTP API's Lambda authorizer: resolves a bearer API key to its tenant. */
-export const handler = middy(authorize).use(injectLambdaContext(logger, { resetKeys: true }));
+export const handler = middy(authorize)
+  .use(traceHandler())
+  .use(injectLambdaContext(logger, { resetKeys: true }));

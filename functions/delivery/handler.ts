@@ -5,7 +5,12 @@ import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { z } from "zod";
 import { loadConfig } from "../adapters/config.ts";
-import { deliveryLanes, laneOf, sqsDeliveryQueue } from "../adapters/delivery-queue.ts";
+import {
+  deliveryLanes,
+  laneOf,
+  sqsDeliveryQueue,
+  sqsFanOutContinuation,
+} from "../adapters/delivery-queue.ts";
 import { deliveryKey, dynamoDeliveryStore } from "../adapters/delivery-store.ts";
 import { dynamodb } from "../adapters/dynamodb.ts";
 import { dynamoEventStore } from "../adapters/event-store.ts";
@@ -17,8 +22,10 @@ import { startRetryWorkflow } from "../adapters/retry-workflow.ts";
 import { sfn } from "../adapters/sfn.ts";
 import { sqs } from "../adapters/sqs.ts";
 import { dynamoStatsStore } from "../adapters/stats-store.ts";
+import { traceHandler } from "../adapters/tracing.ts";
 import { dynamoWebhookStore } from "../adapters/webhook-store.ts";
 import type { Webhook } from "../domain/model.ts";
+import { continueFanOut } from "../domain/publish.ts";
 import { StatsBatch } from "../domain/stats.ts";
 import { MAX_ATTEMPT_TIMEOUT_SECONDS } from "../shared/retry-policy.ts";
 import { type DeliveryServiceDeps, processDelivery, processProbe, type WorkflowAnswer } from "./process.ts";
@@ -180,13 +187,35 @@ const ProbeMessageSchema = z.object({
   webhookId: z.string().min(1),
 });
 
-const QueueMessageSchema = z.union([ProbeMessageSchema, DeliveryMessageSchema]);
+const FanOutMessageSchema = z.object({
+  kind: z.literal("fanout"),
+  tenantId: z.string().min(1),
+  eventId: z.string().min(1),
+  eventType: z.string().min(1),
+  after: z.string().min(1),
+  deliveriesSoFar: z.number().int().min(0),
+  resume: z.boolean(),
+});
+
+const QueueMessageSchema = z.union([ProbeMessageSchema, FanOutMessageSchema, DeliveryMessageSchema]);
+
+/** What continuing a large fan-out needs: the same stores and queues as ingest. */
+const fanOutDeps = {
+  catalogue: config.eventTypes,
+  events,
+  subscribers: webhooks,
+  deliveries: deps.deliveries,
+  queue: deps.queue,
+  continueLater: sqsFanOutContinuation(sqs, lanes),
+  now: () => new Date(),
+};
 
 async function handleRecord(record: SQSRecord): Promise<void> {
   try {
     const message = QueueMessageSchema.parse(JSON.parse(record.body));
-    if ("kind" in message) await processProbe(deps, message);
-    else await processDelivery(deps, message, "queue");
+    if (!("kind" in message)) await processDelivery(deps, message, "queue");
+    else if (message.kind === "probe") await processProbe(deps, message);
+    else await continueFanOut(fanOutDeps, message);
   } catch (error) {
     logger.error("queue message not processed; SQS will deliver it again", {
       message_id: record.messageId,
@@ -221,5 +250,6 @@ export const handler = middy(
     }
   },
 )
+  .use(traceHandler())
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(publishMetrics());

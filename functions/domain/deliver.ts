@@ -14,6 +14,7 @@ import {
   parseRetryAfter,
   waitSecondsFor,
 } from "./retry-schedule.ts";
+import { signingSecrets } from "./secret-rotation.ts";
 import { signatureHeader } from "./signing.ts";
 
 /** How much of a receiver's response body is kept on the delivery record. */
@@ -160,8 +161,9 @@ export async function deliveryStep(ports: DeliveryPorts, message: DeliveryMessag
     // refuses reserved names anyway).
     headers: {
       ...webhook.headers,
+      // Both secrets while a rotation's overlap lasts, so receivers holding either one can verify.
       ...webhookHeaders(
-        [webhook.secret],
+        signingSecrets(webhook, sentAt),
         message.deliveryId,
         Math.floor(sentAt.getTime() / 1000),
         body,

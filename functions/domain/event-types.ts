@@ -24,11 +24,15 @@ export function isSubscribed(patterns: readonly string[], eventType: string): bo
 }
 
 /** Throws a ValidationError naming the valid types when `eventType` is not in the catalogue. */
-export function assertKnownEventType(catalogue: readonly EventTypeDefinition[], eventType: string): void {
+export function assertKnownEventType(
+  catalogue: readonly EventTypeDefinition[],
+  eventType: string,
+  path = "type",
+): void {
   if (!catalogue.some((definition) => definition.name === eventType)) {
     throw new ValidationError(
       `unknown event type "${eventType}"; valid types: ${catalogueNames(catalogue)}`,
-      [{ path: "type", message: `must be one of: ${catalogueNames(catalogue)}` }],
+      [{ path, message: `must be one of: ${catalogueNames(catalogue)}` }],
     );
   }
 }

@@ -59,7 +59,8 @@ export interface EventHistory {
     tenantId: string,
     request: EventPageRequest,
   ): Promise<{ readonly events: readonly EventSummary[]; readonly last?: EventPosition }>;
-  event(tenantId: string, eventId: string): Promise<StoredEvent | undefined>;
+  /** The event record, or undefined when this tenant has no event with this id (or it expired). */
+  get(tenantId: string, eventId: string): Promise<StoredEvent | undefined>;
 }
 
 export interface HistoryDeps {
@@ -180,7 +181,7 @@ export async function eventDetail(
   tenantId: string,
   eventId: string,
 ): Promise<EventDetail> {
-  const event = await deps.events.event(tenantId, eventId);
+  const event = await deps.events.get(tenantId, eventId);
   if (!event) throw new NotFoundError(`event ${eventId} not found`);
   const deliveries = await deps.deliveries.deliveriesOfEvent(tenantId, eventId, MAX_EVENT_DELIVERIES);
   return { event, data: payloadData(event.payload), deliveries };

@@ -27,6 +27,15 @@ export function deliveryIdFor(eventAcceptedAt: Date, eventId: string, webhookId:
   return `msg_${encodeTime(eventAcceptedAt.getTime(), 10)}${suffix}`;
 }
 
+/**
+ * Ids of a test send: an event id and a `webhook-id` that say what they are (`evt_test_`, `msg_test_`),
+ * sharing one ULID, so a receiver can tell a test from a real delivery and never mistakes one for the other.
+ */
+export function newTestIds(now: Date): { eventId: string; messageId: string } {
+  const id = ulid(now.getTime());
+  return { eventId: `evt_test_${id}`, messageId: `msg_test_${id}` };
+}
+
 /** The prefix every delivery id starts with. */
 const DELIVERY_ID_PREFIX = "msg_";
 

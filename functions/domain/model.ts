@@ -9,8 +9,17 @@ export interface Webhook {
   readonly eventTypes: readonly string[];
   readonly description: string;
   readonly active: boolean;
-  /** Signing secret, `whsec_...`. Never leaves the service after the create response. */
+  /**
+   * Signing secret, `whsec_...`. Never leaves the service after the create (or rotate-secret)
+   * response.
+   */
   readonly secret: string;
+  /**
+   * The secret a rotation replaced, still signed with (after `secret`) until
+   * `previousSecretExpiresAt`, so receivers can switch without downtime. Never returned by the API.
+   */
+  readonly previousSecret?: string;
+  readonly previousSecretExpiresAt?: string;
   readonly createdAt: string;
   readonly updatedAt: string;
   /** The webhook's own retry schedule; the deployment's default applies when absent. */

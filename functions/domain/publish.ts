@@ -16,9 +16,30 @@ export interface EventStore {
   markFannedOut(tenantId: string, eventId: string, deliveryCount: number): Promise<void>;
 }
 
+/** One page of a tenant's active webhooks, and where the next page starts (absent on the last). */
+export interface SubscriberPage {
+  readonly webhooks: readonly Webhook[];
+  readonly next?: string;
+}
+
 export interface SubscriberSource {
   /** The tenant's active webhooks, a page at a time, so a large fan-out never loads them all at once. */
-  activeWebhooks(tenantId: string): AsyncIterable<readonly Webhook[]>;
+  activeWebhookPage(tenantId: string, after?: string): Promise<SubscriberPage>;
+}
+
+/**
+ * The rest of a fan-out too large for one invocation: the next page of subscribers is handled by
+ * another invocation, so no invocation's work grows with the number of webhooks.
+ */
+export interface FanOutContinuation {
+  readonly kind: "fanout";
+  readonly tenantId: string;
+  readonly eventId: string;
+  readonly eventType: string;
+  /** Where the next page of subscribers starts. */
+  readonly after: string;
+  readonly deliveriesSoFar: number;
+  readonly resume: boolean;
 }
 
 export interface DeliveryRecorder {
@@ -39,6 +60,7 @@ export interface PublishDeps {
   readonly subscribers: SubscriberSource;
   readonly deliveries: DeliveryRecorder;
   readonly queue: DeliveryQueue;
+  readonly continueLater: (continuation: FanOutContinuation) => Promise<void>;
   readonly now: () => Date;
 }
 
@@ -55,6 +77,8 @@ export interface PublishResult {
   readonly deliveryCount: number;
   /** True when the id had been published before and nothing new was sent. */
   readonly duplicate: boolean;
+  /** False while a large fan-out goes on in later invocations; `deliveryCount` counts those done. */
+  readonly fanOutComplete: boolean;
 }
 
 /** The body every delivery of an event carries. */
@@ -93,50 +117,84 @@ export async function publishEvent(
     // out here as well would send every delivery twice; the reconciler finishes a fan-out that stays
     // unfinished past its grace period.
     const deliveryCount = stored.event.deliveryCount ?? (await subscriberCount(deps, stored.event));
-    return { event: stored.event, deliveryCount, duplicate: true };
+    return { event: stored.event, deliveryCount, duplicate: true, fanOutComplete: true };
   }
-  const deliveryCount = await fanOut(deps, stored.event, { resume: false });
-  await deps.events.markFannedOut(tenantId, id, deliveryCount);
-  return { event: { ...stored.event, deliveryCount }, deliveryCount, duplicate: false };
+  const progress = await fanOutPage(deps, stored.event, {
+    after: undefined,
+    deliveriesSoFar: 0,
+    resume: false,
+  });
+  return {
+    event:
+      progress.next === undefined ? { ...stored.event, deliveryCount: progress.deliveryCount } : stored.event,
+    deliveryCount: progress.deliveryCount,
+    duplicate: false,
+    fanOutComplete: progress.next === undefined,
+  };
 }
 
 /** How many active webhooks an event goes to, without writing anything. */
 async function subscriberCount(deps: PublishDeps, event: StoredEvent): Promise<number> {
   let count = 0;
-  for await (const page of deps.subscribers.activeWebhooks(event.tenantId)) {
-    count += page.filter((webhook) => isSubscribed(webhook.eventTypes, event.type)).length;
-  }
+  let after: string | undefined;
+  do {
+    const page = await deps.subscribers.activeWebhookPage(event.tenantId, after);
+    count += page.webhooks.filter((webhook) => isSubscribed(webhook.eventTypes, event.type)).length;
+    after = page.next;
+  } while (after !== undefined);
   return count;
 }
 
-/** Finishes the fan-out of a stored event that a crash interrupted; returns its delivery count. */
+/** Finishes the fan-out of a stored event that a crash interrupted, from its first page. */
 export async function resumeFanOut(deps: PublishDeps, event: StoredEvent): Promise<number> {
   if (event.deliveryCount !== undefined) return event.deliveryCount;
-  const deliveryCount = await fanOut(deps, event, { resume: true });
-  await deps.events.markFannedOut(event.tenantId, event.id, deliveryCount);
-  return deliveryCount;
+  return (await fanOutPage(deps, event, { after: undefined, deliveriesSoFar: 0, resume: true }))
+    .deliveryCount;
 }
 
-async function fanOut(deps: PublishDeps, event: StoredEvent, options: { resume: boolean }): Promise<number> {
+/** Takes a large fan-out on by one page, in the invocation that received its continuation. */
+export async function continueFanOut(
+  deps: PublishDeps & {
+    readonly events: EventStore & {
+      get(tenantId: string, eventId: string): Promise<StoredEvent | undefined>;
+    };
+  },
+  continuation: FanOutContinuation,
+): Promise<number> {
+  const event = await deps.events.get(continuation.tenantId, continuation.eventId);
+  // Gone (expired) or already finished by the reconciler: nothing is left to do.
+  if (!event || event.deliveryCount !== undefined) return 0;
+  return (await fanOutPage(deps, event, continuation)).deliveryCount;
+}
+
+/**
+ * Records and queues the deliveries of one page of subscribers, then hands the next page on, or marks
+ * the fan-out done. Until it is marked done the event stays due, so a lost continuation is finished by
+ * the reconciler (with conditional writes and derived ids, so nothing is created twice).
+ */
+async function fanOutPage(
+  deps: PublishDeps,
+  event: StoredEvent,
+  from: { readonly after: string | undefined; readonly deliveriesSoFar: number; readonly resume: boolean },
+): Promise<{ readonly deliveryCount: number; readonly next?: string }> {
+  const page = await deps.subscribers.activeWebhookPage(event.tenantId, from.after);
   const acceptedAt = new Date(event.acceptedAt);
   const inlinePayload = Buffer.byteLength(event.payload) <= INLINE_PAYLOAD_BYTES ? event.payload : undefined;
-  let count = 0;
-  for await (const page of deps.subscribers.activeWebhooks(event.tenantId)) {
-    const subscribed = page.filter((webhook) => isSubscribed(webhook.eventTypes, event.type));
-    if (subscribed.length === 0) continue;
-    const deliveries = subscribed.map(
-      (webhook): Delivery => ({
-        id: deliveryIdFor(acceptedAt, event.id, webhook.id),
-        tenantId: event.tenantId,
-        webhookId: webhook.id,
-        eventId: event.id,
-        eventType: event.type,
-        status: "pending",
-        attemptCount: 0,
-        createdAt: event.acceptedAt,
-      }),
-    );
-    await deps.deliveries.createPending(deliveries, options);
+  const subscribed = page.webhooks.filter((webhook) => isSubscribed(webhook.eventTypes, event.type));
+  const deliveries = subscribed.map(
+    (webhook): Delivery => ({
+      id: deliveryIdFor(acceptedAt, event.id, webhook.id),
+      tenantId: event.tenantId,
+      webhookId: webhook.id,
+      eventId: event.id,
+      eventType: event.type,
+      status: "pending",
+      attemptCount: 0,
+      createdAt: event.acceptedAt,
+    }),
+  );
+  if (deliveries.length > 0) {
+    await deps.deliveries.createPending(deliveries, { resume: from.resume });
     await deps.queue.enqueue(
       deliveries.map((delivery) => ({
         tenantId: delivery.tenantId,
@@ -150,7 +208,20 @@ async function fanOut(deps: PublishDeps, event: StoredEvent, options: { resume: 
         ...(inlinePayload === undefined ? {} : { payload: inlinePayload }),
       })),
     );
-    count += deliveries.length;
   }
-  return count;
+  const deliveryCount = from.deliveriesSoFar + deliveries.length;
+  if (page.next === undefined) {
+    await deps.events.markFannedOut(event.tenantId, event.id, deliveryCount);
+    return { deliveryCount };
+  }
+  await deps.continueLater({
+    kind: "fanout",
+    tenantId: event.tenantId,
+    eventId: event.id,
+    eventType: event.type,
+    after: page.next,
+    deliveriesSoFar: deliveryCount,
+    resume: from.resume,
+  });
+  return { deliveryCount, next: page.next };
 }

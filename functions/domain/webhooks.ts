@@ -8,6 +8,7 @@ import { assertValidSubscriptions } from "./event-types.ts";
 import { newWebhookId } from "./ids.ts";
 import type { Webhook } from "./model.ts";
 import { validateRetrySchedule } from "./retry-schedule.ts";
+import { rotatedSecret } from "./secret-rotation.ts";
 import { generateSecret, type RandomBytes } from "./signing.ts";
 
 export interface WebhookPageRequest {
@@ -195,6 +196,29 @@ export async function updateWebhook(
   throw new ConflictError(`webhook ${webhookId} kept changing while it was updated; try again`);
 }
 
+/**
+ * Gives a webhook a new signing secret, keeping the current one valid for `overlapSeconds`; written
+ * conditionally on the webhook being unchanged since it was read, like an update.
+ */
+export async function rotateWebhookSecret(
+  deps: {
+    readonly store: WebhookStore;
+    readonly now: () => Date;
+    readonly randomBytes: RandomBytes;
+    readonly overlapSeconds: number;
+  },
+  tenantId: string,
+  webhookId: string,
+): Promise<Webhook> {
+  const secret = generateSecret(deps.randomBytes);
+  for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
+    const current = await findWebhook(deps.store, tenantId, webhookId);
+    const rotated = rotatedSecret(current, secret, deps.now(), deps.overlapSeconds);
+    if (await deps.store.update(current, rotated)) return rotated;
+  }
+  throw new ConflictError(`webhook ${webhookId} kept changing while its secret was rotated; try again`);
+}
+
 export interface WebhookListDeps {
   readonly store: WebhookStore;
   /** The key cursors are signed with. */
@@ -234,4 +258,16 @@ export async function deleteWebhook(store: WebhookStore, tenantId: string, webho
   if (!(await store.remove(tenantId, webhookId))) {
     throw new NotFoundError(`webhook ${webhookId} not found`);
   }
+}
+
+/** Every webhook of a tenant, active or not, newest first, read a page at a time (operator tools). */
+export async function allWebhooks(store: Pick<WebhookStore, "list">, tenantId: string): Promise<Webhook[]> {
+  const webhooks: Webhook[] = [];
+  let after: CursorPosition | undefined;
+  do {
+    const page = await store.list(tenantId, { limit: 100, ...(after === undefined ? {} : { after }) });
+    webhooks.push(...page.webhooks);
+    after = page.next;
+  } while (after !== undefined);
+  return webhooks;
 }

@@ -4,13 +4,14 @@ import httpHeaderNormalizer from "@middy/http-header-normalizer";
 import type { Context, EventBridgeEvent } from "aws-lambda";
 import { z } from "zod";
 import { loadConfig } from "../adapters/config.ts";
-import { deliveryLanes, sqsDeliveryQueue } from "../adapters/delivery-queue.ts";
+import { deliveryLanes, sqsDeliveryQueue, sqsFanOutContinuation } from "../adapters/delivery-queue.ts";
 import { dynamoDeliveryStore } from "../adapters/delivery-store.ts";
 import { dynamodb } from "../adapters/dynamodb.ts";
 import { dynamoEventStore } from "../adapters/event-store.ts";
 import { logger } from "../adapters/logger.ts";
 import { MetricUnit, metrics, publishMetrics } from "../adapters/metrics.ts";
 import { sqs } from "../adapters/sqs.ts";
+import { traceHandler } from "../adapters/tracing.ts";
 import { dynamoWebhookStore } from "../adapters/webhook-store.ts";
 import {
   type ApiEvent,
@@ -47,6 +48,7 @@ const deps: PublishDeps = {
     config.reconcileGraceSeconds,
   ),
   queue: sqsDeliveryQueue(sqs, deliveryLanes(config)),
+  continueLater: sqsFanOutContinuation(sqs, deliveryLanes(config)),
   now: () => new Date(),
 };
 
@@ -88,6 +90,9 @@ async function publishFromApi(event: ApiEvent): Promise<ApiResult> {
     accepted_at: result.event.acceptedAt,
     deliveries: result.deliveryCount,
     duplicate: result.duplicate,
+    // Above one page of subscribers the fan-out goes on in later invocations; `deliveries` counts
+    // those made so far.
+    fan_out_complete: result.fanOutComplete,
   });
 }
 
@@ -132,5 +137,6 @@ export const handler = middy<ApiEvent | HooklineEventBridgeEvent, ApiResult | un
     return undefined;
   },
 )
+  .use(traceHandler())
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(publishMetrics());

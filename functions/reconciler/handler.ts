@@ -1,7 +1,7 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import { loadConfig } from "../adapters/config.ts";
-import { deliveryLanes, sqsDeliveryQueue } from "../adapters/delivery-queue.ts";
+import { deliveryLanes, sqsDeliveryQueue, sqsFanOutContinuation } from "../adapters/delivery-queue.ts";
 import { deliveryFromItem, dynamoDeliveryStore } from "../adapters/delivery-store.ts";
 import { overdueRecords, postponeDue } from "../adapters/due-records.ts";
 import { dynamodb } from "../adapters/dynamodb.ts";
@@ -10,6 +10,7 @@ import { Keys } from "../adapters/keys.ts";
 import { logger } from "../adapters/logger.ts";
 import { MetricUnit, metrics, publishMetrics } from "../adapters/metrics.ts";
 import { sqs } from "../adapters/sqs.ts";
+import { traceHandler } from "../adapters/tracing.ts";
 import { dynamoWebhookStore } from "../adapters/webhook-store.ts";
 import { resumeMessage } from "../delivery/process.ts";
 import { TERMINAL_STATUSES } from "../domain/model.ts";
@@ -38,6 +39,7 @@ const publishDeps: PublishDeps = {
     config.reconcileGraceSeconds,
   ),
   queue,
+  continueLater: sqsFanOutContinuation(sqs, deliveryLanes(config)),
   now: () => new Date(),
 };
 
@@ -93,5 +95,6 @@ async function reconcile(): Promise<{ fanOuts: number; deliveries: number }> {
 }
 
 export const handler = middy(reconcile)
+  .use(traceHandler())
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(publishMetrics());

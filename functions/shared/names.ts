@@ -20,8 +20,11 @@ export const EnvVar = {
   circuitCooldownSeconds: "HOOKLINE_CIRCUIT_COOLDOWN_SECONDS",
   deadLetterQueueUrl: "HOOKLINE_DEAD_LETTER_QUEUE_URL",
   reconcileGraceSeconds: "HOOKLINE_RECONCILE_GRACE_SECONDS",
+  /** How long a rotated-out signing secret keeps signing deliveries, next to the new one. */
+  secretRotationOverlapSeconds: "HOOKLINE_SECRET_ROTATION_OVERLAP_SECONDS",
   /** Read by Powertools Logger and Metrics: the service name in every log line and the metrics' dimension. */
   serviceName: "POWERTOOLS_SERVICE_NAME",
+  logLevel: "POWERTOOLS_LOG_LEVEL",
   /** Read by Powertools Metrics: the CloudWatch namespace of Hookline's custom metrics. */
   metricsNamespace: "POWERTOOLS_METRICS_NAMESPACE",
 } as const;
@@ -121,6 +124,9 @@ export const ManagementRoute = {
   getWebhook: "GET /v1/webhooks/{webhookId}",
   updateWebhook: "PATCH /v1/webhooks/{webhookId}",
   deleteWebhook: "DELETE /v1/webhooks/{webhookId}",
+  rotateSecret: "POST /v1/webhooks/{webhookId}/rotate-secret",
+  testWebhook: "POST /v1/webhooks/{webhookId}/test",
+  webhookStats: "GET /v1/webhooks/{webhookId}/stats",
   listDeliveries: "GET /v1/webhooks/{webhookId}/deliveries",
   getDelivery: "GET /v1/webhooks/{webhookId}/deliveries/{deliveryId}",
   retryDelivery: "POST /v1/webhooks/{webhookId}/deliveries/{deliveryId}/retry",
@@ -161,4 +167,6 @@ export const StackOutput = {
   eventBusName: "EventBusName",
   /** The SNS topic alarms notify; only when monitoring is enabled. */
   alarmTopicArn: "AlarmTopicArn",
+  /** The delivery function's log group, which `hookline tail` follows on a deployed stack. */
+  deliveryLogGroupName: "DeliveryLogGroupName",
 } as const;

@@ -64,3 +64,15 @@ export const DEFAULT_RETENTION_DAYS = 30;
 
 /** How overdue a record's next step must be before the reconciler drives it on. */
 export const DEFAULT_RECONCILE_GRACE_SECONDS = 300;
+
+/**
+ * A test send (`POST /v1/webhooks/{id}/test`) waits at most this long for the endpoint, whatever the
+ * webhook's own timeout: it answers inside an API request, and API Gateway gives up after 30 s.
+ */
+export const MAX_TEST_SEND_TIMEOUT_SECONDS = 20;
+
+/** After a secret rotation, the old secret keeps signing (next to the new one) for this long by default. */
+export const DEFAULT_SECRET_ROTATION_OVERLAP_SECONDS = 24 * 3600;
+
+/** The longest overlap a deployment may configure: 30 days. */
+export const MAX_SECRET_ROTATION_OVERLAP_SECONDS = 30 * 86_400;

@@ -1,5 +1,7 @@
 import { App, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
+import { Key } from "aws-cdk-lib/aws-kms";
+import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_EVENT_TYPES } from "../../functions/shared/event-catalogue.ts";
 import {
@@ -289,6 +291,16 @@ describe("Hookline stack with default props", () => {
     expect(environment[EnvVar.circuitCooldownSeconds]).toBe("300");
   });
 
+  it("logs at INFO in every function by default", () => {
+    const functions = Object.values(template.findResources("AWS::Lambda::Function"));
+    for (const fn of functions) {
+      expect(
+        (fn as { Properties: { Environment: { Variables: Record<string, unknown> } } }).Properties.Environment
+          .Variables[EnvVar.logLevel],
+      ).toBe("INFO");
+    }
+  });
+
   it("runs the reconciler every minute", () => {
     template.hasResourceProperties("AWS::Events::Rule", { ScheduleExpression: "rate(1 minute)" });
   });
@@ -296,10 +308,22 @@ describe("Hookline stack with default props", () => {
   it("outputs what the CLI and the local runtime need", () => {
     for (const name of Object.values(StackOutput)) template.hasOutput(name, {});
   });
+
+  it("outputs the log group the delivery function writes to, for hookline tail", () => {
+    const [delivery] = Object.values(
+      template.findResources("AWS::Lambda::Function", {
+        Properties: { Description: Match.stringLikeRegexp("signs and POSTs") },
+      }),
+    );
+    const properties = (delivery?.Properties ?? {}) as { LoggingConfig?: { LogGroup?: unknown } };
+    const logGroup = properties.LoggingConfig?.LogGroup;
+    expect(logGroup).toBeDefined();
+    template.hasOutput(StackOutput.deliveryLogGroupName, { Value: logGroup });
+  });
 });
 
 describe("Hookline props", () => {
-  it("applies custom event types, bus sources, endpoint policy, retention and timeout", () => {
+  it("applies custom event types, bus sources, endpoint policy, retention, timeout and logging", () => {
     const stack = new Stack(new App(), "Custom");
     new Hookline(stack, "Hookline", {
       eventTypes: [{ name: "order.paid", description: "An order was paid." }],
@@ -308,6 +332,8 @@ describe("Hookline props", () => {
       retentionDays: 7,
       attemptTimeout: Duration.seconds(5),
       tableRemovalPolicy: RemovalPolicy.DESTROY,
+      logLevel: "WARN",
+      logRetention: RetentionDays.ONE_WEEK,
     });
     const template = Template.fromStack(stack);
     template.hasResourceProperties("AWS::Events::Rule", {
@@ -320,6 +346,8 @@ describe("Hookline props", () => {
     });
     expect(environment[EnvVar.retentionDays]).toBe("7");
     expect(environment[EnvVar.deliveryTimeoutSeconds]).toBe("5");
+    expect(environment[EnvVar.logLevel]).toBe("WARN");
+    template.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: 7 });
     template.hasResource("AWS::DynamoDB::GlobalTable", { DeletionPolicy: "Delete" });
   });
 
@@ -327,5 +355,133 @@ describe("Hookline props", () => {
     expect(() => new Hookline(new Stack(new App(), "Empty"), "Hookline", { eventTypes: [] })).toThrow(
       /at least one/,
     );
+  });
+});
+
+interface PolicyStatementJson {
+  readonly Action: string | string[];
+  readonly Resource: unknown;
+}
+
+/** The actions a function's role may take on resources whose reference mentions `resource`. */
+function actionsOn(template: Template, functionFragment: string, resource: string): string[] {
+  return Object.entries(template.findResources("AWS::IAM::Policy"))
+    .filter(([logicalId]) => logicalId.includes(functionFragment))
+    .flatMap(
+      ([, policy]) =>
+        (policy as { Properties: { PolicyDocument: { Statement: PolicyStatementJson[] } } }).Properties
+          .PolicyDocument.Statement,
+    )
+    .filter((statement) => JSON.stringify(statement.Resource).includes(resource))
+    .flatMap((statement) => [statement.Action].flat());
+}
+
+function keyLogicalId(template: Template): string {
+  const keys = Object.keys(template.findResources("AWS::KMS::Key"));
+  expect(keys).toHaveLength(1);
+  return keys[0] ?? "";
+}
+
+describe("signing secrets", () => {
+  let template: Template;
+  beforeAll(() => {
+    template = Template.fromStack(new HooklineStack(new App(), "Hookline"));
+  });
+
+  it("encrypts the webhooks table with a customer-managed key that rotates, kept like the tables", () => {
+    template.hasResource("AWS::KMS::Key", {
+      Properties: { EnableKeyRotation: true },
+      DeletionPolicy: "Retain",
+    });
+    const key = keyLogicalId(template);
+    template.hasResourceProperties("AWS::DynamoDB::GlobalTable", {
+      GlobalSecondaryIndexes: [Match.objectLike({ IndexName: OPEN_CIRCUITS_INDEX })],
+      SSESpecification: { SSEEnabled: true, SSEType: "KMS" },
+      Replicas: [Match.objectLike({ SSESpecification: { KMSMasterKeyId: { "Fn::GetAtt": [key, "Arn"] } } })],
+    });
+  });
+
+  it("lets writers of the webhooks table encrypt and decrypt with its key, and readers only decrypt", () => {
+    const key = keyLogicalId(template);
+    for (const writer of ["ManagementFunction", "DeliveryFunction", "DeliveryPriorityFunction"]) {
+      expect(actionsOn(template, writer, key), writer).toEqual(
+        expect.arrayContaining(["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*"]),
+      );
+    }
+    for (const reader of ["AuthorizerFunction", "IngestFunction", "ReconcilerFunction"]) {
+      const actions = actionsOn(template, reader, key);
+      expect(actions, reader).toContain("kms:Decrypt");
+      expect(
+        actions.filter((action) => /Encrypt|GenerateDataKey/.test(action)),
+        reader,
+      ).toEqual([]);
+    }
+  });
+
+  it("uses TableV2's own customer-managed key encryption, grants included, in a stack with a region", () => {
+    const stack = new Stack(new App(), "Regional", { env: { region: "eu-west-1" } });
+    new Hookline(stack, "Hookline");
+    const regional = Template.fromStack(stack);
+    const key = keyLogicalId(regional);
+    regional.hasResourceProperties("AWS::DynamoDB::GlobalTable", {
+      SSESpecification: { SSEEnabled: true, SSEType: "KMS" },
+      Replicas: [
+        Match.objectLike({
+          Region: "eu-west-1",
+          SSESpecification: { KMSMasterKeyId: { "Fn::GetAtt": [key, "Arn"] } },
+        }),
+      ],
+    });
+    expect(actionsOn(regional, "ManagementFunction", key)).toEqual(
+      expect.arrayContaining(["kms:Decrypt", "kms:Encrypt"]),
+    );
+    expect(actionsOn(regional, "AuthorizerFunction", key)).toContain("kms:Decrypt");
+  });
+
+  it("uses a key it is given instead of creating one", () => {
+    const stack = new Stack(new App(), "OwnKey");
+    const arn = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    new Hookline(stack, "Hookline", { encryptionKey: Key.fromKeyArn(stack, "Given", arn) });
+    const own = Template.fromStack(stack);
+    own.resourceCountIs("AWS::KMS::Key", 0);
+    own.hasResourceProperties("AWS::DynamoDB::GlobalTable", {
+      Replicas: [Match.objectLike({ SSESpecification: { KMSMasterKeyId: arn } })],
+    });
+    expect(actionsOn(own, "ManagementFunction", arn)).toContain("kms:Decrypt");
+  });
+
+  it("gives the management function the rotation overlap (24 h by default), the attempt timeout, and time to test", () => {
+    const environment = environmentOf(template, "management API");
+    expect(environment[EnvVar.secretRotationOverlapSeconds]).toBe("86400");
+    expect(environment[EnvVar.deliveryTimeoutSeconds]).toBe("10");
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("management API"),
+      Timeout: 25,
+    });
+    const stack = new Stack(new App(), "Overlap");
+    new Hookline(stack, "Hookline", { secretRotationOverlap: Duration.hours(2) });
+    expect(
+      environmentOf(Template.fromStack(stack), "management API")[EnvVar.secretRotationOverlapSeconds],
+    ).toBe("7200");
+    expect(
+      () =>
+        new Hookline(new Stack(new App(), "TooLong"), "Hookline", {
+          secretRotationOverlap: Duration.days(31),
+        }),
+    ).toThrow(/at most 30 days/);
+  });
+
+  it("puts rotate-secret, test and stats behind the API-key authorizer", () => {
+    for (const routeKey of [
+      ManagementRoute.rotateSecret,
+      ManagementRoute.testWebhook,
+      ManagementRoute.webhookStats,
+    ]) {
+      template.hasResourceProperties("AWS::ApiGatewayV2::Route", {
+        RouteKey: routeKey,
+        AuthorizationType: "CUSTOM",
+        AuthorizerId: Match.anyValue(),
+      });
+    }
   });
 });

@@ -215,7 +215,7 @@ describe("tenancy and API keys", () => {
     const stack = localStack();
     const otherKey = execFileSync(
       process.execPath,
-      ["bin/api-key.ts", "create", "--tenant", "other-tenant"],
+      ["bin/hookline-cli.ts", "api-key", "create", "--tenant", "other-tenant"],
       {
         env: { ...process.env, HOOKLINE_DIR: stack.stateDir },
         encoding: "utf8",

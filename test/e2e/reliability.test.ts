@@ -74,7 +74,7 @@ async function terminalDelivery(webhookId: string, timeoutMs = 60_000) {
 
 /** Runs the documented dead-letter command against the test stack; returns what it printed. */
 async function dlq(...args: string[]): Promise<string> {
-  const { stdout } = await promisify(execFile)(process.execPath, ["bin/dlq.ts", ...args], {
+  const { stdout } = await promisify(execFile)(process.execPath, ["bin/hookline-cli.ts", "dlq", ...args], {
     env: { ...process.env, HOOKLINE_DIR: localStack().stateDir },
   });
   return stdout;

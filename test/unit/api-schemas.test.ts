@@ -2,7 +2,12 @@ import { Validator } from "@seriousme/openapi-schema-validator";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { openApiDocument } from "../../functions/api/openapi.ts";
-import { CreateWebhookBody, ListWebhooksQuery, UpdateWebhookBody } from "../../functions/api/schemas.ts";
+import {
+  CreateWebhookBody,
+  ListWebhooksQuery,
+  TestWebhookBody,
+  UpdateWebhookBody,
+} from "../../functions/api/schemas.ts";
 import { customHeaderProblems } from "../../functions/domain/custom-headers.ts";
 import { IngestRoute, ManagementRoute, PublicRoute } from "../../functions/shared/names.ts";
 
@@ -72,6 +77,19 @@ describe("the list query", () => {
     expect(ListWebhooksQuery.parse({ limit: "5", active: "false" })).toEqual({ limit: 5, active: "false" });
     for (const query of [{ limit: "0" }, { limit: "101" }, { limit: "x" }, { active: "yes" }, { other: "1" }])
       expect(ListWebhooksQuery.safeParse(query).success, JSON.stringify(query)).toBe(false);
+  });
+});
+
+describe("the test-send body", () => {
+  it("is optional field by field, and refuses unknown fields and non-object data", () => {
+    expect(TestWebhookBody.parse({})).toEqual({});
+    expect(TestWebhookBody.parse({ event_type: "memory.created", data: { a: 1 } })).toEqual({
+      event_type: "memory.created",
+      data: { a: 1 },
+    });
+    expect(TestWebhookBody.safeParse({ type: "memory.created" }).success).toBe(false);
+    expect(TestWebhookBody.safeParse({ data: [1, 2] }).success).toBe(false);
+    expect(TestWebhookBody.safeParse({ event_type: "" }).success).toBe(false);
   });
 });
 

@@ -119,7 +119,7 @@ describe("listing events", () => {
         requests.push(request);
         return { events: [], ...(last === undefined ? {} : { last }) };
       },
-      async event() {
+      async get() {
         return undefined;
       },
     };

@@ -3,6 +3,8 @@ import { CLOSED_CIRCUIT } from "../../functions/domain/circuit.ts";
 import { PayloadTooLargeError, ValidationError } from "../../functions/domain/errors.ts";
 import type { Delivery, DeliveryMessage, StoredEvent, Webhook } from "../../functions/domain/model.ts";
 import {
+  continueFanOut,
+  type FanOutContinuation,
   INLINE_PAYLOAD_BYTES,
   type PublishDeps,
   publishEvent,
@@ -31,6 +33,7 @@ function harness(webhookPages: Webhook[][]) {
   const deliveries = new Map<string, Delivery>();
   const queued: DeliveryMessage[] = [];
   const resumes: boolean[] = [];
+  const continuations: FanOutContinuation[] = [];
   let failEnqueueOnce = false;
   const deps: PublishDeps = {
     catalogue: DEFAULT_EVENT_TYPES,
@@ -48,8 +51,12 @@ function harness(webhookPages: Webhook[][]) {
       },
     },
     subscribers: {
-      async *activeWebhooks() {
-        for (const page of webhookPages) yield page.filter((candidate) => candidate.active);
+      async activeWebhookPage(_tenantId, after) {
+        const index = after === undefined ? 0 : Number(after);
+        const page = (webhookPages[index] ?? []).filter((candidate) => candidate.active);
+        return index + 1 < webhookPages.length
+          ? { webhooks: page, next: String(index + 1) }
+          : { webhooks: page };
       },
     },
     deliveries: {
@@ -57,6 +64,9 @@ function harness(webhookPages: Webhook[][]) {
         resumes.push(resume);
         for (const delivery of batch) if (!deliveries.has(delivery.id)) deliveries.set(delivery.id, delivery);
       },
+    },
+    continueLater: async (continuation) => {
+      continuations.push(continuation);
     },
     queue: {
       async enqueue(messages) {
@@ -74,6 +84,7 @@ function harness(webhookPages: Webhook[][]) {
     deliveries,
     queued,
     resumes,
+    continuations,
     failNextEnqueue: () => {
       failEnqueueOnce = true;
     },
@@ -87,8 +98,9 @@ describe("publishEvent", () => {
         webhook("wh_a", ["memory.created"]),
         webhook("wh_b", ["memory.*"]),
         webhook("wh_c", ["session.started"]),
+        webhook("wh_d", ["*"]),
+        webhook("wh_e", ["memory.created"], false),
       ],
-      [webhook("wh_d", ["*"]), webhook("wh_e", ["memory.created"], false)],
     ]);
     const result = await publishEvent(h.deps, "t1", {
       type: "memory.created",
@@ -166,5 +178,47 @@ describe("publishEvent", () => {
       source: "api",
     });
     expect(h.queued[0]?.payload).toBeUndefined();
+  });
+
+  it("splits a fan-out across invocations a page at a time, and marks it done after the last page", async () => {
+    const pages = [0, 1, 2].map((page) =>
+      Array.from({ length: 3 }, (_, n) => webhook(`wh_${page}_${n}`, ["memory.created"])),
+    );
+    const h = harness(pages);
+    const published = await publishEvent(h.deps, "t1", {
+      id: "big",
+      type: "memory.created",
+      data: {},
+      source: "api",
+    });
+    expect(published).toMatchObject({ deliveryCount: 3, fanOutComplete: false });
+    expect(h.continuations).toEqual([
+      {
+        kind: "fanout",
+        tenantId: "t1",
+        eventId: "big",
+        eventType: "memory.created",
+        after: "1",
+        deliveriesSoFar: 3,
+        resume: false,
+      },
+    ]);
+    const withGet = {
+      ...h.deps,
+      events: { ...h.deps.events, get: async (_tenant: string, id: string) => h.events.get(id) },
+    };
+    for (let step = 0; step < 2; step += 1) {
+      const next = h.continuations.at(-1);
+      if (!next) throw new Error("no continuation");
+      await continueFanOut(withGet, next);
+    }
+    expect(h.continuations).toHaveLength(2);
+    expect(h.queued).toHaveLength(9);
+    expect(new Set(h.queued.map((message) => message.webhookId)).size).toBe(9);
+    expect(h.events.get("big")?.deliveryCount).toBe(9);
+    // A continuation that arrives again after the fan-out finished does nothing.
+    const last = h.continuations.at(-1);
+    if (last) expect(await continueFanOut(withGet, last)).toBe(0);
+    expect(h.queued).toHaveLength(9);
   });
 });

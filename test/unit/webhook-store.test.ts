@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { dynamoCursorKey } from "../../functions/adapters/cursor-key.ts";
 import { dynamoWebhookStore } from "../../functions/adapters/webhook-store.ts";
 import type { Webhook } from "../../functions/domain/model.ts";
+import { rotatedSecret } from "../../functions/domain/secret-rotation.ts";
 import { applyWebhookPatch } from "../../functions/domain/webhooks.ts";
 
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -82,6 +83,50 @@ describe("the webhook store's update", () => {
     expect(await store.update(disabled, applyWebhookPatch(disabled, { description: "x" }, new Date()))).toBe(
       false,
     );
+  });
+});
+
+describe("the webhook store and secret rotation", () => {
+  it("writes the new secret and the previous one with its expiry, conditional on the webhook read", async () => {
+    // Prepare
+    ddb.on(UpdateCommand).resolves({});
+    const store = dynamoWebhookStore(client, "webhooks");
+    const rotated = rotatedSecret(disabled, "whsec_new", new Date("2026-11-25T11:00:00.000Z"), 3600);
+
+    // Act
+    expect(await store.update(disabled, rotated)).toBe(true);
+
+    // Assess
+    const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
+    const written = Object.fromEntries(
+      Object.entries(input?.ExpressionAttributeNames ?? {}).map(([alias, name]) => [
+        name,
+        input?.ExpressionAttributeValues?.[`:${alias.slice(1)}`],
+      ]),
+    );
+    expect(written).toMatchObject({
+      secret: "whsec_new",
+      previous_secret: "whsec_x",
+      previous_secret_expires_at: "2026-11-25T12:00:00.000Z",
+    });
+    expect(input?.ConditionExpression).toBe("attribute_exists(#pk) AND #seen = :seen");
+  });
+
+  it("reads the previous secret back, and leaves it out when it was never set", async () => {
+    const store = dynamoWebhookStore(client, "webhooks");
+    const rotated = rotatedSecret(disabled, "whsec_new", new Date("2026-11-25T11:00:00.000Z"), 3600);
+    ddb.on(PutCommand).resolves({});
+    await store.create(rotated);
+    const item = ddb.commandCalls(PutCommand)[0]?.args[0].input.Item;
+    ddb.on(GetCommand).resolves({ Item: item });
+    expect(await store.get("acme", "wh_01")).toEqual(rotated);
+
+    ddb.reset();
+    await store.create(disabled);
+    const plain = ddb.commandCalls(PutCommand)[0]?.args[0].input.Item;
+    expect(plain).not.toHaveProperty("previous_secret");
+    ddb.on(GetCommand).resolves({ Item: plain });
+    expect(await store.get("acme", "wh_01")).not.toHaveProperty("previousSecret");
   });
 });
 

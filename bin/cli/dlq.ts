@@ -1,0 +1,156 @@
+import { ChangeMessageVisibilityBatchCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import type { Command } from "commander";
+import { Option } from "commander";
+import { sqsDeadLetterSource } from "../../functions/adapters/dead-letter-queue.ts";
+import { redriveDeadLetters } from "../../functions/delivery/recovery.ts";
+import { StackOutput } from "../../functions/shared/names.ts";
+import { requireOutput, type Target } from "../target.ts";
+import { connect, storesOf, wholeNumber } from "./context.ts";
+import { printJson, printLines, tableOrEmpty } from "./output.ts";
+
+export interface Listed {
+  readonly delivery_id?: string;
+  readonly webhook_id?: string;
+  readonly tenant_id?: string;
+  readonly attempt?: number;
+  readonly dead_lettered_at?: string;
+  readonly last_error?: string;
+  readonly message_id: string;
+  readonly body?: string;
+}
+
+/**
+ * Reads up to `limit` messages, each hidden while the listing goes on so none is read twice, then
+ * makes them visible again a second later, so listing changes nothing. (Not at once: fauxqs loses a
+ * message whose visibility is set to 0.)
+ */
+async function list(target: Target, queueUrl: string, limit: number): Promise<Listed[]> {
+  const seen = new Map<string, Listed>();
+  const handles: string[] = [];
+  try {
+    while (seen.size < limit) {
+      const { Messages = [] } = await target.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: Math.min(10, limit - seen.size),
+          VisibilityTimeout: 60,
+        }),
+      );
+      if (Messages.length === 0) break;
+      for (const message of Messages) {
+        handles.push(message.ReceiptHandle ?? "");
+        seen.set(message.MessageId ?? "", describeDeadLetter(message.MessageId ?? "", message.Body));
+      }
+    }
+  } finally {
+    for (let start = 0; start < handles.length; start += 10) {
+      await target.sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: handles.slice(start, start + 10).map((handle, index) => ({
+            Id: String(index),
+            ReceiptHandle: handle,
+            VisibilityTimeout: 1,
+          })),
+        }),
+      );
+    }
+  }
+  return [...seen.values()];
+}
+
+export function describeDeadLetter(messageId: string, body: string | undefined): Listed {
+  try {
+    const parsed = JSON.parse(body ?? "") as Record<string, unknown>;
+    const text = (key: string) => (typeof parsed[key] === "string" ? (parsed[key] as string) : undefined);
+    if (typeof parsed.deliveryId !== "string") return { message_id: messageId, body: body ?? "" };
+    return {
+      message_id: messageId,
+      delivery_id: parsed.deliveryId,
+      webhook_id: text("webhookId"),
+      tenant_id: text("tenantId"),
+      attempt: typeof parsed.attempt === "number" ? parsed.attempt : undefined,
+      dead_lettered_at: text("deadLetteredAt"),
+      last_error: text("lastError"),
+    } as Listed;
+  } catch {
+    return { message_id: messageId, body: body ?? "" };
+  }
+}
+
+/** The dead-letter queue as a table: one row per delivery, or per message Hookline did not write. */
+export function deadLetterTable(rows: readonly Listed[]): string[] {
+  return tableOrEmpty(
+    ["DELIVERY", "WEBHOOK", "TENANT", "ATTEMPTS", "DEAD-LETTERED", "LAST ERROR"],
+    rows.map((row) =>
+      row.delivery_id
+        ? [
+            row.delivery_id,
+            row.webhook_id ?? "",
+            row.tenant_id ?? "",
+            String(row.attempt ?? ""),
+            row.dead_lettered_at ?? "(from the delivery queue)",
+            row.last_error ?? "",
+          ]
+        : [`(message ${row.message_id})`, "", "", "", "", (row.body ?? "").slice(0, 60)],
+    ),
+    "the dead-letter queue is empty",
+  );
+}
+
+export function dlqCommands(program: Command): void {
+  const dlq = program.command("dlq").description("inspect and replay the dead-letter queue");
+
+  dlq
+    .command("list")
+    .description("show what is on the dead-letter queue, and leave it there")
+    .addOption(
+      new Option("--limit <n>", "at most this many messages").argParser(wholeNumber(1, 10_000)).default(50),
+    )
+    .action(async (options: { limit: number }, command: Command) => {
+      const { target, json } = await connect(command);
+      const rows = await list(target, requireOutput(target, StackOutput.deadLetterQueueUrl), options.limit);
+      if (json) printJson({ data: rows });
+      else printLines(deadLetterTable(rows));
+    });
+
+  dlq
+    .command("redrive")
+    .description(
+      "send every delivery on the dead-letter queue again with a fresh schedule (as a manual retry does), " +
+        "removing it from the queue",
+    )
+    .action(async (_options: unknown, command: Command) => {
+      const { target, json } = await connect(command);
+      const summary = await redriveDeadLetters(
+        {
+          deliveries: storesOf(target).deliveries(),
+          queue: storesOf(target).queue(),
+          deadLetters: sqsDeadLetterSource(target.sqs, requireOutput(target, StackOutput.deadLetterQueueUrl)),
+          now: () => new Date(),
+        },
+        (progress) => {
+          if (!json && process.stderr.isTTY)
+            process.stderr.write(`\rredriving… ${progress.redriven + progress.requeued} sent`);
+        },
+      );
+      if (json) {
+        printJson(summary);
+        return;
+      }
+      if (process.stderr.isTTY) process.stderr.write("\r");
+      console.log(
+        `redrove ${summary.redriven} dead-lettered deliveries on ${target.description}` +
+          (summary.requeued ? `; re-queued ${summary.requeued} stuck ones` : "") +
+          (summary.settled
+            ? `; removed ${summary.settled} that had already ended (delivered or deleted)`
+            : "") +
+          (summary.probesDropped ? `; dropped ${summary.probesDropped} circuit probes` : ""),
+      );
+      if (summary.unrecognised > 0) {
+        console.log(
+          `left ${summary.unrecognised} unrecognised messages on the queue: see "hookline dlq list"`,
+        );
+      }
+    });
+}

@@ -1,0 +1,184 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { EVENT_ID } from "../../functions/api/schemas.ts";
+import { NotFoundError } from "../../functions/domain/errors.ts";
+import { newEventId } from "../../functions/domain/ids.ts";
+import type { StoredEvent } from "../../functions/domain/model.ts";
+import { StackOutput } from "../../functions/shared/names.ts";
+import { requireOutput } from "../target.ts";
+import { connect, storesOf, tenantOption } from "./context.ts";
+import { cell, formatFields, printJson, printLines } from "./output.ts";
+
+/** Events the CLI puts on the bus say they came from it. */
+const EVENT_SOURCE = "hookline.cli";
+
+/** How long `publish` waits for Hookline to take the event in, unless told not to wait. */
+const TAKE_IN_TIMEOUT_MS = 20_000;
+
+/**
+ * Polls until the event is stored and fanned out (its delivery count set), or the time is up: the
+ * event as last read (perhaps still fanning out), or undefined when Hookline never stored it.
+ */
+async function takenIn(
+  read: () => Promise<StoredEvent | undefined>,
+  timeoutMs: number,
+): Promise<StoredEvent | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  let delayMs = 100;
+  let event = await read();
+  while (event?.deliveryCount === undefined && Date.now() < deadline) {
+    await sleep(delayMs);
+    delayMs = Math.min(delayMs * 2, 1_000);
+    event = await read();
+  }
+  return event;
+}
+
+function parseData(value: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new InvalidArgumentError('must be JSON, e.g. \'{"memory_id": "m_1"}\'');
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new InvalidArgumentError("must be a JSON object");
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function parseEventId(value: string): string {
+  if (!EVENT_ID.test(value))
+    throw new InvalidArgumentError("must be 1-128 characters of A-Z a-z 0-9 _ . : -");
+  return value;
+}
+
+export function eventCommands(program: Command): void {
+  const events = program.command("events").description("publish events and look at them");
+
+  events
+    .command("publish")
+    .description("put an event on the stack's EventBridge bus, as an application would")
+    .addOption(tenantOption(true))
+    .requiredOption("--type <event-type>", "the event type, e.g. memory.created")
+    .addOption(
+      new Option("--data <json>", "the event's data, a JSON object").argParser(parseData).default({}, "{}"),
+    )
+    .addOption(
+      new Option("--id <event-id>", "your id for the event (publishing an id twice delivers once)").argParser(
+        parseEventId,
+      ),
+    )
+    .option("--no-wait", "return once EventBridge has the event, without waiting for Hookline to take it in")
+    .action(
+      async (
+        options: { tenant: string; type: string; data: Record<string, unknown>; id?: string; wait: boolean },
+        command: Command,
+      ) => {
+        const { target, json } = await connect(command);
+        const id = options.id ?? newEventId(new Date());
+        const { Entries = [], FailedEntryCount = 0 } = await target.eventBridge.send(
+          new PutEventsCommand({
+            Entries: [
+              {
+                EventBusName: requireOutput(target, StackOutput.eventBusName),
+                Source: EVENT_SOURCE,
+                DetailType: options.type,
+                Detail: JSON.stringify({ tenant_id: options.tenant, data: options.data, id }),
+              },
+            ],
+          }),
+        );
+        const [entry] = Entries;
+        if (FailedEntryCount > 0 || !entry?.EventId) {
+          throw new Error(
+            `EventBridge refused the event: ${entry?.ErrorCode ?? "unknown"} ${entry?.ErrorMessage ?? ""}`,
+          );
+        }
+        const putOn = `${target.description}'s bus`;
+        if (!options.wait) {
+          if (json)
+            printJson({
+              id,
+              type: options.type,
+              tenant_id: options.tenant,
+              eventbridge_event_id: entry.EventId,
+            });
+          else {
+            console.log(id);
+            console.error(`put event ${id} (${options.type}) for tenant ${options.tenant} on ${putOn}`);
+          }
+          return;
+        }
+        const stored = await takenIn(
+          () => storesOf(target).events().get(options.tenant, id),
+          TAKE_IN_TIMEOUT_MS,
+        );
+        if (!stored) {
+          throw new Error(
+            `EventBridge took event ${id}, but Hookline had not stored it ${TAKE_IN_TIMEOUT_MS / 1000} s later: ` +
+              "the ingest function rejects an unknown event type or a malformed event (see its log line " +
+              '"EventBridge event rejected")',
+          );
+        }
+        const deliveries = stored.deliveryCount;
+        if (json) {
+          printJson({
+            id,
+            type: stored.type,
+            tenant_id: stored.tenantId,
+            accepted_at: stored.acceptedAt,
+            deliveries: deliveries ?? null,
+            eventbridge_event_id: entry.EventId,
+          });
+          return;
+        }
+        console.log(id);
+        console.error(
+          `published ${id} (${stored.type}) for tenant ${stored.tenantId} on ${putOn}: ` +
+            (deliveries === undefined
+              ? "Hookline is still fanning it out"
+              : `${deliveries} ${deliveries === 1 ? "delivery" : "deliveries"}`),
+        );
+      },
+    );
+
+  events
+    .command("get")
+    .description("an event as Hookline stored it: type, payload, how many deliveries it made")
+    .argument("<event-id>")
+    .addOption(tenantOption(true))
+    .action(async (eventId: string, options: { tenant: string }, command: Command) => {
+      const { target, json } = await connect(command);
+      const event = await storesOf(target).events().get(options.tenant, eventId);
+      if (!event) throw new NotFoundError(`event ${eventId} not found for tenant ${options.tenant}`);
+      const resource = {
+        id: event.id,
+        tenant_id: event.tenantId,
+        type: event.type,
+        source: event.source,
+        accepted_at: event.acceptedAt,
+        delivery_count: event.deliveryCount ?? null,
+        payload: event.payload,
+      };
+      if (json) {
+        printJson(resource);
+        return;
+      }
+      printLines(
+        formatFields([
+          ["event", resource.id],
+          ["tenant", resource.tenant_id],
+          ["type", resource.type],
+          ["source", resource.source],
+          ["accepted", resource.accepted_at],
+          [
+            "deliveries",
+            resource.delivery_count === null ? "fan-out not finished" : cell(resource.delivery_count),
+          ],
+          ["payload", resource.payload],
+        ]),
+      );
+    });
+}

@@ -1,0 +1,71 @@
+import type { Command } from "commander";
+import { webhookResource } from "../../functions/api/schemas.ts";
+import { NotFoundError } from "../../functions/domain/errors.ts";
+import { allWebhooks } from "../../functions/domain/webhooks.ts";
+import { connect, storesOf, tenantOption } from "./context.ts";
+import { cell, formatFields, printJson, printLines, tableOrEmpty } from "./output.ts";
+
+export function webhookCommands(program: Command): void {
+  const webhooks = program.command("webhooks").description("look at a tenant's webhooks");
+
+  webhooks
+    .command("list")
+    .description("every webhook of a tenant, active or not")
+    .addOption(tenantOption(true))
+    .action(async (options: { tenant: string }, command: Command) => {
+      const { target, json } = await connect(command);
+      const all = (await allWebhooks(storesOf(target).webhooks(), options.tenant)).map(webhookResource);
+      if (json) {
+        printJson({ data: all });
+        return;
+      }
+      printLines(
+        tableOrEmpty(
+          ["ID", "URL", "EVENT TYPES", "ACTIVE", "CIRCUIT", "CREATED"],
+          all.map((webhook) => [
+            webhook.id,
+            webhook.url,
+            webhook.event_types.join(","),
+            webhook.active ? "yes" : `no${webhook.disabled_reason ? ` (${webhook.disabled_reason})` : ""}`,
+            webhook.circuit_state,
+            webhook.created_at,
+          ]),
+          `tenant ${options.tenant} has no webhooks`,
+        ),
+      );
+    });
+
+  webhooks
+    .command("get")
+    .description("one webhook (never its secret)")
+    .argument("<webhook-id>")
+    .addOption(tenantOption(true))
+    .action(async (webhookId: string, options: { tenant: string }, command: Command) => {
+      const { target, json } = await connect(command);
+      const webhook = await storesOf(target).webhooks().get(options.tenant, webhookId);
+      if (!webhook) throw new NotFoundError(`webhook ${webhookId} not found for tenant ${options.tenant}`);
+      const resource = webhookResource(webhook);
+      if (json) {
+        printJson(resource);
+        return;
+      }
+      printLines(
+        formatFields([
+          ["id", resource.id],
+          ["url", resource.url],
+          ["event types", resource.event_types.join(", ")],
+          ["description", resource.description || undefined],
+          ["active", resource.active ? "yes" : "no"],
+          ["disabled because", resource.disabled_reason ?? undefined],
+          [
+            "retry schedule",
+            resource.retry_schedule_seconds?.map((s) => `${s} s`).join(", ") ?? "the default",
+          ],
+          ["circuit", resource.circuit_state],
+          ["circuit opened", cell(resource.circuit_opened_at) || undefined],
+          ["created", resource.created_at],
+          ["updated", resource.updated_at],
+        ]),
+      );
+    });
+}

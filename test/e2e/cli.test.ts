@@ -1,0 +1,387 @@
+import { execFile, spawn } from "node:child_process";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { callApi, localStack, newTenant } from "../support/local-stack.ts";
+import { eventually, Receiver } from "../support/receiver.ts";
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+const CLI = "bin/hookline-cli.ts";
+const cliEnv = () => ({ ...process.env, HOOKLINE_DIR: localStack().stateDir });
+
+/** Runs the operator command against the test stack, as `npx hookline ...` would; never throws. */
+function hookline(...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { env: cliEnv() }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Runs a command that must succeed with `--json`, and parses what it printed. */
+async function hooklineJson<T>(...args: string[]): Promise<T> {
+  const run = await hookline(...args, "--json");
+  expect(run.code, run.stderr).toBe(0);
+  return JSON.parse(run.stdout) as T;
+}
+
+interface DeliveryJson {
+  readonly id: string;
+  readonly event_id: string;
+  readonly status: string;
+  readonly attempt_count: number;
+}
+
+let tenant: { tenantId: string; apiKey: string };
+let receiver: Receiver | undefined;
+
+beforeAll(async () => {
+  tenant = await newTenant("cli");
+});
+afterEach(async () => {
+  await receiver?.stop();
+  receiver = undefined;
+});
+
+async function webhookFor(target: Receiver, eventTypes = ["memory.created"]): Promise<string> {
+  const response = await callApi("POST", "/v1/webhooks", {
+    body: { url: target.url, event_types: eventTypes },
+    apiKey: tenant.apiKey,
+  });
+  expect(response.status, JSON.stringify(response.body)).toBe(201);
+  return response.body.id as string;
+}
+
+async function publish(type = "memory.created", data = '{"k":"v"}'): Promise<string> {
+  const published = await hooklineJson<{ id: string }>(
+    "events",
+    "publish",
+    "--tenant",
+    tenant.tenantId,
+    "--type",
+    type,
+    "--data",
+    data,
+  );
+  expect(published.id).toMatch(/^evt_/);
+  return published.id;
+}
+
+async function deliveriesOf(webhookId: string): Promise<DeliveryJson[]> {
+  const listed = await hooklineJson<{ data: DeliveryJson[] }>(
+    "deliveries",
+    "list",
+    "--tenant",
+    tenant.tenantId,
+    "--webhook",
+    webhookId,
+  );
+  return listed.data;
+}
+
+describe("hookline api-key", () => {
+  it("creates a key the API accepts, lists it, and revokes it", async () => {
+    const tenantId = `cli-keys-${Date.now()}`;
+    const created = await hooklineJson<{ api_key: string; key_id: string; tenant_id: string }>(
+      "api-key",
+      "create",
+      "--tenant",
+      tenantId,
+    );
+    expect(created).toMatchObject({ tenant_id: tenantId, api_key: expect.stringMatching(/^hk_/) });
+
+    const response = await callApi("POST", "/v1/webhooks", {
+      body: { url: "http://127.0.0.1:9/hooks", event_types: ["memory.created"] },
+      apiKey: created.api_key,
+    });
+    expect(response.status, JSON.stringify(response.body)).toBe(201);
+
+    const listed = await hooklineJson<{ data: { key_id: string; revoked_at: string | null }[] }>(
+      "api-key",
+      "list",
+      "--tenant",
+      tenantId,
+    );
+    expect(listed.data).toEqual([expect.objectContaining({ key_id: created.key_id, revoked_at: null })]);
+    const table = await hookline("api-key", "list", "--tenant", tenantId);
+    expect(table.stdout).toMatch(
+      new RegExp(`^KEY ID\\s+TENANT\\s+CREATED\\s+REVOKED\\n${created.key_id}\\s+${tenantId}`),
+    );
+
+    const revoked = await hookline("api-key", "revoke", created.key_id);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    const again = await hookline("api-key", "revoke", created.key_id);
+    expect(again).toMatchObject({ code: 1, stderr: expect.stringContaining("not found") });
+  });
+
+  it("answers a missing required option with a usage error", async () => {
+    const run = await hookline("api-key", "create");
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain("required option '--tenant <tenant-id>' not specified");
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe("hookline webhooks", () => {
+  it("lists and shows a tenant's webhooks, and says when one is not found", async () => {
+    receiver = await Receiver.start();
+    // An event type no other test here publishes, so that this webhook adds no deliveries to theirs.
+    const webhookId = await webhookFor(receiver, ["user.created"]);
+
+    const listed = await hooklineJson<{ data: { id: string; url: string; secret?: string }[] }>(
+      "webhooks",
+      "list",
+      "--tenant",
+      tenant.tenantId,
+    );
+    expect(listed.data.map((w) => w.id)).toContain(webhookId);
+    expect(listed.data.every((w) => w.secret === undefined)).toBe(true);
+
+    const shown = await hookline("webhooks", "get", webhookId, "--tenant", tenant.tenantId);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toContain(`url:`);
+    expect(shown.stdout).toContain(receiver.url);
+    expect(shown.stdout).not.toContain("whsec_");
+
+    const missing = await hookline("webhooks", "get", "wh_does_not_exist", "--tenant", tenant.tenantId);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe(
+      `hookline: webhook wh_does_not_exist not found for tenant ${tenant.tenantId}\n`,
+    );
+    const otherTenant = await hookline("webhooks", "get", webhookId, "--tenant", "somebody-else");
+    expect(otherTenant.code).toBe(1);
+  });
+});
+
+describe("hookline events and deliveries", () => {
+  it("publishes an event on the bus, and shows it delivered to the receiver", async () => {
+    receiver = await Receiver.start();
+    const webhookId = await webhookFor(receiver);
+    const eventId = await publish("memory.created", '{"k":"v"}');
+
+    const delivered = await eventually("the delivery to be delivered", async () => {
+      const [only] = await deliveriesOf(webhookId);
+      return only?.status === "delivered" ? only : undefined;
+    });
+    expect(delivered).toMatchObject({ event_id: eventId, attempt_count: 1 });
+    expect(JSON.parse(receiver.attemptsOf(delivered.id)[0]?.rawBody ?? "{}")).toMatchObject({
+      type: "memory.created",
+      data: { k: "v" },
+    });
+
+    const table = await hookline("deliveries", "list", "--tenant", tenant.tenantId, "--webhook", webhookId);
+    expect(table.stdout.split("\n")[0]).toMatch(/^DELIVERY\s+EVENT\s+TYPE\s+STATUS\s+ATTEMPTS/);
+    expect(table.stdout).toMatch(
+      new RegExp(`${delivered.id}\\s+${eventId}\\s+memory\\.created\\s+delivered\\s+1\\s+200`),
+    );
+
+    const event = await hooklineJson<Record<string, unknown>>(
+      "events",
+      "get",
+      eventId,
+      "--tenant",
+      tenant.tenantId,
+    );
+    expect(event).toMatchObject({
+      id: eventId,
+      type: "memory.created",
+      source: "eventbridge",
+      delivery_count: 1,
+    });
+    expect(JSON.parse(String(event.payload))).toMatchObject({ data: { k: "v" } });
+
+    const missing = await hookline("events", "get", "evt_nope", "--tenant", tenant.tenantId);
+    expect(missing).toMatchObject({ code: 1, stderr: expect.stringContaining("event evt_nope not found") });
+  });
+
+  it("publishes with the caller's id once, however often it is published", async () => {
+    receiver = await Receiver.start();
+    const webhookId = await webhookFor(receiver, ["memory.updated"]);
+    const id = `cli-${Date.now()}`;
+    for (let n = 0; n < 2; n += 1) {
+      const run = await hookline(
+        "events",
+        "publish",
+        "--tenant",
+        tenant.tenantId,
+        "--type",
+        "memory.updated",
+        "--id",
+        id,
+      );
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout.trim()).toBe(id);
+      // It waits for Hookline to take the event in, and says how many deliveries it made.
+      expect(run.stderr).toContain(`published ${id} (memory.updated) for tenant ${tenant.tenantId}`);
+      expect(run.stderr).toMatch(/: 1 delivery\n$/);
+    }
+    await eventually("the delivery", async () =>
+      (await deliveriesOf(webhookId))[0]?.status === "delivered" ? true : undefined,
+    );
+    expect(await deliveriesOf(webhookId)).toHaveLength(1);
+  });
+
+  it("shows a failed delivery with its attempts, and retries it once the receiver accepts", async () => {
+    receiver = await Receiver.start();
+    receiver.status = 422;
+    const webhookId = await webhookFor(receiver, ["memory.deleted"]);
+    await publish("memory.deleted", '{"n":1}');
+    const failed = await eventually("the delivery to fail", async () => {
+      const [only] = await deliveriesOf(webhookId);
+      return only?.status === "failed" ? only : undefined;
+    });
+
+    const where = ["--tenant", tenant.tenantId, "--webhook", webhookId];
+    const detail = await hooklineJson<{ status: string; attempts: { status_code: number }[] }>(
+      "deliveries",
+      "get",
+      failed.id,
+      ...where,
+    );
+    expect(detail).toMatchObject({ status: "failed", attempts: [{ status_code: 422 }] });
+    const shown = await hookline("deliveries", "get", failed.id, ...where);
+    expect(shown.stdout).toMatch(/status:\s+failed/);
+    expect(shown.stdout).toMatch(/ATTEMPT\s+AT\s+CODE\s+DURATION\s+ERROR\s+RESPONSE\n1\s+\S+\s+422/);
+
+    receiver.status = 200;
+    const retried = await hookline("deliveries", "retry", failed.id, ...where);
+    expect(retried.code, retried.stderr).toBe(0);
+    expect(retried.stdout).toContain(`retrying ${failed.id}`);
+    const delivered = await eventually("the retried delivery to be delivered", async () => {
+      const [only] = await deliveriesOf(webhookId);
+      return only?.status === "delivered" ? only : undefined;
+    });
+    expect(delivered.attempt_count).toBe(2);
+    expect(receiver.attemptsOf(failed.id).map((r) => r.answer)).toEqual([422, 200]);
+
+    const twice = await hookline("deliveries", "retry", failed.id, ...where);
+    expect(twice).toMatchObject({ code: 1, stderr: expect.stringContaining("is delivered") });
+    const unknown = await hookline("deliveries", "retry", "msg_nope", ...where);
+    expect(unknown).toMatchObject({ code: 1, stderr: "hookline: delivery msg_nope not found\n" });
+    const unknownGet = await hookline("deliveries", "get", "msg_nope", ...where);
+    expect(unknownGet).toMatchObject({ code: 1, stderr: expect.stringContaining("not found") });
+  });
+});
+
+describe("hookline dlq", () => {
+  it("lists a dead-lettered delivery and redrives it once the receiver accepts", async () => {
+    receiver = await Receiver.start();
+    receiver.status = 503;
+    const response = await callApi("POST", "/v1/webhooks", {
+      body: { url: receiver.url, event_types: ["quota.warning"], retry_schedule_seconds: [1] },
+      apiKey: tenant.apiKey,
+    });
+    expect(response.status, JSON.stringify(response.body)).toBe(201);
+    const webhookId = response.body.id as string;
+    await publish("quota.warning", "{}");
+    const dead = await eventually("the delivery to be dead-lettered", async () => {
+      const [only] = await deliveriesOf(webhookId);
+      return only?.status === "dead_lettered" ? only : undefined;
+    });
+
+    const listed = await hooklineJson<{ data: { delivery_id?: string; tenant_id?: string }[] }>(
+      "dlq",
+      "list",
+    );
+    expect(listed.data).toContainEqual(
+      expect.objectContaining({ delivery_id: dead.id, tenant_id: tenant.tenantId }),
+    );
+    // Listing hides the messages it reads for a moment (so it reads each once), so look again until
+    // they are back.
+    const rowPattern = new RegExp(
+      `^DELIVERY\\s+WEBHOOK\\s+TENANT[^\\n]*\\n(.*\\n)*${dead.id}\\s+${webhookId}`,
+    );
+    await eventually("the table to show the dead letter", async () => {
+      const table = await hookline("dlq", "list");
+      return rowPattern.test(table.stdout) ? true : undefined;
+    });
+
+    receiver.status = 200;
+    const redriven = await eventually("redrive to find the dead letter", async () => {
+      const run = await hookline("dlq", "redrive");
+      expect(run.code, run.stderr).toBe(0);
+      return /^redrove [1-9]\d* dead-lettered deliveries on the local stack/.test(run.stdout)
+        ? run
+        : undefined;
+    });
+    expect(redriven.stderr).toBe("");
+    await eventually("the redriven delivery to be delivered", async () =>
+      (await deliveriesOf(webhookId))[0]?.status === "delivered" ? true : undefined,
+    );
+  });
+});
+
+describe("hookline tail", () => {
+  it("shows a delivery that happens while it runs, one JSON object a line", async () => {
+    receiver = await Receiver.start();
+    const webhookId = await webhookFor(receiver, ["session.started"]);
+    const child = spawn(
+      process.execPath,
+      [CLI, "tail", "--tenant", tenant.tenantId, "--webhook", webhookId, "--json"],
+      { env: cliEnv() },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString("utf8");
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString("utf8");
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    try {
+      await eventually("tail to start", () => (stderr.includes("tailing deliveries") ? true : undefined));
+      const eventId = await publish("session.started", '{"s":1}');
+      const row = await eventually("tail to show the delivery", () =>
+        stdout
+          .split("\n")
+          .filter((line) => line.trim() !== "")
+          .map((line) => JSON.parse(line) as Record<string, unknown>)
+          .find((parsed) => parsed.event_id === eventId),
+      );
+      expect(row).toMatchObject({
+        status: "delivered",
+        tenant_id: tenant.tenantId,
+        webhook_id: webhookId,
+        delivery_id: expect.stringMatching(/^msg_/),
+        attempt: 1,
+        status_code: 200,
+        duration_ms: expect.any(Number),
+        error: null,
+      });
+    } finally {
+      child.kill("SIGINT");
+    }
+    expect(await exited).toBe(0);
+    expect(stderr).not.toMatch(/hookline: /);
+  });
+
+  it("prints a table header and rows for people", async () => {
+    receiver = await Receiver.start();
+    receiver.status = 503;
+    const webhookId = await webhookFor(receiver, ["session.ended"]);
+    const child = spawn(process.execPath, [CLI, "tail", "--webhook", webhookId], { env: cliEnv() });
+    let stdout = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString("utf8");
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    try {
+      await eventually("the header", () => (stdout.startsWith("TIME") ? true : undefined));
+      await publish("session.ended", "{}");
+      await eventually("a retry row", () => (/\sretry\s+1\s+503\s/.test(stdout) ? true : undefined));
+    } finally {
+      child.kill("SIGINT");
+      // Ends the delivery (failed: webhook_deleted) instead of leaving it to the dead-letter queue.
+      await callApi("DELETE", `/v1/webhooks/${webhookId}`, { apiKey: tenant.apiKey });
+    }
+    expect(await exited).toBe(0);
+    expect(stdout.split("\n")[0]).toMatch(
+      /^TIME\s+STATUS\s+ATTEMPT\s+CODE\s+DURATION\s+DELIVERY\s+WEBHOOK\s+ERROR$/,
+    );
+  });
+});

@@ -1,0 +1,274 @@
+import type { IncomingHttpHeaders } from "node:http";
+import { Webhook as StandardWebhook } from "standardwebhooks";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sign } from "../../functions/domain/signing.ts";
+import { callApi, deliveryRecords, localStack, newTenant, useApiKey } from "../support/local-stack.ts";
+import { eventually, Receiver } from "../support/receiver.ts";
+
+let receiver: Receiver;
+let tenantId: string;
+
+beforeAll(async () => {
+  receiver = await Receiver.start();
+  const tenant = await newTenant("webhook-tools");
+  tenantId = tenant.tenantId;
+  useApiKey(tenant.apiKey);
+});
+afterAll(async () => {
+  await receiver.stop();
+});
+
+async function create(target: Receiver | string, body: Record<string, unknown> = {}, apiKey?: string) {
+  const response = await callApi("POST", "/v1/webhooks", {
+    ...(apiKey === undefined ? {} : { apiKey }),
+    body: {
+      url: typeof target === "string" ? target : target.url,
+      event_types: ["memory.*", "sync.completed"],
+      ...body,
+    },
+  });
+  expect(response.status, JSON.stringify(response.body)).toBe(201);
+  return response.body as { id: string; secret: string };
+}
+
+async function publish(type: string, data: Record<string, unknown>, apiKey?: string) {
+  const response = await callApi("POST", "/v1/events", {
+    body: { type, data },
+    ...(apiKey === undefined ? {} : { apiKey }),
+  });
+  expect(response.status, JSON.stringify(response.body)).toBe(202);
+  return response.body.id as string;
+}
+
+/** Whether a receiver holding only `secret` accepts the request, as the standardwebhooks library decides. */
+function verifiesWith(secret: string, request: { rawBody: string; headers: IncomingHttpHeaders }): boolean {
+  try {
+    new StandardWebhook(secret).verify(request.rawBody, request.headers as Record<string, string>);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The latest test send the receiver got (real deliveries carry `msg_` ids without `test`). */
+function lastTestRequest(target: Receiver) {
+  const request = target.requests.findLast((r) => String(r.headers["webhook-id"]).startsWith("msg_test_"));
+  if (!request) throw new Error("the receiver got no test request");
+  return request;
+}
+
+function signaturesOf(request: { headers: IncomingHttpHeaders }): string[] {
+  return String(request.headers["webhook-signature"]).split(" ");
+}
+
+/** The one request the receiver got for an event, found by the event id in its body. */
+function requestFor(target: Receiver, eventId: string) {
+  return eventually(`a request carrying ${eventId}`, () =>
+    target.requests.find((request) => JSON.parse(request.rawBody).id === eventId),
+  );
+}
+
+describe("rotating a signing secret", () => {
+  it("returns the new secret once, and signs with both secrets during the overlap, new first", async () => {
+    const webhook = await create(receiver);
+    const rotated = await callApi("POST", `/v1/webhooks/${webhook.id}/rotate-secret`);
+    expect(rotated.status, JSON.stringify(rotated.body)).toBe(200);
+    expect(rotated.body).toMatchObject({ id: webhook.id, secret: expect.stringMatching(/^whsec_/) });
+    const newSecret = rotated.body.secret as string;
+    expect(newSecret).not.toBe(webhook.secret);
+    expect(JSON.stringify(rotated.body)).not.toContain(webhook.secret);
+    const shown = await callApi("GET", `/v1/webhooks/${webhook.id}`);
+    expect(JSON.stringify(shown.body)).not.toMatch(/whsec_|secret/);
+
+    const eventId = await publish("memory.created", { step: "after rotation" });
+    const request = await requestFor(receiver, eventId);
+    const signatures = signaturesOf(request);
+    expect(signatures).toHaveLength(2);
+    const id = String(request.headers["webhook-id"]);
+    const timestamp = Number(request.headers["webhook-timestamp"]);
+    expect(signatures[0]).toBe(sign(newSecret, id, timestamp, request.rawBody));
+    expect(signatures[1]).toBe(sign(webhook.secret, id, timestamp, request.rawBody));
+    // A receiver that still holds only the old secret, and one that already switched, both accept it.
+    expect(verifiesWith(webhook.secret, request)).toBe(true);
+    expect(verifiesWith(newSecret, request)).toBe(true);
+  });
+
+  it("keeps only the secret it replaces when rotated again during the overlap", async () => {
+    const webhook = await create(receiver);
+    const first = await callApi("POST", `/v1/webhooks/${webhook.id}/rotate-secret`);
+    const second = await callApi("POST", `/v1/webhooks/${webhook.id}/rotate-secret`);
+    expect(second.status).toBe(200);
+    const [middle, latest] = [first.body.secret as string, second.body.secret as string];
+
+    // A test send reads the webhook as stored, so it shows the signing set at once.
+    const sent = await callApi("POST", `/v1/webhooks/${webhook.id}/test`);
+    expect(sent.body.success).toBe(true);
+    const request = lastTestRequest(receiver);
+    expect(signaturesOf(request)).toHaveLength(2);
+    expect(verifiesWith(latest, request)).toBe(true);
+    expect(verifiesWith(middle, request)).toBe(true);
+    expect(verifiesWith(webhook.secret, request)).toBe(false);
+  });
+});
+
+describe("test sends", () => {
+  it("sends a signed test event now and reports the receiver's answer, recording nothing", async () => {
+    const webhook = await create(receiver, { event_types: ["memory.*", "sync.completed", "user.created"] });
+    const before = receiver.requests.length;
+    const response = await callApi("POST", `/v1/webhooks/${webhook.id}/test`);
+    expect(response.status, JSON.stringify(response.body)).toBe(200);
+    expect(response.body).toEqual({
+      success: true,
+      status_code: 200,
+      duration_ms: expect.any(Number),
+      response_body: "thanks",
+      error: null,
+    });
+    expect(receiver.requests.length).toBeGreaterThan(before);
+    const request = lastTestRequest(receiver);
+    expect(request.headers["webhook-id"]).toMatch(/^msg_test_[0-9A-Z]{26}$/);
+    const payload = JSON.parse(request.rawBody);
+    // The first subscription that is a plain name: `memory.*` is a pattern.
+    expect(payload).toMatchObject({ id: expect.stringMatching(/^evt_test_/), type: "sync.completed" });
+    expect(verifiesWith(webhook.secret, request)).toBe(true);
+
+    expect(await deliveryRecords(localStack(), tenantId, webhook.id)).toEqual([]);
+    const stats = await callApi("GET", `/v1/webhooks/${webhook.id}/stats`);
+    expect(stats.body).toMatchObject({ total_deliveries: 0, total_attempts: 0, circuit_state: "closed" });
+  });
+
+  it("sends the event type and data asked for, and refuses a type outside the catalogue", async () => {
+    const webhook = await create(receiver);
+    const response = await callApi("POST", `/v1/webhooks/${webhook.id}/test`, {
+      body: { event_type: "memory.deleted", data: { memory_id: "m-1" } },
+    });
+    expect(response.body.success).toBe(true);
+    const payload = JSON.parse(lastTestRequest(receiver).rawBody);
+    expect(payload).toMatchObject({ type: "memory.deleted", data: { memory_id: "m-1" } });
+
+    const unknown = await callApi("POST", `/v1/webhooks/${webhook.id}/test`, {
+      body: { event_type: "memory.exploded" },
+    });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.details).toEqual([{ path: "event_type", message: expect.any(String) }]);
+  });
+
+  it("tests an inactive webhook too", async () => {
+    const webhook = await create(receiver, { active: false });
+    const response = await callApi("POST", `/v1/webhooks/${webhook.id}/test`);
+    expect(response.body).toMatchObject({ success: true, status_code: 200 });
+  });
+
+  it("reports a failing receiver's status and body with a 200, leaving the circuit alone", async () => {
+    const failing = await Receiver.start();
+    failing.status = 500;
+    try {
+      const webhook = await create(failing);
+      const response = await callApi("POST", `/v1/webhooks/${webhook.id}/test`);
+      expect(response.status).toBe(200);
+      expect(response.body).toEqual({
+        success: false,
+        status_code: 500,
+        duration_ms: expect.any(Number),
+        response_body: "receiver says no",
+        error: expect.stringContaining("500"),
+      });
+      const shown = await callApi("GET", `/v1/webhooks/${webhook.id}`);
+      expect(shown.body.circuit_state).toBe("closed");
+      expect(await deliveryRecords(localStack(), tenantId, webhook.id)).toEqual([]);
+    } finally {
+      await failing.stop();
+    }
+  });
+
+  it("reports an unreachable endpoint as a failure with the connection error, not a 5xx", async () => {
+    const gone = await Receiver.start();
+    const url = gone.url;
+    await gone.stop();
+    const webhook = await create(url);
+    const response = await callApi("POST", `/v1/webhooks/${webhook.id}/test`);
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({
+      success: false,
+      status_code: null,
+      response_body: "",
+      error: expect.stringMatching(/connection/),
+    });
+  });
+});
+
+describe("stats", () => {
+  it("counts ended deliveries, 422s as failed, as the delivery records show them", async () => {
+    // A tenant of its own: its events reach no other test's webhooks (and theirs no counter of this one).
+    const { tenantId: statsTenant, apiKey } = await newTenant("webhook-tools-stats");
+    const target = await Receiver.start();
+    target.behave = (request) => ({ status: JSON.parse(request.rawBody).data.ok ? 200 : 422 });
+    try {
+      const webhook = await create(target, {}, apiKey);
+      for (const ok of [true, false, true, true, false]) await publish("memory.created", { ok }, apiKey);
+
+      const records = await eventually("five ended deliveries", async () => {
+        const all = await deliveryRecords(localStack(), statsTenant, webhook.id);
+        const ended = all.filter((record) => ["delivered", "failed"].includes(record.status));
+        return ended.length === 5 ? ended : undefined;
+      });
+      const delivered = records.filter((record) => record.status === "delivered").length;
+      expect(delivered).toBe(3);
+      // The counters are written at the end of each delivery invocation.
+      const stats = await eventually("the counters to be flushed", async () => {
+        const response = await callApi("GET", `/v1/webhooks/${webhook.id}/stats`, { apiKey });
+        expect(response.status).toBe(200);
+        // The running total and the hour bucket are two writes: wait for both.
+        const { total_deliveries, last_24h_deliveries } = response.body;
+        return total_deliveries === 5 && last_24h_deliveries === 5 ? response.body : undefined;
+      });
+      expect(stats).toEqual({
+        total_deliveries: 5,
+        successful_deliveries: delivered,
+        failed_deliveries: 5 - delivered,
+        success_rate: delivered / 5,
+        total_attempts: 5,
+        avg_duration_ms: expect.any(Number),
+        last_24h_deliveries: 5,
+        last_24h_success_rate: delivered / 5,
+        circuit_state: "closed",
+      });
+    } finally {
+      await target.stop();
+    }
+  });
+});
+
+describe("another tenant's webhook", () => {
+  it("cannot be rotated, tested or counted: 404, and its secret is unchanged", async () => {
+    const webhook = await create(receiver);
+    const other = await newTenant("webhook-tools-other");
+    for (const [method, suffix] of [
+      ["POST", "rotate-secret"],
+      ["POST", "test"],
+      ["GET", "stats"],
+    ] as const) {
+      const response = await callApi(method, `/v1/webhooks/${webhook.id}/${suffix}`, {
+        apiKey: other.apiKey,
+      });
+      expect(response.status, `${method} ${suffix}`).toBe(404);
+      expect(response.body.error.code).toBe("not_found");
+    }
+    const sent = await callApi("POST", `/v1/webhooks/${webhook.id}/test`);
+    const request = lastTestRequest(receiver);
+    expect(sent.body.success).toBe(true);
+    expect(signaturesOf(request)).toHaveLength(1);
+    expect(verifiesWith(webhook.secret, request)).toBe(true);
+  });
+
+  it("answers 404 for a webhook that does not exist", async () => {
+    for (const [method, suffix] of [
+      ["POST", "rotate-secret"],
+      ["POST", "test"],
+      ["GET", "stats"],
+    ] as const) {
+      const response = await callApi(method, `/v1/webhooks/wh_01JNOSUCHWEBHOOK0000000000/${suffix}`);
+      expect(response.status, `${method} ${suffix}`).toBe(404);
+    }
+  });
+});
