@@ -308,8 +308,11 @@ export function dynamoDeliveryStore(
     async createPending(deliveries, { resume }) {
       // A fresh fan-out cannot collide with existing records, so it can use cheap unconditional batches;
       // a resumed one must not reset deliveries that already progressed.
-      if (!resume) return batchPut(deliveries);
-      await Promise.all(
+      if (!resume) {
+        await batchPut(deliveries);
+        return deliveries;
+      }
+      const created = await Promise.all(
         deliveries.map((delivery) =>
           conditionally(
             new PutCommand({
@@ -321,6 +324,7 @@ export function dynamoDeliveryStore(
           ),
         ),
       );
+      return deliveries.filter((_delivery, index) => created[index]);
     },
 
     async recordStep(message, step, now) {

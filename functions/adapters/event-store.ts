@@ -103,6 +103,25 @@ export function dynamoEventStore(
         return { event: eventFromItem(Item), created: false };
       }
     },
+    async extendFanOut(tenantId, eventId) {
+      try {
+        await client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: key(tenantId, eventId),
+            UpdateExpression: "SET #dueAt = :dueAt",
+            ConditionExpression: "attribute_exists(#dueAt)",
+            ExpressionAttributeNames: { "#dueAt": TableKey.dueAt },
+            ExpressionAttributeValues: {
+              ":dueAt": new Date(Date.now() + reconcileGraceSeconds * 1000).toISOString(),
+            },
+          }),
+        );
+      } catch (error) {
+        // Already marked fanned out (by the reconciler): there is no deadline left to move.
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    },
     async markFannedOut(tenantId, eventId, deliveryCount) {
       await client.send(
         new UpdateCommand({

@@ -14,6 +14,8 @@ export interface EventStore {
   /** Stores the event unless one with its id exists; returns the one that is stored. */
   insertIfAbsent(event: StoredEvent): Promise<{ readonly event: StoredEvent; readonly created: boolean }>;
   markFannedOut(tenantId: string, eventId: string, deliveryCount: number): Promise<void>;
+  /** Moves an unfinished fan-out's deadline on, so the reconciler leaves a fan-out that is progressing alone. */
+  extendFanOut(tenantId: string, eventId: string): Promise<void>;
 }
 
 /** One page of a tenant's active webhooks, and where the next page starts (absent on the last). */
@@ -44,10 +46,13 @@ export interface FanOutContinuation {
 
 export interface DeliveryRecorder {
   /**
-   * Records new pending deliveries. `resume` says the fan-out may have run before: existing records
-   * must then be kept as they are, not reset.
+   * Records new pending deliveries and returns those it created. `resume` says the fan-out may have
+   * run before: existing records must then be kept as they are, not reset (nor returned).
    */
-  createPending(deliveries: readonly Delivery[], options: { readonly resume: boolean }): Promise<void>;
+  createPending(
+    deliveries: readonly Delivery[],
+    options: { readonly resume: boolean },
+  ): Promise<readonly Delivery[]>;
 }
 
 export interface DeliveryQueue {
@@ -193,10 +198,13 @@ async function fanOutPage(
       createdAt: event.acceptedAt,
     }),
   );
-  if (deliveries.length > 0) {
-    await deps.deliveries.createPending(deliveries, { resume: from.resume });
+  // A resumed page queues only the deliveries it created: one that existed has its own deadline, so a
+  // message lost with it is re-driven by the reconciler, and queueing it again would send it twice.
+  const created =
+    deliveries.length > 0 ? await deps.deliveries.createPending(deliveries, { resume: from.resume }) : [];
+  if (created.length > 0) {
     await deps.queue.enqueue(
-      deliveries.map((delivery) => ({
+      created.map((delivery) => ({
         tenantId: delivery.tenantId,
         webhookId: delivery.webhookId,
         deliveryId: delivery.id,
@@ -214,6 +222,7 @@ async function fanOutPage(
     await deps.events.markFannedOut(event.tenantId, event.id, deliveryCount);
     return { deliveryCount };
   }
+  await deps.events.extendFanOut(event.tenantId, event.id);
   await deps.continueLater({
     kind: "fanout",
     tenantId: event.tenantId,

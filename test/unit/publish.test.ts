@@ -34,6 +34,7 @@ function harness(webhookPages: Webhook[][]) {
   const queued: DeliveryMessage[] = [];
   const resumes: boolean[] = [];
   const continuations: FanOutContinuation[] = [];
+  const extended: string[] = [];
   let failEnqueueOnce = false;
   const deps: PublishDeps = {
     catalogue: DEFAULT_EVENT_TYPES,
@@ -44,6 +45,9 @@ function harness(webhookPages: Webhook[][]) {
         if (existing) return { event: existing, created: false };
         events.set(event.id, event);
         return { event, created: true };
+      },
+      async extendFanOut(_tenantId, eventId) {
+        extended.push(eventId);
       },
       async markFannedOut(_tenantId, eventId, deliveryCount) {
         const event = events.get(eventId);
@@ -62,7 +66,9 @@ function harness(webhookPages: Webhook[][]) {
     deliveries: {
       async createPending(batch, { resume }) {
         resumes.push(resume);
-        for (const delivery of batch) if (!deliveries.has(delivery.id)) deliveries.set(delivery.id, delivery);
+        const created = batch.filter((delivery) => !deliveries.has(delivery.id));
+        for (const delivery of created) deliveries.set(delivery.id, delivery);
+        return resume ? created : batch;
       },
     },
     continueLater: async (continuation) => {
@@ -85,6 +91,7 @@ function harness(webhookPages: Webhook[][]) {
     queued,
     resumes,
     continuations,
+    extended,
     failNextEnqueue: () => {
       failEnqueueOnce = true;
     },
@@ -135,7 +142,7 @@ describe("publishEvent", () => {
   });
 
   it("leaves a fan-out that crashed to the reconciler, which finishes it with the same delivery ids", async () => {
-    const h = harness([[webhook("wh_a", ["memory.created"])]]);
+    const h = harness([[webhook("wh_a", ["memory.created"]), webhook("wh_b", ["memory.created"])]]);
     h.failNextEnqueue();
     const request = { id: "e1", type: "memory.created", data: {}, source: "api" } as const;
     await expect(publishEvent(h.deps, "t1", request)).rejects.toThrow("SQS unavailable");
@@ -143,15 +150,20 @@ describe("publishEvent", () => {
 
     // Publishing again cannot tell a crashed fan-out from one still running, so it sends nothing.
     const retried = await publishEvent(h.deps, "t1", request);
-    expect(retried).toMatchObject({ deliveryCount: 1, duplicate: true });
+    expect(retried).toMatchObject({ deliveryCount: 2, duplicate: true });
     expect(h.queued).toEqual([]);
 
+    // Resuming creates what is missing and queues only that: a record that exists has a deadline of
+    // its own, by which the reconciler drives it on, so queueing it here could send it twice.
+    const lost = idsAfterCrash[1] ?? "";
+    h.deliveries.delete(lost);
     const stored = h.events.get("e1");
     if (!stored) throw new Error("the event was not stored");
-    expect(await resumeFanOut(h.deps, stored)).toBe(1);
-    expect([...h.deliveries.keys()]).toEqual(idsAfterCrash);
+    expect(await resumeFanOut(h.deps, stored)).toBe(2);
+    expect([...h.deliveries.keys()].sort()).toEqual([...idsAfterCrash].sort());
     expect(h.resumes).toEqual([false, true]);
-    expect(h.queued.map((m) => m.deliveryId)).toEqual(idsAfterCrash);
+    expect(h.queued.map((m) => m.deliveryId)).toEqual([lost]);
+    expect(h.events.get("e1")?.deliveryCount).toBe(2);
   });
 
   it("rejects an unknown event type before storing anything", async () => {
@@ -213,6 +225,8 @@ describe("publishEvent", () => {
       await continueFanOut(withGet, next);
     }
     expect(h.continuations).toHaveLength(2);
+    // Each hand-on moves the event's deadline, so the reconciler leaves a progressing fan-out alone.
+    expect(h.extended).toEqual(["big", "big"]);
     expect(h.queued).toHaveLength(9);
     expect(new Set(h.queued.map((message) => message.webhookId)).size).toBe(9);
     expect(h.events.get("big")?.deliveryCount).toBe(9);
