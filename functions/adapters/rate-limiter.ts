@@ -1,6 +1,5 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
-import type { SlotDecision } from "../domain/deliver.ts";
 import { reserveSlot } from "../domain/rate-limit.ts";
 import { TableKey } from "../shared/names.ts";
 import { Keys } from "./keys.ts";
@@ -15,23 +14,20 @@ const CLAIM_ROUNDS = 8;
  */
 export function dynamoRateLimiter(client: DynamoDBDocumentClient, tableName: string) {
   return {
+    /** Reserves the webhook's next slot; returns when it is (epoch ms). */
     async reserve(
       tenantId: string,
       webhookId: string,
       ratePerSecond: number,
       now: () => number,
-      maxWaitMs: number,
-    ): Promise<SlotDecision> {
+    ): Promise<number> {
       const key = { [TableKey.partition]: Keys.tenant(tenantId), [TableKey.sort]: Keys.rateLimit(webhookId) };
       for (let round = 0; round < CLAIM_ROUNDS; round += 1) {
         const { Item } = await client.send(
           new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }),
         );
         const previous = typeof Item?.next_slot_at === "number" ? Item.next_slot_at : undefined;
-        const at = now();
-        const slot = reserveSlot(previous, at, ratePerSecond);
-        // A slot this far out is not held: the delivery waits outside the function and asks again.
-        if (slot.sendAt - at > maxWaitMs) return { kind: "later", waitMs: slot.sendAt - at };
+        const slot = reserveSlot(previous, now(), ratePerSecond);
         try {
           await client.send(
             new PutCommand({
@@ -42,12 +38,12 @@ export function dynamoRateLimiter(client: DynamoDBDocumentClient, tableName: str
               ...(previous === undefined ? {} : { ExpressionAttributeValues: { ":previous": previous } }),
             }),
           );
-          return { kind: "reserved", waitMs: slot.sendAt - at };
+          return slot.sendAt;
         } catch (error) {
           if (!(error instanceof ConditionalCheckFailedException)) throw error;
         }
       }
-      return { kind: "later", waitMs: 1000 };
+      throw new Error(`the rate limit of webhook ${webhookId} stayed contended for ${CLAIM_ROUNDS} rounds`);
     },
   };
 }

@@ -115,8 +115,8 @@ const deps: DeliveryServiceDeps = {
         webhook.id,
         webhook.rateLimitPerSecond ?? Number.POSITIVE_INFINITY,
         Date.now,
-        MAX_RATE_LIMIT_WAIT_MS,
       ),
+    maxSlotWaitMs: MAX_RATE_LIMIT_WAIT_MS,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     now: () => new Date(),
     random: Math.random,
@@ -179,6 +179,7 @@ const DeliveryMessageSchema = z.object({
   attempt: z.number().int().min(1),
   scheduleStart: z.number().int().min(0),
   resumed: z.boolean().optional(),
+  rateSlotAt: z.number().optional(),
 });
 
 const ProbeMessageSchema = z.object({

@@ -130,8 +130,9 @@ export async function processDelivery(
 
   switch (step.kind) {
     case "deferred": {
+      const later: DeliveryMessage = { ...message, rateSlotAt: step.slotAt };
       if (via === "queue") {
-        await deps.sendLater(message, step.waitSeconds);
+        await deps.sendLater(later, step.waitSeconds);
         return DONE;
       }
       // The same attempt, once the workflow has waited for the rate limit.

@@ -73,13 +73,16 @@ export type DeliveryStep =
   | { readonly kind: "dead_letter"; readonly attempt: AttemptRecord }
   /** The endpoint's circuit is open: no request was made; wait for the circuit. */
   | { readonly kind: "parked"; readonly until: string }
-  /** The webhook's rate limit has no slot soon enough: no request was made; ask again later. */
-  | { readonly kind: "deferred"; readonly until: string; readonly waitSeconds: number };
-
-/** Whether a rate-limited webhook has a slot for a request: reserved (after `waitMs`), or not yet. */
-export type SlotDecision =
-  | { readonly kind: "reserved"; readonly waitMs: number }
-  | { readonly kind: "later"; readonly waitMs: number };
+  /**
+   * The webhook's rate limit gave this delivery a slot too far out to wait for here: no request was
+   * made; the delivery comes back after `waitSeconds`, shortly before its slot (`slotAt`), and keeps it.
+   */
+  | {
+      readonly kind: "deferred";
+      readonly until: string;
+      readonly waitSeconds: number;
+      readonly slotAt: number;
+    };
 
 /** What the circuit needs written after an attempt, if anything. */
 export interface CircuitChange {
@@ -95,8 +98,13 @@ export interface DeliveryPorts {
   /** Writes `claim` only if the stored circuit is still `from`; says whether it won. */
   readonly claimProbe: (webhook: Webhook, from: Circuit, claim: Circuit) => Promise<boolean>;
   readonly send: SendWebhook;
-  /** Reserves a slot under the webhook's `rateLimitPerSecond`; only asked for limited webhooks. */
-  readonly reserveSlot: (webhook: Webhook) => Promise<SlotDecision>;
+  /**
+   * Reserves the next slot under the webhook's `rateLimitPerSecond` and returns when it is (epoch ms);
+   * only asked for limited webhooks.
+   */
+  readonly reserveSlot: (webhook: Webhook) => Promise<number>;
+  /** The longest a delivery waits in-process for its slot; a later one is deferred. */
+  readonly maxSlotWaitMs: number;
   readonly sleep: (ms: number) => Promise<void>;
   readonly now: () => Date;
   readonly random: () => number;
@@ -145,13 +153,16 @@ export async function deliveryStep(ports: DeliveryPorts, message: DeliveryMessag
   if (body === undefined) return { step: { kind: "failed", reason: "event_expired" }, webhook, wasProbe };
 
   if (webhook.rateLimitPerSecond !== undefined) {
-    const slot = await ports.reserveSlot(webhook);
-    if (slot.kind === "later") {
-      const waitSeconds = Math.max(1, Math.ceil(slot.waitMs / 1000));
-      const until = new Date(ports.now().getTime() + waitSeconds * 1000).toISOString();
-      return { step: { kind: "deferred", until, waitSeconds }, webhook, wasProbe };
+    // A delivery deferred earlier comes back with its slot; it never reserves a second one.
+    const slotAt = message.rateSlotAt ?? (await ports.reserveSlot(webhook));
+    const waitMs = slotAt - ports.now().getTime();
+    if (waitMs > ports.maxSlotWaitMs) {
+      // Back a couple of seconds before the slot: queue delays are whole seconds and not exact.
+      const waitSeconds = Math.max(1, Math.floor(waitMs / 1000) - 2);
+      const until = new Date(slotAt).toISOString();
+      return { step: { kind: "deferred", until, waitSeconds, slotAt }, webhook, wasProbe };
     }
-    if (slot.waitMs > 0) await ports.sleep(slot.waitMs);
+    if (waitMs > 0) await ports.sleep(waitMs);
   }
 
   const sentAt = ports.now();

@@ -104,4 +104,6 @@ export interface DeliveryMessage {
   readonly scheduleStart: number;
   /** Set when the message resumes a stored delivery: its webhook is then read fresh, never from a cache. */
   readonly resumed?: boolean;
+  /** A rate-limit slot this delivery already holds (epoch ms), when it was deferred to wait for it. */
+  readonly rateSlotAt?: number;
 }

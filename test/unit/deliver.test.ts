@@ -59,7 +59,8 @@ function ports(
       sent.push(request);
       return answer ?? { statusCode: 200, responseBody: "ok", durationMs: 12 };
     },
-    reserveSlot: async () => ({ kind: "reserved", waitMs: 0 }),
+    reserveSlot: async () => NOW.getTime(),
+    maxSlotWaitMs: 5_000,
     sleep: async () => {},
     now: () => NOW,
     random: () => 0.5,
@@ -202,7 +203,7 @@ describe("deliveryStep", () => {
       webhookValue: { ...hook, rateLimitPerSecond: 20 },
       reserveSlot: async (webhook) => {
         asked.push(webhook.id);
-        return { kind: "reserved", waitMs: 150 };
+        return NOW.getTime() + 150;
       },
       sleep: async (ms) => {
         slept.push(ms);
@@ -218,18 +219,31 @@ describe("deliveryStep", () => {
     expect(asked).toEqual(["wh_1"]);
   });
 
-  it("defers a delivery whose rate-limit slot is too far out, without an attempt", async () => {
+  it("defers a delivery whose rate-limit slot is too far out, keeping its slot, without an attempt", async () => {
+    const slotAt = NOW.getTime() + 7_200;
     const limited = ports({
       webhookValue: { ...hook, rateLimitPerSecond: 1 },
-      reserveSlot: async () => ({ kind: "later", waitMs: 7_200 }),
+      reserveSlot: async () => slotAt,
     });
     const { step } = await deliveryStep(limited, { ...message, attempt: 3 });
-    expect(step).toEqual({
-      kind: "deferred",
-      waitSeconds: 8,
-      until: new Date(NOW.getTime() + 8_000).toISOString(),
-    });
+    // Back two seconds before the slot (whole seconds), to wait the rest in-process.
+    expect(step).toEqual({ kind: "deferred", waitSeconds: 5, until: new Date(slotAt).toISOString(), slotAt });
     expect(limited.sent).toHaveLength(0);
+
+    // Back with its slot, it reserves no other, waits the rest and sends.
+    const slept: number[] = [];
+    const returning = ports({
+      webhookValue: { ...hook, rateLimitPerSecond: 1 },
+      reserveSlot: async () => expect.fail("a deferred delivery reserved a second slot"),
+      sleep: async (ms) => {
+        slept.push(ms);
+      },
+      now: () => new Date(slotAt - 1_500),
+    });
+    expect((await deliveryStep(returning, { ...message, attempt: 3, rateSlotAt: slotAt })).step.kind).toBe(
+      "delivered",
+    );
+    expect(slept).toEqual([1_500]);
   });
 
   it("sends the webhook's own headers and honours its own timeout, never letting a header replace a signature", async () => {

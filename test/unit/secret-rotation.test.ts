@@ -74,7 +74,8 @@ describe("deliveries after a rotation", () => {
         sent.push(request);
         return { statusCode: 200, responseBody: "", durationMs: 1 };
       },
-      reserveSlot: async () => ({ kind: "reserved", waitMs: 0 }),
+      reserveSlot: async () => now.getTime(),
+      maxSlotWaitMs: 5_000,
       sleep: async () => {},
       now: () => now,
       random: () => 0.5,

@@ -30,7 +30,7 @@ describe("stats counters", () => {
       failed: 1,
     });
     expect(countsOf({ kind: "parked", until: "x" })).toBeUndefined();
-    expect(countsOf({ kind: "deferred", until: "x", waitSeconds: 1 })).toBeUndefined();
+    expect(countsOf({ kind: "deferred", until: "x", waitSeconds: 1, slotAt: 0 })).toBeUndefined();
   });
 
   it("add up a batch per webhook and hour, so a batch costs one write per webhook and bucket", () => {
