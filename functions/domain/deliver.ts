@@ -56,6 +56,36 @@ export function webhookHeaders(
   };
 }
 
+/**
+ * The signed request of one attempt (or test send) at a webhook: its own headers first, so the
+ * Standard Webhooks headers always win (validation refuses reserved names anyway); both secrets while
+ * a rotation's overlap lasts, so receivers holding either one can verify; its own timeout, if it has one.
+ */
+export function outboundRequest(
+  webhook: Webhook,
+  messageId: string,
+  sentAt: Date,
+  body: string,
+  userAgent: string,
+  defaultTimeoutMs: number,
+): OutboundRequest {
+  return {
+    url: webhook.url,
+    headers: {
+      ...webhook.headers,
+      ...webhookHeaders(
+        signingSecrets(webhook, sentAt),
+        messageId,
+        Math.floor(sentAt.getTime() / 1000),
+        body,
+        userAgent,
+      ),
+    },
+    body,
+    timeoutMs: webhook.timeoutSeconds === undefined ? defaultTimeoutMs : webhook.timeoutSeconds * 1000,
+  };
+}
+
 /** Where a delivery goes after one step of the delivery function. */
 export type DeliveryStep =
   /** The attempt succeeded. */
@@ -166,24 +196,9 @@ export async function deliveryStep(ports: DeliveryPorts, message: DeliveryMessag
   }
 
   const sentAt = ports.now();
-  const result = await ports.send({
-    url: webhook.url,
-    // The webhook's own headers first: the Standard Webhooks headers always win (and validation
-    // refuses reserved names anyway).
-    headers: {
-      ...webhook.headers,
-      // Both secrets while a rotation's overlap lasts, so receivers holding either one can verify.
-      ...webhookHeaders(
-        signingSecrets(webhook, sentAt),
-        message.deliveryId,
-        Math.floor(sentAt.getTime() / 1000),
-        body,
-        ports.userAgent,
-      ),
-    },
-    body,
-    timeoutMs: webhook.timeoutSeconds === undefined ? ports.timeoutMs : webhook.timeoutSeconds * 1000,
-  });
+  const result = await ports.send(
+    outboundRequest(webhook, message.deliveryId, sentAt, body, ports.userAgent, ports.timeoutMs),
+  );
   const attemptClass = classifyAttempt(result.statusCode);
   const attempt: AttemptRecord = {
     attempt: message.attempt,

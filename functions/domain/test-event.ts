@@ -1,11 +1,10 @@
 import type { EventTypeDefinition } from "../shared/event-catalogue.ts";
-import { type SendWebhook, webhookHeaders } from "./deliver.ts";
+import { outboundRequest, type SendWebhook } from "./deliver.ts";
 import { PayloadTooLargeError } from "./errors.ts";
 import { assertKnownEventType, isEventTypeName } from "./event-types.ts";
 import type { Webhook } from "./model.ts";
 import { eventPayload, MAX_PAYLOAD_BYTES } from "./publish.ts";
 import { classifyAttempt } from "./retry-schedule.ts";
-import { signingSecrets } from "./secret-rotation.ts";
 
 /**
  * A test send: one signed request to a webhook's endpoint, made now, exactly as a delivery would be
@@ -80,21 +79,10 @@ export async function sendTestEvent(
   if (Buffer.byteLength(body) > MAX_PAYLOAD_BYTES) {
     throw new PayloadTooLargeError(`test event payload is larger than ${MAX_PAYLOAD_BYTES / 1024} KB`);
   }
-  const ownTimeoutMs = webhook.timeoutSeconds === undefined ? ports.timeoutMs : webhook.timeoutSeconds * 1000;
+  const outbound = outboundRequest(webhook, messageId, sentAt, body, ports.userAgent, ports.timeoutMs);
   const result = await ports.send({
-    url: webhook.url,
-    headers: {
-      ...webhook.headers,
-      ...webhookHeaders(
-        signingSecrets(webhook, sentAt),
-        messageId,
-        Math.floor(sentAt.getTime() / 1000),
-        body,
-        ports.userAgent,
-      ),
-    },
-    body,
-    timeoutMs: Math.min(ownTimeoutMs, ports.maxTimeoutMs),
+    ...outbound,
+    timeoutMs: Math.min(outbound.timeoutMs, ports.maxTimeoutMs),
   });
   const success = classifyAttempt(result.statusCode) === "delivered";
   const error = success ? undefined : (result.error ?? `receiver answered HTTP ${result.statusCode}`);
