@@ -1,7 +1,12 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import { loadConfig } from "../adapters/config.ts";
-import { deliveryLanes, sqsDeliveryQueue, sqsFanOutContinuation } from "../adapters/delivery-queue.ts";
+import {
+  deliveryLanes,
+  laneOf,
+  sqsDeliveryQueue,
+  sqsFanOutContinuation,
+} from "../adapters/delivery-queue.ts";
 import { deliveryFromItem, dynamoDeliveryStore } from "../adapters/delivery-store.ts";
 import { overdueRecords, postponeDue } from "../adapters/due-records.ts";
 import { dynamodb } from "../adapters/dynamodb.ts";
@@ -9,6 +14,7 @@ import { dynamoEventStore, eventFromItem } from "../adapters/event-store.ts";
 import { Keys } from "../adapters/keys.ts";
 import { logger } from "../adapters/logger.ts";
 import { MetricUnit, metrics, publishMetrics } from "../adapters/metrics.ts";
+import { queueDepth } from "../adapters/queue-depth.ts";
 import { sqs } from "../adapters/sqs.ts";
 import { traceHandler } from "../adapters/tracing.ts";
 import { dynamoWebhookStore } from "../adapters/webhook-store.ts";
@@ -27,7 +33,8 @@ const config = loadConfig([
   "priorityQueueUrl",
 ]);
 const webhooks = dynamoWebhookStore(dynamodb, config.webhooksTable);
-const queue = sqsDeliveryQueue(sqs, deliveryLanes(config));
+const lanes = deliveryLanes(config);
+const queue = sqsDeliveryQueue(sqs, lanes);
 const publishDeps: PublishDeps = {
   catalogue: config.eventTypes,
   events: dynamoEventStore(dynamodb, config.eventsTable, config.retentionDays, config.reconcileGraceSeconds),
@@ -64,7 +71,20 @@ async function reconcile(): Promise<{ fanOuts: number; deliveries: number }> {
   const now = new Date();
   const postponeTo = new Date(now.getTime() + config.reconcileGraceSeconds * 1000).toISOString();
   const overdue = await overdueRecords(dynamodb, config.eventsTable, now, RECORDS_PER_RUN);
+  // A pending delivery overdue while its lane still has messages waiting is most likely among them,
+  // late rather than lost: sending it again now would send it twice. It waits for the backlog to clear;
+  // one whose message really was lost (a crash) finds the queue drained soon after.
+  const backlog = new Map(
+    overdue.length === 0
+      ? []
+      : await Promise.all(
+          [lanes.queueUrl, lanes.priorityQueueUrl].map(
+            async (url) => [url, await queueDepth(sqs, url)] as const,
+          ),
+        ),
+  );
   let fanOuts = 0;
+  let waiting = 0;
   const resumed = [];
   for (const record of overdue) {
     if (!(await postponeDue(dynamodb, config.eventsTable, record, postponeTo))) continue;
@@ -81,6 +101,10 @@ async function reconcile(): Promise<{ fanOuts: number; deliveries: number }> {
     }
     const delivery = deliveryFromItem(record.item);
     if (TERMINAL_STATUSES.includes(delivery.status)) continue;
+    if (delivery.status === "pending" && (backlog.get(laneOf(lanes, delivery.eventType)) ?? 0) > 0) {
+      waiting += 1;
+      continue;
+    }
     resumed.push(resumeMessage(delivery, delivery.createdAt));
   }
   await queue.enqueue(resumed);
@@ -89,6 +113,7 @@ async function reconcile(): Promise<{ fanOuts: number; deliveries: number }> {
       overdue: overdue.length,
       fan_outs: fanOuts,
       deliveries: resumed.length,
+      behind_a_backlog: waiting,
     });
   }
   return { fanOuts, deliveries: resumed.length };
