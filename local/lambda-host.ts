@@ -8,6 +8,7 @@
  * optional log listener.
  */
 import { randomBytes, randomUUID } from "node:crypto";
+import { performance } from "node:perf_hooks";
 import type { Readable } from "node:stream";
 import { Worker } from "node:worker_threads";
 import type { LambdaCode } from "./assembly.ts";
@@ -61,7 +62,14 @@ export interface LambdaHostOptions {
   readonly onLogLine?: (line: LogLine) => void;
   /** Pauses before the retries of a failed asynchronous invocation (Lambda waits 1 and 2 minutes). */
   readonly asyncRetryDelaysMs?: readonly number[];
+  /** Told of every finished init phase and invocation, with its duration (what Lambda bills). */
+  readonly onUsage?: (usage: FunctionUsageEvent) => void;
 }
+
+/** An init phase or an invocation of one function, as its `REPORT` line would show it. */
+export type FunctionUsageEvent =
+  | { readonly kind: "init"; readonly function: FunctionDefinition; readonly durationMs: number }
+  | { readonly kind: "invoke"; readonly function: FunctionDefinition; readonly durationMs: number };
 
 const INIT_TIMEOUT_MS = 10_000;
 const WORKER_URL = new URL("./lambda-worker.ts", import.meta.url);
@@ -267,6 +275,7 @@ class ExecutionEnvironment {
     this.#forward(this.#worker.stdout, "stdout");
     this.#forward(this.#worker.stderr, "stderr");
 
+    const initStarted = performance.now();
     this.#ready = new Promise((resolve) => {
       const timer = setTimeout(
         () =>
@@ -277,6 +286,11 @@ class ExecutionEnvironment {
         if (message.type === "ready" || message.type === "init-error") {
           clearTimeout(timer);
           this.#worker.off("message", onMessage);
+          options.onUsage?.({
+            kind: "init",
+            function: definition,
+            durationMs: performance.now() - initStarted,
+          });
           resolve(message.type === "init-error" ? message.error : undefined);
         }
       };
@@ -348,6 +362,7 @@ class ExecutionEnvironment {
       logGroupName: `/aws/lambda/${name}`,
       logStreamName: this.#logStreamName,
     };
+    const invokeStarted = performance.now();
     const result = await new Promise<InvokeResult>((resolve) => {
       const timer = setTimeout(() => {
         const seconds = timeoutSeconds.toFixed(2);
@@ -371,6 +386,11 @@ class ExecutionEnvironment {
       };
       this.#current = { requestId, settle };
       this.#worker.postMessage(message);
+    });
+    this.#options.onUsage?.({
+      kind: "invoke",
+      function: this.#definition,
+      durationMs: performance.now() - invokeStarted,
     });
     if (!result.ok && !result.timedOut) {
       this.#log(

@@ -23,6 +23,7 @@ import { SqsEventSource, sqsEventSources } from "./sqs-event-source.ts";
 import { LocalStepFunctions, stateMachineConfigs } from "./step-functions.ts";
 import { synthesize } from "./synth.ts";
 import type { CfnTemplate } from "./template.ts";
+import { UsageRecorder } from "./usage.ts";
 
 export const LOCAL_ACCOUNT_ID = "000000000000";
 
@@ -191,6 +192,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const functions = functionDefinitions(template, assembly.dir, resolver, names);
     const metrics = new EmfCollector();
     const logs = new LogRing();
+    const usage = new UsageRecorder();
+    const memoryOf = new Map(functions.map((definition) => [definition.logicalId, definition.memoryMb]));
     const host = new LambdaHost({
       functions,
       defaultConcurrency: options.concurrency,
@@ -205,10 +208,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         AWS_ENDPOINT_URL_SQS: endpoints.sqs,
         AWS_ENDPOINT_URL_SFN: endpoints.stepfunctions,
         AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.eventbridge,
+        // `npm run bench` only: the functions count their AWS requests (functions/adapters/request-counter.ts).
+        ...(process.env.HOOKLINE_COUNT_AWS_REQUESTS === "true"
+          ? { HOOKLINE_COUNT_AWS_REQUESTS: "true" }
+          : {}),
       },
+      onUsage: (event) => usage.observe(event),
       onLogLine: (line) => {
         metrics.observe(line);
         logs.observe(line);
+        usage.observeLog(line, memoryOf.get(line.functionLogicalId) ?? 0);
         options.onLogLine?.(line);
       },
       print: options.printLogLine,
@@ -243,6 +252,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       region: options.region,
       accountId: LOCAL_ACCOUNT_ID,
       putEvents: (input) => eventBridge.putEvents(input),
+      onStateTransition: () => usage.stateTransition(),
+      onServiceRequest: (service, operation) => usage.serviceRequest(service, operation),
     });
     const events = eventBridgeConfig(template, resolver, names);
     const eventBridge = new LocalEventBridge(events, {
@@ -263,6 +274,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     apiServer.serve(apiConfig, host);
     apiServer.serveLocal("/_local/metrics", () => metrics.snapshot());
     apiServer.serveLocal("/_local/logs", (query) => logs.serve(query));
+    apiServer.serveLocal("/_local/usage", () => usage.snapshot());
     for (const poller of pollers) poller.start();
     eventBridge.startSchedules(options.schedulePeriodMs);
     // Stop order: stop taking work, let running invocations finish briefly, then the emulators.

@@ -141,6 +141,10 @@ export interface StepFunctionsDeps {
   readonly region: string;
   readonly accountId: string;
   readonly putEvents?: (input: Record<string, unknown>) => { FailedEntryCount: number; Entries: unknown[] };
+  /** Told of every state transition (a state entered, or a retry of one): what Standard workflows bill. */
+  readonly onStateTransition?: () => void;
+  /** Told of every request a service integration (`sqs:sendMessage`, `dynamodb:*`) makes. */
+  readonly onServiceRequest?: (service: string, operation: string) => void;
 }
 
 type TaskHandler = (input: unknown) => Promise<unknown>;
@@ -258,6 +262,8 @@ export class LocalStepFunctions {
     };
     this.#executions.set(executionArn, execution);
     void this.#follow(execution, run.result);
+    const onTransition = this.#deps.onStateTransition;
+    if (onTransition !== undefined) void countTransitions(run.eventLogs, onTransition);
     return { executionArn, startDate: seconds(startDate) };
   }
 
@@ -392,6 +398,7 @@ export class LocalStepFunctions {
       return async (input) => {
         const { MessageBody, ...rest } = isRecord(input) ? input : {};
         const body = typeof MessageBody === "string" ? MessageBody : JSON.stringify(MessageBody);
+        this.#deps.onServiceRequest?.("SQS", "SendMessage");
         const output = await serviceCall("SQS", () =>
           this.#deps.sqs.send(
             new SendMessageCommand({ ...(rest as { QueueUrl: string }), MessageBody: body }),
@@ -424,9 +431,25 @@ export class LocalStepFunctions {
         if (dynamo === "updateItem") return ddb.send(new UpdateItemCommand(input));
         return ddb.send(new DeleteItemCommand(input));
       };
-      return async (input) => withoutMetadata(await serviceCall("DynamoDB", () => send(input as never)));
+      return async (input) => {
+        this.#deps.onServiceRequest?.("DynamoDB", dynamo);
+        return withoutMetadata(await serviceCall("DynamoDB", () => send(input as never)));
+      };
     }
     throw new Error(`${where}: Task resource ${resource} is not supported by the local runtime`);
+  }
+}
+
+async function countTransitions(
+  events: AsyncGenerator<{ readonly type: string }>,
+  onTransition: () => void,
+): Promise<void> {
+  try {
+    for await (const event of events) {
+      if (event.type === "StateEntered" || event.type === "StateRetried") onTransition();
+    }
+  } catch {
+    // The execution's own outcome is followed elsewhere; the log ends with it.
   }
 }
 

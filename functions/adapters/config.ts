@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { EndpointPolicy } from "../domain/endpoint-url.ts";
 import type { EventTypeDefinition } from "../shared/event-catalogue.ts";
 import { EnvVar } from "../shared/names.ts";

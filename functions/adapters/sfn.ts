@@ -1,5 +1,5 @@
 import { SFNClient } from "@aws-sdk/client-sfn";
-
+import { counted } from "./request-counter.ts";
 import { traced } from "./tracing.ts";
 
-export const sfn = traced(new SFNClient({}));
+export const sfn = counted(traced(new SFNClient({})), "StepFunctions");

@@ -4,7 +4,7 @@ import type {
   APIGatewayProxyEventV2WithLambdaAuthorizer,
   APIGatewayProxyStructuredResultV2,
 } from "aws-lambda";
-import type { z } from "zod";
+import type * as z from "zod";
 import { logger } from "../adapters/logger.ts";
 import {
   HooklineError,

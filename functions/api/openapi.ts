@@ -3,7 +3,7 @@
  * requests (`z.toJSONSchema`: OpenAPI 3.1 schemas are JSON Schema 2020-12). Every route key has an
  * operation here; the type below makes a route without one a compile error.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { IngestRoute, type ManagementRouteKey, PublicRoute, type PublicRouteKey } from "../shared/names.ts";
 import {
   CreateWebhookBody,

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { DeliveryStore, StoredDelivery } from "../adapters/delivery-store.ts";
 import { ConflictError, NotFoundError, ValidationError } from "../domain/errors.ts";
 import type { DeliveryHistory } from "../domain/history.ts";

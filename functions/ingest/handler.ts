@@ -2,7 +2,7 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import httpHeaderNormalizer from "@middy/http-header-normalizer";
 import type { Context, EventBridgeEvent } from "aws-lambda";
-import { z } from "zod";
+import * as z from "zod";
 import { loadConfig } from "../adapters/config.ts";
 import { deliveryLanes, sqsDeliveryQueue, sqsFanOutContinuation } from "../adapters/delivery-queue.ts";
 import { dynamoDeliveryStore } from "../adapters/delivery-store.ts";

@@ -27,7 +27,15 @@ export const EnvVar = {
   logLevel: "POWERTOOLS_LOG_LEVEL",
   /** Read by Powertools Metrics: the CloudWatch namespace of Hookline's custom metrics. */
   metricsNamespace: "POWERTOOLS_METRICS_NAMESPACE",
+  /**
+   * Set (to "true") only by the local runtime during `npm run bench`: every AWS SDK request a function
+   * makes is counted and printed as an EMF line. Never set by the CDK constructs.
+   */
+  countAwsRequests: "HOOKLINE_COUNT_AWS_REQUESTS",
 } as const;
+
+/** The CloudWatch namespace of the benchmark's request counts (local runs only). */
+export const AWS_REQUESTS_NAMESPACE = "Hookline/AwsRequests";
 
 /** Attribute names of the key schema, indexes and TTL of both tables. */
 export const TableKey = {
