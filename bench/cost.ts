@@ -8,7 +8,7 @@ import type { Prices } from "./prices.ts";
 export interface WorkPerDelivery {
   readonly dynamodbWriteUnits: number;
   readonly dynamodbReadUnits: number;
-  /** Requests to SQS, from the functions and from Step Functions' service integrations. */
+  /** Requests to SQS: the functions', Step Functions' service integrations' and the event source mappings' pollers'. */
   readonly sqsRequests: number;
   readonly stateTransitions: number;
   readonly lambdaInvocations: number;

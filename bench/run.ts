@@ -138,6 +138,8 @@ interface Usage {
   readonly functions: Record<string, FunctionUsage>;
   readonly stateTransitions: number;
   readonly serviceIntegrationRequests: Record<string, number>;
+  /** Absent from a stack older than the event source counting. */
+  readonly eventSourceRequests?: Record<string, number>;
   /** `Service.Operation` → requests and DynamoDB capacity units, from the functions' SDK middleware. */
   readonly sdk: Record<string, { requests: number; units: number }>;
 }
@@ -242,6 +244,12 @@ function perDelivery(before: Usage, after: Usage, deliveries: number, apiRequest
         readUnits += requests;
       }
     }
+  }
+  for (const [key, now] of Object.entries(after.eventSourceRequests ?? {})) {
+    const requests = now - (before.eventSourceRequests?.[key] ?? 0);
+    if (requests === 0) continue;
+    byOperation[`EventSourceMapping→${key}`] = per(requests);
+    sqsRequests += requests;
   }
   let invocations = 0;
   let gbSeconds = 0;

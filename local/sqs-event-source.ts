@@ -96,12 +96,21 @@ export class SqsEventSource {
   readonly #pollers: number;
   readonly #abort = new AbortController();
   readonly #loops: Promise<void>[] = [];
+  readonly #onRequest: ((operation: string) => void) | undefined;
 
   constructor(
     config: SqsEventSourceConfig,
-    deps: { sqs: SQSClient; host: LambdaHost; region: string; pollers: number },
+    deps: {
+      sqs: SQSClient;
+      host: LambdaHost;
+      region: string;
+      pollers: number;
+      /** Told of every SQS request the mapping makes (Lambda's pollers' requests are billed to the account). */
+      onRequest?: (operation: string) => void;
+    },
   ) {
     this.#config = config;
+    this.#onRequest = deps.onRequest;
     this.#sqs = deps.sqs;
     this.#host = deps.host;
     this.#region = deps.region;
@@ -151,6 +160,7 @@ export class SqsEventSource {
   }
 
   async #receive(maxMessages: number, waitSeconds: number): Promise<Message[]> {
+    this.#onRequest?.("ReceiveMessage");
     const received = await this.#sqs.send(
       new ReceiveMessageCommand({
         QueueUrl: this.#config.queueUrl,
@@ -190,6 +200,7 @@ export class SqsEventSource {
         Id: String(start + index),
         ReceiptHandle: handle,
       }));
+      this.#onRequest?.("DeleteMessageBatch");
       const result = await this.#sqs.send(
         new DeleteMessageBatchCommand({ QueueUrl: this.#config.queueUrl, Entries: entries }),
       );

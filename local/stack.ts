@@ -240,6 +240,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         host,
         region: options.region,
         pollers: Math.max(1, Math.min(source.maximumConcurrency ?? 5, poolSize)),
+        onRequest: (operation) => usage.eventSourceRequest("SQS", operation),
       });
     });
 

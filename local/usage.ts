@@ -21,12 +21,15 @@ export interface UsageSnapshot {
   readonly stateTransitions: number;
   /** Requests Step Functions' service integrations made, by `Service.Operation`. */
   readonly serviceIntegrationRequests: Record<string, number>;
+  /** Requests the SQS event source mappings' pollers made, by `Service.Operation`. */
+  readonly eventSourceRequests: Record<string, number>;
 }
 
 export class UsageRecorder {
   readonly #functions = new Map<string, FunctionUsage>();
   #stateTransitions = 0;
   readonly #serviceRequests = new Map<string, number>();
+  readonly #eventSourceRequests = new Map<string, number>();
 
   observe(event: FunctionUsageEvent): void {
     const usage = this.#entry(event.function.logicalId, event.function.memoryMb);
@@ -54,6 +57,11 @@ export class UsageRecorder {
     this.#serviceRequests.set(key, (this.#serviceRequests.get(key) ?? 0) + 1);
   }
 
+  eventSourceRequest(service: string, operation: string): void {
+    const key = `${service}.${operation}`;
+    this.#eventSourceRequests.set(key, (this.#eventSourceRequests.get(key) ?? 0) + 1);
+  }
+
   snapshot(): UsageSnapshot {
     const functions: Record<string, FunctionUsage> = {};
     for (const [id, usage] of this.#functions) functions[id] = { ...usage };
@@ -61,6 +69,7 @@ export class UsageRecorder {
       functions,
       stateTransitions: this.#stateTransitions,
       serviceIntegrationRequests: Object.fromEntries(this.#serviceRequests),
+      eventSourceRequests: Object.fromEntries(this.#eventSourceRequests),
     };
   }
 
