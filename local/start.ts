@@ -11,7 +11,8 @@
  * - `HOOKLINE_CDK_APP` — the app command (default: cdk.json's); `HOOKLINE_SYNTH=cli` — synth with `cdk synth`
  * - `HOOKLINE_STACK` — which stack, if the app has several; `HOOKLINE_LOCAL_REGION` — region (us-east-1)
  *
- * Flags: `--fresh` wipes the DynamoDB and SQS data first; `--no-synth` reuses `<stateDir>/cdk.out`.
+ * Flags: `--fresh` wipes the DynamoDB and SQS data first; `--in-memory` keeps no data on disk at all (faster;
+ * nothing survives a stop; implies `--fresh`); `--no-synth` reuses `<stateDir>/cdk.out`.
  */
 import { existsSync } from "node:fs";
 import { readFile, rename, rm, writeFile } from "node:fs/promises";
@@ -35,6 +36,7 @@ const say = (message: string) => console.log(`[hookline] ${message}`);
 
 interface Settings {
   readonly fresh: boolean;
+  readonly inMemory: boolean;
   readonly skipSynth: boolean;
   readonly stateDir: string;
   readonly port: number;
@@ -49,9 +51,11 @@ interface Settings {
 }
 
 function settings(argv: readonly string[], env: NodeJS.ProcessEnv): Settings {
-  const unknown = argv.filter((arg) => !["--fresh", "--no-synth"].includes(arg));
+  const unknown = argv.filter((arg) => !["--fresh", "--in-memory", "--no-synth"].includes(arg));
   if (unknown.length > 0)
-    throw new Error(`unknown argument ${unknown.join(" ")}; usage: npm start [-- --fresh] [--no-synth]`);
+    throw new Error(
+      `unknown argument ${unknown.join(" ")}; usage: npm start [-- --fresh | --in-memory] [--no-synth]`,
+    );
   const integer = (name: string, fallback: number, min: number, max: number) => {
     const raw = env[name];
     const value = raw === undefined || raw === "" ? fallback : Number(raw);
@@ -67,7 +71,9 @@ function settings(argv: readonly string[], env: NodeJS.ProcessEnv): Settings {
   const synthMode = env.HOOKLINE_SYNTH ?? "direct";
   if (synthMode !== "direct" && synthMode !== "cli") throw new Error(`HOOKLINE_SYNTH must be direct or cli`);
   return {
-    fresh: argv.includes("--fresh"),
+    // Data in memory starts empty; the files of an earlier on-disk run are wiped, so none look current.
+    fresh: argv.includes("--fresh") || argv.includes("--in-memory"),
+    inMemory: argv.includes("--in-memory"),
     skipSynth: argv.includes("--no-synth"),
     stateDir: path.resolve(projectRoot, env.HOOKLINE_DIR || ".hookline"),
     port: integer("PORT", 3000, 0, 65_535),
@@ -141,6 +147,7 @@ async function main(): Promise<void> {
     stackName: config.stackName,
     region: config.region,
     concurrency: config.concurrency,
+    inMemory: config.inMemory,
     ...(config.schedulePeriodMs === undefined ? {} : { schedulePeriodMs: config.schedulePeriodMs }),
     progress: (message) => say(`  ${message}`),
   });
@@ -205,7 +212,9 @@ function banner(stack: LocalStack, config: Settings, apiKey: string | undefined,
       : "  Targets      locally, endpoint checks allow http:// and loopback/private targets (HOOKLINE_ALLOW_PRIVATE_TARGETS=false for the strict checks)",
     `  DynamoDB     ${stack.endpoints.dynamodb}   SQS ${stack.endpoints.sqs}`,
     `  EventBridge, Step Functions  ${stack.endpoints.eventbridge}`,
-    `  Data         ${relative(stack.dataDirs.dynamodb)}, ${relative(stack.dataDirs.sqs)} (kept across restarts; npm start -- --fresh wipes it)`,
+    stack.dataDirs === undefined
+      ? "  Data         in memory only (--in-memory): nothing is kept when the stack stops"
+      : `  Data         ${relative(stack.dataDirs.dynamodb)}, ${relative(stack.dataDirs.sqs)} (kept across restarts; npm start -- --fresh wipes it)`,
     `  Info         ${relative(statePaths(config.stateDir).localJson)}`,
     "",
     "  Ctrl+C stops everything.",

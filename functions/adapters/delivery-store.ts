@@ -187,6 +187,34 @@ class Update {
   }
 }
 
+/**
+ * The record of a new pending delivery: in its webhook's partition, indexed under its event, and due
+ * (for the reconciler) a grace period after its creation, until an attempt is recorded.
+ */
+export function pendingDeliveryItem(
+  delivery: Delivery,
+  retentionDays: number,
+  reconcileGraceSeconds: number,
+): Record<string, unknown> {
+  return {
+    ...keyAttributes(deliveryKey(delivery.tenantId, delivery.webhookId, delivery.id)),
+    [TableKey.byTimePartition]: Keys.event(delivery.tenantId, delivery.eventId),
+    [TableKey.byTimeSort]: Keys.delivery(delivery.id),
+    [TableKey.expiresAt]: expiryEpochSeconds(new Date(delivery.createdAt), retentionDays),
+    [TableKey.dueShard]: dueShardOf(delivery.id),
+    [TableKey.dueAt]: new Date(Date.parse(delivery.createdAt) + reconcileGraceSeconds * 1000).toISOString(),
+    id: delivery.id,
+    tenant_id: delivery.tenantId,
+    webhook_id: delivery.webhookId,
+    event_id: delivery.eventId,
+    event_type: delivery.eventType,
+    status: delivery.status,
+    attempt_count: delivery.attemptCount,
+    schedule_start: 0,
+    created_at: delivery.createdAt,
+  };
+}
+
 const NOT_DUE = [TableKey.dueShard, TableKey.dueAt] as const;
 const NOT_PARKED = [TableKey.parkedOn, TableKey.parkedSort] as const;
 
@@ -200,23 +228,7 @@ export function dynamoDeliveryStore(
   const dueAfter = (from: Date | string) =>
     new Date(new Date(from).getTime() + reconcileGraceSeconds * 1000).toISOString();
 
-  const toItem = (delivery: Delivery) => ({
-    ...keyAttributes(deliveryKey(delivery.tenantId, delivery.webhookId, delivery.id)),
-    [TableKey.byTimePartition]: Keys.event(delivery.tenantId, delivery.eventId),
-    [TableKey.byTimeSort]: Keys.delivery(delivery.id),
-    [TableKey.expiresAt]: expiryEpochSeconds(new Date(delivery.createdAt), retentionDays),
-    [TableKey.dueShard]: dueShardOf(delivery.id),
-    [TableKey.dueAt]: dueAfter(delivery.createdAt),
-    id: delivery.id,
-    tenant_id: delivery.tenantId,
-    webhook_id: delivery.webhookId,
-    event_id: delivery.eventId,
-    event_type: delivery.eventType,
-    status: delivery.status,
-    attempt_count: delivery.attemptCount,
-    schedule_start: 0,
-    created_at: delivery.createdAt,
-  });
+  const toItem = (delivery: Delivery) => pendingDeliveryItem(delivery, retentionDays, reconcileGraceSeconds);
 
   async function batchPut(deliveries: readonly Delivery[]): Promise<void> {
     for (let start = 0; start < deliveries.length; start += BATCH_WRITE_LIMIT) {

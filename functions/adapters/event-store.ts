@@ -1,16 +1,21 @@
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { ConditionalCheckFailedException, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
+  TransactWriteCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { EventHistory, EventSummary } from "../domain/history.ts";
 import type { EventSource, StoredEvent } from "../domain/model.ts";
-import type { EventStore } from "../domain/publish.ts";
+import { type EventStore, MAX_DELIVERIES_STORED_WITH_EVENT } from "../domain/publish.ts";
 import { BY_TIME_INDEX, TableKey } from "../shared/names.ts";
+import { pendingDeliveryItem } from "./delivery-store.ts";
 import { dueShardOf, expiryEpochSeconds, Keys } from "./keys.ts";
+
+/** A transaction that lost a race with another one on the same items is tried again this often. */
+const TRANSACTION_ATTEMPTS = 3;
 
 interface EventItem {
   readonly id: string;
@@ -52,6 +57,11 @@ export function eventFromItem(item: Record<string, unknown>): StoredEvent {
   };
 }
 
+const IF_ABSENT = {
+  ConditionExpression: "attribute_not_exists(#pk)",
+  ExpressionAttributeNames: { "#pk": TableKey.partition },
+} as const;
+
 /** Events live in the events table, one partition each, indexed by tenant and time for listings. */
 export function dynamoEventStore(
   client: DynamoDBDocumentClient,
@@ -66,6 +76,26 @@ export function dynamoEventStore(
     [TableKey.partition]: Keys.event(tenantId, eventId),
     [TableKey.sort]: Keys.eventSort,
   });
+  const eventItem = (event: StoredEvent) => ({
+    ...key(event.tenantId, event.id),
+    [TableKey.byTimePartition]: Keys.tenantEvents(event.tenantId),
+    [TableKey.byTimeSort]: byTimeSort(event.acceptedAt, event.id),
+    [TableKey.expiresAt]: expiryEpochSeconds(new Date(event.acceptedAt), retentionDays),
+    id: event.id,
+    tenant_id: event.tenantId,
+    type: event.type,
+    payload: event.payload,
+    accepted_at: event.acceptedAt,
+    source: event.source,
+  });
+  /** The event stored under the id of one that was refused as a duplicate. */
+  const storedEvent = async (event: StoredEvent, refusal: Error): Promise<StoredEvent> => {
+    const { Item } = await client.send(
+      new GetCommand({ TableName: tableName, Key: key(event.tenantId, event.id), ConsistentRead: true }),
+    );
+    if (!Item) throw refusal;
+    return eventFromItem(Item);
+  };
   return {
     async insertIfAbsent(event) {
       try {
@@ -73,34 +103,62 @@ export function dynamoEventStore(
           new PutCommand({
             TableName: tableName,
             Item: {
-              ...key(event.tenantId, event.id),
-              [TableKey.byTimePartition]: Keys.tenantEvents(event.tenantId),
-              [TableKey.byTimeSort]: byTimeSort(event.acceptedAt, event.id),
-              [TableKey.expiresAt]: expiryEpochSeconds(new Date(event.acceptedAt), retentionDays),
+              ...eventItem(event),
               // Due until its fan-out completes, so the reconciler finishes a fan-out a crash interrupted.
               [TableKey.dueShard]: dueShardOf(event.id),
               [TableKey.dueAt]: new Date(
                 Date.parse(event.acceptedAt) + reconcileGraceSeconds * 1000,
               ).toISOString(),
-              id: event.id,
-              tenant_id: event.tenantId,
-              type: event.type,
-              payload: event.payload,
-              accepted_at: event.acceptedAt,
-              source: event.source,
             },
-            ConditionExpression: "attribute_not_exists(#pk)",
-            ExpressionAttributeNames: { "#pk": TableKey.partition },
+            ...IF_ABSENT,
           }),
         );
         return { event, created: true };
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
-        const { Item } = await client.send(
-          new GetCommand({ TableName: tableName, Key: key(event.tenantId, event.id), ConsistentRead: true }),
-        );
-        if (!Item) throw error;
-        return { event: eventFromItem(Item), created: false };
+        return { event: await storedEvent(event, error), created: false };
+      }
+    },
+    async insertFannedOut(event, deliveries) {
+      if (deliveries.length > MAX_DELIVERIES_STORED_WITH_EVENT) {
+        throw new Error(`at most ${MAX_DELIVERIES_STORED_WITH_EVENT} deliveries are stored with their event`);
+      }
+      // Already fanned out: the deliveries' own records keep them due until they are attempted.
+      const item = { ...eventItem(event), delivery_count: deliveries.length };
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          if (deliveries.length === 0) {
+            await client.send(new PutCommand({ TableName: tableName, Item: item, ...IF_ABSENT }));
+          } else {
+            await client.send(
+              new TransactWriteCommand({
+                TransactItems: [
+                  { Put: { TableName: tableName, Item: item, ...IF_ABSENT } },
+                  ...deliveries.map((delivery) => ({
+                    Put: {
+                      TableName: tableName,
+                      Item: pendingDeliveryItem(delivery, retentionDays, reconcileGraceSeconds),
+                    },
+                  })),
+                ],
+              }),
+            );
+          }
+          return { event: { ...event, deliveryCount: deliveries.length }, created: true };
+        } catch (error) {
+          if (error instanceof ConditionalCheckFailedException) {
+            return { event: await storedEvent(event, error), created: false };
+          }
+          if (!(error instanceof TransactionCanceledException)) throw error;
+          const [eventReason] = error.CancellationReasons ?? [];
+          if (eventReason?.Code === "ConditionalCheckFailed") {
+            return { event: await storedEvent(event, error), created: false };
+          }
+          const conflict = (error.CancellationReasons ?? []).some(
+            (reason) => reason.Code === "TransactionConflict",
+          );
+          if (!conflict || attempt >= TRANSACTION_ATTEMPTS) throw error;
+        }
       }
     },
     async extendFanOut(tenantId, eventId) {

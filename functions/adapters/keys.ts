@@ -17,8 +17,7 @@ export const Keys = {
   webhookDeliveries: (tenantId: string, webhookId: string) => `TENANT#${tenantId}#WEBHOOK#${webhookId}`,
   delivery: (deliveryId: string) => `DELIVERY#${deliveryId}`,
   deliveryPrefix: "DELIVERY#",
-  /** A webhook's stats counters live beside its deliveries: the running total, and hour buckets. */
-  statsPrefix: "STATS",
+  /** A webhook's stats counters live beside its deliveries, one item per hour. */
   statsHour: (hour: string) => `STATS#${hour}`,
   /** Deployment-wide settings Hookline keeps for itself, outside every tenant's partitions. */
   config: "CONFIG",

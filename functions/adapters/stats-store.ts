@@ -1,4 +1,4 @@
-import { type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, paginateQuery, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import {
   addCounts,
   last24Hours,
@@ -8,9 +8,6 @@ import {
 } from "../domain/stats.ts";
 import { TableKey } from "../shared/names.ts";
 import { expiryEpochSeconds, Keys } from "./keys.ts";
-
-/** Hour buckets are kept a day longer than the 24 hours they serve. */
-const HOUR_BUCKET_DAYS = 2;
 
 function countsOf(item: Record<string, unknown> | undefined): StatsCounters {
   const number = (key: string) => (typeof item?.[key] === "number" ? (item[key] as number) : 0);
@@ -22,72 +19,68 @@ function countsOf(item: Record<string, unknown> | undefined): StatsCounters {
   };
 }
 
-/** A webhook's counters in the events table, in its deliveries' partition, added to with ADD. */
+/**
+ * A webhook's counters in the events table, in its deliveries' partition: one item per hour, added to
+ * with ADD, and kept for the retention period. The total is the sum of the hours, so recording a batch
+ * writes one item per webhook, and reading the stats (rare) sums at most the retention's hours.
+ */
 export function dynamoStatsStore(client: DynamoDBDocumentClient, tableName: string, retentionDays: number) {
-  async function add(pk: string, sk: string, counts: StatsCounters, expiresAt: number): Promise<void> {
-    await client.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: { [TableKey.partition]: pk, [TableKey.sort]: sk },
-        UpdateExpression:
-          "ADD attempts :attempts, attempt_duration_ms :duration, delivered :delivered, failed :failed SET #expiresAt = :expiresAt",
-        ExpressionAttributeNames: { "#expiresAt": TableKey.expiresAt },
-        ExpressionAttributeValues: {
-          ":attempts": counts.attempts,
-          ":duration": counts.attemptDurationMs,
-          ":delivered": counts.delivered,
-          ":failed": counts.failed,
-          ":expiresAt": expiresAt,
-        },
-      }),
-    );
-  }
-
   return {
-    /** Writes a batch's increments: per webhook, its running total and its hour bucket. */
-    async flush(increments: readonly StatsIncrement[], now: Date): Promise<void> {
+    /** Writes a batch's increments: per webhook, to its hour bucket. */
+    async flush(increments: readonly StatsIncrement[]): Promise<void> {
       await Promise.all(
-        increments.flatMap((increment) => {
-          const pk = Keys.webhookDeliveries(increment.tenantId, increment.webhookId);
-          return [
-            // The total outlives the webhook's last activity by the retention, like its deliveries.
-            add(pk, Keys.statsPrefix, increment.counts, expiryEpochSeconds(now, retentionDays)),
-            add(
-              pk,
-              Keys.statsHour(increment.hour),
-              increment.counts,
-              expiryEpochSeconds(new Date(`${increment.hour}:00:00.000Z`), HOUR_BUCKET_DAYS),
-            ),
-          ];
-        }),
+        increments.map((increment) =>
+          client.send(
+            new UpdateCommand({
+              TableName: tableName,
+              Key: {
+                [TableKey.partition]: Keys.webhookDeliveries(increment.tenantId, increment.webhookId),
+                [TableKey.sort]: Keys.statsHour(increment.hour),
+              },
+              UpdateExpression:
+                "ADD attempts :attempts, attempt_duration_ms :duration, delivered :delivered, failed :failed SET #expiresAt = :expiresAt",
+              ExpressionAttributeNames: { "#expiresAt": TableKey.expiresAt },
+              ExpressionAttributeValues: {
+                ":attempts": increment.counts.attempts,
+                ":duration": increment.counts.attemptDurationMs,
+                ":delivered": increment.counts.delivered,
+                ":failed": increment.counts.failed,
+                ":expiresAt": expiryEpochSeconds(new Date(`${increment.hour}:00:00.000Z`), retentionDays),
+              },
+            }),
+          ),
+        ),
       );
     },
 
-    /** The running total and the sum of the last 24 hour buckets. */
+    /** The sum of every hour bucket kept, and that of the last 24. */
     async read(
       tenantId: string,
       webhookId: string,
       now: Date,
     ): Promise<{ total: StatsCounters; last24h: StatsCounters }> {
-      const { Items = [] } = await client.send(
-        new QueryCommand({
+      const pages = paginateQuery(
+        { client },
+        {
           TableName: tableName,
-          KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :stats)",
+          KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :hours)",
           ExpressionAttributeNames: { "#pk": TableKey.partition, "#sk": TableKey.sort },
           ExpressionAttributeValues: {
             ":pk": Keys.webhookDeliveries(tenantId, webhookId),
-            ":stats": Keys.statsPrefix,
+            ":hours": Keys.statsHour(""),
           },
           ConsistentRead: true,
-        }),
+        },
       );
-      const hours = new Set(last24Hours(now).map(Keys.statsHour));
+      const last24Keys = new Set(last24Hours(now).map(Keys.statsHour));
       let last24h = NO_COUNTS;
       let total = NO_COUNTS;
-      for (const item of Items) {
-        const sort = String(item[TableKey.sort]);
-        if (sort === Keys.statsPrefix) total = countsOf(item);
-        else if (hours.has(sort)) last24h = addCounts(last24h, countsOf(item));
+      for await (const page of pages) {
+        for (const item of page.Items ?? []) {
+          const counts = countsOf(item);
+          total = addCounts(total, counts);
+          if (last24Keys.has(String(item[TableKey.sort]))) last24h = addCounts(last24h, counts);
+        }
       }
       return { total, last24h };
     },

@@ -91,7 +91,7 @@ async function flushStats(): Promise<void> {
   const increments = stats.drain();
   if (increments.length === 0) return;
   try {
-    await statsStore.flush(increments, new Date());
+    await statsStore.flush(increments);
   } catch (error) {
     logger.error("webhook stats counters not written", { webhooks: increments.length, error });
   }

@@ -10,9 +10,23 @@ export const MAX_PAYLOAD_BYTES = 256 * 1024;
 /** Payloads up to this size travel inside the queue message; larger ones are read from the event record. */
 export const INLINE_PAYLOAD_BYTES = 64 * 1024;
 
+/**
+ * A fan-out to at most this many webhooks is stored with its event in one write (a DynamoDB transaction
+ * holds at most 100 items: the event and 99 deliveries).
+ */
+export const MAX_DELIVERIES_STORED_WITH_EVENT = 99;
+
 export interface EventStore {
   /** Stores the event unless one with its id exists; returns the one that is stored. */
   insertIfAbsent(event: StoredEvent): Promise<{ readonly event: StoredEvent; readonly created: boolean }>;
+  /**
+   * Stores the event as fanned out to `deliveries`, together with their pending records, all or
+   * nothing, unless an event with its id exists: then nothing is written and that one is returned.
+   */
+  insertFannedOut(
+    event: StoredEvent,
+    deliveries: readonly Delivery[],
+  ): Promise<{ readonly event: StoredEvent; readonly created: boolean }>;
   markFannedOut(tenantId: string, eventId: string, deliveryCount: number): Promise<void>;
   /** Moves an unfinished fan-out's deadline on, so the reconciler leaves a fan-out that is progressing alone. */
   extendFanOut(tenantId: string, eventId: string): Promise<void>;
@@ -92,10 +106,14 @@ export function eventPayload(id: string, type: string, acceptedAt: Date, data: u
 }
 
 /**
- * Stores an event, then records and queues one delivery per subscribed active webhook. The event is
- * persisted before anything is queued, and stays due until its fan-out is marked done, so a crash at
- * any step is repaired by the reconciler: the derived delivery ids make the repeat find the same
- * deliveries. Publishing the same id again never fans out twice.
+ * Stores an event, then records and queues one delivery per subscribed active webhook. Nothing is
+ * queued before it is stored, so a crash at any step is repaired by the reconciler, and the derived
+ * delivery ids make a repeat find the same deliveries. Publishing the same id again never fans out twice.
+ *
+ * A fan-out that fits one page of subscribers and one transaction (the common case) is stored in one
+ * write: the event already fanned out, and its deliveries pending, each due until it is attempted, so a
+ * crash before they are queued leaves them to the reconciler. A larger one stores the event first, due
+ * until its last page is done, and goes on a page at a time.
  */
 export async function publishEvent(
   deps: PublishDeps,
@@ -109,21 +127,29 @@ export async function publishEvent(
   if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES) {
     throw new PayloadTooLargeError(`event payload is larger than ${MAX_PAYLOAD_BYTES / 1024} KB`);
   }
-  const stored = await deps.events.insertIfAbsent({
+  const event: StoredEvent = {
     id,
     tenantId,
     type: request.type,
     payload,
     acceptedAt: now.toISOString(),
     source: request.source,
-  });
-  if (!stored.created) {
-    // Another publish of this id stored it first, and is fanning it out now or crashed doing so. Fanning
-    // out here as well would send every delivery twice; the reconciler finishes a fan-out that stays
-    // unfinished past its grace period.
-    const deliveryCount = stored.event.deliveryCount ?? (await subscriberCount(deps, stored.event));
-    return { event: stored.event, deliveryCount, duplicate: true, fanOutComplete: true };
+  };
+  const firstPage = await deps.subscribers.activeWebhookPage(tenantId);
+  const deliveries = pendingDeliveries(event, firstPage.webhooks);
+  if (firstPage.next === undefined && deliveries.length <= MAX_DELIVERIES_STORED_WITH_EVENT) {
+    const stored = await deps.events.insertFannedOut(event, deliveries);
+    if (!stored.created) return duplicateOf(deps, stored.event);
+    await queueDeliveries(deps, event, deliveries);
+    return {
+      event: { ...event, deliveryCount: deliveries.length },
+      deliveryCount: deliveries.length,
+      duplicate: false,
+      fanOutComplete: true,
+    };
   }
+  const stored = await deps.events.insertIfAbsent(event);
+  if (!stored.created) return duplicateOf(deps, stored.event);
   const progress = await fanOutPage(deps, stored.event, {
     after: undefined,
     deliveriesSoFar: 0,
@@ -136,6 +162,58 @@ export async function publishEvent(
     duplicate: false,
     fanOutComplete: progress.next === undefined,
   };
+}
+
+/**
+ * The answer to a publish of an id stored before. Another publish of it stored it first, and is fanning
+ * it out now or crashed doing so; fanning out here as well would send every delivery twice. The
+ * reconciler finishes a fan-out that stays unfinished past its grace period.
+ */
+async function duplicateOf(deps: PublishDeps, event: StoredEvent): Promise<PublishResult> {
+  const deliveryCount = event.deliveryCount ?? (await subscriberCount(deps, event));
+  return { event, deliveryCount, duplicate: true, fanOutComplete: true };
+}
+
+/** The pending deliveries of an event to those of `webhooks` that subscribe to its type. */
+function pendingDeliveries(event: StoredEvent, webhooks: readonly Webhook[]): Delivery[] {
+  const acceptedAt = new Date(event.acceptedAt);
+  return webhooks
+    .filter((webhook) => isSubscribed(webhook.eventTypes, event.type))
+    .map(
+      (webhook): Delivery => ({
+        id: deliveryIdFor(acceptedAt, event.id, webhook.id),
+        tenantId: event.tenantId,
+        webhookId: webhook.id,
+        eventId: event.id,
+        eventType: event.type,
+        status: "pending",
+        attemptCount: 0,
+        createdAt: event.acceptedAt,
+      }),
+    );
+}
+
+/** Queues the first attempts of recorded deliveries, with the payload inline when it is small enough. */
+async function queueDeliveries(
+  deps: PublishDeps,
+  event: StoredEvent,
+  deliveries: readonly Delivery[],
+): Promise<void> {
+  if (deliveries.length === 0) return;
+  const inlinePayload = Buffer.byteLength(event.payload) <= INLINE_PAYLOAD_BYTES ? event.payload : undefined;
+  await deps.queue.enqueue(
+    deliveries.map((delivery) => ({
+      tenantId: delivery.tenantId,
+      webhookId: delivery.webhookId,
+      deliveryId: delivery.id,
+      eventId: delivery.eventId,
+      eventType: delivery.eventType,
+      acceptedAt: event.acceptedAt,
+      attempt: 1,
+      scheduleStart: 0,
+      ...(inlinePayload === undefined ? {} : { payload: inlinePayload }),
+    })),
+  );
 }
 
 /** How many active webhooks an event goes to, without writing anything. */
@@ -183,40 +261,12 @@ async function fanOutPage(
   from: { readonly after: string | undefined; readonly deliveriesSoFar: number; readonly resume: boolean },
 ): Promise<{ readonly deliveryCount: number; readonly next?: string }> {
   const page = await deps.subscribers.activeWebhookPage(event.tenantId, from.after);
-  const acceptedAt = new Date(event.acceptedAt);
-  const inlinePayload = Buffer.byteLength(event.payload) <= INLINE_PAYLOAD_BYTES ? event.payload : undefined;
-  const subscribed = page.webhooks.filter((webhook) => isSubscribed(webhook.eventTypes, event.type));
-  const deliveries = subscribed.map(
-    (webhook): Delivery => ({
-      id: deliveryIdFor(acceptedAt, event.id, webhook.id),
-      tenantId: event.tenantId,
-      webhookId: webhook.id,
-      eventId: event.id,
-      eventType: event.type,
-      status: "pending",
-      attemptCount: 0,
-      createdAt: event.acceptedAt,
-    }),
-  );
+  const deliveries = pendingDeliveries(event, page.webhooks);
   // A resumed page queues only the deliveries it created: one that existed has its own deadline, so a
   // message lost with it is re-driven by the reconciler, and queueing it again would send it twice.
   const created =
     deliveries.length > 0 ? await deps.deliveries.createPending(deliveries, { resume: from.resume }) : [];
-  if (created.length > 0) {
-    await deps.queue.enqueue(
-      created.map((delivery) => ({
-        tenantId: delivery.tenantId,
-        webhookId: delivery.webhookId,
-        deliveryId: delivery.id,
-        eventId: delivery.eventId,
-        eventType: delivery.eventType,
-        acceptedAt: event.acceptedAt,
-        attempt: 1,
-        scheduleStart: 0,
-        ...(inlinePayload === undefined ? {} : { payload: inlinePayload }),
-      })),
-    );
-  }
+  await queueDeliveries(deps, event, created);
   const deliveryCount = from.deliveriesSoFar + deliveries.length;
   if (page.next === undefined) {
     await deps.events.markFannedOut(event.tenantId, event.id, deliveryCount);

@@ -2,7 +2,7 @@ import type { DeliveryStep } from "./deliver.ts";
 
 /**
  * A webhook's delivery statistics are counters, added to as attempts are recorded, never computed by
- * scanning deliveries: one running total, and one bucket per hour for the last-24-hours figures.
+ * scanning deliveries: one bucket per hour, summed for the totals and for the last-24-hours figures.
  */
 export interface StatsCounters {
   /** Attempts made (requests sent or tried). */

@@ -18,6 +18,8 @@ export interface RunningStack {
 export async function startStack(options: {
   readonly name: string;
   readonly fresh?: boolean;
+  /** Run the emulators in memory (`--in-memory`); implies fresh. */
+  readonly inMemory?: boolean;
   readonly env?: Readonly<Record<string, string>>;
   readonly timeoutMs?: number;
 }): Promise<RunningStack> {
@@ -25,7 +27,8 @@ export async function startStack(options: {
   mkdirSync(stateDir, { recursive: true });
   const infoFile = path.join(stateDir, "local.json");
   rmSync(infoFile, { force: true });
-  const child = spawn(process.execPath, ["local/start.ts", ...(options.fresh === false ? [] : ["--fresh"])], {
+  const flags = options.inMemory === true ? ["--in-memory"] : options.fresh === false ? [] : ["--fresh"];
+  const child = spawn(process.execPath, ["local/start.ts", ...flags], {
     cwd: projectRoot,
     env: { ...process.env, PORT: "0", HOOKLINE_DIR: stateDir, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],

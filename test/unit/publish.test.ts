@@ -35,6 +35,8 @@ function harness(webhookPages: Webhook[][]) {
   const resumes: boolean[] = [];
   const continuations: FanOutContinuation[] = [];
   const extended: string[] = [];
+  /** The number of deliveries of each event stored together with its event, in one write. */
+  const storedWithEvent: number[] = [];
   let failEnqueueOnce = false;
   const deps: PublishDeps = {
     catalogue: DEFAULT_EVENT_TYPES,
@@ -45,6 +47,15 @@ function harness(webhookPages: Webhook[][]) {
         if (existing) return { event: existing, created: false };
         events.set(event.id, event);
         return { event, created: true };
+      },
+      async insertFannedOut(event, batch) {
+        const existing = events.get(event.id);
+        if (existing) return { event: existing, created: false };
+        const fannedOut = { ...event, deliveryCount: batch.length };
+        events.set(event.id, fannedOut);
+        for (const delivery of batch) deliveries.set(delivery.id, delivery);
+        storedWithEvent.push(batch.length);
+        return { event: fannedOut, created: true };
       },
       async extendFanOut(_tenantId, eventId) {
         extended.push(eventId);
@@ -92,6 +103,7 @@ function harness(webhookPages: Webhook[][]) {
     resumes,
     continuations,
     extended,
+    storedWithEvent,
     failNextEnqueue: () => {
       failEnqueueOnce = true;
     },
@@ -141,29 +153,59 @@ describe("publishEvent", () => {
     expect(h.queued).toHaveLength(1);
   });
 
-  it("leaves a fan-out that crashed to the reconciler, which finishes it with the same delivery ids", async () => {
+  it("stores a small fan-out with its event in one write, and queues every delivery", async () => {
+    const h = harness([[webhook("wh_a", ["memory.created"]), webhook("wh_b", ["*"])]]);
+    const result = await publishEvent(h.deps, "t1", { type: "memory.created", data: {}, source: "api" });
+    expect(h.storedWithEvent).toEqual([2]);
+    expect(h.resumes).toEqual([]);
+    expect(result).toMatchObject({ deliveryCount: 2, fanOutComplete: true });
+    expect(h.queued).toHaveLength(2);
+  });
+
+  it("leaves the pending records of a small fan-out that crashed before queueing to the reconciler", async () => {
     const h = harness([[webhook("wh_a", ["memory.created"]), webhook("wh_b", ["memory.created"])]]);
     h.failNextEnqueue();
     const request = { id: "e1", type: "memory.created", data: {}, source: "api" } as const;
     await expect(publishEvent(h.deps, "t1", request)).rejects.toThrow("SQS unavailable");
-    const idsAfterCrash = [...h.deliveries.keys()];
+    // Both records exist (and stay due until attempted), stored with the event in the same write.
+    expect([...h.deliveries.values()].map((delivery) => delivery.status)).toEqual(["pending", "pending"]);
+    expect(h.events.get("e1")?.deliveryCount).toBe(2);
 
     // Publishing again cannot tell a crashed fan-out from one still running, so it sends nothing.
     const retried = await publishEvent(h.deps, "t1", request);
     expect(retried).toMatchObject({ deliveryCount: 2, duplicate: true });
     expect(h.queued).toEqual([]);
+  });
+
+  it("leaves a large fan-out that crashed to the reconciler, which finishes it with the same delivery ids", async () => {
+    const pages = [0, 1].map((page) =>
+      Array.from({ length: 2 }, (_, n) => webhook(`wh_${page}_${n}`, ["memory.created"])),
+    );
+    const h = harness(pages);
+    h.failNextEnqueue();
+    const request = { id: "e1", type: "memory.created", data: {}, source: "api" } as const;
+    await expect(publishEvent(h.deps, "t1", request)).rejects.toThrow("SQS unavailable");
+    const idsAfterCrash = [...h.deliveries.keys()];
+    expect(idsAfterCrash).toHaveLength(2);
+
+    // Publishing again cannot tell a crashed fan-out from one still running, so it sends nothing.
+    const retried = await publishEvent(h.deps, "t1", request);
+    expect(retried).toMatchObject({ deliveryCount: 4, duplicate: true });
+    expect(h.queued).toEqual([]);
 
     // Resuming creates what is missing and queues only that: a record that exists has a deadline of
     // its own, by which the reconciler drives it on, so queueing it here could send it twice.
-    const lost = idsAfterCrash[1] ?? "";
-    h.deliveries.delete(lost);
     const stored = h.events.get("e1");
     if (!stored) throw new Error("the event was not stored");
+    expect(stored.deliveryCount).toBeUndefined();
+    const lost = idsAfterCrash[1] ?? "";
+    h.deliveries.delete(lost);
     expect(await resumeFanOut(h.deps, stored)).toBe(2);
     expect([...h.deliveries.keys()].sort()).toEqual([...idsAfterCrash].sort());
     expect(h.resumes).toEqual([false, true]);
     expect(h.queued.map((m) => m.deliveryId)).toEqual([lost]);
-    expect(h.events.get("e1")?.deliveryCount).toBe(2);
+    // The next page goes on in another invocation, still as a resume.
+    expect(h.continuations.at(-1)).toMatchObject({ after: "1", deliveriesSoFar: 2, resume: true });
   });
 
   it("rejects an unknown event type before storing anything", async () => {
