@@ -141,7 +141,7 @@ interface Usage {
   /** Absent from a stack older than the event source counting. */
   readonly eventSourceRequests?: Record<string, number>;
   /** `Service.Operation` → requests and DynamoDB capacity units, from the functions' SDK middleware. */
-  readonly sdk: Record<string, { requests: number; units: number }>;
+  readonly sdk: Record<string, { requests: number; units: number; durationMs: number }>;
 }
 
 /** Waits until no Lambda invocation has finished for a second: the previous phase's backlog is done. */
@@ -168,8 +168,9 @@ async function readUsage(stack: RunningStack): Promise<Usage> {
   for (const metric of metrics) {
     if (metric.namespace !== AWS_REQUESTS_NAMESPACE) continue;
     const key = `${metric.dimensions.Service}.${metric.dimensions.Operation}`;
-    const entry = sdk[key] ?? { requests: 0, units: 0 };
+    const entry = sdk[key] ?? { requests: 0, units: 0, durationMs: 0 };
     sdk[key] = entry;
+    if (metric.name === "DurationMs") entry.durationMs += metric.sum;
     if (metric.name === "Requests") entry.requests += metric.sum;
     if (metric.name === "CapacityUnits") entry.units += metric.sum;
   }
@@ -201,6 +202,8 @@ interface PerDelivery {
   readonly http_api_requests: number;
   readonly log_bytes: number;
   readonly by_operation: Record<string, number>;
+  /** The mean duration of each SDK request, as the function's client saw it (queueing included). */
+  readonly request_ms: Record<string, number>;
   readonly lambda_by_function: Record<string, { invocations: number; mean_ms: number }>;
 }
 
@@ -213,11 +216,13 @@ function perDelivery(before: Usage, after: Usage, deliveries: number, apiRequest
   let readUnits = 0;
   let sqsRequests = 0;
   const byOperation: Record<string, number> = {};
+  const requestMs: Record<string, number> = {};
   for (const [key, now] of Object.entries(after.sdk)) {
-    const was = before.sdk[key] ?? { requests: 0, units: 0 };
+    const was = before.sdk[key] ?? { requests: 0, units: 0, durationMs: 0 };
     const requests = now.requests - was.requests;
     if (requests === 0) continue;
     byOperation[key] = per(requests);
+    requestMs[key] = round((now.durationMs - was.durationMs) / requests, 1);
     const [service, operation = ""] = key.split(".");
     if (service === "DynamoDB") {
       if (DYNAMODB_WRITES.has(operation)) {
@@ -278,6 +283,7 @@ function perDelivery(before: Usage, after: Usage, deliveries: number, apiRequest
     http_api_requests: per(apiRequests),
     log_bytes: per(logBytes),
     by_operation: byOperation,
+    request_ms: requestMs,
     lambda_by_function: lambdaByFunction,
   };
 }

@@ -13,6 +13,7 @@ import { type EventStore, MAX_DELIVERIES_STORED_WITH_EVENT } from "../domain/pub
 import { BY_TIME_INDEX, TableKey } from "../shared/names.ts";
 import { pendingDeliveryItem } from "./delivery-store.ts";
 import { dueShardOf, expiryEpochSeconds, Keys } from "./keys.ts";
+import type { SubscriptionsCheck } from "./webhook-store.ts";
 
 /** A transaction that lost a race with another one on the same items is tried again this often. */
 const TRANSACTION_ATTEMPTS = 3;
@@ -68,6 +69,8 @@ export function dynamoEventStore(
   tableName: string,
   retentionDays: number,
   reconcileGraceSeconds: number,
+  /** Where the tenants' subscriptions versions are checked; only the ingest function stores fan-outs. */
+  subscriptions?: SubscriptionsCheck,
 ): EventStore &
   EventHistory & {
     payload(tenantId: string, eventId: string): Promise<string | undefined>;
@@ -119,7 +122,8 @@ export function dynamoEventStore(
         return { event: await storedEvent(event, error), created: false };
       }
     },
-    async insertFannedOut(event, deliveries) {
+    async insertFannedOut(event, deliveries, subscriptionsVersion) {
+      if (subscriptions === undefined) throw new Error("this event store cannot check subscriptions");
       if (deliveries.length > MAX_DELIVERIES_STORED_WITH_EVENT) {
         throw new Error(`at most ${MAX_DELIVERIES_STORED_WITH_EVENT} deliveries are stored with their event`);
       }
@@ -127,33 +131,28 @@ export function dynamoEventStore(
       const item = { ...eventItem(event), delivery_count: deliveries.length };
       for (let attempt = 1; ; attempt += 1) {
         try {
-          if (deliveries.length === 0) {
-            await client.send(new PutCommand({ TableName: tableName, Item: item, ...IF_ABSENT }));
-          } else {
-            await client.send(
-              new TransactWriteCommand({
-                TransactItems: [
-                  { Put: { TableName: tableName, Item: item, ...IF_ABSENT } },
-                  ...deliveries.map((delivery) => ({
-                    Put: {
-                      TableName: tableName,
-                      Item: pendingDeliveryItem(delivery, retentionDays, reconcileGraceSeconds),
-                    },
-                  })),
-                ],
-              }),
-            );
-          }
+          await client.send(
+            new TransactWriteCommand({
+              TransactItems: [
+                { Put: { TableName: tableName, Item: item, ...IF_ABSENT } },
+                subscriptions.subscriptionsCheck(event.tenantId, subscriptionsVersion),
+                ...deliveries.map((delivery) => ({
+                  Put: {
+                    TableName: tableName,
+                    Item: pendingDeliveryItem(delivery, retentionDays, reconcileGraceSeconds),
+                  },
+                })),
+              ],
+            }),
+          );
           return { event: { ...event, deliveryCount: deliveries.length }, created: true };
         } catch (error) {
-          if (error instanceof ConditionalCheckFailedException) {
-            return { event: await storedEvent(event, error), created: false };
-          }
           if (!(error instanceof TransactionCanceledException)) throw error;
-          const [eventReason] = error.CancellationReasons ?? [];
+          const [eventReason, subscriptionsReason] = error.CancellationReasons ?? [];
           if (eventReason?.Code === "ConditionalCheckFailed") {
             return { event: await storedEvent(event, error), created: false };
           }
+          if (subscriptionsReason?.Code === "ConditionalCheckFailed") return "subscribers_changed";
           const conflict = (error.CancellationReasons ?? []).some(
             (reason) => reason.Code === "TransactionConflict",
           );

@@ -8,6 +8,8 @@ export const Keys = {
   tenant: (tenantId: string) => `TENANT#${tenantId}`,
   webhook: (webhookId: string) => `WEBHOOK#${webhookId}`,
   webhookPrefix: "WEBHOOK#",
+  /** The version of a tenant's subscriptions, beside its webhooks (see `changeSubscriptions`). */
+  subscriptionsSort: "SUBSCRIPTIONS",
   rateLimit: (webhookId: string) => `RATELIMIT#${webhookId}`,
   apiKey: (keyHash: string) => `APIKEY#${keyHash}`,
   apiKeySort: "APIKEY",

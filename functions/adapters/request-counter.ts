@@ -23,7 +23,7 @@ const enabled = process.env[EnvVar.countAwsRequests] === "true";
  * Counts the client's requests, for the benchmark only (`HOOKLINE_COUNT_AWS_REQUESTS=true`, which only
  * the local runtime sets, under `npm run bench`): each request prints one EMF line (namespace
  * `Hookline/AwsRequests`, dimensions service and operation) that the local runtime's metrics collector
- * sums. DynamoDB requests also ask for `ReturnConsumedCapacity: TOTAL`, so the line carries the read and
+ * sums, with each request's duration as the client saw it. DynamoDB requests also ask for `ReturnConsumedCapacity: TOTAL`, so the line carries the read and
  * write units (by the operation) that on-demand billing would charge. Without the variable the client is returned untouched.
  */
 export function counted<Client extends WithMiddleware>(client: Client, service: string): Client {
@@ -34,7 +34,9 @@ export function counted<Client extends WithMiddleware>(client: Client, service: 
       if (service === "DynamoDB" && !("ReturnConsumedCapacity" in args.input)) {
         args.input.ReturnConsumedCapacity = "TOTAL";
       }
+      const started = performance.now();
       const result = await next(args);
+      const durationMs = performance.now() - started;
       process.stdout.write(
         `${JSON.stringify({
           _aws: {
@@ -46,6 +48,7 @@ export function counted<Client extends WithMiddleware>(client: Client, service: 
                 Metrics: [
                   { Name: "Requests", Unit: "Count" },
                   { Name: "CapacityUnits", Unit: "Count" },
+                  { Name: "DurationMs", Unit: "Milliseconds" },
                 ],
               },
             ],
@@ -54,6 +57,7 @@ export function counted<Client extends WithMiddleware>(client: Client, service: 
           Operation: operation,
           Requests: 1,
           CapacityUnits: capacityUnits(result.output),
+          DurationMs: Math.round(durationMs * 10) / 10,
         })}\n`,
       );
       return result;

@@ -1,16 +1,16 @@
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { ConditionalCheckFailedException, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import {
-  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
-  PutCommand,
   QueryCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { type Circuit, type CircuitState, CLOSED_CIRCUIT } from "../domain/circuit.ts";
 import type { CursorPosition } from "../domain/cursor.ts";
 import type { Webhook } from "../domain/model.ts";
-import type { SubscriberSource } from "../domain/publish.ts";
+import type { SubscriberPage, SubscriberSnapshot, SubscriberSource } from "../domain/publish.ts";
 import type { WebhookStore } from "../domain/webhooks.ts";
 import { OPEN_CIRCUITS_INDEX, TableKey } from "../shared/names.ts";
 import { Keys } from "./keys.ts";
@@ -186,24 +186,102 @@ export interface CircuitStore {
   deactivate(tenantId: string, webhookId: string, reason: string, at: string): Promise<void>;
 }
 
+type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
+
+/** The attribute of a tenant's subscriptions item that counts the changes to its webhooks. */
+const SUBSCRIPTIONS_VERSION = "subscriptions_version";
+
+/** A transaction that lost a race with another one on the same items is tried again this often. */
+const TRANSACTION_ATTEMPTS = 4;
+
+/** The subscriber source also hands the fan-out's write a check that the subscribers are unchanged. */
+export interface SubscriptionsCheck {
+  /** A transaction item that holds only while the tenant's subscriptions are still at `version`. */
+  subscriptionsCheck(tenantId: string, version: number): TransactItem;
+}
+
 export function dynamoWebhookStore(
   client: DynamoDBDocumentClient,
   tableName: string,
-): WebhookStore & SubscriberSource & CircuitStore & OpenCircuitCount {
+): WebhookStore & SubscriberSource & SubscriptionsCheck & CircuitStore & OpenCircuitCount {
   const key = (tenantId: string, webhookId: string) => ({
     [TableKey.partition]: Keys.tenant(tenantId),
     [TableKey.sort]: Keys.webhook(webhookId),
   });
+  const subscriptionsKey = (tenantId: string) => ({
+    [TableKey.partition]: Keys.tenant(tenantId),
+    [TableKey.sort]: Keys.subscriptionsSort,
+  });
+
+  /**
+   * Writes a change to one of a tenant's webhooks and moves the tenant's subscriptions version on, in
+   * one transaction: an ingest function that cached the tenant's subscribers checks that version in
+   * the write that stores an event's deliveries, so no event accepted after this change misses it.
+   * Returns false when the change's own condition failed.
+   */
+  async function changeSubscriptions(tenantId: string, change: TransactItem): Promise<boolean> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await client.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              change,
+              {
+                Update: {
+                  TableName: tableName,
+                  Key: subscriptionsKey(tenantId),
+                  UpdateExpression: "ADD #version :one",
+                  ExpressionAttributeNames: { "#version": SUBSCRIPTIONS_VERSION },
+                  ExpressionAttributeValues: { ":one": 1 },
+                },
+              },
+            ],
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        const reasons = error.CancellationReasons ?? [];
+        if (reasons[0]?.Code === "ConditionalCheckFailed") return false;
+        const conflict = reasons.some((reason) => reason.Code === "TransactionConflict");
+        if (!conflict || attempt >= TRANSACTION_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt * Math.random()));
+      }
+    }
+  }
+
   return {
     async create(webhook) {
-      await client.send(
-        new PutCommand({
+      const created = await changeSubscriptions(webhook.tenantId, {
+        Put: {
           TableName: tableName,
           Item: toItem(webhook),
           ConditionExpression: "attribute_not_exists(#pk)",
           ExpressionAttributeNames: { "#pk": TableKey.partition },
-        }),
+        },
+      });
+      if (!created) throw new Error(`webhook ${webhook.id} exists already`);
+    },
+    subscriptionsCheck(tenantId, version) {
+      return {
+        ConditionCheck: {
+          TableName: tableName,
+          Key: subscriptionsKey(tenantId),
+          // A tenant whose webhooks never changed has no subscriptions item: that is version 0.
+          ConditionExpression: version === 0 ? "attribute_not_exists(#version)" : "#version = :version",
+          ExpressionAttributeNames: { "#version": SUBSCRIPTIONS_VERSION },
+          ...(version === 0 ? {} : { ExpressionAttributeValues: { ":version": version } }),
+        },
+      };
+    },
+    async subscriberSnapshot(tenantId): Promise<SubscriberSnapshot> {
+      // The version first, then the page, both strongly consistent: a change in between leaves the page
+      // newer than the version, which only makes the fan-out's check fail and read again.
+      const { Item } = await client.send(
+        new GetCommand({ TableName: tableName, Key: subscriptionsKey(tenantId), ConsistentRead: true }),
       );
+      const version = typeof Item?.[SUBSCRIPTIONS_VERSION] === "number" ? Item[SUBSCRIPTIONS_VERSION] : 0;
+      return { version, page: await activeWebhookPage(tenantId, undefined, true) };
     },
     async get(tenantId, webhookId) {
       const { Item } = await client.send(
@@ -286,22 +364,16 @@ export function dynamoWebhookStore(
           ...(after.circuit.probeClaimedAt ? { ":claimedAt": after.circuit.probeClaimedAt } : {}),
         });
       }
-      try {
-        await client.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: key(before.tenantId, before.id),
-            ConditionExpression: condition,
-            UpdateExpression: expression,
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: values,
-          }),
-        );
-        return true;
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false;
-        throw error;
-      }
+      return changeSubscriptions(before.tenantId, {
+        Update: {
+          TableName: tableName,
+          Key: key(before.tenantId, before.id),
+          ConditionExpression: condition,
+          UpdateExpression: expression,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        },
+      });
     },
     async countOpenCircuits(limit) {
       let count = 0;
@@ -325,10 +397,14 @@ export function dynamoWebhookStore(
       return count;
     },
     async remove(tenantId, webhookId) {
-      const { Attributes } = await client.send(
-        new DeleteCommand({ TableName: tableName, Key: key(tenantId, webhookId), ReturnValues: "ALL_OLD" }),
-      );
-      return Attributes !== undefined;
+      return changeSubscriptions(tenantId, {
+        Delete: {
+          TableName: tableName,
+          Key: key(tenantId, webhookId),
+          ConditionExpression: "attribute_exists(#pk)",
+          ExpressionAttributeNames: { "#pk": TableKey.partition },
+        },
+      });
     },
     async saveCircuit(tenantId, webhookId, from, to) {
       const next = circuitAttributes(to);
@@ -361,45 +437,49 @@ export function dynamoWebhookStore(
       }
     },
     async deactivate(tenantId, webhookId, reason, at) {
-      try {
-        await client.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: key(tenantId, webhookId),
-            ConditionExpression: "attribute_exists(#pk)",
-            UpdateExpression: "SET active = :false, disabled_reason = :reason, updated_at = :at",
-            ExpressionAttributeNames: { "#pk": TableKey.partition },
-            ExpressionAttributeValues: { ":false": false, ":reason": reason, ":at": at },
-          }),
-        );
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      }
-    },
-    async activeWebhookPage(tenantId, after) {
-      const page = await client.send(
-        new QueryCommand({
+      // A webhook deleted meanwhile (the condition failing) needs no deactivating.
+      await changeSubscriptions(tenantId, {
+        Update: {
           TableName: tableName,
-          KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
-          FilterExpression: "#active = :true",
-          ExpressionAttributeNames: { "#pk": TableKey.partition, "#sk": TableKey.sort, "#active": "active" },
-          ExpressionAttributeValues: {
-            ":pk": Keys.tenant(tenantId),
-            ":prefix": Keys.webhookPrefix,
-            ":true": true,
-          },
-          Limit: SUBSCRIBER_PAGE_SIZE,
-          // The position is a sort key inside the tenant's own partition, never a key of another's.
-          ...(after === undefined
-            ? {}
-            : { ExclusiveStartKey: { ...key(tenantId, ""), [TableKey.sort]: after } }),
-        }),
-      );
-      const next = page.LastEvaluatedKey?.[TableKey.sort];
-      return {
-        webhooks: (page.Items ?? []).map(fromItem),
-        ...(typeof next === "string" ? { next } : {}),
-      };
+          Key: key(tenantId, webhookId),
+          ConditionExpression: "attribute_exists(#pk)",
+          UpdateExpression: "SET active = :false, disabled_reason = :reason, updated_at = :at",
+          ExpressionAttributeNames: { "#pk": TableKey.partition },
+          ExpressionAttributeValues: { ":false": false, ":reason": reason, ":at": at },
+        },
+      });
     },
+    activeWebhookPage: (tenantId, after) => activeWebhookPage(tenantId, after, false),
   };
+
+  async function activeWebhookPage(
+    tenantId: string,
+    after: string | undefined,
+    consistent: boolean,
+  ): Promise<SubscriberPage> {
+    const page = await client.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+        FilterExpression: "#active = :true",
+        ExpressionAttributeNames: { "#pk": TableKey.partition, "#sk": TableKey.sort, "#active": "active" },
+        ExpressionAttributeValues: {
+          ":pk": Keys.tenant(tenantId),
+          ":prefix": Keys.webhookPrefix,
+          ":true": true,
+        },
+        Limit: SUBSCRIBER_PAGE_SIZE,
+        ...(consistent ? { ConsistentRead: true } : {}),
+        // The position is a sort key inside the tenant's own partition, never a key of another's.
+        ...(after === undefined
+          ? {}
+          : { ExclusiveStartKey: { ...key(tenantId, ""), [TableKey.sort]: after } }),
+      }),
+    );
+    const next = page.LastEvaluatedKey?.[TableKey.sort];
+    return {
+      webhooks: (page.Items ?? []).map(fromItem),
+      ...(typeof next === "string" ? { next } : {}),
+    };
+  }
 }

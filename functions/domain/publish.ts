@@ -12,21 +12,27 @@ export const INLINE_PAYLOAD_BYTES = 64 * 1024;
 
 /**
  * A fan-out to at most this many webhooks is stored with its event in one write (a DynamoDB transaction
- * holds at most 100 items: the event and 99 deliveries).
+ * holds at most 100 items: the event, the check of the subscriptions version, and 98 deliveries).
  */
-export const MAX_DELIVERIES_STORED_WITH_EVENT = 99;
+export const MAX_DELIVERIES_STORED_WITH_EVENT = 98;
+
+/** How often a publish reads the subscribers again when they changed under it, before it goes page by page. */
+const SNAPSHOT_ATTEMPTS = 2;
 
 export interface EventStore {
   /** Stores the event unless one with its id exists; returns the one that is stored. */
   insertIfAbsent(event: StoredEvent): Promise<{ readonly event: StoredEvent; readonly created: boolean }>;
   /**
    * Stores the event as fanned out to `deliveries`, together with their pending records, all or
-   * nothing, unless an event with its id exists: then nothing is written and that one is returned.
+   * nothing, and only while the tenant's subscriptions are still at `subscriptionsVersion`: answers
+   * `subscribers_changed` when they moved on. When an event with its id exists, nothing is written and
+   * that one is returned.
    */
   insertFannedOut(
     event: StoredEvent,
     deliveries: readonly Delivery[],
-  ): Promise<{ readonly event: StoredEvent; readonly created: boolean }>;
+    subscriptionsVersion: number,
+  ): Promise<{ readonly event: StoredEvent; readonly created: boolean } | "subscribers_changed">;
   markFannedOut(tenantId: string, eventId: string, deliveryCount: number): Promise<void>;
   /** Moves an unfinished fan-out's deadline on, so the reconciler leaves a fan-out that is progressing alone. */
   extendFanOut(tenantId: string, eventId: string): Promise<void>;
@@ -38,9 +44,20 @@ export interface SubscriberPage {
   readonly next?: string;
 }
 
+/** The first page of a tenant's active webhooks, and the version of its subscriptions it was read at. */
+export interface SubscriberSnapshot {
+  readonly version: number;
+  readonly page: SubscriberPage;
+}
+
 export interface SubscriberSource {
   /** The tenant's active webhooks, a page at a time, so a large fan-out never loads them all at once. */
   activeWebhookPage(tenantId: string, after?: string): Promise<SubscriberPage>;
+  /**
+   * A snapshot of the tenant's subscribers. It may come from a cache unless `fresh` is asked for: the
+   * write that stores the fan-out checks its version, so a stale one is never used.
+   */
+  subscriberSnapshot(tenantId: string, fresh?: boolean): Promise<SubscriberSnapshot>;
 }
 
 /**
@@ -112,8 +129,10 @@ export function eventPayload(id: string, type: string, acceptedAt: Date, data: u
  *
  * A fan-out that fits one page of subscribers and one transaction (the common case) is stored in one
  * write: the event already fanned out, and its deliveries pending, each due until it is attempted, so a
- * crash before they are queued leaves them to the reconciler. A larger one stores the event first, due
- * until its last page is done, and goes on a page at a time.
+ * crash before they are queued leaves them to the reconciler. The subscribers may come from a cache:
+ * that write holds only if the tenant's subscriptions are still at the version they were read at, so
+ * an event accepted after a webhook changed always sees the change. A larger fan-out stores the event
+ * first, due until its last page is done, and goes on a page at a time.
  */
 export async function publishEvent(
   deps: PublishDeps,
@@ -135,10 +154,12 @@ export async function publishEvent(
     acceptedAt: now.toISOString(),
     source: request.source,
   };
-  const firstPage = await deps.subscribers.activeWebhookPage(tenantId);
-  const deliveries = pendingDeliveries(event, firstPage.webhooks);
-  if (firstPage.next === undefined && deliveries.length <= MAX_DELIVERIES_STORED_WITH_EVENT) {
-    const stored = await deps.events.insertFannedOut(event, deliveries);
+  for (let attempt = 1; attempt <= SNAPSHOT_ATTEMPTS; attempt += 1) {
+    const { version, page } = await deps.subscribers.subscriberSnapshot(tenantId, attempt > 1);
+    const deliveries = pendingDeliveries(event, page.webhooks);
+    if (page.next !== undefined || deliveries.length > MAX_DELIVERIES_STORED_WITH_EVENT) break;
+    const stored = await deps.events.insertFannedOut(event, deliveries, version);
+    if (stored === "subscribers_changed") continue;
     if (!stored.created) return duplicateOf(deps, stored.event);
     await queueDeliveries(deps, event, deliveries);
     return {
@@ -148,6 +169,7 @@ export async function publishEvent(
       fanOutComplete: true,
     };
   }
+  // Many subscribers, or subscriptions changing as fast as they are read: page by page.
   const stored = await deps.events.insertIfAbsent(event);
   if (!stored.created) return duplicateOf(deps, stored.event);
   const progress = await fanOutPage(deps, stored.event, {

@@ -11,6 +11,7 @@ import { dynamoEventStore } from "../adapters/event-store.ts";
 import { logger } from "../adapters/logger.ts";
 import { MetricUnit, metrics, publishMetrics } from "../adapters/metrics.ts";
 import { sqs } from "../adapters/sqs.ts";
+import { cachedSubscriberSnapshots } from "../adapters/subscriber-cache.ts";
 import { traceHandler } from "../adapters/tracing.ts";
 import { dynamoWebhookStore } from "../adapters/webhook-store.ts";
 import {
@@ -37,10 +38,25 @@ const config = loadConfig([
   "priorityQueueUrl",
 ]);
 
+const webhooks = dynamoWebhookStore(dynamodb, config.webhooksTable);
+
 const deps: PublishDeps = {
   catalogue: config.eventTypes,
-  events: dynamoEventStore(dynamodb, config.eventsTable, config.retentionDays, config.reconcileGraceSeconds),
-  subscribers: dynamoWebhookStore(dynamodb, config.webhooksTable),
+  events: dynamoEventStore(
+    dynamodb,
+    config.eventsTable,
+    config.retentionDays,
+    config.reconcileGraceSeconds,
+    webhooks,
+  ),
+  subscribers: {
+    activeWebhookPage: (tenantId, after) => webhooks.activeWebhookPage(tenantId, after),
+    subscriberSnapshot: cachedSubscriberSnapshots(webhooks, {
+      ttlMs: 5 * 60_000,
+      maxTenants: 1_000,
+      now: Date.now,
+    }),
+  },
   deliveries: dynamoDeliveryStore(
     dynamodb,
     config.eventsTable,

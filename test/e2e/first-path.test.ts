@@ -191,6 +191,31 @@ describe("register → publish → signed delivery", () => {
     expect(await deliveriesOf(other.id)).toHaveLength(0);
   });
 
+  it("fans out to the webhooks as they are when the event is accepted, however warm the ingest function", async () => {
+    const count = async () => {
+      const published = await callApi("POST", "/v1/events", { body: { type: "session.ended", data: {} } });
+      expect(published.status, JSON.stringify(published.body)).toBe(202);
+      return published.body.deliveries as number;
+    };
+    const first = await registerWebhook(["session.ended"]);
+    // Every execution environment of the ingest function now has this tenant's subscribers cached.
+    for (let warm = 0; warm < 8; warm += 1) expect(await count()).toBe(1);
+    const second = await registerWebhook(["session.*"]);
+    expect(await count()).toBe(2);
+    const paused = await callApi("PATCH", `/v1/webhooks/${first.id}`, { body: { active: false } });
+    expect(paused.status).toBe(200);
+    expect(await count()).toBe(1);
+    expect(
+      (await callApi("PATCH", `/v1/webhooks/${second.id}`, { body: { event_types: ["session.started"] } }))
+        .status,
+    ).toBe(200);
+    expect(await count()).toBe(0);
+    expect((await callApi("PATCH", `/v1/webhooks/${first.id}`, { body: { active: true } })).status).toBe(200);
+    expect(await count()).toBe(1);
+    expect((await callApi("DELETE", `/v1/webhooks/${first.id}`)).status).toBe(204);
+    expect(await count()).toBe(0);
+  });
+
   it("records a receiver's error answer on the delivery", async () => {
     const failing = await Receiver.start();
     failing.status = 400;

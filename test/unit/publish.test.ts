@@ -27,8 +27,17 @@ function webhook(id: string, eventTypes: string[], active = true): Webhook {
   };
 }
 
-/** Test doubles for the stores the ingest function uses, recording what they were asked. */
+/**
+ * Test doubles for the stores the ingest function uses, recording what they were asked. The subscriber
+ * snapshot is cached like the ingest function's, and the subscriptions version moves on with `change`.
+ */
 function harness(webhookPages: Webhook[][]) {
+  let version = 0;
+  let cachedSnapshot: { version: number; page: { webhooks: Webhook[]; next?: string } } | undefined;
+  const firstPage = () => {
+    const page = (webhookPages[0] ?? []).filter((candidate) => candidate.active);
+    return webhookPages.length > 1 ? { webhooks: page, next: "1" } : { webhooks: page };
+  };
   const events = new Map<string, StoredEvent>();
   const deliveries = new Map<string, Delivery>();
   const queued: DeliveryMessage[] = [];
@@ -48,9 +57,10 @@ function harness(webhookPages: Webhook[][]) {
         events.set(event.id, event);
         return { event, created: true };
       },
-      async insertFannedOut(event, batch) {
+      async insertFannedOut(event, batch, subscriptionsVersion) {
         const existing = events.get(event.id);
         if (existing) return { event: existing, created: false };
+        if (subscriptionsVersion !== version) return "subscribers_changed";
         const fannedOut = { ...event, deliveryCount: batch.length };
         events.set(event.id, fannedOut);
         for (const delivery of batch) deliveries.set(delivery.id, delivery);
@@ -66,6 +76,11 @@ function harness(webhookPages: Webhook[][]) {
       },
     },
     subscribers: {
+      async subscriberSnapshot(_tenantId, fresh) {
+        if (!fresh && cachedSnapshot) return cachedSnapshot;
+        cachedSnapshot = { version, page: firstPage() };
+        return cachedSnapshot;
+      },
       async activeWebhookPage(_tenantId, after) {
         const index = after === undefined ? 0 : Number(after);
         const page = (webhookPages[index] ?? []).filter((candidate) => candidate.active);
@@ -104,6 +119,11 @@ function harness(webhookPages: Webhook[][]) {
     continuations,
     extended,
     storedWithEvent,
+    /** Changes the tenant's webhooks as the management API does: the pages, and the version. */
+    change: (pages: Webhook[][]) => {
+      webhookPages.splice(0, webhookPages.length, ...pages);
+      version += 1;
+    },
     failNextEnqueue: () => {
       failEnqueueOnce = true;
     },
@@ -160,6 +180,36 @@ describe("publishEvent", () => {
     expect(h.resumes).toEqual([]);
     expect(result).toMatchObject({ deliveryCount: 2, fanOutComplete: true });
     expect(h.queued).toHaveLength(2);
+  });
+
+  it("never fans out to a cached, stale set of subscribers: the write refuses it and they are read again", async () => {
+    const h = harness([[webhook("wh_a", ["memory.created"])]]);
+    await publishEvent(h.deps, "t1", { type: "memory.created", data: {}, source: "api" });
+    h.change([[webhook("wh_a", ["memory.created"]), webhook("wh_new", ["memory.created"])]]);
+    const after = await publishEvent(h.deps, "t1", { type: "memory.created", data: {}, source: "api" });
+    expect(after.deliveryCount).toBe(2);
+    expect(
+      h.queued
+        .slice(1)
+        .map((message) => message.webhookId)
+        .sort(),
+    ).toEqual(["wh_a", "wh_new"]);
+    expect(h.storedWithEvent).toEqual([1, 2]);
+  });
+
+  it("goes page by page when the subscribers keep changing under it", async () => {
+    const h = harness([[webhook("wh_a", ["memory.created"])]]);
+    const deps = {
+      ...h.deps,
+      events: {
+        ...h.deps.events,
+        insertFannedOut: async () => "subscribers_changed" as const,
+      },
+    };
+    const result = await publishEvent(deps, "t1", { type: "memory.created", data: {}, source: "api" });
+    expect(result).toMatchObject({ deliveryCount: 1, fanOutComplete: true, duplicate: false });
+    expect(h.resumes).toEqual([false]);
+    expect(h.queued.map((message) => message.webhookId)).toEqual(["wh_a"]);
   });
 
   it("leaves the pending records of a small fan-out that crashed before queueing to the reconciler", async () => {

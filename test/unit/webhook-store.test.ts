@@ -1,10 +1,14 @@
-import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  TransactionCanceledException,
+} from "@aws-sdk/client-dynamodb";
 import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
-  UpdateCommand,
+  TransactWriteCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
@@ -37,10 +41,34 @@ function conditionalFailure() {
   return new ConditionalCheckFailedException({ message: "no", $metadata: {} });
 }
 
+function cancelledOnCondition() {
+  return new TransactionCanceledException({
+    message: "Transaction cancelled",
+    $metadata: {},
+    CancellationReasons: [{ Code: "ConditionalCheckFailed" }, { Code: "None" }],
+  });
+}
+
+/**
+ * The webhook write of the store's `call`-th transaction, after checking that the transaction's other
+ * item moves the tenant's subscriptions version on (what a caching ingest function checks).
+ */
+function webhookWrite<Kind extends "Put" | "Update">(kind: Kind, call = 0) {
+  const items = ddb.commandCalls(TransactWriteCommand)[call]?.args[0].input.TransactItems ?? [];
+  expect(items).toHaveLength(2);
+  expect(items[1]?.Update).toMatchObject({
+    Key: { pk: "TENANT#acme", sk: "SUBSCRIPTIONS" },
+    UpdateExpression: "ADD #version :one",
+  });
+  const write = items[0]?.[kind];
+  if (write === undefined) throw new Error(`the transaction has no ${kind}`);
+  return write;
+}
+
 describe("the webhook store's update", () => {
   it("re-enabling writes a closed circuit on the version read, and leaves the open-circuit index", async () => {
     // Prepare
-    ddb.on(UpdateCommand).resolves({});
+    ddb.on(TransactWriteCommand).resolves({});
     const store = dynamoWebhookStore(client, "webhooks");
     const after = applyWebhookPatch(disabled, { active: true }, new Date("2026-11-25T11:00:00.000Z"));
 
@@ -48,8 +76,7 @@ describe("the webhook store's update", () => {
     expect(await store.update(disabled, after)).toBe(true);
 
     // Assess
-    const [call] = ddb.commandCalls(UpdateCommand);
-    const input = call?.args[0].input;
+    const input = webhookWrite("Update");
     expect(input?.Key).toEqual({ pk: "TENANT#acme", sk: "WEBHOOK#wh_01" });
     expect(input?.ConditionExpression).toBe(
       "attribute_exists(#pk) AND #seen = :seen AND circuit_version = :from",
@@ -69,16 +96,16 @@ describe("the webhook store's update", () => {
   });
 
   it("leaves the circuit out of a patch that does not touch it", async () => {
-    ddb.on(UpdateCommand).resolves({});
+    ddb.on(TransactWriteCommand).resolves({});
     const store = dynamoWebhookStore(client, "webhooks");
     await store.update(disabled, applyWebhookPatch(disabled, { description: "x" }, new Date()));
-    const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
+    const input = webhookWrite("Update");
     expect(input?.UpdateExpression).not.toMatch(/circuit/);
     expect(input?.ConditionExpression).toBe("attribute_exists(#pk) AND #seen = :seen");
   });
 
   it("says so when the webhook changed since it was read", async () => {
-    ddb.on(UpdateCommand).rejects(conditionalFailure());
+    ddb.on(TransactWriteCommand).rejects(cancelledOnCondition());
     const store = dynamoWebhookStore(client, "webhooks");
     expect(await store.update(disabled, applyWebhookPatch(disabled, { description: "x" }, new Date()))).toBe(
       false,
@@ -89,7 +116,7 @@ describe("the webhook store's update", () => {
 describe("the webhook store and secret rotation", () => {
   it("writes the new secret and the previous one with its expiry, conditional on the webhook read", async () => {
     // Prepare
-    ddb.on(UpdateCommand).resolves({});
+    ddb.on(TransactWriteCommand).resolves({});
     const store = dynamoWebhookStore(client, "webhooks");
     const rotated = rotatedSecret(disabled, "whsec_new", new Date("2026-11-25T11:00:00.000Z"), 3600);
 
@@ -97,7 +124,7 @@ describe("the webhook store and secret rotation", () => {
     expect(await store.update(disabled, rotated)).toBe(true);
 
     // Assess
-    const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
+    const input = webhookWrite("Update");
     const written = Object.fromEntries(
       Object.entries(input?.ExpressionAttributeNames ?? {}).map(([alias, name]) => [
         name,
@@ -115,15 +142,16 @@ describe("the webhook store and secret rotation", () => {
   it("reads the previous secret back, and leaves it out when it was never set", async () => {
     const store = dynamoWebhookStore(client, "webhooks");
     const rotated = rotatedSecret(disabled, "whsec_new", new Date("2026-11-25T11:00:00.000Z"), 3600);
-    ddb.on(PutCommand).resolves({});
+    ddb.on(TransactWriteCommand).resolves({});
     await store.create(rotated);
-    const item = ddb.commandCalls(PutCommand)[0]?.args[0].input.Item;
+    const item = webhookWrite("Put").Item;
     ddb.on(GetCommand).resolves({ Item: item });
     expect(await store.get("acme", "wh_01")).toEqual(rotated);
 
     ddb.reset();
+    ddb.on(TransactWriteCommand).resolves({});
     await store.create(disabled);
-    const plain = ddb.commandCalls(PutCommand)[0]?.args[0].input.Item;
+    const plain = webhookWrite("Put").Item;
     expect(plain).not.toHaveProperty("previous_secret");
     ddb.on(GetCommand).resolves({ Item: plain });
     expect(await store.get("acme", "wh_01")).not.toHaveProperty("previousSecret");
