@@ -59,6 +59,10 @@ export function httpSender(policy: EndpointPolicy): SendWebhook {
     "http:": new http.Agent({ keepAlive: true, maxSockets: 50 }),
     "https:": new https.Agent({ keepAlive: true, maxSockets: 50 }),
   };
+  const freshConnection = {
+    "http:": new http.Agent({ keepAlive: false }),
+    "https:": new https.Agent({ keepAlive: false }),
+  };
   return (request) =>
     new Promise((resolve) => {
       const started = performance.now();
@@ -89,18 +93,33 @@ export function httpSender(policy: EndpointPolicy): SendWebhook {
           ...(result.retryAfter === undefined ? {} : { retryAfter: result.retryAfter }),
         });
       };
-      const outgoing = transport.request(url, {
-        method: "POST",
-        agent,
-        lookup,
-        headers: { ...request.headers, "content-length": String(Buffer.byteLength(request.body)) },
-      });
+      let outgoing: http.ClientRequest | undefined;
       const deadline = setTimeout(() => {
-        outgoing.destroy();
+        outgoing?.destroy();
         finish({ error: `timed out after ${request.timeoutMs} ms` });
       }, request.timeoutMs);
-      outgoing.on("error", (error) => finish({ error: describeError(error) }));
-      outgoing.on("response", (response) => {
+      const send = (via: http.Agent) => {
+        outgoing = transport.request(url, {
+          method: "POST",
+          agent: via,
+          lookup,
+          headers: { ...request.headers, "content-length": String(Buffer.byteLength(request.body)) },
+        });
+        const sent = outgoing;
+        sent.on("error", (error: Error & { code?: string }) => {
+          // A kept-alive connection the receiver closed while it was idle fails as soon as it is used,
+          // before the receiver reads anything: Node's documented remedy is to send once more, here on
+          // a new connection. (A receiver that read the request and then reset may see it twice.)
+          if (!settled && sent.reusedSocket && error.code === "ECONNRESET" && via === agent) {
+            send(freshConnection[url.protocol === "https:" ? "https:" : "http:"]);
+            return;
+          }
+          finish({ error: describeError(error) });
+        });
+        sent.on("response", (response) => onResponse(response));
+        sent.end(request.body);
+      };
+      const onResponse = (response: http.IncomingMessage) => {
         const chunks: Buffer[] = [];
         let kept = 0;
         response.on("data", (chunk: Buffer) => {
@@ -120,7 +139,7 @@ export function httpSender(policy: EndpointPolicy): SendWebhook {
         // The status is what counts; a receiver that resets after answering still answered.
         response.on("error", done);
         response.on("aborted", done);
-      });
-      outgoing.end(request.body);
+      };
+      send(agent);
     });
 }
