@@ -7,6 +7,7 @@ import {
   type CircuitTransition,
 } from "./circuit.ts";
 import type { AttemptRecord, DeliveryMessage, Webhook } from "./model.ts";
+import { MAX_SLOT_LATENESS_MS, MAX_SLOT_RESERVATIONS } from "./rate-limit.ts";
 import {
   type AttemptClass,
   classifyAttempt,
@@ -183,16 +184,21 @@ export async function deliveryStep(ports: DeliveryPorts, message: DeliveryMessag
   if (body === undefined) return { step: { kind: "failed", reason: "event_expired" }, webhook, wasProbe };
 
   if (webhook.rateLimitPerSecond !== undefined) {
-    // A delivery deferred earlier comes back with its slot; it never reserves a second one.
-    const slotAt = message.rateSlotAt ?? (await ports.reserveSlot(webhook));
-    const waitMs = slotAt - ports.now().getTime();
-    if (waitMs > ports.maxSlotWaitMs) {
-      // Back a couple of seconds before the slot: queue delays are whole seconds and not exact.
-      const waitSeconds = Math.max(1, Math.floor(waitMs / 1000) - 2);
-      const until = new Date(slotAt).toISOString();
-      return { step: { kind: "deferred", until, waitSeconds, slotAt }, webhook, wasProbe };
+    // A delivery deferred earlier comes back with its slot; it reserves another only if it is late for it.
+    let slotAt = message.rateSlotAt ?? (await ports.reserveSlot(webhook));
+    for (let reservations = 1; ; reservations += 1) {
+      const waitMs = slotAt - ports.now().getTime();
+      if (waitMs > ports.maxSlotWaitMs) {
+        // Back a couple of seconds before the slot: queue delays are whole seconds and not exact.
+        const waitSeconds = Math.max(1, Math.floor(waitMs / 1000) - 2);
+        const until = new Date(slotAt).toISOString();
+        return { step: { kind: "deferred", until, waitSeconds, slotAt }, webhook, wasProbe };
+      }
+      if (waitMs > 0) await ports.sleep(waitMs);
+      const late = ports.now().getTime() - slotAt >= MAX_SLOT_LATENESS_MS;
+      if (!late || reservations >= MAX_SLOT_RESERVATIONS) break;
+      slotAt = await ports.reserveSlot(webhook);
     }
-    if (waitMs > 0) await ports.sleep(waitMs);
   }
 
   const sentAt = ports.now();

@@ -4,11 +4,22 @@
  * reserves the next slot and waits for it, so requests leave in order, evenly spaced, and a burst
  * turns into a queue in time rather than into dropped deliveries.
  *
- * Slots are spaced 5 % wider than `1 / rate`: requests leave from several delivery functions, and the
+ * Slots are spaced 10 % wider than `1 / rate`: requests leave from several delivery functions, and the
  * timers that wake them and the network that carries them add jitter of their own, which the margin
  * absorbs so that a receiver never counts more than its limit in any one second.
  */
-export const RATE_LIMIT_MARGIN = 0.05;
+export const RATE_LIMIT_MARGIN = 0.1;
+
+/**
+ * A request that leaves this much after its slot takes a new one instead. Later slots went to requests
+ * that leave on time, so a late one would crowd them: `limit + 1` requests at slots spaced by the
+ * margin span `1000 · (1 + margin)` ms, which still exceeds a second only while the first is less than
+ * `1000 · margin` ms late.
+ */
+export const MAX_SLOT_LATENESS_MS = 1000 * RATE_LIMIT_MARGIN;
+
+/** How often a delivery that keeps arriving late for its slot takes a new one before it sends anyway. */
+export const MAX_SLOT_RESERVATIONS = 3;
 
 export interface SlotReservation {
   /** When the reserved request may be sent, in epoch ms. */

@@ -246,6 +246,23 @@ describe("deliveryStep", () => {
     expect(slept).toEqual([1_500]);
   });
 
+  it("takes a new slot when it wakes too late for its own, so that it cannot crowd the requests after it", async () => {
+    let clock = NOW.getTime();
+    const slots = [clock + 100, clock + 400];
+    const late = ports({
+      webhookValue: { ...hook, rateLimitPerSecond: 20 },
+      reserveSlot: async () => slots.shift() ?? expect.fail("a third slot was reserved"),
+      now: () => new Date(clock),
+      // The first wait overruns its slot by 130 ms (a busy event loop); the second is on time.
+      sleep: async (ms) => {
+        clock += ms === 100 ? 230 : ms;
+      },
+    });
+    expect((await deliveryStep(late, message)).step.kind).toBe("delivered");
+    expect(slots).toEqual([]);
+    expect(late.sent).toHaveLength(1);
+  });
+
   it("sends the webhook's own headers and honours its own timeout, never letting a header replace a signature", async () => {
     const custom = ports({
       webhookValue: {
