@@ -48,6 +48,9 @@ function describeError(error: Error & { code?: string }): string {
   }
 }
 
+/** A kept-alive connection idle this long may have been closed by the receiver (servers keep them 5 s or more). */
+const STALE_AFTER_IDLE_MS = 1_000;
+
 /**
  * POSTs a webhook with Node's own HTTP client: redirects are never followed, the whole exchange has a
  * deadline, at most 1 KB of the response is kept, and every connection goes through the guarded lookup.
@@ -59,6 +62,12 @@ export function httpSender(policy: EndpointPolicy): SendWebhook {
     "http:": new http.Agent({ keepAlive: true, maxSockets: 50 }),
     "https:": new https.Agent({ keepAlive: true, maxSockets: 50 }),
   };
+  // When each kept-alive socket last went back to its pool: only one that sat idle can have been closed
+  // by the receiver meanwhile.
+  const idleSince = new WeakMap<object, number>();
+  for (const pooled of Object.values(agents)) {
+    pooled.on("free", (socket) => idleSince.set(socket, performance.now()));
+  }
   const freshConnection = {
     "http:": new http.Agent({ keepAlive: false }),
     "https:": new https.Agent({ keepAlive: false }),
@@ -106,11 +115,18 @@ export function httpSender(policy: EndpointPolicy): SendWebhook {
           headers: { ...request.headers, "content-length": String(Buffer.byteLength(request.body)) },
         });
         const sent = outgoing;
+        let idleMs = 0;
+        sent.on("socket", (socket) => {
+          const freed = idleSince.get(socket);
+          idleMs = freed === undefined ? 0 : performance.now() - freed;
+        });
         sent.on("error", (error: Error & { code?: string }) => {
-          // A kept-alive connection the receiver closed while it was idle fails as soon as it is used,
-          // before the receiver reads anything: Node's documented remedy is to send once more, here on
-          // a new connection. (A receiver that read the request and then reset may see it twice.)
-          if (!settled && sent.reusedSocket && error.code === "ECONNRESET" && via === agent) {
+          // A kept-alive connection the receiver closed while it sat idle (or while a Lambda environment
+          // was frozen) fails as soon as it is used, before the receiver reads anything: Node's documented
+          // remedy is to send once more, here on a new connection. A reset on a connection in steady use
+          // is the receiver's own answer, and is not sent again.
+          const stale = sent.reusedSocket && idleMs >= STALE_AFTER_IDLE_MS;
+          if (!settled && stale && error.code === "ECONNRESET" && via === agent) {
             send(freshConnection[url.protocol === "https:" ? "https:" : "http:"]);
             return;
           }

@@ -49,11 +49,27 @@ describe("the HTTP sender", () => {
     const request = { url: receiver.url, headers: {}, body: "{}", timeoutMs: 5_000 };
 
     expect(await send(request)).toMatchObject({ statusCode: 200 });
+    // Idle long enough for a receiver to have closed it: past the sender's 1 s threshold.
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
     const second = await send(request);
 
     expect(second).toMatchObject({ statusCode: 200, responseBody: "ok" });
     expect(second.error).toBeUndefined();
     expect(receiver.answered()).toBe(2);
     expect(receiver.connections()).toBe(2);
+  });
+
+  it("does not send again when a connection in steady use is reset: that is the receiver's answer", async () => {
+    const receiver = await staleConnectionReceiver();
+    close = receiver.close;
+    const send = httpSender(LOCAL_POLICY);
+    const request = { url: receiver.url, headers: {}, body: "{}", timeoutMs: 5_000 };
+
+    expect(await send(request)).toMatchObject({ statusCode: 200 });
+    const second = await send(request);
+
+    expect(second.statusCode).toBeUndefined();
+    expect(second.error).toBe("connection reset by the receiver");
+    expect(receiver.connections()).toBe(1);
   });
 });
