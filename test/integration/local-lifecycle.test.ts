@@ -1,13 +1,13 @@
 /**
- * The local stack's life cycle: the strict-targets context, data kept across restarts, `--fresh`, and the
+ * The local stack's life cycle: the strict-targets context, data kept across restarts, `--fresh`, `--in-memory`, and the
  * DynamoDB Local JVM never outliving the stack — neither on SIGTERM nor when the stack is SIGKILLed (the
  * watchdog stops it; failing that, the next start kills the stale JVM from its pid file).
  */
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, describe, expect, it } from "vitest";
 import {
@@ -137,6 +137,30 @@ describe("local stack life cycle", () => {
     const code = await stack.stop("SIGTERM");
     expect(code, stack.output().slice(-2000)).toBe(0);
     expect(stack.output()).toContain("[hookline] stopped");
+    expect(dynamoDbJvms(stack.stateDir)).toEqual([]);
+    stack = undefined;
+  });
+
+  it("keeps nothing on disk with --in-memory, so nothing survives a restart", async () => {
+    const inMemory = `in-memory-${id}`;
+    stack = await startFixtureStack({ name, args: ["--in-memory", "--no-synth"] });
+    expect(stack.output()).toContain("in memory only");
+    const { ddb } = clientsFor(stack.info);
+    await ddb.send(
+      new PutItemCommand({
+        TableName: stack.info.outputs.TableName,
+        Item: { pk: { S: `item#${inMemory}` }, sk: { S: "item" } },
+      }),
+    );
+    expect(await itemExists(stack, inMemory)).toBe(true);
+    // The files of the earlier on-disk runs are wiped, and none are written.
+    expect(existsSync(path.join(stack.stateDir, "dynamodb"))).toBe(false);
+    expect(existsSync(path.join(stack.stateDir, "sqs"))).toBe(false);
+    expect(await stack.stop("SIGTERM")).toBe(0);
+
+    stack = await startFixtureStack({ name, args: ["--in-memory", "--no-synth"] });
+    expect(await itemExists(stack, inMemory)).toBe(false);
+    expect(await stack.stop("SIGTERM")).toBe(0);
     expect(dynamoDbJvms(stack.stateDir)).toEqual([]);
     stack = undefined;
   });
