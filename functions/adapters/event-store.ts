@@ -1,10 +1,9 @@
-import { ConditionalCheckFailedException, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
-  TransactWriteCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { EventHistory, EventSummary } from "../domain/history.ts";
@@ -13,10 +12,8 @@ import { type EventStore, MAX_DELIVERIES_STORED_WITH_EVENT } from "../domain/pub
 import { BY_TIME_INDEX, TableKey } from "../shared/names.ts";
 import { pendingDeliveryItem } from "./delivery-store.ts";
 import { dueShardOf, expiryEpochSeconds, Keys } from "./keys.ts";
+import { writeTransaction } from "./transactions.ts";
 import type { SubscriptionsCheck } from "./webhook-store.ts";
-
-/** A transaction that lost a race with another one on the same items is tried again this often. */
-const TRANSACTION_ATTEMPTS = 3;
 
 interface EventItem {
   readonly id: string;
@@ -129,36 +126,21 @@ export function dynamoEventStore(
       }
       // Already fanned out: the deliveries' own records keep them due until they are attempted.
       const item = { ...eventItem(event), delivery_count: deliveries.length };
-      for (let attempt = 1; ; attempt += 1) {
-        try {
-          await client.send(
-            new TransactWriteCommand({
-              TransactItems: [
-                { Put: { TableName: tableName, Item: item, ...IF_ABSENT } },
-                subscriptions.subscriptionsCheck(event.tenantId, subscriptionsVersion),
-                ...deliveries.map((delivery) => ({
-                  Put: {
-                    TableName: tableName,
-                    Item: pendingDeliveryItem(delivery, retentionDays, reconcileGraceSeconds),
-                  },
-                })),
-              ],
-            }),
-          );
-          return { event: { ...event, deliveryCount: deliveries.length }, created: true };
-        } catch (error) {
-          if (!(error instanceof TransactionCanceledException)) throw error;
-          const [eventReason, subscriptionsReason] = error.CancellationReasons ?? [];
-          if (eventReason?.Code === "ConditionalCheckFailed") {
-            return { event: await storedEvent(event, error), created: false };
-          }
-          if (subscriptionsReason?.Code === "ConditionalCheckFailed") return "subscribers_changed";
-          const conflict = (error.CancellationReasons ?? []).some(
-            (reason) => reason.Code === "TransactionConflict",
-          );
-          if (!conflict || attempt >= TRANSACTION_ATTEMPTS) throw error;
-        }
+      const result = await writeTransaction(client, [
+        { Put: { TableName: tableName, Item: item, ...IF_ABSENT } },
+        subscriptions.subscriptionsCheck(event.tenantId, subscriptionsVersion),
+        ...deliveries.map((delivery) => ({
+          Put: {
+            TableName: tableName,
+            Item: pendingDeliveryItem(delivery, retentionDays, reconcileGraceSeconds),
+          },
+        })),
+      ]);
+      if (result.written) return { event: { ...event, deliveryCount: deliveries.length }, created: true };
+      if (result.failedConditions.includes(0)) {
+        return { event: await storedEvent(event, new Error(`event ${event.id} vanished`)), created: false };
       }
+      return "subscribers_changed";
     },
     async extendFanOut(tenantId, eventId) {
       try {

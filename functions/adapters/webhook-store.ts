@@ -1,12 +1,5 @@
-import { ConditionalCheckFailedException, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  type TransactWriteCommandInput,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { type Circuit, type CircuitState, CLOSED_CIRCUIT } from "../domain/circuit.ts";
 import type { CursorPosition } from "../domain/cursor.ts";
 import type { Webhook } from "../domain/model.ts";
@@ -14,6 +7,7 @@ import type { SubscriberPage, SubscriberSnapshot, SubscriberSource } from "../do
 import type { WebhookStore } from "../domain/webhooks.ts";
 import { OPEN_CIRCUITS_INDEX, TableKey } from "../shared/names.ts";
 import { Keys } from "./keys.ts";
+import { type TransactItem, writeTransaction } from "./transactions.ts";
 
 interface WebhookItem {
   readonly id: string;
@@ -186,13 +180,8 @@ export interface CircuitStore {
   deactivate(tenantId: string, webhookId: string, reason: string, at: string): Promise<void>;
 }
 
-type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
-
 /** The attribute of a tenant's subscriptions item that counts the changes to its webhooks. */
 const SUBSCRIPTIONS_VERSION = "subscriptions_version";
-
-/** A transaction that lost a race with another one on the same items is tried again this often. */
-const TRANSACTION_ATTEMPTS = 4;
 
 /** The subscriber source also hands the fan-out's write a check that the subscribers are unchanged. */
 export interface SubscriptionsCheck {
@@ -220,34 +209,19 @@ export function dynamoWebhookStore(
    * Returns false when the change's own condition failed.
    */
   async function changeSubscriptions(tenantId: string, change: TransactItem): Promise<boolean> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        await client.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              change,
-              {
-                Update: {
-                  TableName: tableName,
-                  Key: subscriptionsKey(tenantId),
-                  UpdateExpression: "ADD #version :one",
-                  ExpressionAttributeNames: { "#version": SUBSCRIPTIONS_VERSION },
-                  ExpressionAttributeValues: { ":one": 1 },
-                },
-              },
-            ],
-          }),
-        );
-        return true;
-      } catch (error) {
-        if (!(error instanceof TransactionCanceledException)) throw error;
-        const reasons = error.CancellationReasons ?? [];
-        if (reasons[0]?.Code === "ConditionalCheckFailed") return false;
-        const conflict = reasons.some((reason) => reason.Code === "TransactionConflict");
-        if (!conflict || attempt >= TRANSACTION_ATTEMPTS) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt * Math.random()));
-      }
-    }
+    const result = await writeTransaction(client, [
+      change,
+      {
+        Update: {
+          TableName: tableName,
+          Key: subscriptionsKey(tenantId),
+          UpdateExpression: "ADD #version :one",
+          ExpressionAttributeNames: { "#version": SUBSCRIPTIONS_VERSION },
+          ExpressionAttributeValues: { ":one": 1 },
+        },
+      },
+    ]);
+    return result.written;
   }
 
   return {
