@@ -497,7 +497,6 @@ interface BundleFigures {
   readonly load_error?: string;
 }
 
-/** Each function's bundle: its size, and the median of three module loads, each in a fresh process. */
 /** Each function's bundle size, and the median of `runs` module loads, each in a fresh process. */
 function bundles(stateDir: string, runs: number): Record<string, BundleFigures> {
   const cdkOut = path.join(stateDir, "cdk.out");
