@@ -2,9 +2,7 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import type { ApiKeyDeps } from "../../functions/adapters/api-keys.ts";
 import { sqsDeliveryQueue } from "../../functions/adapters/delivery-queue.ts";
-import { dynamoDeliveryStore } from "../../functions/adapters/delivery-store.ts";
-import { dynamoEventStore } from "../../functions/adapters/event-store.ts";
-import { dynamoWebhookStore } from "../../functions/adapters/webhook-store.ts";
+import { dynamoStores } from "../../functions/adapters/stores.ts";
 import { StackOutput } from "../../functions/shared/names.ts";
 import {
   DEFAULT_RECONCILE_GRACE_SECONDS,
@@ -58,13 +56,18 @@ export function wholeNumber(min: number, max: number) {
 export function storesOf(target: Target) {
   const eventsTable = () => requireOutput(target, StackOutput.eventsTable);
   const webhooksTable = () => requireOutput(target, StackOutput.webhooksTable);
+  const tables = () =>
+    dynamoStores(target.ddb, {
+      webhooksTable: webhooksTable(),
+      eventsTable: eventsTable(),
+      retentionDays: DEFAULT_RETENTION_DAYS,
+      reconcileGraceSeconds: DEFAULT_RECONCILE_GRACE_SECONDS,
+    });
   return {
     apiKeys: (): ApiKeyDeps => ({ ddb: target.ddb, tableName: webhooksTable() }),
-    webhooks: () => dynamoWebhookStore(target.ddb, webhooksTable()),
-    deliveries: () =>
-      dynamoDeliveryStore(target.ddb, eventsTable(), DEFAULT_RETENTION_DAYS, DEFAULT_RECONCILE_GRACE_SECONDS),
-    events: () =>
-      dynamoEventStore(target.ddb, eventsTable(), DEFAULT_RETENTION_DAYS, DEFAULT_RECONCILE_GRACE_SECONDS),
+    webhooks: () => tables().webhooks,
+    deliveries: () => tables().deliveries,
+    events: () => tables().events,
     /** The delivery queues, each delivery sent to its event type's lane. */
     queue: () =>
       sqsDeliveryQueue(target.sqs, {

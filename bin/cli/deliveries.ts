@@ -1,7 +1,7 @@
 import { type Command, Option } from "commander";
 import { attemptResource, DELIVERY_STATUSES, deliveryResource } from "../../functions/api/schemas.ts";
-import { retryDelivery } from "../../functions/delivery/recovery.ts";
 import { NotFoundError } from "../../functions/domain/errors.ts";
+import { retryDelivery } from "../../functions/services/recovery.ts";
 import type { Target } from "../target.ts";
 import { connect, storesOf, tenantOption, webhookOption, wholeNumber } from "./context.ts";
 import { cell, formatDuration, formatFields, printJson, printLines, tableOrEmpty } from "./output.ts";

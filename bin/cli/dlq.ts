@@ -2,7 +2,7 @@ import { ChangeMessageVisibilityBatchCommand, ReceiveMessageCommand } from "@aws
 import type { Command } from "commander";
 import { Option } from "commander";
 import { sqsDeadLetterSource } from "../../functions/adapters/dead-letter-queue.ts";
-import { redriveDeadLetters } from "../../functions/delivery/recovery.ts";
+import { redriveDeadLetters } from "../../functions/services/recovery.ts";
 import { StackOutput } from "../../functions/shared/names.ts";
 import { requireOutput, type Target } from "../target.ts";
 import { connect, storesOf, wholeNumber } from "./context.ts";

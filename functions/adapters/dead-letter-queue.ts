@@ -1,5 +1,5 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import type { DeadLetter, DeadLetterSource } from "../delivery/recovery.ts";
+import type { DeadLetter, DeadLetterSource } from "../domain/ports.ts";
 
 /**
  * The dead-letter queue as a source of letters to redrive. A received message stays hidden for

@@ -1,7 +1,8 @@
 import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import type { DeliveryMessage } from "../domain/model.ts";
-import type { DeliveryQueue, FanOutContinuation } from "../domain/publish.ts";
+import type { DeliveryMessage, FanOutContinuation } from "../domain/messages.ts";
+import type { DeliveryQueue, LaneBacklogs, QueueSends } from "../domain/ports.ts";
 import type { EventTypeDefinition } from "../shared/event-catalogue.ts";
+import { queueDepth } from "./queue-depth.ts";
 
 const BATCH_ENTRIES = 10;
 /** SQS caps a whole batch at 256 KiB; stay under it with room for the request envelope. */
@@ -88,14 +89,51 @@ export function sqsDeliveryQueue(client: SQSClient, lanes: DeliveryLanes): Deliv
   };
 }
 
+/** SQS delays a message by whole seconds, at most 15 minutes; a longer wait is the caller's to cover. */
+function sqsDelaySeconds(seconds: number): number {
+  return Math.min(900, Math.max(0, Math.ceil(seconds)));
+}
+
+async function sendOne(client: SQSClient, queueUrl: string, message: object, delaySeconds?: number) {
+  await client.send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: JSON.stringify(message),
+      ...(delaySeconds === undefined ? {} : { DelaySeconds: sqsDelaySeconds(delaySeconds) }),
+    }),
+  );
+}
+
 /** Hands the rest of a large fan-out to the delivery function, through the event type's lane. */
 export function sqsFanOutContinuation(client: SQSClient, lanes: DeliveryLanes) {
-  return async (continuation: FanOutContinuation): Promise<void> => {
-    await client.send(
-      new SendMessageCommand({
-        QueueUrl: laneOf(lanes, continuation.eventType),
-        MessageBody: JSON.stringify(continuation),
-      }),
+  return (continuation: FanOutContinuation): Promise<void> =>
+    sendOne(client, laneOf(lanes, continuation.eventType), continuation);
+}
+
+/**
+ * The delivery function's single sends: a step sent again later goes through its event type's lane, a
+ * circuit's probe through the ordinary queue, a given-up delivery to the dead-letter queue.
+ */
+export function sqsQueueSends(
+  client: SQSClient,
+  lanes: DeliveryLanes,
+  deadLetterQueueUrl: string,
+): QueueSends {
+  return {
+    sendLater: (message, delaySeconds) =>
+      sendOne(client, laneOf(lanes, message.eventType), message, delaySeconds),
+    sendProbe: (probe, delaySeconds) => sendOne(client, lanes.queueUrl, probe, delaySeconds),
+    sendToDeadLetterQueue: (message) => sendOne(client, deadLetterQueueUrl, message),
+  };
+}
+
+/** Reads the depth of both lanes, and answers how many messages wait in an event type's lane. */
+export function sqsLaneBacklogs(client: SQSClient, lanes: DeliveryLanes): LaneBacklogs {
+  return async () => {
+    const urls = [lanes.queueUrl, lanes.priorityQueueUrl];
+    const depths = new Map(
+      await Promise.all(urls.map(async (url) => [url, await queueDepth(client, url)] as const)),
     );
+    return (eventType) => depths.get(laneOf(lanes, eventType)) ?? 0;
   };
 }

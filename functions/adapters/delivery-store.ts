@@ -9,10 +9,10 @@ import {
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { DeliveryStep } from "../domain/deliver.ts";
-import type { DeliveryHistory } from "../domain/history.ts";
 import { deliveryIdRange } from "../domain/ids.ts";
-import type { AttemptRecord, Delivery, DeliveryMessage, DeliveryStatus } from "../domain/model.ts";
-import type { DeliveryRecorder } from "../domain/publish.ts";
+import type { DeliveryMessage } from "../domain/messages.ts";
+import type { AttemptRecord, Delivery, DeliveryStatus } from "../domain/model.ts";
+import type { DeliveryKey, DeliveryStore, StoredDelivery } from "../domain/ports.ts";
 import { BY_TIME_INDEX, PARKED_INDEX, TableKey } from "../shared/names.ts";
 import { dueShardOf, expiryEpochSeconds, Keys } from "./keys.ts";
 
@@ -25,55 +25,11 @@ const MAX_LIST_READS = 10;
 /** A filtered listing reads at least this many items a query, however small the page it fills. */
 const FILTERED_READ_BATCH = 100;
 
-export interface DeliveryKey {
-  readonly pk: string;
-  readonly sk: string;
-}
-
 export function deliveryKey(tenantId: string, webhookId: string, deliveryId: string): DeliveryKey {
   return { pk: Keys.webhookDeliveries(tenantId, webhookId), sk: Keys.delivery(deliveryId) };
 }
 
 const keyAttributes = (key: DeliveryKey) => ({ [TableKey.partition]: key.pk, [TableKey.sort]: key.sk });
-
-export interface StoredDelivery extends Delivery {
-  readonly scheduleStart: number;
-  readonly parked: boolean;
-}
-
-export interface DeliveryStore extends DeliveryRecorder, DeliveryHistory {
-  /**
-   * Persists one step of a delivery, unless another process already recorded this attempt (or the
-   * delivery is terminal): the write is conditional on the status and the attempt count it expects.
-   */
-  recordStep(message: DeliveryMessage, step: DeliveryStep, now: Date): Promise<boolean>;
-  /** Marks a delivery dead-lettered once its message is on the dead-letter queue. */
-  markDeadLettered(key: DeliveryKey, at: string): Promise<boolean>;
-  get(tenantId: string, webhookId: string, deliveryId: string): Promise<StoredDelivery | undefined>;
-  /** A webhook's deliveries, newest first, up to `limit` (a bounded read; see `deliveryPage`). */
-  list(
-    tenantId: string,
-    webhookId: string,
-    options: { status?: DeliveryStatus; limit: number },
-  ): Promise<Delivery[]>;
-  /** Deliveries parked on a webhook's open circuit, oldest first, a page at a time. */
-  parked(tenantId: string, webhookId: string): AsyncIterable<StoredDelivery[]>;
-  /**
-   * Takes a parked delivery off its circuit, so that exactly one process sends it on: false when it
-   * was already taken (released by another process, or moved on). It stays due, in case the taker dies.
-   */
-  unpark(delivery: StoredDelivery, now: Date): Promise<boolean>;
-  /**
-   * Re-opens a `failed` or `dead_lettered` delivery for a manual retry, with a fresh schedule.
-   * Returns the re-opened delivery, or undefined when it was not in a retryable state.
-   */
-  reopen(
-    tenantId: string,
-    webhookId: string,
-    deliveryId: string,
-    now: Date,
-  ): Promise<StoredDelivery | undefined>;
-}
 
 interface DeliveryItem {
   readonly id: string;

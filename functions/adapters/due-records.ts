@@ -1,17 +1,29 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import type { DueRecords, OverdueRecord } from "../domain/ports.ts";
 import { DUE_INDEX, TableKey } from "../shared/names.ts";
-import { DUE_SHARDS } from "./keys.ts";
+import { deliveryFromItem } from "./delivery-store.ts";
+import { eventFromItem } from "./event-store.ts";
+import { DUE_SHARDS, Keys } from "./keys.ts";
 
-/** A record (event or delivery) whose next step was due before now. */
-export interface OverdueRecord {
-  readonly key: { readonly pk: string; readonly sk: string };
-  readonly dueAt: string;
-  readonly item: Record<string, unknown>;
+/** The records of the events table that carry a deadline (events mid-fan-out and open deliveries). */
+export function dynamoDueRecords(client: DynamoDBDocumentClient, tableName: string): DueRecords {
+  return {
+    overdue: (now, limit) => overdueRecords(client, tableName, now, limit),
+    postpone: (record, until) => postponeDue(client, tableName, record, until),
+  };
 }
 
-/** Records whose deadline passed, oldest first within each shard, at most `limit` in all. */
-export async function overdueRecords(
+/** An item found on the due index, decoded by what its sort key says it is. */
+function overdueRecord(item: Record<string, unknown>): OverdueRecord {
+  const key = { pk: String(item[TableKey.partition]), sk: String(item[TableKey.sort]) };
+  const dueAt = String(item[TableKey.dueAt]);
+  return key.sk === Keys.eventSort
+    ? { key, dueAt, kind: "fan_out", event: eventFromItem(item) }
+    : { key, dueAt, kind: "delivery", delivery: deliveryFromItem(item) };
+}
+
+async function overdueRecords(
   client: DynamoDBDocumentClient,
   tableName: string,
   now: Date,
@@ -32,24 +44,14 @@ export async function overdueRecords(
           ...(startKey ? { ExclusiveStartKey: startKey } : {}),
         }),
       );
-      for (const item of page.Items ?? []) {
-        found.push({
-          key: { pk: String(item[TableKey.partition]), sk: String(item[TableKey.sort]) },
-          dueAt: String(item[TableKey.dueAt]),
-          item,
-        });
-      }
+      for (const item of page.Items ?? []) found.push(overdueRecord(item));
       startKey = page.LastEvaluatedKey;
     } while (startKey && found.length < limit);
   }
   return found;
 }
 
-/**
- * Moves a record's deadline, only if it is still the one that was read: of two reconcilers that find
- * the same overdue record, one wins and drives it on.
- */
-export async function postponeDue(
+async function postponeDue(
   client: DynamoDBDocumentClient,
   tableName: string,
   record: OverdueRecord,

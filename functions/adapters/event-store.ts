@@ -6,9 +6,9 @@ import {
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import type { EventHistory, EventSummary } from "../domain/history.ts";
 import type { EventSource, StoredEvent } from "../domain/model.ts";
-import { type EventStore, MAX_DELIVERIES_STORED_WITH_EVENT } from "../domain/publish.ts";
+import type { EventHistory, EventStore, EventSummary } from "../domain/ports.ts";
+import { MAX_DELIVERIES_STORED_WITH_EVENT } from "../domain/publish.ts";
 import { BY_TIME_INDEX, TableKey } from "../shared/names.ts";
 import { pendingDeliveryItem } from "./delivery-store.ts";
 import { dueShardOf, expiryEpochSeconds, Keys } from "./keys.ts";
@@ -66,8 +66,8 @@ export function dynamoEventStore(
   tableName: string,
   retentionDays: number,
   reconcileGraceSeconds: number,
-  /** Where the tenants' subscriptions versions are checked; only the ingest function stores fan-outs. */
-  subscriptions?: SubscriptionsCheck,
+  /** Where the tenants' subscriptions versions are checked when a fan-out is stored with its event. */
+  subscriptions: SubscriptionsCheck,
 ): EventStore &
   EventHistory & {
     payload(tenantId: string, eventId: string): Promise<string | undefined>;
@@ -120,7 +120,6 @@ export function dynamoEventStore(
       }
     },
     async insertFannedOut(event, deliveries, subscriptionsVersion) {
-      if (subscriptions === undefined) throw new Error("this event store cannot check subscriptions");
       if (deliveries.length > MAX_DELIVERIES_STORED_WITH_EVENT) {
         throw new Error(`at most ${MAX_DELIVERIES_STORED_WITH_EVENT} deliveries are stored with their event`);
       }

@@ -1,5 +1,5 @@
 import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
-import type { DeliveryMessage } from "../domain/model.ts";
+import type { DeliveryMessage } from "../domain/messages.ts";
 import { RetryStep } from "../shared/names.ts";
 
 /** The state the retry workflow carries between its steps: the message of the next attempt, and the wait before it. */

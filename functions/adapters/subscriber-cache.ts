@@ -1,4 +1,4 @@
-import type { SubscriberSnapshot, SubscriberSource } from "../domain/publish.ts";
+import type { SubscriberSnapshot, SubscriberSource } from "../domain/ports.ts";
 
 export interface SubscriberCacheOptions {
   /** How long a snapshot is reused; it only bounds memory, since every use is checked by version. */

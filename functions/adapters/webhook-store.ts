@@ -3,8 +3,14 @@ import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } 
 import { type Circuit, type CircuitState, CLOSED_CIRCUIT } from "../domain/circuit.ts";
 import type { CursorPosition } from "../domain/cursor.ts";
 import type { Webhook } from "../domain/model.ts";
-import type { SubscriberPage, SubscriberSnapshot, SubscriberSource } from "../domain/publish.ts";
-import type { WebhookStore } from "../domain/webhooks.ts";
+import type {
+  CircuitStore,
+  OpenCircuitCount,
+  SubscriberPage,
+  SubscriberSnapshot,
+  SubscriberSource,
+  WebhookStore,
+} from "../domain/ports.ts";
 import { OPEN_CIRCUITS_INDEX, TableKey } from "../shared/names.ts";
 import { Keys } from "./keys.ts";
 import { type TransactItem, writeTransaction } from "./transactions.ts";
@@ -167,18 +173,6 @@ const UPDATABLE = [
 
 /** Most items one list request reads before it answers with what it has (and a cursor). */
 const MAX_LIST_READS = 10;
-
-export interface OpenCircuitCount {
-  /** How many webhooks have a circuit that is not closed, counted up to `limit`. */
-  countOpenCircuits(limit: number): Promise<number>;
-}
-
-export interface CircuitStore {
-  /** Replaces the circuit only if its stored version is still `from.version`; says whether it did. */
-  saveCircuit(tenantId: string, webhookId: string, from: Circuit, to: Circuit): Promise<boolean>;
-  /** Deactivates a webhook on Hookline's own initiative, with the reason shown on it. */
-  deactivate(tenantId: string, webhookId: string, reason: string, at: string): Promise<void>;
-}
 
 /** The attribute of a tenant's subscriptions item that counts the changes to its webhooks. */
 const SUBSCRIPTIONS_VERSION = "subscriptions_version";

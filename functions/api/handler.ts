@@ -5,18 +5,14 @@ import httpHeaderNormalizer from "@middy/http-header-normalizer";
 import { loadConfig } from "../adapters/config.ts";
 import { dynamoCursorKey } from "../adapters/cursor-key.ts";
 import { deliveryLanes, sqsDeliveryQueue } from "../adapters/delivery-queue.ts";
-import { dynamoDeliveryStore } from "../adapters/delivery-store.ts";
 import { resolveHost } from "../adapters/dns.ts";
 import { dynamodb } from "../adapters/dynamodb.ts";
-import { dynamoEventStore } from "../adapters/event-store.ts";
 import { httpSender } from "../adapters/http-sender.ts";
 import { logger } from "../adapters/logger.ts";
 import { queueDepth } from "../adapters/queue-depth.ts";
 import { sqs } from "../adapters/sqs.ts";
-import { dynamoStatsStore } from "../adapters/stats-store.ts";
+import { dynamoStores } from "../adapters/stores.ts";
 import { traceHandler } from "../adapters/tracing.ts";
-import { dynamoWebhookStore } from "../adapters/webhook-store.ts";
-import { recoverWebhook, retryDelivery } from "../delivery/recovery.ts";
 import { circuitView } from "../domain/circuit.ts";
 import { NotFoundError } from "../domain/errors.ts";
 import { healthStatus } from "../domain/health.ts";
@@ -33,6 +29,7 @@ import {
   updateWebhook,
   type WebhookPatch,
 } from "../domain/webhooks.ts";
+import { recoverWebhook, retryDelivery } from "../services/recovery.ts";
 import {
   FALLBACK_ROUTE,
   IngestRoute,
@@ -89,7 +86,8 @@ const config = loadConfig([
   "deliveryTimeoutSeconds",
   "secretRotationOverlapSeconds",
 ]);
-const webhooks = dynamoWebhookStore(dynamodb, config.webhooksTable);
+const stores = dynamoStores(dynamodb, config);
+const { webhooks } = stores;
 const cursorKey = dynamoCursorKey(dynamodb, config.webhooksTable);
 const endpointChecks = {
   catalogue: config.eventTypes,
@@ -122,20 +120,8 @@ function webhookPatch(body: ReturnType<typeof UpdateWebhookBody.parse>): Webhook
     ...(body.metadata === undefined ? {} : { metadata: body.metadata }),
   };
 }
-const deliveries = dynamoDeliveryStore(
-  dynamodb,
-  config.eventsTable,
-  config.retentionDays,
-  config.reconcileGraceSeconds,
-);
-const events = dynamoEventStore(
-  dynamodb,
-  config.eventsTable,
-  config.retentionDays,
-  config.reconcileGraceSeconds,
-);
+const { deliveries, events, stats } = stores;
 const queue = sqsDeliveryQueue(sqs, deliveryLanes(config));
-const stats = dynamoStatsStore(dynamodb, config.eventsTable, config.retentionDays);
 /** Test sends go through the delivery function's HTTP client: the same address checks, no redirects. */
 const testPorts = {
   catalogue: config.eventTypes,

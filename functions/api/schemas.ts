@@ -11,8 +11,8 @@ import {
   MAX_METADATA_KEY_LENGTH,
   MAX_METADATA_VALUE_LENGTH,
 } from "../domain/custom-headers.ts";
-import type { EventSummary } from "../domain/history.ts";
 import type { AttemptRecord, Delivery, Webhook } from "../domain/model.ts";
+import type { EventSummary } from "../domain/ports.ts";
 import type { TestSendResult } from "../domain/test-event.ts";
 import type { EventTypeDefinition } from "../shared/event-catalogue.ts";
 import { MAX_ATTEMPT_TIMEOUT_SECONDS } from "../shared/retry-policy.ts";

@@ -6,7 +6,8 @@ import {
   type CircuitPolicy,
   type CircuitTransition,
 } from "./circuit.ts";
-import type { AttemptRecord, DeliveryMessage, Webhook } from "./model.ts";
+import type { DeliveryMessage } from "./messages.ts";
+import type { AttemptRecord, Webhook } from "./model.ts";
 import { MAX_SLOT_LATENESS_MS, MAX_SLOT_RESERVATIONS } from "./rate-limit.ts";
 import {
   type AttemptClass,

@@ -7,61 +7,7 @@ import { type CursorPosition, decodeCursor, encodeCursor } from "./cursor.ts";
 import { NotFoundError, ValidationError } from "./errors.ts";
 import { DELIVERY_ID, deliveryIdRange } from "./ids.ts";
 import type { Delivery, DeliveryStatus, StoredEvent } from "./model.ts";
-
-export interface DeliveryPageRequest {
-  readonly limit: number;
-  /** Keep only deliveries in one of these statuses (all when absent). */
-  readonly statuses?: readonly DeliveryStatus[];
-  readonly eventType?: string;
-  /** Inclusive bounds of the ids to read (see `deliveryIdRange`). */
-  readonly fromId: string;
-  readonly toId: string;
-  /** The id the previous page stopped at; this page starts just past it. */
-  readonly afterId?: string;
-  /** Oldest first instead of newest first. */
-  readonly oldestFirst?: boolean;
-}
-
-export interface DeliveryPage {
-  readonly deliveries: readonly Delivery[];
-  /** The last id read, when there may be more. */
-  readonly lastId?: string;
-}
-
-export interface DeliveryHistory {
-  /** A webhook's deliveries whose ids are in the range, newest first unless asked otherwise. */
-  deliveryPage(tenantId: string, webhookId: string, request: DeliveryPageRequest): Promise<DeliveryPage>;
-  /** The deliveries an event fanned out to, whether or not their webhooks still exist; up to `limit`. */
-  deliveriesOfEvent(tenantId: string, eventId: string, limit: number): Promise<readonly Delivery[]>;
-}
-
-/** Where in a tenant's events (sorted by acceptance time, then id) a page stopped. */
-export interface EventPosition {
-  readonly acceptedAt: string;
-  readonly id: string;
-}
-
-export type EventSummary = Omit<StoredEvent, "payload">;
-
-export interface EventPageRequest {
-  readonly limit: number;
-  readonly type?: string;
-  /** Inclusive, an ISO time as `Date.toISOString` writes it. */
-  readonly since?: string;
-  /** Exclusive, likewise. */
-  readonly until?: string;
-  readonly after?: EventPosition;
-}
-
-export interface EventHistory {
-  /** A tenant's events, newest first, without their payloads. */
-  eventPage(
-    tenantId: string,
-    request: EventPageRequest,
-  ): Promise<{ readonly events: readonly EventSummary[]; readonly last?: EventPosition }>;
-  /** The event record, or undefined when this tenant has no event with this id (or it expired). */
-  get(tenantId: string, eventId: string): Promise<StoredEvent | undefined>;
-}
+import type { DeliveryHistory, EventHistory, EventPosition, EventSummary } from "./ports.ts";
 
 export interface HistoryDeps {
   /** The key cursors are signed with. */

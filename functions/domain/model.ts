@@ -82,28 +82,3 @@ export interface AttemptRecord {
   /** The first 1 KB of the receiver's answer. */
   readonly responseBody: string;
 }
-
-/**
- * What a queue message carries: ids, and the payload itself when it is small enough, so that the
- * common case needs no read of the event. The event record stays the source of truth.
- */
-export interface DeliveryMessage {
-  readonly tenantId: string;
-  readonly webhookId: string;
-  readonly deliveryId: string;
-  readonly eventId: string;
-  readonly eventType: string;
-  readonly acceptedAt: string;
-  readonly payload?: string;
-  /** The number of the attempt this message asks for (1 for the first). */
-  readonly attempt: number;
-  /**
-   * Attempts made before the current retry schedule began: 0, or the count at a manual retry, which
-   * gives the delivery a fresh schedule.
-   */
-  readonly scheduleStart: number;
-  /** Set when the message resumes a stored delivery: its webhook is then read fresh, never from a cache. */
-  readonly resumed?: boolean;
-  /** A rate-limit slot this delivery already holds (epoch ms), when it was deferred to wait for it. */
-  readonly rateSlotAt?: number;
-}

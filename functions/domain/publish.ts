@@ -2,7 +2,9 @@ import type { EventTypeDefinition } from "../shared/event-catalogue.ts";
 import { PayloadTooLargeError } from "./errors.ts";
 import { assertKnownEventType, isSubscribed } from "./event-types.ts";
 import { deliveryIdFor, newEventId } from "./ids.ts";
-import type { Delivery, DeliveryMessage, EventSource, StoredEvent, Webhook } from "./model.ts";
+import type { FanOutContinuation } from "./messages.ts";
+import type { Delivery, EventSource, StoredEvent, Webhook } from "./model.ts";
+import type { DeliveryQueue, DeliveryRecorder, EventStore, SubscriberSource } from "./ports.ts";
 
 /** Largest event payload (the signed body) Hookline accepts. */
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
@@ -18,77 +20,6 @@ export const MAX_DELIVERIES_STORED_WITH_EVENT = 98;
 
 /** How often a publish reads the subscribers again when they changed under it, before it goes page by page. */
 const SNAPSHOT_ATTEMPTS = 2;
-
-export interface EventStore {
-  /** Stores the event unless one with its id exists; returns the one that is stored. */
-  insertIfAbsent(event: StoredEvent): Promise<{ readonly event: StoredEvent; readonly created: boolean }>;
-  /**
-   * Stores the event as fanned out to `deliveries`, together with their pending records, all or
-   * nothing, and only while the tenant's subscriptions are still at `subscriptionsVersion`: answers
-   * `subscribers_changed` when they moved on. When an event with its id exists, nothing is written and
-   * that one is returned.
-   */
-  insertFannedOut(
-    event: StoredEvent,
-    deliveries: readonly Delivery[],
-    subscriptionsVersion: number,
-  ): Promise<{ readonly event: StoredEvent; readonly created: boolean } | "subscribers_changed">;
-  markFannedOut(tenantId: string, eventId: string, deliveryCount: number): Promise<void>;
-  /** Moves an unfinished fan-out's deadline on, so the reconciler leaves a fan-out that is progressing alone. */
-  extendFanOut(tenantId: string, eventId: string): Promise<void>;
-}
-
-/** One page of a tenant's active webhooks, and where the next page starts (absent on the last). */
-export interface SubscriberPage {
-  readonly webhooks: readonly Webhook[];
-  readonly next?: string;
-}
-
-/** The first page of a tenant's active webhooks, and the version of its subscriptions it was read at. */
-export interface SubscriberSnapshot {
-  readonly version: number;
-  readonly page: SubscriberPage;
-}
-
-export interface SubscriberSource {
-  /** The tenant's active webhooks, a page at a time, so a large fan-out never loads them all at once. */
-  activeWebhookPage(tenantId: string, after?: string): Promise<SubscriberPage>;
-  /**
-   * A snapshot of the tenant's subscribers. It may come from a cache unless `fresh` is asked for: the
-   * write that stores the fan-out checks its version, so a stale one is never used.
-   */
-  subscriberSnapshot(tenantId: string, fresh?: boolean): Promise<SubscriberSnapshot>;
-}
-
-/**
- * The rest of a fan-out too large for one invocation: the next page of subscribers is handled by
- * another invocation, so no invocation's work grows with the number of webhooks.
- */
-export interface FanOutContinuation {
-  readonly kind: "fanout";
-  readonly tenantId: string;
-  readonly eventId: string;
-  readonly eventType: string;
-  /** Where the next page of subscribers starts. */
-  readonly after: string;
-  readonly deliveriesSoFar: number;
-  readonly resume: boolean;
-}
-
-export interface DeliveryRecorder {
-  /**
-   * Records new pending deliveries and returns those it created. `resume` says the fan-out may have
-   * run before: existing records must then be kept as they are, not reset (nor returned).
-   */
-  createPending(
-    deliveries: readonly Delivery[],
-    options: { readonly resume: boolean },
-  ): Promise<readonly Delivery[]>;
-}
-
-export interface DeliveryQueue {
-  enqueue(messages: readonly DeliveryMessage[]): Promise<void>;
-}
 
 export interface PublishDeps {
   readonly catalogue: readonly EventTypeDefinition[];

@@ -7,36 +7,10 @@ import { ConflictError, NotFoundError, ValidationError } from "./errors.ts";
 import { assertValidSubscriptions } from "./event-types.ts";
 import { newWebhookId } from "./ids.ts";
 import type { Webhook } from "./model.ts";
+import type { WebhookStore } from "./ports.ts";
 import { validateRetrySchedule } from "./retry-schedule.ts";
 import { rotatedSecret } from "./secret-rotation.ts";
 import { generateSecret, type RandomBytes } from "./signing.ts";
-
-export interface WebhookPageRequest {
-  readonly limit: number;
-  readonly active?: boolean;
-  /** Where the previous page stopped. */
-  readonly after?: CursorPosition;
-}
-
-export interface WebhookPage {
-  readonly webhooks: readonly Webhook[];
-  /** Where this page stopped, when there may be more. */
-  readonly next?: CursorPosition;
-}
-
-export interface WebhookStore {
-  create(webhook: Webhook): Promise<void>;
-  get(tenantId: string, webhookId: string): Promise<Webhook | undefined>;
-  /** A tenant's webhooks, newest first (their ids sort by creation time). */
-  list(tenantId: string, request: WebhookPageRequest): Promise<WebhookPage>;
-  /**
-   * Writes `after` over `before` only if the stored webhook is still `before` (its `updatedAt`, and its
-   * circuit version when the circuit changes); says whether it did.
-   */
-  update(before: Webhook, after: Webhook): Promise<boolean>;
-  /** Returns false when there was nothing to delete. */
-  remove(tenantId: string, webhookId: string): Promise<boolean>;
-}
 
 export interface EndpointCheckDeps {
   readonly catalogue: readonly EventTypeDefinition[];

@@ -5,15 +5,13 @@ import type { Context, EventBridgeEvent } from "aws-lambda";
 import * as z from "zod";
 import { loadConfig } from "../adapters/config.ts";
 import { deliveryLanes, sqsDeliveryQueue, sqsFanOutContinuation } from "../adapters/delivery-queue.ts";
-import { dynamoDeliveryStore } from "../adapters/delivery-store.ts";
 import { dynamodb } from "../adapters/dynamodb.ts";
-import { dynamoEventStore } from "../adapters/event-store.ts";
 import { logger } from "../adapters/logger.ts";
 import { MetricUnit, metrics, publishMetrics } from "../adapters/metrics.ts";
 import { sqs } from "../adapters/sqs.ts";
+import { dynamoStores } from "../adapters/stores.ts";
 import { cachedSubscriberSnapshots } from "../adapters/subscriber-cache.ts";
 import { traceHandler } from "../adapters/tracing.ts";
-import { dynamoWebhookStore } from "../adapters/webhook-store.ts";
 import {
   type ApiEvent,
   type ApiResult,
@@ -38,17 +36,12 @@ const config = loadConfig([
   "priorityQueueUrl",
 ]);
 
-const webhooks = dynamoWebhookStore(dynamodb, config.webhooksTable);
+const { webhooks, events, deliveries } = dynamoStores(dynamodb, config);
+const lanes = deliveryLanes(config);
 
 const deps: PublishDeps = {
   catalogue: config.eventTypes,
-  events: dynamoEventStore(
-    dynamodb,
-    config.eventsTable,
-    config.retentionDays,
-    config.reconcileGraceSeconds,
-    webhooks,
-  ),
+  events,
   subscribers: {
     activeWebhookPage: (tenantId, after) => webhooks.activeWebhookPage(tenantId, after),
     subscriberSnapshot: cachedSubscriberSnapshots(webhooks, {
@@ -57,14 +50,9 @@ const deps: PublishDeps = {
       now: Date.now,
     }),
   },
-  deliveries: dynamoDeliveryStore(
-    dynamodb,
-    config.eventsTable,
-    config.retentionDays,
-    config.reconcileGraceSeconds,
-  ),
-  queue: sqsDeliveryQueue(sqs, deliveryLanes(config)),
-  continueLater: sqsFanOutContinuation(sqs, deliveryLanes(config)),
+  deliveries,
+  queue: sqsDeliveryQueue(sqs, lanes),
+  continueLater: sqsFanOutContinuation(sqs, lanes),
   now: () => new Date(),
 };
 

@@ -6,7 +6,8 @@ import {
   type OutboundRequest,
   type OutboundResult,
 } from "../../functions/domain/deliver.ts";
-import type { DeliveryMessage, Webhook } from "../../functions/domain/model.ts";
+import type { DeliveryMessage } from "../../functions/domain/messages.ts";
+import type { Webhook } from "../../functions/domain/model.ts";
 import { sign } from "../../functions/domain/signing.ts";
 
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";

@@ -2,8 +2,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
-import { dynamoDeliveryStore } from "../../functions/adapters/delivery-store.ts";
-import { dynamoEventStore } from "../../functions/adapters/event-store.ts";
+import { dynamoStores } from "../../functions/adapters/stores.ts";
 import { deliveryIdFor, deliveryIdRange } from "../../functions/domain/ids.ts";
 import { BY_TIME_INDEX } from "../../functions/shared/names.ts";
 
@@ -11,8 +10,12 @@ const ddb = mockClient(DynamoDBDocumentClient);
 const client = DynamoDBDocumentClient.from(new DynamoDBClient({}));
 afterEach(() => ddb.reset());
 
-const deliveries = dynamoDeliveryStore(client, "events", 30, 300);
-const events = dynamoEventStore(client, "events", 30, 300);
+const { deliveries, events } = dynamoStores(client, {
+  webhooksTable: "webhooks",
+  eventsTable: "events",
+  retentionDays: 30,
+  reconcileGraceSeconds: 300,
+});
 
 function deliveryItem(n: number, status = "failed") {
   const id = deliveryIdFor(new Date(Date.UTC(2026, 10, 25, 10, n)), `evt_${n}`, "wh_1");

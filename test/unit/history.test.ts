@@ -3,16 +3,14 @@ import { describe, expect, it } from "vitest";
 import { ListDeliveriesQuery, ListEventsQuery, RecoverBody } from "../../functions/api/schemas.ts";
 import { decodeCursor, encodeCursor } from "../../functions/domain/cursor.ts";
 import { ValidationError } from "../../functions/domain/errors.ts";
-import {
-  type DeliveryHistory,
-  type DeliveryPageRequest,
-  type EventHistory,
-  type EventPageRequest,
-  listDeliveries,
-  listEvents,
-  payloadData,
-} from "../../functions/domain/history.ts";
+import { listDeliveries, listEvents, payloadData } from "../../functions/domain/history.ts";
 import { DELIVERY_ID, deliveryIdFor, deliveryIdRange, deliveryIdTime } from "../../functions/domain/ids.ts";
+import type {
+  DeliveryHistory,
+  DeliveryPageRequest,
+  EventHistory,
+  EventPageRequest,
+} from "../../functions/domain/ports.ts";
 
 const KEY = new Uint8Array(32).fill(7);
 const cursorKey = async () => KEY;

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { CLOSED_CIRCUIT } from "../../functions/domain/circuit.ts";
 import { PayloadTooLargeError, ValidationError } from "../../functions/domain/errors.ts";
-import type { Delivery, DeliveryMessage, StoredEvent, Webhook } from "../../functions/domain/model.ts";
+import type { DeliveryMessage, FanOutContinuation } from "../../functions/domain/messages.ts";
+import type { Delivery, StoredEvent, Webhook } from "../../functions/domain/model.ts";
 import {
   continueFanOut,
-  type FanOutContinuation,
   INLINE_PAYLOAD_BYTES,
   type PublishDeps,
   publishEvent,

@@ -1,7 +1,11 @@
 import { describe, expect, it } from "vitest";
-import type { StoredDelivery } from "../../functions/adapters/delivery-store.ts";
+import { CLOSED_CIRCUIT } from "../../functions/domain/circuit.ts";
+import { ConflictError, NotFoundError, ValidationError } from "../../functions/domain/errors.ts";
+import { deliveryIdFor } from "../../functions/domain/ids.ts";
+import type { DeliveryMessage } from "../../functions/domain/messages.ts";
+import type { DeliveryStatus, Webhook } from "../../functions/domain/model.ts";
+import type { DeadLetter, DeliveryPageRequest, StoredDelivery } from "../../functions/domain/ports.ts";
 import {
-  type DeadLetter,
   RECOVER_CAP,
   RECOVER_CONCURRENCY,
   RECOVER_TIME_BUDGET_MS,
@@ -10,12 +14,7 @@ import {
   redriveDeadLetters,
   retryDelivery,
   type WebhookRecoveryDeps,
-} from "../../functions/delivery/recovery.ts";
-import { CLOSED_CIRCUIT } from "../../functions/domain/circuit.ts";
-import { ConflictError, NotFoundError, ValidationError } from "../../functions/domain/errors.ts";
-import type { DeliveryPageRequest } from "../../functions/domain/history.ts";
-import { deliveryIdFor } from "../../functions/domain/ids.ts";
-import type { DeliveryMessage, DeliveryStatus, Webhook } from "../../functions/domain/model.ts";
+} from "../../functions/services/recovery.ts";
 
 const NOW = new Date("2026-11-25T12:00:00Z");
 

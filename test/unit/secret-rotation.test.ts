@@ -5,9 +5,10 @@ import { CLOSED_CIRCUIT } from "../../functions/domain/circuit.ts";
 import { type DeliveryPorts, deliveryStep, type OutboundRequest } from "../../functions/domain/deliver.ts";
 import { ConflictError, NotFoundError } from "../../functions/domain/errors.ts";
 import type { Webhook } from "../../functions/domain/model.ts";
+import type { WebhookStore } from "../../functions/domain/ports.ts";
 import { rotatedSecret, signingSecrets } from "../../functions/domain/secret-rotation.ts";
 import { generateSecret } from "../../functions/domain/signing.ts";
-import { rotateWebhookSecret, type WebhookStore } from "../../functions/domain/webhooks.ts";
+import { rotateWebhookSecret } from "../../functions/domain/webhooks.ts";
 
 const OVERLAP = 24 * 3600;
 const old = generateSecret(randomBytes);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { cachedSubscriberSnapshots } from "../../functions/adapters/subscriber-cache.ts";
-import type { SubscriberSnapshot } from "../../functions/domain/publish.ts";
+import type { SubscriberSnapshot } from "../../functions/domain/ports.ts";
 
 function source() {
   const reads: string[] = [];

@@ -9,12 +9,8 @@ import {
   ValidationError,
 } from "../../functions/domain/errors.ts";
 import type { Webhook } from "../../functions/domain/model.ts";
-import {
-  applyWebhookPatch,
-  listWebhooks,
-  updateWebhook,
-  type WebhookStore,
-} from "../../functions/domain/webhooks.ts";
+import type { WebhookStore } from "../../functions/domain/ports.ts";
+import { applyWebhookPatch, listWebhooks, updateWebhook } from "../../functions/domain/webhooks.ts";
 import { DEFAULT_EVENT_TYPES } from "../../functions/shared/event-catalogue.ts";
 
 const disabled: Webhook = {

@@ -1,7 +1,3 @@
-import type { DeliveryKey, DeliveryStore, StoredDelivery } from "../adapters/delivery-store.ts";
-import { logger } from "../adapters/logger.ts";
-import { type MetricsSink, MetricUnit } from "../adapters/metrics.ts";
-import type { CircuitStore } from "../adapters/webhook-store.ts";
 import { admit, afterAttempt, type CircuitTransition } from "../domain/circuit.ts";
 import {
   type CircuitChange,
@@ -10,17 +6,20 @@ import {
   deliveryStep,
   type StepResult,
 } from "../domain/deliver.ts";
-import type { DeliveryMessage } from "../domain/model.ts";
-import type { DeliveryQueue } from "../domain/publish.ts";
+import type { DeadLetterMessage, DeliveryMessage, ProbeMessage, QueueMessage } from "../domain/messages.ts";
+import type {
+  CircuitStore,
+  DeliveryKey,
+  DeliveryQueue,
+  DeliveryStore,
+  Log,
+  MetricsSink,
+  QueueSends,
+  StoredDelivery,
+} from "../domain/ports.ts";
+import { continueFanOut } from "../domain/publish.ts";
 import type { StatsBatch } from "../domain/stats.ts";
 import { MetricName, RetryStep } from "../shared/names.ts";
-
-/** A message that asks for a circuit's probe once its cooldown is over. */
-export interface ProbeMessage {
-  readonly kind: "probe";
-  readonly tenantId: string;
-  readonly webhookId: string;
-}
 
 /** What the delivery function answers the retry workflow. */
 export type WorkflowAnswer =
@@ -36,24 +35,18 @@ export type WorkflowAnswer =
     }
   | { readonly [RetryStep.next]: typeof RetryStep.done };
 
-/** What lands on the dead-letter queue: enough to find the delivery and send it again. */
-export type DeadLetterMessage = Omit<DeliveryMessage, "payload"> & {
-  readonly deadLetteredAt: string;
-  readonly lastError?: string;
-};
-
 export interface DeliveryServiceDeps {
   readonly ports: DeliveryPorts;
   readonly deliveries: DeliveryStore;
   readonly circuits: CircuitStore;
   readonly queue: DeliveryQueue;
-  readonly sendProbe: (probe: ProbeMessage, delaySeconds: number) => Promise<void>;
+  readonly sendProbe: QueueSends["sendProbe"];
   readonly startRetry: (next: DeliveryMessage, waitSeconds: number) => Promise<void>;
-  readonly sendToDeadLetterQueue: (message: DeadLetterMessage) => Promise<void>;
-  /** Queues the same step again after `delaySeconds` (a rate limit's wait; not an attempt). */
-  readonly sendLater: (message: DeliveryMessage, delaySeconds: number) => Promise<void>;
+  readonly sendToDeadLetterQueue: QueueSends["sendToDeadLetterQueue"];
+  readonly sendLater: QueueSends["sendLater"];
   readonly deliveryKey: (message: DeliveryMessage) => DeliveryKey;
   readonly metrics: MetricsSink;
+  readonly log: Log;
   /** Collects the webhook stats counters of this invocation; the handler writes them at its end. */
   readonly stats: Pick<StatsBatch, "add">;
 }
@@ -100,7 +93,7 @@ export async function processDelivery(
       "endpoint answered 410 Gone",
       nowIso(deps),
     );
-    logger.warn("webhook deactivated: its endpoint answered 410 Gone", correlation);
+    deps.log.warn("webhook deactivated: its endpoint answered 410 Gone", correlation);
   }
   // The step is recorded before the circuit moves: closing the circuit releases the parked
   // deliveries, and a probe still recorded as parked would be released and sent a second time.
@@ -112,7 +105,7 @@ export async function processDelivery(
   }
   if (result.circuitChange) await persistCircuit(deps, message, result, result.circuitChange);
 
-  logger.info(recorded ? `delivery ${step.kind}` : "delivery step already recorded by another process", {
+  deps.log.info(recorded ? `delivery ${step.kind}` : "delivery step already recorded by another process", {
     ...correlation,
     attempt: message.attempt,
     step: step.kind,
@@ -213,17 +206,17 @@ async function persistCircuit(
 
 function countStep(metrics: MetricsSink, message: DeliveryMessage, step: DeliveryStep, now: Date): void {
   if ("attempt" in step && step.attempt) {
-    metrics.addMetric(MetricName.deliveryAttempts, MetricUnit.Count, 1);
-    metrics.addMetric(MetricName.attemptDuration, MetricUnit.Milliseconds, step.attempt.durationMs);
+    metrics.addMetric(MetricName.deliveryAttempts, "Count", 1);
+    metrics.addMetric(MetricName.attemptDuration, "Milliseconds", step.attempt.durationMs);
   }
   if (step.kind === "delivered") {
-    metrics.addMetric(MetricName.deliveriesSucceeded, MetricUnit.Count, 1);
+    metrics.addMetric(MetricName.deliveriesSucceeded, "Count", 1);
     const latency = now.getTime() - Date.parse(message.acceptedAt);
-    metrics.addMetric(MetricName.endToEndLatency, MetricUnit.Milliseconds, Math.max(0, latency));
+    metrics.addMetric(MetricName.endToEndLatency, "Milliseconds", Math.max(0, latency));
   } else if (step.kind === "failed") {
-    metrics.addMetric(MetricName.deliveriesFailed, MetricUnit.Count, 1);
+    metrics.addMetric(MetricName.deliveriesFailed, "Count", 1);
   } else if (step.kind === "dead_letter") {
-    metrics.addMetric(MetricName.deliveriesDeadLettered, MetricUnit.Count, 1);
+    metrics.addMetric(MetricName.deliveriesDeadLettered, "Count", 1);
   }
 }
 
@@ -234,16 +227,16 @@ async function onTransition(
 ) {
   const keys = { tenant_id: message.tenantId, webhook_id: message.webhookId };
   const metric = transition === "closed" ? MetricName.circuitClosed : MetricName.circuitOpened;
-  deps.metrics.addMetric(metric, MetricUnit.Count, 1);
+  deps.metrics.addMetric(metric, "Count", 1);
   if (transition === "closed") {
     const released = await releaseParked(deps, message.tenantId, message.webhookId);
-    logger.info("circuit closed: the endpoint answered the probe", {
+    deps.log.info("circuit closed: the endpoint answered the probe", {
       ...keys,
       released_deliveries: released,
     });
     return;
   }
-  logger.warn(transition === "opened" ? "circuit opened" : "circuit reopened: the probe failed", {
+  deps.log.warn(transition === "opened" ? "circuit opened" : "circuit reopened: the probe failed", {
     ...keys,
     cooldown_seconds: deps.ports.circuitPolicy.cooldownSeconds,
   });
@@ -298,6 +291,17 @@ export async function processProbe(deps: DeliveryServiceDeps, probe: ProbeMessag
       return;
     }
   }
+}
+
+/** A message from a delivery queue: a delivery step, a circuit's probe, or a large fan-out's next page. */
+export async function processQueueMessage(
+  deps: DeliveryServiceDeps,
+  fanOut: Parameters<typeof continueFanOut>[0],
+  message: QueueMessage,
+): Promise<void> {
+  if (!("kind" in message)) await processDelivery(deps, message, "queue");
+  else if (message.kind === "probe") await processProbe(deps, message);
+  else await continueFanOut(fanOut, message);
 }
 
 function withoutPayload(message: DeliveryMessage): Omit<DeliveryMessage, "payload"> {

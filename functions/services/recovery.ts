@@ -1,11 +1,16 @@
 import * as z from "zod";
-import type { DeliveryStore, StoredDelivery } from "../adapters/delivery-store.ts";
 import { ConflictError, NotFoundError, ValidationError } from "../domain/errors.ts";
-import type { DeliveryHistory } from "../domain/history.ts";
 import { deliveryIdRange, deliveryIdTime } from "../domain/ids.ts";
 import type { Delivery, Webhook } from "../domain/model.ts";
-import type { DeliveryQueue } from "../domain/publish.ts";
-import { resumeMessage } from "./process.ts";
+import type {
+  DeadLetter,
+  DeadLetterSource,
+  DeliveryHistory,
+  DeliveryQueue,
+  DeliveryStore,
+  StoredDelivery,
+} from "../domain/ports.ts";
+import { resumeMessage } from "./delivery-step.ts";
 
 export interface RecoveryDeps {
   readonly deliveries: Pick<DeliveryStore, "get" | "reopen">;
@@ -140,19 +145,6 @@ async function retryAll(deps: RecoveryDeps, deliveries: readonly Delivery[]): Pr
   };
   await Promise.all(Array.from({ length: Math.min(RECOVER_CONCURRENCY, deliveries.length) }, worker));
   return queued;
-}
-
-/** One message as read from the dead-letter queue. */
-export interface DeadLetter {
-  readonly messageId: string;
-  readonly body: string;
-  readonly receiptHandle: string;
-}
-
-export interface DeadLetterSource {
-  /** The next messages, hidden from other readers for a while; empty when none are left. */
-  receive(): Promise<DeadLetter[]>;
-  remove(letters: readonly DeadLetter[]): Promise<void>;
 }
 
 /**

@@ -1,0 +1,278 @@
+/**
+ * The ports: every interface the services and domain code ask of the world outside them (stores,
+ * queues, the log and metrics), in one place. Adapters (functions/adapters) implement them; services
+ * and domain code see only these, so a test can hand them fakes and no arrow runs back up.
+ */
+import type { Circuit } from "./circuit.ts";
+import type { CursorPosition } from "./cursor.ts";
+import type { DeliveryStep } from "./deliver.ts";
+import type { DeadLetterMessage, DeliveryMessage, ProbeMessage } from "./messages.ts";
+import type { Delivery, DeliveryStatus, StoredEvent, Webhook } from "./model.ts";
+
+// ---- Webhooks and their circuits ----
+
+export interface WebhookPageRequest {
+  readonly limit: number;
+  readonly active?: boolean;
+  /** Where the previous page stopped. */
+  readonly after?: CursorPosition;
+}
+
+export interface WebhookPage {
+  readonly webhooks: readonly Webhook[];
+  /** Where this page stopped, when there may be more. */
+  readonly next?: CursorPosition;
+}
+
+export interface WebhookStore {
+  create(webhook: Webhook): Promise<void>;
+  get(tenantId: string, webhookId: string): Promise<Webhook | undefined>;
+  /** A tenant's webhooks, newest first (their ids sort by creation time). */
+  list(tenantId: string, request: WebhookPageRequest): Promise<WebhookPage>;
+  /**
+   * Writes `after` over `before` only if the stored webhook is still `before` (its `updatedAt`, and its
+   * circuit version when the circuit changes); says whether it did.
+   */
+  update(before: Webhook, after: Webhook): Promise<boolean>;
+  /** Returns false when there was nothing to delete. */
+  remove(tenantId: string, webhookId: string): Promise<boolean>;
+}
+
+/** The webhook as stored; `fresh` asks for a read that bypasses any cache. */
+export type WebhookReader = (
+  tenantId: string,
+  webhookId: string,
+  fresh: boolean,
+) => Promise<Webhook | undefined>;
+
+export interface CircuitStore {
+  /** Replaces the circuit only if its stored version is still `from.version`; says whether it did. */
+  saveCircuit(tenantId: string, webhookId: string, from: Circuit, to: Circuit): Promise<boolean>;
+  /** Deactivates a webhook on Hookline's own initiative, with the reason shown on it. */
+  deactivate(tenantId: string, webhookId: string, reason: string, at: string): Promise<void>;
+}
+
+export interface OpenCircuitCount {
+  /** How many webhooks have a circuit that is not closed, counted up to `limit`. */
+  countOpenCircuits(limit: number): Promise<number>;
+}
+
+/** One page of a tenant's active webhooks, and where the next page starts (absent on the last). */
+export interface SubscriberPage {
+  readonly webhooks: readonly Webhook[];
+  readonly next?: string;
+}
+
+/** The first page of a tenant's active webhooks, and the version of its subscriptions it was read at. */
+export interface SubscriberSnapshot {
+  readonly version: number;
+  readonly page: SubscriberPage;
+}
+
+export interface SubscriberSource {
+  /** The tenant's active webhooks, a page at a time, so a large fan-out never loads them all at once. */
+  activeWebhookPage(tenantId: string, after?: string): Promise<SubscriberPage>;
+  /**
+   * A snapshot of the tenant's subscribers. It may come from a cache unless `fresh` is asked for: the
+   * write that stores the fan-out checks its version, so a stale one is never used.
+   */
+  subscriberSnapshot(tenantId: string, fresh?: boolean): Promise<SubscriberSnapshot>;
+}
+
+// ---- Events ----
+
+/** Where in a tenant's events (sorted by acceptance time, then id) a page stopped. */
+export interface EventPosition {
+  readonly acceptedAt: string;
+  readonly id: string;
+}
+
+export type EventSummary = Omit<StoredEvent, "payload">;
+
+export interface EventPageRequest {
+  readonly limit: number;
+  readonly type?: string;
+  /** Inclusive, an ISO time as `Date.toISOString` writes it. */
+  readonly since?: string;
+  /** Exclusive, likewise. */
+  readonly until?: string;
+  readonly after?: EventPosition;
+}
+
+export interface EventHistory {
+  /** A tenant's events, newest first, without their payloads. */
+  eventPage(
+    tenantId: string,
+    request: EventPageRequest,
+  ): Promise<{ readonly events: readonly EventSummary[]; readonly last?: EventPosition }>;
+  /** The event record, or undefined when this tenant has no event with this id (or it expired). */
+  get(tenantId: string, eventId: string): Promise<StoredEvent | undefined>;
+}
+
+export interface EventStore {
+  /** Stores the event unless one with its id exists; returns the one that is stored. */
+  insertIfAbsent(event: StoredEvent): Promise<{ readonly event: StoredEvent; readonly created: boolean }>;
+  /**
+   * Stores the event as fanned out to `deliveries`, together with their pending records, all or
+   * nothing, and only while the tenant's subscriptions are still at `subscriptionsVersion`: answers
+   * `subscribers_changed` when they moved on. When an event with its id exists, nothing is written and
+   * that one is returned.
+   */
+  insertFannedOut(
+    event: StoredEvent,
+    deliveries: readonly Delivery[],
+    subscriptionsVersion: number,
+  ): Promise<{ readonly event: StoredEvent; readonly created: boolean } | "subscribers_changed">;
+  markFannedOut(tenantId: string, eventId: string, deliveryCount: number): Promise<void>;
+  /** Moves an unfinished fan-out's deadline on, so the reconciler leaves a fan-out that is progressing alone. */
+  extendFanOut(tenantId: string, eventId: string): Promise<void>;
+}
+
+// ---- Deliveries ----
+
+/** Where one record (an event or a delivery) is stored. */
+export interface RecordKey {
+  readonly pk: string;
+  readonly sk: string;
+}
+
+export type DeliveryKey = RecordKey;
+
+export interface StoredDelivery extends Delivery {
+  readonly scheduleStart: number;
+  readonly parked: boolean;
+}
+
+export interface DeliveryPageRequest {
+  readonly limit: number;
+  /** Keep only deliveries in one of these statuses (all when absent). */
+  readonly statuses?: readonly DeliveryStatus[];
+  readonly eventType?: string;
+  /** Inclusive bounds of the ids to read (see `deliveryIdRange`). */
+  readonly fromId: string;
+  readonly toId: string;
+  /** The id the previous page stopped at; this page starts just past it. */
+  readonly afterId?: string;
+  /** Oldest first instead of newest first. */
+  readonly oldestFirst?: boolean;
+}
+
+export interface DeliveryPage {
+  readonly deliveries: readonly Delivery[];
+  /** The last id read, when there may be more. */
+  readonly lastId?: string;
+}
+
+export interface DeliveryHistory {
+  /** A webhook's deliveries whose ids are in the range, newest first unless asked otherwise. */
+  deliveryPage(tenantId: string, webhookId: string, request: DeliveryPageRequest): Promise<DeliveryPage>;
+  /** The deliveries an event fanned out to, whether or not their webhooks still exist; up to `limit`. */
+  deliveriesOfEvent(tenantId: string, eventId: string, limit: number): Promise<readonly Delivery[]>;
+}
+
+export interface DeliveryRecorder {
+  /**
+   * Records new pending deliveries and returns those it created. `resume` says the fan-out may have
+   * run before: existing records must then be kept as they are, not reset (nor returned).
+   */
+  createPending(
+    deliveries: readonly Delivery[],
+    options: { readonly resume: boolean },
+  ): Promise<readonly Delivery[]>;
+}
+
+export interface DeliveryStore extends DeliveryRecorder, DeliveryHistory {
+  /**
+   * Persists one step of a delivery, unless another process already recorded this attempt (or the
+   * delivery is terminal): the write is conditional on the status and the attempt count it expects.
+   */
+  recordStep(message: DeliveryMessage, step: DeliveryStep, now: Date): Promise<boolean>;
+  /** Marks a delivery dead-lettered once its message is on the dead-letter queue. */
+  markDeadLettered(key: DeliveryKey, at: string): Promise<boolean>;
+  get(tenantId: string, webhookId: string, deliveryId: string): Promise<StoredDelivery | undefined>;
+  /** A webhook's deliveries, newest first, up to `limit` (a bounded read; see `deliveryPage`). */
+  list(
+    tenantId: string,
+    webhookId: string,
+    options: { status?: DeliveryStatus; limit: number },
+  ): Promise<Delivery[]>;
+  /** Deliveries parked on a webhook's open circuit, oldest first, a page at a time. */
+  parked(tenantId: string, webhookId: string): AsyncIterable<StoredDelivery[]>;
+  /**
+   * Takes a parked delivery off its circuit, so that exactly one process sends it on: false when it
+   * was already taken (released by another process, or moved on). It stays due, in case the taker dies.
+   */
+  unpark(delivery: StoredDelivery, now: Date): Promise<boolean>;
+  /**
+   * Re-opens a `failed` or `dead_lettered` delivery for a manual retry, with a fresh schedule.
+   * Returns the re-opened delivery, or undefined when it was not in a retryable state.
+   */
+  reopen(
+    tenantId: string,
+    webhookId: string,
+    deliveryId: string,
+    now: Date,
+  ): Promise<StoredDelivery | undefined>;
+}
+
+/** A record (event or delivery) whose next step was due before now, decoded. */
+export type OverdueRecord = { readonly key: RecordKey; readonly dueAt: string } & (
+  | { readonly kind: "fan_out"; readonly event: StoredEvent }
+  | { readonly kind: "delivery"; readonly delivery: StoredDelivery }
+);
+
+export interface DueRecords {
+  /** Records whose deadline passed, oldest first within each shard, at most `limit` in all. */
+  overdue(now: Date, limit: number): Promise<readonly OverdueRecord[]>;
+  /**
+   * Moves a record's deadline, only if it is still the one that was read: of two reconcilers that find
+   * the same overdue record, one wins and drives it on.
+   */
+  postpone(record: OverdueRecord, until: string): Promise<boolean>;
+}
+
+// ---- Queues ----
+
+export interface DeliveryQueue {
+  enqueue(messages: readonly DeliveryMessage[]): Promise<void>;
+}
+
+/** The delivery function's single sends; a delay is rounded up to whole seconds, at most 15 minutes. */
+export interface QueueSends {
+  /** Queues the same step again after `delaySeconds` (a rate limit's wait; not an attempt). */
+  sendLater(message: DeliveryMessage, delaySeconds: number): Promise<void>;
+  sendProbe(probe: ProbeMessage, delaySeconds: number): Promise<void>;
+  sendToDeadLetterQueue(message: DeadLetterMessage): Promise<void>;
+}
+
+/** How many messages wait in the lane a delivery of `eventType` travels in, read once per call. */
+export type LaneBacklogs = () => Promise<(eventType: string) => number>;
+
+/** One message as read from the dead-letter queue. */
+export interface DeadLetter {
+  readonly messageId: string;
+  readonly body: string;
+  readonly receiptHandle: string;
+}
+
+export interface DeadLetterSource {
+  /** The next messages, hidden from other readers for a while; empty when none are left. */
+  receive(): Promise<DeadLetter[]>;
+  remove(letters: readonly DeadLetter[]): Promise<void>;
+}
+
+// ---- Observability ----
+
+/** What services write to the function's structured log. */
+export interface Log {
+  info(message: string, attributes: Readonly<Record<string, unknown>>): void;
+  warn(message: string, attributes: Readonly<Record<string, unknown>>): void;
+  error(message: string, attributes: Readonly<Record<string, unknown>>): void;
+}
+
+export type MetricUnitName = "Count" | "Milliseconds";
+
+/** What services need of a metrics sink, so tests can pass their own. */
+export interface MetricsSink {
+  addMetric(name: string, unit: MetricUnitName, value: number): void;
+}
