@@ -1,6 +1,6 @@
 import { type Command, Option } from "commander";
-import { attemptResource, DELIVERY_STATUSES, deliveryResource } from "../../functions/api/schemas.ts";
 import { NotFoundError } from "../../functions/domain/errors.ts";
+import { attemptResource, DELIVERY_STATUSES, deliveryResource } from "../../functions/http/schemas.ts";
 import { retryDelivery } from "../../functions/services/recovery.ts";
 import type { Target } from "../target.ts";
 import { connect, storesOf, tenantOption, webhookOption, wholeNumber } from "./context.ts";

@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { EVENT_ID } from "../../functions/api/schemas.ts";
 import { NotFoundError } from "../../functions/domain/errors.ts";
 import { newEventId } from "../../functions/domain/ids.ts";
 import type { StoredEvent } from "../../functions/domain/model.ts";
+import { EVENT_ID } from "../../functions/http/schemas.ts";
 import { StackOutput } from "../../functions/shared/names.ts";
 import { requireOutput } from "../target.ts";
 import { connect, storesOf, tenantOption } from "./context.ts";

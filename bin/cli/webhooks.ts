@@ -1,7 +1,7 @@
 import type { Command } from "commander";
-import { webhookResource } from "../../functions/api/schemas.ts";
 import { NotFoundError } from "../../functions/domain/errors.ts";
 import { allWebhooks } from "../../functions/domain/webhooks.ts";
+import { webhookResource } from "../../functions/http/schemas.ts";
 import { connect, storesOf, tenantOption } from "./context.ts";
 import { cell, formatFields, printJson, printLines, tableOrEmpty } from "./output.ts";
 

@@ -29,16 +29,6 @@ import {
   updateWebhook,
   type WebhookPatch,
 } from "../domain/webhooks.ts";
-import { recoverWebhook, retryDelivery } from "../services/recovery.ts";
-import {
-  FALLBACK_ROUTE,
-  IngestRoute,
-  ManagementRoute,
-  type ManagementRouteKey,
-  PublicRoute,
-  type PublicRouteKey,
-} from "../shared/names.ts";
-import { MAX_TEST_SEND_TIMEOUT_SECONDS } from "../shared/retry-policy.ts";
 import {
   type ApiEvent,
   type ApiResult,
@@ -49,9 +39,7 @@ import {
   noContent,
   parseWith,
   tenantOf,
-} from "./http.ts";
-import { openApiDocument } from "./openapi.ts";
-import { allowedMethods } from "./route-match.ts";
+} from "../http/http.ts";
 import {
   attemptResource,
   CreateWebhookBody,
@@ -70,7 +58,19 @@ import {
   UpdateWebhookBody,
   WebhookPath,
   webhookResource,
-} from "./schemas.ts";
+} from "../http/schemas.ts";
+import { recoverWebhook, retryDelivery } from "../services/recovery.ts";
+import {
+  FALLBACK_ROUTE,
+  IngestRoute,
+  ManagementRoute,
+  type ManagementRouteKey,
+  PublicRoute,
+  type PublicRouteKey,
+} from "../shared/names.ts";
+import { MAX_TEST_SEND_TIMEOUT_SECONDS } from "../shared/retry-policy.ts";
+import { openApiDocument } from "./openapi.ts";
+import { allowedMethods } from "./route-match.ts";
 
 const config = loadConfig([
   "webhooksTable",

@@ -4,7 +4,6 @@
  * operation here; the type below makes a route without one a compile error.
  */
 import * as z from "zod";
-import { IngestRoute, type ManagementRouteKey, PublicRoute, type PublicRouteKey } from "../shared/names.ts";
 import {
   CreateWebhookBody,
   DELIVERY_STATUSES,
@@ -15,7 +14,8 @@ import {
   RecoverBody,
   TestWebhookBody,
   UpdateWebhookBody,
-} from "./schemas.ts";
+} from "../http/schemas.ts";
+import { IngestRoute, type ManagementRouteKey, PublicRoute, type PublicRouteKey } from "../shared/names.ts";
 
 type IngestRouteKey = (typeof IngestRoute)[keyof typeof IngestRoute];
 type RouteKey = ManagementRouteKey | IngestRouteKey | PublicRouteKey;

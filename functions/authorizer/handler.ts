@@ -9,7 +9,7 @@ import { loadConfig } from "../adapters/config.ts";
 import { dynamodb } from "../adapters/dynamodb.ts";
 import { logger } from "../adapters/logger.ts";
 import { traceHandler } from "../adapters/tracing.ts";
-import type { TenantContext } from "../api/http.ts";
+import type { TenantContext } from "../http/http.ts";
 
 const config = loadConfig(["webhooksTable"]);
 const BEARER = /^Bearer\s+(\S+)$/i;

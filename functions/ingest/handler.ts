@@ -12,6 +12,8 @@ import { sqs } from "../adapters/sqs.ts";
 import { dynamoStores } from "../adapters/stores.ts";
 import { cachedSubscriberSnapshots } from "../adapters/subscriber-cache.ts";
 import { traceHandler } from "../adapters/tracing.ts";
+import { HooklineError } from "../domain/errors.ts";
+import { type PublishDeps, type PublishRequest, publishEvent } from "../domain/publish.ts";
 import {
   type ApiEvent,
   type ApiResult,
@@ -20,10 +22,8 @@ import {
   jsonBodies,
   parseWith,
   tenantOf,
-} from "../api/http.ts";
-import { EVENT_ID, PublishEventBody } from "../api/schemas.ts";
-import { HooklineError } from "../domain/errors.ts";
-import { type PublishDeps, type PublishRequest, publishEvent } from "../domain/publish.ts";
+} from "../http/http.ts";
+import { EVENT_ID, PublishEventBody } from "../http/schemas.ts";
 import { MetricName } from "../shared/names.ts";
 
 const config = loadConfig([

@@ -2,13 +2,13 @@ import { Validator } from "@seriousme/openapi-schema-validator";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { openApiDocument } from "../../functions/api/openapi.ts";
+import { customHeaderProblems } from "../../functions/domain/custom-headers.ts";
 import {
   CreateWebhookBody,
   ListWebhooksQuery,
   TestWebhookBody,
   UpdateWebhookBody,
-} from "../../functions/api/schemas.ts";
-import { customHeaderProblems } from "../../functions/domain/custom-headers.ts";
+} from "../../functions/http/schemas.ts";
 import { IngestRoute, ManagementRoute, PublicRoute } from "../../functions/shared/names.ts";
 
 const minimal = { url: "https://example.com/hooks", event_types: ["memory.created"] };

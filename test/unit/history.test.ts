@@ -1,6 +1,5 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ListDeliveriesQuery, ListEventsQuery, RecoverBody } from "../../functions/api/schemas.ts";
 import { decodeCursor, encodeCursor } from "../../functions/domain/cursor.ts";
 import { ValidationError } from "../../functions/domain/errors.ts";
 import { listDeliveries, listEvents, payloadData } from "../../functions/domain/history.ts";
@@ -11,6 +10,7 @@ import type {
   EventHistory,
   EventPageRequest,
 } from "../../functions/domain/ports.ts";
+import { ListDeliveriesQuery, ListEventsQuery, RecoverBody } from "../../functions/http/schemas.ts";
 
 const KEY = new Uint8Array(32).fill(7);
 const cursorKey = async () => KEY;
