@@ -1,3 +1,7 @@
+/**
+ * The HTTP edge the API entry points share (the management API, ingest, the authorizer; the CLI reads
+ * its schemas): request parsing, JSON bodies, and the one place typed errors become HTTP responses.
+ */
 import type { MiddlewareObj } from "@middy/core";
 import httpJsonBodyParser from "@middy/http-json-body-parser";
 import type {

@@ -1,3 +1,8 @@
+/**
+ * Services: the use cases several entry points share (a delivery step and a probe here; recovery and
+ * the reconciler's run beside it). They import domain code and the ports of domain/ports.ts only,
+ * never an adapter, so the handlers, the CLI and tests hand them what they run against.
+ */
 import { admit, afterAttempt, type CircuitTransition } from "../domain/circuit.ts";
 import {
   type CircuitChange,
