@@ -33,6 +33,7 @@ import {
   updateWebhook,
   type WebhookPatch,
 } from "../domain/webhooks.ts";
+import { MAX_TEST_SEND_TIMEOUT_SECONDS, OPEN_CIRCUIT_COUNT_CAP } from "../shared/limits.ts";
 import {
   FALLBACK_ROUTE,
   IngestRoute,
@@ -41,7 +42,6 @@ import {
   PublicRoute,
   type PublicRouteKey,
 } from "../shared/names.ts";
-import { MAX_TEST_SEND_TIMEOUT_SECONDS } from "../shared/retry-policy.ts";
 import {
   type ApiEvent,
   type ApiResult,
@@ -96,9 +96,6 @@ const endpointChecks = {
   endpointPolicy: config.endpointPolicy,
   resolveHost,
 };
-
-/** Health counts open circuits up to this many; it reads a sparse index, never the whole table. */
-const OPEN_CIRCUIT_COUNT_CAP = 1000;
 
 const KNOWN_ROUTES: readonly string[] = [
   ...Object.values(ManagementRoute),

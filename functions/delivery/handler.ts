@@ -27,7 +27,7 @@ import { dynamoWebhookStore } from "../adapters/webhook-store.ts";
 import type { Webhook } from "../domain/model.ts";
 import { continueFanOut } from "../domain/publish.ts";
 import { StatsBatch } from "../domain/stats.ts";
-import { MAX_ATTEMPT_TIMEOUT_SECONDS } from "../shared/retry-policy.ts";
+import { MAX_ATTEMPT_TIMEOUT_SECONDS } from "../shared/limits.ts";
 import { type DeliveryServiceDeps, processDelivery, processProbe, type WorkflowAnswer } from "./process.ts";
 
 const config = loadConfig([

@@ -21,6 +21,7 @@ import { dynamoWebhookStore } from "../adapters/webhook-store.ts";
 import { resumeMessage } from "../delivery/process.ts";
 import { TERMINAL_STATUSES } from "../domain/model.ts";
 import { type PublishDeps, resumeFanOut } from "../domain/publish.ts";
+import { OPEN_CIRCUIT_COUNT_CAP } from "../shared/limits.ts";
 import { MetricName } from "../shared/names.ts";
 
 const config = loadConfig([
@@ -49,9 +50,6 @@ const publishDeps: PublishDeps = {
   continueLater: sqsFanOutContinuation(sqs, deliveryLanes(config)),
   now: () => new Date(),
 };
-
-/** The open-circuits gauge counts up to this many; past it, the alarm has long since fired. */
-const OPEN_CIRCUIT_COUNT_CAP = 10_000;
 
 /** Overdue records handled per run; the rest wait for the next run a minute later. */
 const RECORDS_PER_RUN = 1000;
