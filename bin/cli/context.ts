@@ -6,10 +6,7 @@ import { dynamoDeliveryStore } from "../../functions/adapters/delivery-store.ts"
 import { dynamoEventStore } from "../../functions/adapters/event-store.ts";
 import { dynamoWebhookStore } from "../../functions/adapters/webhook-store.ts";
 import { StackOutput } from "../../functions/shared/names.ts";
-import {
-  DEFAULT_RECONCILE_GRACE_SECONDS,
-  DEFAULT_RETENTION_DAYS,
-} from "../../functions/shared/retry-policy.ts";
+import { parseSetting, type RangeSetting, Setting } from "../../functions/shared/settings.ts";
 import { requireOutput, resolveTarget, type Target } from "../target.ts";
 
 export interface GlobalOptions {
@@ -54,17 +51,37 @@ export function wholeNumber(min: number, max: number) {
   };
 }
 
-/** The stores the commands read and write, over the target's tables, with the deployment defaults. */
+/**
+ * The deployment's retention and reconciler grace, from the stack's outputs: records the CLI writes
+ * (a redrive, a retry) expire and fall due as the functions' own do.
+ */
+export function recordSettingsOf(target: Pick<Target, "description" | "outputs">): {
+  retentionDays: number;
+  reconcileGraceSeconds: number;
+} {
+  const read = (output: string, setting: RangeSetting) =>
+    parseSetting(`${target.description} output ${output}`, setting, requireOutput(target, output));
+  return {
+    retentionDays: read(StackOutput.retentionDays, Setting.retentionDays),
+    reconcileGraceSeconds: read(StackOutput.reconcileGraceSeconds, Setting.reconcileGraceSeconds),
+  };
+}
+
+/** The stores the commands read and write, over the target's tables, with the deployment's settings. */
 export function storesOf(target: Target) {
   const eventsTable = () => requireOutput(target, StackOutput.eventsTable);
   const webhooksTable = () => requireOutput(target, StackOutput.webhooksTable);
   return {
     apiKeys: (): ApiKeyDeps => ({ ddb: target.ddb, tableName: webhooksTable() }),
     webhooks: () => dynamoWebhookStore(target.ddb, webhooksTable()),
-    deliveries: () =>
-      dynamoDeliveryStore(target.ddb, eventsTable(), DEFAULT_RETENTION_DAYS, DEFAULT_RECONCILE_GRACE_SECONDS),
-    events: () =>
-      dynamoEventStore(target.ddb, eventsTable(), DEFAULT_RETENTION_DAYS, DEFAULT_RECONCILE_GRACE_SECONDS),
+    deliveries: () => {
+      const { retentionDays, reconcileGraceSeconds } = recordSettingsOf(target);
+      return dynamoDeliveryStore(target.ddb, eventsTable(), retentionDays, reconcileGraceSeconds);
+    },
+    events: () => {
+      const { retentionDays, reconcileGraceSeconds } = recordSettingsOf(target);
+      return dynamoEventStore(target.ddb, eventsTable(), retentionDays, reconcileGraceSeconds);
+    },
     /** The delivery queues, each delivery sent to its event type's lane. */
     queue: () =>
       sqsDeliveryQueue(target.sqs, {
