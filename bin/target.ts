@@ -68,7 +68,7 @@ export async function resolveTarget(stackName: string | undefined): Promise<Targ
 }
 
 /** A stack output the command needs, or a clear error naming the stack that lacks it. */
-export function requireOutput(target: Target, name: string): string {
+export function requireOutput(target: Pick<Target, "description" | "outputs">, name: string): string {
   const value = target.outputs[name];
   if (!value) throw new Error(`${target.description} has no ${name} output`);
   return value;

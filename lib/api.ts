@@ -7,9 +7,11 @@ import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { MAX_TEST_SEND_TIMEOUT_SECONDS } from "../functions/shared/limits.ts";
 import { EnvVar, IngestRoute, ManagementRoute, PublicRoute } from "../functions/shared/names.ts";
-import { MAX_TEST_SEND_TIMEOUT_SECONDS } from "../functions/shared/retry-policy.ts";
+import { Setting } from "../functions/shared/settings.ts";
 import { HooklineFunction } from "./function.ts";
+import { checkProps, secondsOf } from "./validate.ts";
 
 export interface HooklineApiProps {
   readonly webhooksTable: ITableV2;
@@ -22,7 +24,7 @@ export interface HooklineApiProps {
   /** Only its depth is read, by the health route. */
   readonly deadLetterQueue: IQueue;
   readonly environment: Readonly<Record<string, string>>;
-  /** How long a rotated-out signing secret keeps signing, next to the new one. */
+  /** How long a rotated-out signing secret keeps signing, next to the new one: at most 30 days. */
   readonly secretRotationOverlapSeconds: number;
   /**
    * How long a test send waits for an endpoint whose webhook sets no timeout of its own (at most
@@ -31,7 +33,8 @@ export interface HooklineApiProps {
    */
   readonly attemptTimeout?: Duration;
   /**
-   * How long API Gateway caches an API key's authorizer answer; a revoked key works for at most this long.
+   * How long API Gateway caches an API key's authorizer answer; a revoked key works for at most this
+   * long. At most an hour.
    * @default Duration.seconds(60)
    */
   readonly authorizerCacheTtl?: Duration;
@@ -58,6 +61,16 @@ export class HooklineApi extends Construct {
 
   constructor(scope: Construct, id: string, props: HooklineApiProps) {
     super(scope, id);
+    checkProps("HooklineApi", [
+      [
+        "secretRotationOverlapSeconds",
+        Setting.secretRotationOverlapSeconds,
+        props.secretRotationOverlapSeconds,
+      ],
+      ["attemptTimeout", Setting.attemptTimeoutSeconds, secondsOf(props.attemptTimeout)],
+      ["authorizerCacheTtl", Setting.authorizerCacheTtlSeconds, secondsOf(props.authorizerCacheTtl)],
+    ]);
+    const attemptTimeout = props.attemptTimeout ?? Duration.seconds(Setting.attemptTimeoutSeconds.default);
     const functionOptions = {
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
       ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
@@ -78,7 +91,7 @@ export class HooklineApi extends Construct {
       timeout: Duration.seconds(MAX_TEST_SEND_TIMEOUT_SECONDS + 5),
       environment: {
         ...props.environment,
-        [EnvVar.deliveryTimeoutSeconds]: String((props.attemptTimeout ?? Duration.seconds(10)).toSeconds()),
+        [EnvVar.deliveryTimeoutSeconds]: String(attemptTimeout.toSeconds()),
         [EnvVar.secretRotationOverlapSeconds]: String(props.secretRotationOverlapSeconds),
         [EnvVar.deliveryQueueUrl]: props.deliveryQueue.queueUrl,
         [EnvVar.priorityQueueUrl]: props.priorityQueue.queueUrl,
@@ -96,7 +109,8 @@ export class HooklineApi extends Construct {
     const authorizer = new HttpLambdaAuthorizer("ApiKeyAuthorizer", this.authorizerFunction, {
       responseTypes: [HttpLambdaResponseType.SIMPLE],
       identitySource: ["$request.header.Authorization"],
-      resultsCacheTtl: props.authorizerCacheTtl ?? Duration.seconds(60),
+      resultsCacheTtl:
+        props.authorizerCacheTtl ?? Duration.seconds(Setting.authorizerCacheTtlSeconds.default),
     });
 
     const management = new HttpLambdaIntegration("ManagementIntegration", this.managementFunction);

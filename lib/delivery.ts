@@ -5,9 +5,11 @@ import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { MAX_ATTEMPT_TIMEOUT_SECONDS } from "../functions/shared/limits.ts";
 import { EnvVar } from "../functions/shared/names.ts";
-import { MAX_ATTEMPT_TIMEOUT_SECONDS } from "../functions/shared/retry-policy.ts";
+import { Setting } from "../functions/shared/settings.ts";
 import { HooklineFunction } from "./function.ts";
+import { checkProps, secondsOf } from "./validate.ts";
 
 export interface HooklineDeliveryProps {
   readonly webhooksTable: ITableV2;
@@ -15,12 +17,12 @@ export interface HooklineDeliveryProps {
   /** Settings every function shares (tables, catalogue, endpoint policy, version). */
   readonly environment: Readonly<Record<string, string>>;
   /**
-   * How long one delivery attempt may take before it counts as a timeout.
+   * How long one delivery attempt may take before it counts as a timeout: 1 to 30 seconds.
    * @default Duration.seconds(10)
    */
   readonly attemptTimeout?: Duration;
   /**
-   * Most delivery function instances polling the queue at once.
+   * Most delivery function instances polling the queue at once: 2 to 1000.
    * @default 50
    */
   readonly maxConcurrency?: number;
@@ -57,7 +59,11 @@ export class HooklineDelivery extends Construct {
 
   constructor(scope: Construct, id: string, props: HooklineDeliveryProps) {
     super(scope, id);
-    const attemptTimeout = props.attemptTimeout ?? Duration.seconds(10);
+    checkProps("HooklineDelivery", [
+      ["attemptTimeout", Setting.attemptTimeoutSeconds, secondsOf(props.attemptTimeout)],
+      ["maxConcurrency", Setting.deliveryConcurrency, props.maxConcurrency],
+    ]);
+    const attemptTimeout = props.attemptTimeout ?? Duration.seconds(Setting.attemptTimeoutSeconds.default);
     // Records of a batch are attempted in parallel, so one batch takes about one attempt's time: the
     // longest a webhook may ask for, a rate limit's wait, and the bookkeeping around them.
     const longestAttempt = Math.max(attemptTimeout.toSeconds(), MAX_ATTEMPT_TIMEOUT_SECONDS);
@@ -112,7 +118,7 @@ export class HooklineDelivery extends Construct {
           batchSize: 10,
           maxBatchingWindow: Duration.seconds(0),
           reportBatchItemFailures: true,
-          maxConcurrency: props.maxConcurrency ?? 50,
+          maxConcurrency: props.maxConcurrency ?? Setting.deliveryConcurrency.default,
         }),
       );
       return fn;

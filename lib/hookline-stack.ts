@@ -30,6 +30,8 @@ export class HooklineStack extends Stack {
         ? {}
         : { alarmTopicArn: this.hookline.monitoring.alarmTopic.topicArn }),
       deliveryLogGroupName: this.hookline.delivery.function.logGroup.logGroupName,
+      retentionDays: String(this.hookline.retentionDays),
+      reconcileGraceSeconds: String(this.hookline.reconcileGraceSeconds),
     };
     for (const [key, value] of Object.entries(outputs)) {
       if (value !== undefined) new CfnOutput(this, StackOutput[key as keyof typeof StackOutput], { value });

@@ -1,4 +1,4 @@
-import { ArnFormat, type Duration, Names, type RemovalPolicy, Stack } from "aws-cdk-lib";
+import { ArnFormat, Duration, Names, type RemovalPolicy, Stack } from "aws-cdk-lib";
 import { EventBus, type IEventBus } from "aws-cdk-lib/aws-events";
 import type { IKey } from "aws-cdk-lib/aws-kms";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
@@ -6,15 +6,11 @@ import { Construct } from "constructs";
 import { DEFAULT_EVENT_TYPES, type EventTypeDefinition } from "../functions/shared/event-catalogue.ts";
 import { DEFAULT_METRICS_NAMESPACE, EnvVar } from "../functions/shared/names.ts";
 import {
-  DEFAULT_CIRCUIT_COOLDOWN_SECONDS,
-  DEFAULT_CIRCUIT_FAILURE_THRESHOLD,
-  DEFAULT_RECONCILE_GRACE_SECONDS,
-  DEFAULT_RETENTION_DAYS,
   DEFAULT_RETRY_SCHEDULE_SECONDS,
-  DEFAULT_SECRET_ROTATION_OVERLAP_SECONDS,
-  MAX_SECRET_ROTATION_OVERLAP_SECONDS,
+  formatRetrySchedule,
   retryScheduleProblems,
 } from "../functions/shared/retry-policy.ts";
+import { Setting } from "../functions/shared/settings.ts";
 import packageJson from "../package.json" with { type: "json" };
 import { HooklineApi } from "./api.ts";
 import { HooklineDelivery } from "./delivery.ts";
@@ -23,6 +19,7 @@ import { HooklineMonitoring, type HooklineMonitoringProps } from "./monitoring.t
 import { HooklineReconciler } from "./reconciler.ts";
 import { HooklineRetryWorkflow } from "./retry-workflow.ts";
 import { HooklineStorage } from "./storage.ts";
+import { checkProps, secondsOf } from "./validate.ts";
 
 /** Which webhook URLs may be registered and connected to. The defaults are the safe ones. */
 export interface EndpointSafetyProps {
@@ -67,22 +64,22 @@ export interface HooklineProps {
   /** @default - the strict defaults of EndpointSafetyProps */
   readonly endpointSafety?: EndpointSafetyProps;
   /**
-   * How long the delivery function waits for an endpoint's answer.
+   * How long the delivery function waits for an endpoint's answer: 1 to 30 seconds.
    * @default Duration.seconds(10)
    */
   readonly attemptTimeout?: Duration;
   /**
-   * Days events and deliveries are kept before DynamoDB's TTL removes them.
+   * Days events and deliveries are kept before DynamoDB's TTL removes them: 1 to 3650.
    * @default 30
    */
   readonly retentionDays?: number;
   /**
-   * How long the API caches an API key's authorizer answer.
+   * How long the API caches an API key's authorizer answer: at most an hour.
    * @default Duration.seconds(60)
    */
   readonly authorizerCacheTtl?: Duration;
   /**
-   * Most concurrent delivery function instances.
+   * Most concurrent delivery function instances per lane: 2 to 1000.
    * @default 50
    */
   readonly deliveryConcurrency?: number;
@@ -93,18 +90,19 @@ export interface HooklineProps {
    */
   readonly retryScheduleSeconds?: readonly number[];
   /**
-   * Consecutive failed attempts that open a webhook's circuit.
+   * Consecutive failed attempts that open a webhook's circuit: 1 to 1000.
    * @default 5
    */
   readonly circuitFailureThreshold?: number;
   /**
-   * How long an open circuit sends nothing to its endpoint before one probe is allowed.
+   * How long an open circuit sends nothing to its endpoint before one probe is allowed: 1 second to
+   * 1 day.
    * @default Duration.minutes(5)
    */
   readonly circuitCooldown?: Duration;
   /**
    * How long past its deadline a record may stay before the reconciler drives it on (a lost message,
-   * a workflow that failed to start, an interrupted fan-out).
+   * a workflow that failed to start, an interrupted fan-out): 1 second to 1 day.
    * @default Duration.minutes(5)
    */
   readonly reconcileGrace?: Duration;
@@ -162,8 +160,6 @@ export const DEFAULT_ENDPOINT_SAFETY = {
   allowedPorts: [443, 8443, 80, 8080],
 } as const satisfies EndpointSafetyProps;
 
-export { DEFAULT_RECONCILE_GRACE_SECONDS, DEFAULT_RETENTION_DAYS };
-
 /**
  * Hookline: webhook delivery for AWS, composed of storage, ingest, delivery, the retry workflow, the
  * reconciler and the HTTP API.
@@ -180,13 +176,43 @@ export class Hookline extends Construct {
   readonly priorityEventTypes: readonly string[];
   /** The dashboard and alarms; undefined when `monitoring.enabled` is false. */
   readonly monitoring?: HooklineMonitoring;
+  /** Days records are kept, resolved: the CLI writes records with the same expiry. */
+  readonly retentionDays: number;
+  /** The reconciler's grace in seconds, resolved: the CLI sets the same deadlines on what it writes. */
+  readonly reconcileGraceSeconds: number;
 
   constructor(scope: Construct, id: string, props: HooklineProps = {}) {
     super(scope, id);
     const eventTypes = props.eventTypes ?? DEFAULT_EVENT_TYPES;
-    if (eventTypes.length === 0) throw new Error("Hookline: eventTypes must list at least one event type");
+    const retrySchedule = props.retryScheduleSeconds ?? DEFAULT_RETRY_SCHEDULE_SECONDS;
+    checkProps(
+      "Hookline",
+      [
+        ["attemptTimeout", Setting.attemptTimeoutSeconds, secondsOf(props.attemptTimeout)],
+        ["retentionDays", Setting.retentionDays, props.retentionDays],
+        ["authorizerCacheTtl", Setting.authorizerCacheTtlSeconds, secondsOf(props.authorizerCacheTtl)],
+        ["deliveryConcurrency", Setting.deliveryConcurrency, props.deliveryConcurrency],
+        ["circuitFailureThreshold", Setting.circuitFailureThreshold, props.circuitFailureThreshold],
+        ["circuitCooldown", Setting.circuitCooldownSeconds, secondsOf(props.circuitCooldown)],
+        ["reconcileGrace", Setting.reconcileGraceSeconds, secondsOf(props.reconcileGrace)],
+        [
+          "secretRotationOverlap",
+          Setting.secretRotationOverlapSeconds,
+          secondsOf(props.secretRotationOverlap),
+        ],
+      ],
+      [
+        ...(eventTypes.length === 0 ? ["eventTypes must list at least one event type"] : []),
+        ...retryScheduleProblems(retrySchedule, "retryScheduleSeconds").map(
+          (problem) => `${problem.path} ${problem.message}`,
+        ),
+      ],
+    );
     this.priorityEventTypes = eventTypes.filter((type) => type.priority === "high").map((type) => type.name);
-    const retentionDays = props.retentionDays ?? DEFAULT_RETENTION_DAYS;
+    const retentionDays = props.retentionDays ?? Setting.retentionDays.default;
+    this.retentionDays = retentionDays;
+    this.reconcileGraceSeconds = props.reconcileGrace?.toSeconds() ?? Setting.reconcileGraceSeconds.default;
+    const attemptTimeout = props.attemptTimeout ?? Duration.seconds(Setting.attemptTimeoutSeconds.default);
     const safety = { ...DEFAULT_ENDPOINT_SAFETY, ...props.endpointSafety };
     const functionOptions = {
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
@@ -200,17 +226,7 @@ export class Hookline extends Construct {
       ...(props.encryptionKey === undefined ? {} : { encryptionKey: props.encryptionKey }),
     });
     const overlapSeconds =
-      props.secretRotationOverlap?.toSeconds() ?? DEFAULT_SECRET_ROTATION_OVERLAP_SECONDS;
-    if (overlapSeconds > MAX_SECRET_ROTATION_OVERLAP_SECONDS) {
-      throw new Error("Hookline: secretRotationOverlap must be at most 30 days");
-    }
-    const retrySchedule = props.retryScheduleSeconds ?? DEFAULT_RETRY_SCHEDULE_SECONDS;
-    const problems = retryScheduleProblems(retrySchedule, "retryScheduleSeconds");
-    if (problems.length > 0) {
-      throw new Error(
-        `Hookline: ${problems.map((problem) => `${problem.path} ${problem.message}`).join("; ")}`,
-      );
-    }
+      props.secretRotationOverlap?.toSeconds() ?? Setting.secretRotationOverlapSeconds.default;
     const environment = {
       [EnvVar.webhooksTable]: this.storage.webhooksTable.tableName,
       [EnvVar.eventsTable]: this.storage.eventsTable.tableName,
@@ -220,16 +236,14 @@ export class Hookline extends Construct {
       [EnvVar.version]: packageJson.version,
       [EnvVar.metricsNamespace]: metricsNamespace,
       [EnvVar.logLevel]: props.logLevel ?? "INFO",
-      [EnvVar.retrySchedule]: JSON.stringify(retrySchedule),
+      [EnvVar.retrySchedule]: formatRetrySchedule(retrySchedule),
       [EnvVar.circuitFailureThreshold]: String(
-        props.circuitFailureThreshold ?? DEFAULT_CIRCUIT_FAILURE_THRESHOLD,
+        props.circuitFailureThreshold ?? Setting.circuitFailureThreshold.default,
       ),
       [EnvVar.circuitCooldownSeconds]: String(
-        props.circuitCooldown?.toSeconds() ?? DEFAULT_CIRCUIT_COOLDOWN_SECONDS,
+        props.circuitCooldown?.toSeconds() ?? Setting.circuitCooldownSeconds.default,
       ),
-      [EnvVar.reconcileGraceSeconds]: String(
-        props.reconcileGrace?.toSeconds() ?? DEFAULT_RECONCILE_GRACE_SECONDS,
-      ),
+      [EnvVar.reconcileGraceSeconds]: String(this.reconcileGraceSeconds),
     };
     // Named in advance: the delivery function starts the workflow, and the workflow invokes the function.
     const retryStateMachineName = `${Names.uniqueResourceName(this, { maxLength: 60, separator: "-" })}-retries`;
@@ -244,7 +258,7 @@ export class Hookline extends Construct {
       webhooksTable: this.storage.webhooksTable,
       eventsTable: this.storage.eventsTable,
       environment,
-      ...(props.attemptTimeout === undefined ? {} : { attemptTimeout: props.attemptTimeout }),
+      attemptTimeout,
       ...(props.deliveryConcurrency === undefined ? {} : { maxConcurrency: props.deliveryConcurrency }),
       retryStateMachineArn,
       ...functionOptions,
@@ -290,7 +304,7 @@ export class Hookline extends Construct {
       deadLetterQueue: this.delivery.deadLetterQueue,
       environment,
       secretRotationOverlapSeconds: overlapSeconds,
-      ...(props.attemptTimeout === undefined ? {} : { attemptTimeout: props.attemptTimeout }),
+      attemptTimeout,
       ...(props.authorizerCacheTtl === undefined ? {} : { authorizerCacheTtl: props.authorizerCacheTtl }),
       ...functionOptions,
     });

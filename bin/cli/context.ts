@@ -4,10 +4,7 @@ import type { ApiKeyDeps } from "../../functions/adapters/api-keys.ts";
 import { sqsDeliveryQueue } from "../../functions/adapters/delivery-queue.ts";
 import { dynamoStores } from "../../functions/adapters/stores.ts";
 import { StackOutput } from "../../functions/shared/names.ts";
-import {
-  DEFAULT_RECONCILE_GRACE_SECONDS,
-  DEFAULT_RETENTION_DAYS,
-} from "../../functions/shared/retry-policy.ts";
+import { parseSetting, type RangeSetting, Setting } from "../../functions/shared/settings.ts";
 import { requireOutput, resolveTarget, type Target } from "../target.ts";
 
 export interface GlobalOptions {
@@ -52,7 +49,23 @@ export function wholeNumber(min: number, max: number) {
   };
 }
 
-/** The stores the commands read and write, over the target's tables, with the deployment defaults. */
+/**
+ * The deployment's retention and reconciler grace, from the stack's outputs: records the CLI writes
+ * (a redrive, a retry) expire and fall due as the functions' own do.
+ */
+export function recordSettingsOf(target: Pick<Target, "description" | "outputs">): {
+  retentionDays: number;
+  reconcileGraceSeconds: number;
+} {
+  const read = (output: string, setting: RangeSetting) =>
+    parseSetting(`${target.description} output ${output}`, setting, requireOutput(target, output));
+  return {
+    retentionDays: read(StackOutput.retentionDays, Setting.retentionDays),
+    reconcileGraceSeconds: read(StackOutput.reconcileGraceSeconds, Setting.reconcileGraceSeconds),
+  };
+}
+
+/** The stores the commands read and write, over the target's tables, with the deployment's settings. */
 export function storesOf(target: Target) {
   const eventsTable = () => requireOutput(target, StackOutput.eventsTable);
   const webhooksTable = () => requireOutput(target, StackOutput.webhooksTable);
@@ -60,8 +73,7 @@ export function storesOf(target: Target) {
     dynamoStores(target.ddb, {
       webhooksTable: webhooksTable(),
       eventsTable: eventsTable(),
-      retentionDays: DEFAULT_RETENTION_DAYS,
-      reconcileGraceSeconds: DEFAULT_RECONCILE_GRACE_SECONDS,
+      ...recordSettingsOf(target),
     });
   return {
     apiKeys: (): ApiKeyDeps => ({ ddb: target.ddb, tableName: webhooksTable() }),

@@ -2,7 +2,8 @@ import * as z from "zod";
 import type { EndpointPolicy } from "../domain/endpoint-url.ts";
 import type { EventTypeDefinition } from "../shared/event-catalogue.ts";
 import { EnvVar } from "../shared/names.ts";
-import { MAX_SECRET_ROTATION_OVERLAP_SECONDS, retryScheduleProblems } from "../shared/retry-policy.ts";
+import { parseRetrySchedule } from "../shared/retry-policy.ts";
+import { type RangeSetting, Setting } from "../shared/settings.ts";
 
 const jsonString = <T extends z.ZodType>(schema: T) =>
   z
@@ -34,6 +35,8 @@ const endpointPolicy = jsonString(
   }),
 ) satisfies z.ZodType<EndpointPolicy>;
 
+const inRange = (setting: RangeSetting) => z.coerce.number().int().min(setting.min).max(setting.max);
+
 /** Every setting a function can receive, each parsed and range-checked once at cold start. */
 const settings = {
   webhooksTable: z.string().min(1),
@@ -42,19 +45,23 @@ const settings = {
   priorityQueueUrl: z.string().url(),
   eventTypes,
   endpointPolicy,
-  deliveryTimeoutSeconds: z.coerce.number().int().min(1).max(30),
-  retentionDays: z.coerce.number().int().min(1).max(3650),
+  deliveryTimeoutSeconds: inRange(Setting.attemptTimeoutSeconds),
+  retentionDays: inRange(Setting.retentionDays),
   version: z.string().min(1),
   retryStateMachineArn: z.string().min(1),
-  retrySchedule: jsonString(z.array(z.number())).superRefine((schedule, context) => {
-    for (const problem of retryScheduleProblems(schedule))
-      context.addIssue({ code: "custom", message: `${problem.path}: ${problem.message}` });
+  retrySchedule: z.string().transform((text, context) => {
+    try {
+      return parseRetrySchedule(text);
+    } catch (error) {
+      context.addIssue({ code: "custom", message: (error as Error).message });
+      return z.NEVER;
+    }
   }),
-  circuitFailureThreshold: z.coerce.number().int().min(1).max(1000),
-  circuitCooldownSeconds: z.coerce.number().int().min(1).max(86_400),
+  circuitFailureThreshold: inRange(Setting.circuitFailureThreshold),
+  circuitCooldownSeconds: inRange(Setting.circuitCooldownSeconds),
   deadLetterQueueUrl: z.string().url(),
-  reconcileGraceSeconds: z.coerce.number().int().min(1).max(86_400),
-  secretRotationOverlapSeconds: z.coerce.number().int().min(0).max(MAX_SECRET_ROTATION_OVERLAP_SECONDS),
+  reconcileGraceSeconds: inRange(Setting.reconcileGraceSeconds),
+  secretRotationOverlapSeconds: inRange(Setting.secretRotationOverlapSeconds),
 } as const;
 
 type Settings = typeof settings;

@@ -60,6 +60,7 @@ import {
   webhookResource,
 } from "../http/schemas.ts";
 import { recoverWebhook, retryDelivery } from "../services/recovery.ts";
+import { MAX_TEST_SEND_TIMEOUT_SECONDS, OPEN_CIRCUIT_COUNT_CAP } from "../shared/limits.ts";
 import {
   FALLBACK_ROUTE,
   IngestRoute,
@@ -68,7 +69,6 @@ import {
   PublicRoute,
   type PublicRouteKey,
 } from "../shared/names.ts";
-import { MAX_TEST_SEND_TIMEOUT_SECONDS } from "../shared/retry-policy.ts";
 import { openApiDocument } from "./openapi.ts";
 import { allowedMethods } from "./route-match.ts";
 
@@ -94,9 +94,6 @@ const endpointChecks = {
   endpointPolicy: config.endpointPolicy,
   resolveHost,
 };
-
-/** Health counts open circuits up to this many; it reads a sparse index, never the whole table. */
-const OPEN_CIRCUIT_COUNT_CAP = 1000;
 
 const KNOWN_ROUTES: readonly string[] = [
   ...Object.values(ManagementRoute),

@@ -29,7 +29,7 @@ import {
   processQueueMessage,
   type WorkflowAnswer,
 } from "../services/delivery-step.ts";
-import { MAX_ATTEMPT_TIMEOUT_SECONDS } from "../shared/retry-policy.ts";
+import { MAX_ATTEMPT_TIMEOUT_SECONDS } from "../shared/limits.ts";
 
 const config = loadConfig([
   "webhooksTable",

@@ -14,6 +14,7 @@
  * workers cannot both claim the probe. A transition that changes nothing returns the very object it
  * was given — `result.circuit === circuit` means there is nothing to write.
  */
+import { Setting } from "../shared/settings.ts";
 
 export type CircuitState = "closed" | "open" | "half_open";
 
@@ -40,8 +41,8 @@ export interface CircuitPolicy {
 }
 
 export const DEFAULT_CIRCUIT_POLICY: CircuitPolicy = Object.freeze({
-  failureThreshold: 5,
-  cooldownSeconds: 300,
+  failureThreshold: Setting.circuitFailureThreshold.default,
+  cooldownSeconds: Setting.circuitCooldownSeconds.default,
   probeTimeoutSeconds: 60,
 });
 

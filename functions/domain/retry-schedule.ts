@@ -13,11 +13,17 @@ import {
   DEFAULT_RETRY_SCHEDULE_SECONDS,
   MAX_SCHEDULE_ENTRIES,
   MAX_SCHEDULE_HORIZON_SECONDS,
+  parseRetrySchedule,
   retryScheduleProblems,
 } from "../shared/retry-policy.ts";
 import { ValidationError } from "./errors.ts";
 
-export { DEFAULT_RETRY_SCHEDULE_SECONDS, MAX_SCHEDULE_ENTRIES, MAX_SCHEDULE_HORIZON_SECONDS };
+export {
+  DEFAULT_RETRY_SCHEDULE_SECONDS,
+  MAX_SCHEDULE_ENTRIES,
+  MAX_SCHEDULE_HORIZON_SECONDS,
+  parseRetrySchedule,
+};
 
 /** Each delay is drawn from `[base × (1 − JITTER), base × (1 + JITTER)]`. */
 export const JITTER = 0.2;
@@ -33,37 +39,6 @@ export function validateRetrySchedule(seconds: readonly number[], path = "retry_
   if (details.length > 0) {
     throw new ValidationError(`the retry schedule is not valid (${details.length} problem(s))`, details);
   }
-}
-
-/**
- * Reads a schedule from configuration text such as `1, 5, 30, 300, 1800` (comma-separated seconds,
- * whitespace around each entry ignored) and validates it. Throws a plain Error that quotes the text
- * and names `variable` (by default the local runtime's `HOOKLINE_RETRY_SCHEDULE`), since this runs at start-up
- * on operator input, not on a request.
- */
-export function parseRetrySchedule(text: string, variable = "HOOKLINE_RETRY_SCHEDULE"): number[] {
-  const entries = text.split(",").map((entry) => entry.trim());
-  const fail = (reason: string): never => {
-    throw new Error(`${variable}=${JSON.stringify(text)} is not a valid retry schedule: ${reason}`);
-  };
-  const badEntry = entries.find((entry) => !/^\d+$/.test(entry));
-  if (badEntry !== undefined) {
-    fail(
-      badEntry === ""
-        ? "expected comma-separated whole seconds, e.g. 1,5,30,300,1800; found an empty entry"
-        : `expected comma-separated whole seconds, e.g. 1,5,30,300,1800; found ${JSON.stringify(badEntry)}`,
-    );
-  }
-  const schedule = entries.map(Number);
-  try {
-    validateRetrySchedule(schedule);
-  } catch (error) {
-    if (error instanceof ValidationError) {
-      fail(error.details.map((detail) => `${detail.path}: ${detail.message}`).join("; "));
-    }
-    throw error;
-  }
-  return schedule;
 }
 
 /**

@@ -15,7 +15,7 @@ import type { AttemptRecord, Delivery, Webhook } from "../domain/model.ts";
 import type { EventSummary } from "../domain/ports.ts";
 import type { TestSendResult } from "../domain/test-event.ts";
 import type { EventTypeDefinition } from "../shared/event-catalogue.ts";
-import { MAX_ATTEMPT_TIMEOUT_SECONDS } from "../shared/retry-policy.ts";
+import { MAX_ATTEMPT_TIMEOUT_SECONDS } from "../shared/limits.ts";
 
 /** Request and response shapes of the HTTP API. Field names are snake_case. */
 

@@ -14,6 +14,7 @@ import { sqs } from "../adapters/sqs.ts";
 import { dynamoStores } from "../adapters/stores.ts";
 import { traceHandler } from "../adapters/tracing.ts";
 import { type ReconcileDeps, reconcile } from "../services/reconcile.ts";
+import { OPEN_CIRCUIT_COUNT_CAP } from "../shared/limits.ts";
 
 const config = loadConfig([
   "webhooksTable",
@@ -26,9 +27,6 @@ const config = loadConfig([
 ]);
 const stores = dynamoStores(dynamodb, config);
 const lanes = deliveryLanes(config);
-
-/** The open-circuits gauge counts up to this many; past it, the alarm has long since fired. */
-const OPEN_CIRCUIT_COUNT_CAP = 10_000;
 
 const deps: ReconcileDeps = {
   due: stores.due,

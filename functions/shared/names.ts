@@ -11,15 +11,21 @@ export const EnvVar = {
   priorityQueueUrl: "HOOKLINE_PRIORITY_QUEUE_URL",
   eventTypes: "HOOKLINE_EVENT_TYPES",
   endpointPolicy: "HOOKLINE_ENDPOINT_POLICY",
-  deliveryTimeoutSeconds: "HOOKLINE_DELIVERY_TIMEOUT_SECONDS",
   retentionDays: "HOOKLINE_RETENTION_DAYS",
   version: "HOOKLINE_VERSION",
   retryStateMachineArn: "HOOKLINE_RETRY_STATE_MACHINE_ARN",
-  retrySchedule: "HOOKLINE_RETRY_SCHEDULE_SECONDS",
-  circuitFailureThreshold: "HOOKLINE_CIRCUIT_FAILURE_THRESHOLD",
-  circuitCooldownSeconds: "HOOKLINE_CIRCUIT_COOLDOWN_SECONDS",
   deadLetterQueueUrl: "HOOKLINE_DEAD_LETTER_QUEUE_URL",
-  reconcileGraceSeconds: "HOOKLINE_RECONCILE_GRACE_SECONDS",
+  /*
+   * The CDK app reads these five under the same names when it synthesizes for the local runtime
+   * (`LOCAL_OVERRIDES` in settings.ts), as the README documents, so each setting has one name
+   * everywhere. Whole seconds, except the threshold (failed attempts) and the schedule (comma-separated
+   * seconds).
+   */
+  deliveryTimeoutSeconds: "HOOKLINE_DELIVERY_TIMEOUT",
+  retrySchedule: "HOOKLINE_RETRY_SCHEDULE",
+  circuitFailureThreshold: "HOOKLINE_CIRCUIT_THRESHOLD",
+  circuitCooldownSeconds: "HOOKLINE_CIRCUIT_COOLDOWN",
+  reconcileGraceSeconds: "HOOKLINE_RECONCILE_GRACE",
   /** How long a rotated-out signing secret keeps signing deliveries, next to the new one. */
   secretRotationOverlapSeconds: "HOOKLINE_SECRET_ROTATION_OVERLAP_SECONDS",
   /** Read by Powertools Logger and Metrics: the service name in every log line and the metrics' dimension. */
@@ -177,4 +183,8 @@ export const StackOutput = {
   alarmTopicArn: "AlarmTopicArn",
   /** The delivery function's log group, which `hookline tail` follows on a deployed stack. */
   deliveryLogGroupName: "DeliveryLogGroupName",
+  /** Days records are kept: the CLI writes records with the same expiry as the functions. */
+  retentionDays: "RetentionDays",
+  /** The reconciler's grace: the CLI sets the same deadlines on the records it writes. */
+  reconcileGraceSeconds: "ReconcileGraceSeconds",
 } as const;

@@ -1,7 +1,8 @@
 /**
- * Defaults and limits of the retry schedule and the circuit breaker: the CDK props default to these,
- * and the functions enforce the same limits.
+ * The retry schedule's default, limits and checks: the CDK props, the CDK app's environment, the
+ * functions' configuration and a webhook's own schedule are all held to these.
  */
+import { EnvVar } from "./names.ts";
 
 /** Delays, in seconds, after each failed attempt: 6 attempts in all over about 36 minutes. */
 export const DEFAULT_RETRY_SCHEDULE_SECONDS: readonly number[] = Object.freeze([1, 5, 30, 300, 1800]);
@@ -11,12 +12,6 @@ export const MAX_SCHEDULE_ENTRIES = 15;
 
 /** The delays of a schedule add up to at most 3 days, well inside a Standard workflow's lifetime. */
 export const MAX_SCHEDULE_HORIZON_SECONDS = 3 * 86_400;
-
-/** Consecutive failed attempts that open a webhook's circuit. */
-export const DEFAULT_CIRCUIT_FAILURE_THRESHOLD = 5;
-
-/** How long an open circuit keeps requests away from its endpoint before one probe is allowed. */
-export const DEFAULT_CIRCUIT_COOLDOWN_SECONDS = 300;
 
 /**
  * What is wrong with a schedule, one entry per problem: it needs 1 to 15 delays, each a whole number of
@@ -56,23 +51,31 @@ export function retryScheduleProblems(
   return problems;
 }
 
-/** The longest an attempt may wait for an endpoint, whether set by the deployment or by a webhook. */
-export const MAX_ATTEMPT_TIMEOUT_SECONDS = 30;
-
-/** How long event and delivery records are kept. */
-export const DEFAULT_RETENTION_DAYS = 30;
-
-/** How overdue a record's next step must be before the reconciler drives it on. */
-export const DEFAULT_RECONCILE_GRACE_SECONDS = 300;
+/** A schedule as configuration text writes it: comma-separated whole seconds. */
+export function formatRetrySchedule(seconds: readonly number[]): string {
+  return seconds.join(",");
+}
 
 /**
- * A test send (`POST /v1/webhooks/{id}/test`) waits at most this long for the endpoint, whatever the
- * webhook's own timeout: it answers inside an API request, and API Gateway gives up after 30 s.
+ * Reads a schedule from configuration text such as `1, 5, 30, 300, 1800` (comma-separated seconds,
+ * whitespace around each entry ignored) and validates it. Throws a plain Error that quotes the text
+ * and names `variable`, since this runs at start-up on operator or deployment input, not on a request.
  */
-export const MAX_TEST_SEND_TIMEOUT_SECONDS = 20;
-
-/** After a secret rotation, the old secret keeps signing (next to the new one) for this long by default. */
-export const DEFAULT_SECRET_ROTATION_OVERLAP_SECONDS = 24 * 3600;
-
-/** The longest overlap a deployment may configure: 30 days. */
-export const MAX_SECRET_ROTATION_OVERLAP_SECONDS = 30 * 86_400;
+export function parseRetrySchedule(text: string, variable: string = EnvVar.retrySchedule): number[] {
+  const entries = text.split(",").map((entry) => entry.trim());
+  const fail = (reason: string): never => {
+    throw new Error(`${variable}=${JSON.stringify(text)} is not a valid retry schedule: ${reason}`);
+  };
+  const badEntry = entries.find((entry) => !/^\d+$/.test(entry));
+  if (badEntry !== undefined) {
+    fail(
+      badEntry === ""
+        ? "expected comma-separated whole seconds, e.g. 1,5,30,300,1800; found an empty entry"
+        : `expected comma-separated whole seconds, e.g. 1,5,30,300,1800; found ${JSON.stringify(badEntry)}`,
+    );
+  }
+  const schedule = entries.map(Number);
+  const problems = retryScheduleProblems(schedule);
+  if (problems.length > 0) fail(problems.map((problem) => `${problem.path}: ${problem.message}`).join("; "));
+  return schedule;
+}

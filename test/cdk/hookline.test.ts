@@ -286,7 +286,7 @@ describe("Hookline stack with default props", () => {
 
   it("gives the delivery function the default retry schedule and circuit breaker", () => {
     const environment = environmentOf(template, "signs and POSTs");
-    expect(JSON.parse(String(environment[EnvVar.retrySchedule]))).toEqual([1, 5, 30, 300, 1800]);
+    expect(environment[EnvVar.retrySchedule]).toBe("1,5,30,300,1800");
     expect(environment[EnvVar.circuitFailureThreshold]).toBe("5");
     expect(environment[EnvVar.circuitCooldownSeconds]).toBe("300");
   });

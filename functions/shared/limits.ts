@@ -1,0 +1,18 @@
+/** Fixed limits that no deployment setting changes, shared by the constructs and the functions. */
+
+/** The longest an attempt may wait for an endpoint, whether set by the deployment or by a webhook. */
+export const MAX_ATTEMPT_TIMEOUT_SECONDS = 30;
+
+/**
+ * A test send (`POST /v1/webhooks/{id}/test`) waits at most this long for the endpoint, whatever the
+ * webhook's own timeout: it answers inside an API request, and API Gateway gives up after 30 s.
+ */
+export const MAX_TEST_SEND_TIMEOUT_SECONDS = 20;
+
+/**
+ * Open circuits are counted up to this many, by the public health route and by the reconciler's
+ * gauge alike, so both report the same figure. Each count reads a sparse index page by page; the
+ * health route answers anyone without a key, so its cost per request must stay small, and past this
+ * many the open-circuit alarm has long since fired.
+ */
+export const OPEN_CIRCUIT_COUNT_CAP = 1000;

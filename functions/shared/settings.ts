@@ -1,0 +1,127 @@
+/**
+ * Every deployment setting that has a range: its default and its limits, defined once. The CDK props
+ * default to these and fail `cdk synth` outside them (`lib/`), the functions check the same ranges at
+ * cold start (`functions/adapters/config.ts`), and the CDK app and the CLI read them by the names below
+ * (`bin/`). The retry schedule's own default and limits are in `retry-policy.ts`.
+ */
+import { MAX_ATTEMPT_TIMEOUT_SECONDS } from "./limits.ts";
+import { EnvVar } from "./names.ts";
+import { parseRetrySchedule } from "./retry-policy.ts";
+
+export interface RangeSetting {
+  readonly default: number;
+  readonly min: number;
+  readonly max: number;
+  /** What the number counts, so that messages can say `30 days` rather than `2592000`. */
+  readonly unit: "seconds" | "days" | "count";
+}
+
+const DAY_SECONDS = 86_400;
+
+export const Setting = {
+  /** How long an attempt waits for an endpoint (`attemptTimeout`). */
+  attemptTimeoutSeconds: { default: 10, min: 1, max: MAX_ATTEMPT_TIMEOUT_SECONDS, unit: "seconds" },
+  /** Days event and delivery records are kept before DynamoDB's TTL removes them (`retentionDays`). */
+  retentionDays: { default: 30, min: 1, max: 3650, unit: "days" },
+  /** Consecutive failed attempts that open a webhook's circuit (`circuitFailureThreshold`). */
+  circuitFailureThreshold: { default: 5, min: 1, max: 1000, unit: "count" },
+  /** How long an open circuit keeps requests away before one probe is allowed (`circuitCooldown`). */
+  circuitCooldownSeconds: { default: 300, min: 1, max: DAY_SECONDS, unit: "seconds" },
+  /** How overdue a record's next step must be before the reconciler drives it on (`reconcileGrace`). */
+  reconcileGraceSeconds: { default: 300, min: 1, max: DAY_SECONDS, unit: "seconds" },
+  /** How long a rotated-out secret keeps signing next to the new one (`secretRotationOverlap`). */
+  secretRotationOverlapSeconds: { default: DAY_SECONDS, min: 0, max: 30 * DAY_SECONDS, unit: "seconds" },
+  /** Most concurrent delivery function instances per lane (`deliveryConcurrency`): SQS allows 2 to 1,000. */
+  deliveryConcurrency: { default: 50, min: 2, max: 1000, unit: "count" },
+  /** How long API Gateway caches an authorizer's answer (`authorizerCacheTtl`): at most an hour. */
+  authorizerCacheTtlSeconds: { default: 60, min: 0, max: 3600, unit: "seconds" },
+} as const satisfies Record<string, RangeSetting>;
+
+function quantity(setting: RangeSetting, value: number): string {
+  const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`;
+  if (setting.unit === "days") return plural(value, "day");
+  if (setting.unit === "count") return String(value);
+  return value > 0 && value % DAY_SECONDS === 0 ? plural(value / DAY_SECONDS, "day") : `${value} s`;
+}
+
+/** What a setting takes, e.g. `a whole number, at least 1 s and at most 30 s`. */
+export function rangeText(setting: RangeSetting): string {
+  return `a whole number, at least ${quantity(setting, setting.min)} and at most ${quantity(setting, setting.max)}`;
+}
+
+/** Why `value` is outside the setting's range, or undefined when it is inside. */
+export function rangeProblem(setting: RangeSetting, value: number): string | undefined {
+  if (Number.isInteger(value) && value >= setting.min && value <= setting.max) return undefined;
+  return `must be ${rangeText(setting)}; found ${quantity(setting, value)}`;
+}
+
+/**
+ * Reads a whole number in the setting's range from configuration text (an environment variable, a
+ * stack output); throws an Error naming `name` and the range, since this runs on start-up input.
+ */
+export function parseSetting(name: string, setting: RangeSetting, text: string): number {
+  const value = /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
+  if (rangeProblem(setting, value) !== undefined) {
+    throw new Error(`${name}=${JSON.stringify(text)}: must be ${rangeText(setting)}`);
+  }
+  return value;
+}
+
+/** A setting the CDK app takes from its environment when it synthesizes for the local runtime. */
+export interface LocalOverride<T, P extends string = string> {
+  /** The environment variable: the one the functions read the setting from too. */
+  readonly variable: string;
+  /** The `HooklineProps` prop it sets; a Duration prop gets the number as seconds. */
+  readonly prop: P;
+  /** What the variable takes, for help and messages. */
+  readonly expected: string;
+  /** The value, or an Error naming the variable and what it takes. */
+  readonly parse: (text: string) => T;
+}
+
+function rangeOverride<P extends string>(
+  variable: string,
+  prop: P,
+  setting: RangeSetting,
+): LocalOverride<number, P> {
+  return {
+    variable,
+    prop,
+    expected: rangeText(setting),
+    parse: (text) => parseSetting(variable, setting, text),
+  };
+}
+
+/**
+ * The environment variables the CDK app reads (only with the local context, `npm start`), as the
+ * README documents them: they shorten the schedule, the circuit breaker, the grace and the attempt
+ * timeout so that tests run in seconds.
+ */
+export const LOCAL_OVERRIDES = {
+  retryScheduleSeconds: {
+    variable: EnvVar.retrySchedule,
+    prop: "retryScheduleSeconds" as const,
+    expected: "comma-separated whole seconds, e.g. 1,5,30,300,1800",
+    parse: (text: string) => parseRetrySchedule(text, EnvVar.retrySchedule),
+  },
+  circuitFailureThreshold: rangeOverride(
+    EnvVar.circuitFailureThreshold,
+    "circuitFailureThreshold",
+    Setting.circuitFailureThreshold,
+  ),
+  circuitCooldownSeconds: rangeOverride(
+    EnvVar.circuitCooldownSeconds,
+    "circuitCooldown",
+    Setting.circuitCooldownSeconds,
+  ),
+  reconcileGraceSeconds: rangeOverride(
+    EnvVar.reconcileGraceSeconds,
+    "reconcileGrace",
+    Setting.reconcileGraceSeconds,
+  ),
+  attemptTimeoutSeconds: rangeOverride(
+    EnvVar.deliveryTimeoutSeconds,
+    "attemptTimeout",
+    Setting.attemptTimeoutSeconds,
+  ),
+} as const satisfies Record<string, LocalOverride<number | number[]>>;
