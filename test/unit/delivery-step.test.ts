@@ -1,5 +1,6 @@
+import { Metrics } from "@aws-lambda-powertools/metrics";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   type DeliveryStore,
   deliveryKey,
@@ -74,7 +75,8 @@ function world(options: WorldOptions = {}) {
   const deadLetters: DeadLetterMessage[] = [];
   const probes: { probe: ProbeMessage; delaySeconds: number }[] = [];
   const enqueued: DeliveryMessage[] = [];
-  const metrics: string[] = [];
+  const metricsSink = new Metrics({ namespace: "HooklineTest" });
+  const addMetric = vi.spyOn(metricsSink, "addMetric");
   const circuitWrites: { from: Circuit; to: Circuit; won: boolean }[] = [];
   const agenda: Scheduled[] = [];
 
@@ -204,7 +206,7 @@ function world(options: WorldOptions = {}) {
       agenda.push({ dueAt: at(delaySeconds), run: () => fromQueue(message) });
     },
     deliveryKey: (message) => deliveryKey(message.tenantId, message.webhookId, message.deliveryId),
-    metrics: { addMetric: (name) => void metrics.push(name) },
+    metrics: metricsSink,
     stats: { add: () => {} },
   };
 
@@ -215,10 +217,10 @@ function world(options: WorldOptions = {}) {
   /** One Lambda task of the retry workflow, then what its state machine does with the answer. */
   async function workflowStep(message: DeliveryMessage): Promise<void> {
     const answer = await processDelivery(deps, message, "workflow");
-    if (answer[RetryStep.next] === RetryStep.retry) {
+    if (answer.next === RetryStep.retry) {
       const { [RetryStep.next]: _next, [RetryStep.waitSeconds]: waitSeconds, ...next } = answer;
       agenda.push({ dueAt: at(waitSeconds), run: () => workflowStep(next) });
-    } else if (answer[RetryStep.next] === RetryStep.deadLetter) {
+    } else if (answer.next === RetryStep.deadLetter) {
       deadLetters.push(answer[RetryStep.deadLetterMessage]);
       await deliveries.markDeadLettered(answer[RetryStep.recordKey], answer[RetryStep.completedAt]);
     }
@@ -280,7 +282,8 @@ function world(options: WorldOptions = {}) {
     deadLetters,
     probes,
     enqueued,
-    metrics,
+    /** The names of the metrics counted so far. */
+    metrics: () => addMetric.mock.calls.map(([name]) => name),
     circuitWrites,
   };
 }
@@ -301,7 +304,7 @@ describe("processDelivery", () => {
     expect(w.record("d1")).toMatchObject({ status: "delivered", attemptCount: 1 });
     expect(w.record("d1")?.attempts).toEqual([expect.objectContaining({ attempt: 1, statusCode: 200 })]);
     expect(w.retriesStarted).toEqual([]);
-    expect(w.metrics).toContain(MetricName.deliveriesSucceeded);
+    expect(w.metrics()).toContain(MetricName.deliveriesSucceeded);
   });
 
   it("starts the retry workflow with the schedule's first wait after a failed first attempt", async () => {
@@ -384,7 +387,7 @@ describe("processDelivery", () => {
     expect(w.probes).toEqual([
       { probe: { kind: "probe", tenantId: "t1", webhookId: "wh_1" }, delaySeconds: POLICY.cooldownSeconds },
     ]);
-    expect(w.metrics).toContain(MetricName.circuitOpened);
+    expect(w.metrics()).toContain(MetricName.circuitOpened);
 
     await processDelivery(w.deps, w.pending("d4"), "queue");
     expect(w.sent).toEqual(["d1", "d2", "d3"]);
@@ -396,13 +399,13 @@ describe("processDelivery", () => {
     const message = w.pending("d1");
     await processDelivery(w.deps, message, "queue");
     const before = w.record("d1");
-    const metricsBefore = w.metrics.length;
+    const metricsBefore = w.metrics().length;
 
     const answer = await processDelivery(w.deps, message, "queue");
 
     expect(answer).toEqual({ [RetryStep.next]: RetryStep.done });
     expect(w.record("d1")).toEqual(before);
-    expect(w.metrics).toHaveLength(metricsBefore);
+    expect(w.metrics()).toHaveLength(metricsBefore);
     expect(w.retriesStarted).toEqual([]);
   });
 });
@@ -437,7 +440,7 @@ describe("processProbe", () => {
     expect(w.sent).toEqual(["d1"]);
     expect(w.record("d1")).toMatchObject({ status: "delivered", attemptCount: 3 });
     expect(w.webhook().circuit).toMatchObject({ state: "closed", consecutiveFailures: 0 });
-    expect(w.metrics).toContain(MetricName.circuitClosed);
+    expect(w.metrics()).toContain(MetricName.circuitClosed);
     expect(w.enqueued.map((message) => [message.deliveryId, message.attempt, message.resumed])).toEqual([
       ["d2", 1, true],
       ["d3", 1, true],
