@@ -68,24 +68,34 @@ export function responseChecker(document: OpenApiDocument) {
     if (!operation || template === undefined) {
       const errorShape = components.Error;
       if (!UNROUTED_STATUSES.has(status) || errorShape === undefined) {
-        return [`${method} ${path} is no operation of the document, and it answered ${status}`];
+        return [
+          `${method} ${path} is no operation of the document, and it answered ${status} ${snippet(body)}`,
+        ];
       }
       return schemaProblems(validatorFor("unrouted", { $ref: `${COMPONENT_REF}Error` }), body);
     }
     const response = operation.responses[String(status)] ?? operation.responses.default;
     if (!response) {
       const documented = Object.keys(operation.responses).join(", ");
-      return [`${method} ${template} answered ${status}; the document lists only ${documented}`];
+      return [
+        `${method} ${template} answered ${status}; the document lists only ${documented}: ${snippet(body)}`,
+      ];
     }
     const schema = response.content?.["application/json"]?.schema;
     if (schema === undefined) {
       return body === undefined || body === ""
         ? []
-        : [`${method} ${template} ${status} documents no body, but one came: ${JSON.stringify(body)}`];
+        : [`${method} ${template} ${status} documents no body, but one came: ${snippet(body)}`];
     }
     const found = schemaProblems(validatorFor(`${method} ${template} ${status}`, schema), body);
     return found.map((problem) => `${method} ${template} ${status}: ${problem}`);
   };
+}
+
+/** The start of a body, enough to tell what went wrong. */
+function snippet(body: unknown): string {
+  const text = JSON.stringify(body) ?? "(no body)";
+  return text.length > 300 ? `${text.slice(0, 300)}…` : text;
 }
 
 function schemaProblems(validate: ValidateFunction, body: unknown): string[] {
