@@ -71,6 +71,15 @@ const DeliveryShape = z.object({
   completed_at: z.string().nullable(),
 });
 
+const AttemptShape = z.object({
+  attempt: z.number().int().describe("1 for the first attempt"),
+  at: z.string(),
+  status_code: z.number().int().nullable().describe("null when no HTTP answer arrived"),
+  duration_ms: z.number(),
+  error: z.string().nullable(),
+  response_body: z.string().describe("the first 1 KB of the answer"),
+});
+
 const EventSummaryShape = z.object({
   id: z.string(),
   type: z.string(),
@@ -115,6 +124,7 @@ const components = {
     circuit_state: z.enum(["closed", "open", "half_open"]),
   }),
   Delivery: DeliveryShape,
+  DeliveryWithAttempts: DeliveryShape.extend({ attempts: z.array(AttemptShape) }),
   DeliveryList: z.object({ data: z.array(DeliveryShape), next_cursor: z.string().nullable() }),
   Recover: RecoverBody,
   Recovering: z.object({
@@ -223,7 +233,7 @@ const operations: Record<
   },
   "GET /v1/webhooks/{webhookId}/deliveries/{deliveryId}": {
     summary: "One delivery with its attempts",
-    responses: { 200: ["the delivery", "Delivery"], 404: missing },
+    responses: { 200: ["the delivery", "DeliveryWithAttempts"], 404: missing },
   },
   "POST /v1/webhooks/{webhookId}/deliveries/{deliveryId}/retry": {
     summary: "Send a failed or dead-lettered delivery again",
