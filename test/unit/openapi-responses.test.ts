@@ -54,6 +54,12 @@ describe("the OpenAPI response check", () => {
     ]);
   });
 
+  it("accepts API Gateway's refusal of a key only on routes that need one", () => {
+    expect(problems("GET", "/v1/webhooks/wh_1", 401, { message: "Unauthorized" })).toEqual([]);
+    expect(problems("GET", "/v1/webhooks/wh_1", 403, notFound)).not.toEqual([]);
+    expect(problems("GET", "/v1/health", 401, { message: "Unauthorized" })).toHaveLength(1);
+  });
+
   it("rejects a body where the document describes none", () => {
     expect(problems("DELETE", "/v1/webhooks/wh_1", 204, { deleted: true })).toHaveLength(1);
   });
