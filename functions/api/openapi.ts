@@ -71,6 +71,15 @@ const DeliveryShape = z.object({
   completed_at: z.string().nullable(),
 });
 
+const AttemptShape = z.object({
+  attempt: z.number().int().describe("1 for the first attempt"),
+  at: z.string(),
+  status_code: z.number().int().nullable().describe("null when no HTTP answer arrived"),
+  duration_ms: z.number(),
+  error: z.string().nullable(),
+  response_body: z.string().describe("the first 1 KB of the answer"),
+});
+
 const EventSummaryShape = z.object({
   id: z.string(),
   type: z.string(),
@@ -85,6 +94,9 @@ const EventSummaryShape = z.object({
 
 const components = {
   Error: ErrorShape,
+  GatewayError: z
+    .object({ message: z.string() })
+    .describe("API Gateway's own answer, before any Hookline code runs (a missing or refused API key)"),
   CreateWebhook: CreateWebhookBody,
   UpdateWebhook: UpdateWebhookBody,
   PublishEvent: PublishEventBody,
@@ -112,6 +124,7 @@ const components = {
     circuit_state: z.enum(["closed", "open", "half_open"]),
   }),
   Delivery: DeliveryShape,
+  DeliveryWithAttempts: DeliveryShape.extend({ attempts: z.array(AttemptShape) }),
   DeliveryList: z.object({ data: z.array(DeliveryShape), next_cursor: z.string().nullable() }),
   Recover: RecoverBody,
   Recovering: z.object({
@@ -152,11 +165,13 @@ const components = {
     dead_letter_depth: z.number().int(),
     open_circuits: z.number().int(),
   }),
+  OpenApiDocument: z.looseObject({ openapi: z.string() }),
 } satisfies Record<string, z.ZodType>;
 
 type ComponentName = keyof typeof components;
 
 const invalid = ["the request is not valid", "Error"] as const;
+const tooLarge = ["the event's data is too large", "Error"] as const;
 const missing = ["no such webhook (or it belongs to another tenant)", "Error"] as const;
 
 const operations: Record<
@@ -204,6 +219,7 @@ const operations: Record<
       200: ["what the endpoint answered, or why it could not be reached", "TestResult"],
       400: invalid,
       404: missing,
+      413: tooLarge,
     },
   },
   "GET /v1/webhooks/{webhookId}/stats": {
@@ -217,7 +233,7 @@ const operations: Record<
   },
   "GET /v1/webhooks/{webhookId}/deliveries/{deliveryId}": {
     summary: "One delivery with its attempts",
-    responses: { 200: ["the delivery", "Delivery"], 404: missing },
+    responses: { 200: ["the delivery", "DeliveryWithAttempts"], 404: missing },
   },
   "POST /v1/webhooks/{webhookId}/deliveries/{deliveryId}/retry": {
     summary: "Send a failed or dead-lettered delivery again",
@@ -253,7 +269,7 @@ const operations: Record<
   [IngestRoute.publishEvent]: {
     summary: "Publish an event to every subscribed webhook",
     body: PublishEventBody,
-    responses: { 202: ["accepted", "PublishedEvent"], 400: invalid },
+    responses: { 202: ["accepted", "PublishedEvent"], 400: invalid, 413: tooLarge },
   },
   [PublicRoute.health]: {
     summary: "Deployment health (no API key needed)",
@@ -261,11 +277,20 @@ const operations: Record<
   },
   [PublicRoute.openApi]: {
     summary: "This document (no API key needed)",
-    responses: { 200: ["the OpenAPI 3.1 document"] },
+    responses: { 200: ["the OpenAPI 3.1 document", "OpenApiDocument"] },
   },
 };
 
 const PUBLIC_ROUTES: ReadonlySet<string> = new Set(Object.values(PublicRoute));
+
+/** What API Gateway answers on every route that needs a key, before the route's function runs. */
+const KEY_RESPONSES = {
+  401: ["no API key: the Authorization header is missing", "GatewayError"],
+  403: ["the API key is not valid", "GatewayError"],
+} as const;
+
+/** What every route with a JSON body answers when the body is sent as something else. */
+const NOT_JSON = ["the body is not sent as application/json", "Error"] as const;
 
 function jsonSchema(schema: z.ZodType): Record<string, unknown> {
   const { $schema: _, ...rest } = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" });
@@ -298,6 +323,11 @@ export function openApiDocument(version: string, serverUrl?: string) {
     const [method = "", path = ""] = routeKey.split(" ");
     const parameters = parametersOf(path, operation.query);
     const body = operation.body === undefined ? undefined : componentOf(operation.body);
+    const responses = {
+      ...operation.responses,
+      ...(body === undefined ? {} : { 415: NOT_JSON }),
+      ...(PUBLIC_ROUTES.has(routeKey) ? {} : KEY_RESPONSES),
+    };
     paths[path] ??= {};
     paths[path][method.toLowerCase()] = {
       operationId: routeKey.replace(/[^A-Za-z0-9]+/g, "_").replace(/^_|_$/g, ""),
@@ -313,7 +343,7 @@ export function openApiDocument(version: string, serverUrl?: string) {
             },
           }),
       responses: Object.fromEntries(
-        Object.entries(operation.responses).map(([status, [description, schema]]) => [
+        Object.entries(responses).map(([status, [description, schema]]) => [
           status,
           {
             description,

@@ -5,6 +5,7 @@ import { inject } from "vitest";
 import { createApiKey } from "../../functions/adapters/api-keys.ts";
 import { Keys } from "../../functions/adapters/keys.ts";
 import { StackOutput } from "../../functions/shared/names.ts";
+import { type OpenApiDocument, responseChecker } from "./openapi-responses.ts";
 
 /** What `npm start` writes to `.hookline/local.json`. */
 export interface LocalStackInfo {
@@ -76,7 +77,31 @@ export async function callApi(
   } catch {
     // Not JSON: the test sees the text.
   }
+  const problems = (await checkerOf(stack))(method, path, response.status, parsed);
+  if (problems.length > 0) {
+    throw new Error(`the OpenAPI document does not describe this answer:\n${problems.join("\n")}`);
+  }
   return { status: response.status, headers: response.headers, body: parsed };
+}
+
+const checkers = new Map<string, Promise<ReturnType<typeof responseChecker>>>();
+
+/**
+ * The check of every answer against the stack's own `GET /v1/openapi.json`, read once per stack, so
+ * that a response the document does not describe fails the test that received it.
+ */
+function checkerOf(stack: LocalStackInfo): Promise<ReturnType<typeof responseChecker>> {
+  let checker = checkers.get(stack.apiUrl);
+  if (!checker) {
+    checker = fetch(`${stack.apiUrl}/v1/openapi.json`).then(async (response) => {
+      if (!response.ok) throw new Error(`GET /v1/openapi.json answered ${response.status}`);
+      return responseChecker((await response.json()) as OpenApiDocument);
+    });
+    // A stack that was down when asked is asked again on the next call.
+    checker.catch(() => checkers.delete(stack.apiUrl));
+    checkers.set(stack.apiUrl, checker);
+  }
+  return checker;
 }
 
 /**

@@ -1,0 +1,535 @@
+import { Metrics } from "@aws-lambda-powertools/metrics";
+import fc from "fast-check";
+import { describe, expect, it, vi } from "vitest";
+import {
+  type DeliveryStore,
+  deliveryKey,
+  type StoredDelivery,
+} from "../../functions/adapters/delivery-store.ts";
+import type { CircuitStore } from "../../functions/adapters/webhook-store.ts";
+import {
+  type DeadLetterMessage,
+  type DeliveryServiceDeps,
+  type ProbeMessage,
+  processDelivery,
+  processProbe,
+} from "../../functions/delivery/process.ts";
+import { type Circuit, CLOSED_CIRCUIT } from "../../functions/domain/circuit.ts";
+import type { OutboundResult } from "../../functions/domain/deliver.ts";
+import { type DeliveryMessage, TERMINAL_STATUSES, type Webhook } from "../../functions/domain/model.ts";
+import { MetricName, RetryStep } from "../../functions/shared/names.ts";
+
+const T0 = Date.parse("2026-11-25T12:00:00.000Z");
+const SCHEDULE = [1, 5, 30];
+const POLICY = { failureThreshold: 3, cooldownSeconds: 300, probeTimeoutSeconds: 60 };
+
+type Outcome = "2xx" | "5xx" | "timeout" | "429" | "410" | "4xx";
+
+const ANSWERS: Record<Outcome, OutboundResult> = {
+  "2xx": { statusCode: 200, responseBody: "ok", durationMs: 12 },
+  "5xx": { statusCode: 503, responseBody: "busy", durationMs: 15 },
+  timeout: { responseBody: "", durationMs: 10_000, error: "timed out after 10000 ms" },
+  "429": { statusCode: 429, responseBody: "slow down", durationMs: 9 },
+  "410": { statusCode: 410, responseBody: "gone", durationMs: 8 },
+  "4xx": { statusCode: 400, responseBody: "bad", durationMs: 7 },
+};
+
+interface Scheduled {
+  readonly dueAt: number;
+  readonly run: () => Promise<void>;
+}
+
+interface WorldOptions {
+  readonly outcomes?: readonly Outcome[];
+  readonly schedule?: readonly number[];
+  readonly policy?: typeof POLICY;
+  readonly circuit?: Circuit;
+  /** Another process's write that lands just before each of this process's circuit writes. */
+  readonly interfere?: (stored: Circuit, round: number) => Circuit | undefined;
+}
+
+/**
+ * In-memory ports that keep the stores' contracts: a step is recorded only while the delivery is
+ * pending or retrying and holds the attempt count it expects, circuits are written only at the
+ * version that was read, a parked delivery is taken once. Queue, workflow and probe sends are put on
+ * an agenda that `drain` runs in time order, as SQS and Step Functions would.
+ */
+function world(options: WorldOptions = {}) {
+  let clock = T0;
+  const outcomes = [...(options.outcomes ?? [])];
+  let webhook: Webhook = {
+    id: "wh_1",
+    tenantId: "t1",
+    url: "https://receiver.example/hook",
+    eventTypes: ["*"],
+    description: "",
+    active: true,
+    secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    createdAt: new Date(T0).toISOString(),
+    updatedAt: new Date(T0).toISOString(),
+    circuit: options.circuit ?? CLOSED_CIRCUIT,
+  };
+  const records = new Map<string, StoredDelivery>();
+  const sent: string[] = [];
+  const retriesStarted: { message: DeliveryMessage; waitSeconds: number }[] = [];
+  const deadLetters: DeadLetterMessage[] = [];
+  const probes: { probe: ProbeMessage; delaySeconds: number }[] = [];
+  const enqueued: DeliveryMessage[] = [];
+  const metricsSink = new Metrics({ namespace: "HooklineTest" });
+  const addMetric = vi.spyOn(metricsSink, "addMetric");
+  const circuitWrites: { from: Circuit; to: Circuit; won: boolean }[] = [];
+  const agenda: Scheduled[] = [];
+
+  const conditionHolds = (record: StoredDelivery | undefined, attemptCount: number) =>
+    record !== undefined &&
+    (record.status === "pending" || record.status === "retrying") &&
+    record.attemptCount === attemptCount;
+
+  const deliveries: DeliveryStore = {
+    async recordStep(message, step, now) {
+      const record = records.get(message.deliveryId);
+      if (!record || !conditionHolds(record, message.attempt - 1)) return false;
+      if (step.kind === "parked" || step.kind === "deferred") {
+        records.set(record.id, { ...record, parked: step.kind === "parked", nextAttemptAt: step.until });
+        return true;
+      }
+      const attempt = "attempt" in step ? step.attempt : undefined;
+      const { nextAttemptAt: _previous, ...rest } = record;
+      records.set(record.id, {
+        ...rest,
+        parked: false,
+        ...(attempt
+          ? { attemptCount: attempt.attempt, attempts: [...(record.attempts ?? []), attempt] }
+          : {}),
+        status:
+          step.kind === "delivered" || step.kind === "failed"
+            ? step.kind
+            : step.kind === "retry" || step.kind === "dead_letter"
+              ? "retrying"
+              : record.status,
+        ...(step.kind === "retry" ? { nextAttemptAt: step.nextAttemptAt } : {}),
+        ...(step.kind === "delivered" || step.kind === "failed" ? { completedAt: now.toISOString() } : {}),
+      });
+      return true;
+    },
+    async markDeadLettered(key, at) {
+      const record = [...records.values()].find(
+        (candidate) => deliveryKey(candidate.tenantId, candidate.webhookId, candidate.id).sk === key.sk,
+      );
+      if (record?.status !== "retrying") return false;
+      records.set(record.id, { ...record, status: "dead_lettered", completedAt: at, parked: false });
+      return true;
+    },
+    async get(_tenantId, _webhookId, deliveryId) {
+      return records.get(deliveryId);
+    },
+    async *parked() {
+      yield [...records.values()]
+        .filter((record) => record.parked)
+        .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    },
+    async unpark(delivery) {
+      const record = records.get(delivery.id);
+      if (!record?.parked || !conditionHolds(record, delivery.attemptCount)) return false;
+      records.set(record.id, { ...record, parked: false });
+      return true;
+    },
+    createPending: notUsed,
+    deliveryPage: notUsed,
+    deliveriesOfEvent: notUsed,
+    list: notUsed,
+    reopen: notUsed,
+  };
+
+  let round = 0;
+  const circuits: CircuitStore = {
+    async saveCircuit(_tenantId, _webhookId, from, to) {
+      const interfered = options.interfere?.(webhook.circuit, round);
+      round += 1;
+      if (interfered) webhook = { ...webhook, circuit: interfered };
+      const won = webhook.circuit.version === from.version;
+      circuitWrites.push({ from, to, won });
+      if (won) webhook = { ...webhook, circuit: to };
+      return won;
+    },
+    async deactivate(_tenantId, _webhookId, reason) {
+      webhook = { ...webhook, active: false, disabledReason: reason };
+    },
+  };
+
+  const at = (seconds: number) => clock + seconds * 1000;
+  const deps: DeliveryServiceDeps = {
+    ports: {
+      webhook: async () => webhook,
+      eventPayload: async () => '{"id":"evt_1"}',
+      async claimProbe(_webhook, from, claim) {
+        if (webhook.circuit.version !== from.version) return false;
+        webhook = { ...webhook, circuit: claim };
+        return true;
+      },
+      async send(request) {
+        sent.push(request.headers["webhook-id"] ?? "");
+        const outcome = outcomes.shift();
+        if (outcome === undefined) throw new Error("the test gave no answer for this attempt");
+        return ANSWERS[outcome];
+      },
+      reserveSlot: notUsed,
+      maxSlotWaitMs: 5_000,
+      sleep: async () => {},
+      now: () => new Date(clock),
+      random: () => 0.5,
+      timeoutMs: 10_000,
+      userAgent: "Hookline/test",
+      defaultSchedule: options.schedule ?? SCHEDULE,
+      circuitPolicy: options.policy ?? POLICY,
+    },
+    deliveries,
+    circuits,
+    queue: {
+      async enqueue(messages) {
+        enqueued.push(...messages);
+        for (const message of messages) agenda.push({ dueAt: clock, run: () => fromQueue(message) });
+      },
+    },
+    async sendProbe(probe, delaySeconds) {
+      probes.push({ probe, delaySeconds });
+      agenda.push({ dueAt: at(delaySeconds), run: () => processProbe(deps, probe) });
+    },
+    async startRetry(next, waitSeconds) {
+      retriesStarted.push({ message: next, waitSeconds });
+      agenda.push({ dueAt: at(waitSeconds), run: () => workflowStep(next) });
+    },
+    async sendToDeadLetterQueue(message) {
+      deadLetters.push(message);
+    },
+    async sendLater(message, delaySeconds) {
+      agenda.push({ dueAt: at(delaySeconds), run: () => fromQueue(message) });
+    },
+    deliveryKey: (message) => deliveryKey(message.tenantId, message.webhookId, message.deliveryId),
+    metrics: metricsSink,
+    stats: { add: () => {} },
+  };
+
+  async function fromQueue(message: DeliveryMessage): Promise<void> {
+    await processDelivery(deps, message, "queue");
+  }
+
+  /** One Lambda task of the retry workflow, then what its state machine does with the answer. */
+  async function workflowStep(message: DeliveryMessage): Promise<void> {
+    const answer = await processDelivery(deps, message, "workflow");
+    if (answer.next === RetryStep.retry) {
+      const { [RetryStep.next]: _next, [RetryStep.waitSeconds]: waitSeconds, ...next } = answer;
+      agenda.push({ dueAt: at(waitSeconds), run: () => workflowStep(next) });
+    } else if (answer.next === RetryStep.deadLetter) {
+      deadLetters.push(answer[RetryStep.deadLetterMessage]);
+      await deliveries.markDeadLettered(answer[RetryStep.recordKey], answer[RetryStep.completedAt]);
+    }
+  }
+
+  /** Runs everything the agenda holds, earliest first, moving the clock; fails on a runaway loop. */
+  async function drain(limit = 100): Promise<void> {
+    for (let steps = 0; agenda.length > 0; steps += 1) {
+      if (steps >= limit) throw new Error(`the delivery was still going after ${limit} steps`);
+      agenda.sort((a, b) => a.dueAt - b.dueAt);
+      const [first] = agenda.splice(0, 1);
+      if (!first) return;
+      clock = Math.max(clock, first.dueAt);
+      await first.run();
+    }
+  }
+
+  /** A stored pending delivery and the queue message that fans out to it. */
+  function pending(id: string, extra: Partial<StoredDelivery> = {}): DeliveryMessage {
+    records.set(id, {
+      id,
+      tenantId: "t1",
+      webhookId: "wh_1",
+      eventId: `evt_${id}`,
+      eventType: "memory.created",
+      status: "pending",
+      attemptCount: 0,
+      createdAt: new Date(clock).toISOString(),
+      scheduleStart: 0,
+      parked: false,
+      ...extra,
+    });
+    return {
+      tenantId: "t1",
+      webhookId: "wh_1",
+      deliveryId: id,
+      eventId: `evt_${id}`,
+      eventType: "memory.created",
+      acceptedAt: new Date(clock).toISOString(),
+      payload: `{"id":"evt_${id}"}`,
+      attempt: 1,
+      scheduleStart: 0,
+    };
+  }
+
+  return {
+    deps,
+    pending,
+    drain,
+    fromQueue,
+    workflowStep,
+    record: (id: string) => records.get(id),
+    webhook: () => webhook,
+    advance: (seconds: number) => {
+      clock = at(seconds);
+    },
+    sent,
+    retriesStarted,
+    deadLetters,
+    probes,
+    enqueued,
+    /** The names of the metrics counted so far. */
+    metrics: () => addMetric.mock.calls.map(([name]) => name),
+    circuitWrites,
+  };
+}
+
+async function notUsed(): Promise<never> {
+  throw new Error("a delivery step does not call this");
+}
+
+const attemptNumbers = (record: StoredDelivery | undefined) =>
+  (record?.attempts ?? []).map((attempt) => attempt.attempt);
+
+describe("processDelivery", () => {
+  it("records a first attempt that succeeds as delivered and starts no retry", async () => {
+    const w = world({ outcomes: ["2xx"] });
+    const answer = await processDelivery(w.deps, w.pending("d1"), "queue");
+
+    expect(answer).toEqual({ [RetryStep.next]: RetryStep.done });
+    expect(w.record("d1")).toMatchObject({ status: "delivered", attemptCount: 1 });
+    expect(w.record("d1")?.attempts).toEqual([expect.objectContaining({ attempt: 1, statusCode: 200 })]);
+    expect(w.retriesStarted).toEqual([]);
+    expect(w.metrics()).toContain(MetricName.deliveriesSucceeded);
+  });
+
+  it("starts the retry workflow with the schedule's first wait after a failed first attempt", async () => {
+    const w = world({ outcomes: ["5xx"] });
+    await processDelivery(w.deps, w.pending("d1"), "queue");
+
+    expect(w.record("d1")).toMatchObject({ status: "retrying", attemptCount: 1 });
+    expect(w.retriesStarted).toEqual([
+      { message: expect.objectContaining({ deliveryId: "d1", attempt: 2 }), waitSeconds: SCHEDULE[0] },
+    ]);
+    expect(w.retriesStarted[0]?.message).not.toHaveProperty("payload");
+  });
+
+  it("answers the workflow with the next wait of the schedule for a failed retry", async () => {
+    const w = world({ outcomes: ["5xx", "timeout"] });
+    await processDelivery(w.deps, w.pending("d1"), "queue");
+    const retry = w.retriesStarted[0]?.message;
+    if (!retry) throw new Error("expected a retry");
+
+    const answer = await processDelivery(w.deps, retry, "workflow");
+
+    expect(answer).toMatchObject({
+      [RetryStep.next]: RetryStep.retry,
+      [RetryStep.waitSeconds]: SCHEDULE[1],
+      deliveryId: "d1",
+      attempt: 3,
+    });
+    expect(w.record("d1")?.attempts?.[1]).toMatchObject({ attempt: 2, error: "timed out after 10000 ms" });
+  });
+
+  it("dead-letters the delivery once the schedule is exhausted", async () => {
+    const w = world({ outcomes: ["5xx", "5xx", "5xx", "5xx"], policy: { ...POLICY, failureThreshold: 10 } });
+    await w.fromQueue(w.pending("d1"));
+    await w.drain();
+
+    expect(w.sent).toHaveLength(SCHEDULE.length + 1);
+    expect(w.record("d1")).toMatchObject({ status: "dead_lettered", attemptCount: 4 });
+    expect(w.deadLetters).toEqual([
+      expect.objectContaining({ deliveryId: "d1", attempt: 4, lastError: "receiver answered HTTP 503" }),
+    ]);
+  });
+
+  it("dead-letters at once when the schedule ends on a first attempt from the queue", async () => {
+    const w = world({ outcomes: ["5xx"], schedule: [] });
+    await processDelivery(w.deps, w.pending("d1"), "queue");
+
+    expect(w.deadLetters).toEqual([expect.objectContaining({ deliveryId: "d1", attempt: 1 })]);
+    expect(w.record("d1")?.status).toBe("dead_lettered");
+  });
+
+  it("fails a delivery at once on a 4xx, without a retry", async () => {
+    const w = world({ outcomes: ["4xx"] });
+    await processDelivery(w.deps, w.pending("d1"), "queue");
+
+    expect(w.record("d1")).toMatchObject({ status: "failed", attemptCount: 1 });
+    expect(w.retriesStarted).toEqual([]);
+    expect(w.deadLetters).toEqual([]);
+    expect(w.webhook().active).toBe(true);
+  });
+
+  it("fails the delivery and deactivates the webhook when its endpoint answers 410 Gone", async () => {
+    const w = world({ outcomes: ["410"] });
+    await processDelivery(w.deps, w.pending("d1"), "queue");
+
+    expect(w.record("d1")).toMatchObject({ status: "failed" });
+    expect(w.webhook()).toMatchObject({ active: false, disabledReason: "endpoint answered 410 Gone" });
+    expect(w.retriesStarted).toEqual([]);
+
+    // The next delivery for the webhook is not sent at all.
+    await processDelivery(w.deps, w.pending("d2"), "queue");
+    expect(w.sent).toEqual(["d1"]);
+    expect(w.record("d2")).toMatchObject({ status: "failed", attemptCount: 0 });
+  });
+
+  it("opens the circuit at the threshold, schedules a probe and parks later deliveries unsent", async () => {
+    const w = world({ outcomes: ["5xx", "5xx", "5xx"] });
+    for (const id of ["d1", "d2", "d3"]) await processDelivery(w.deps, w.pending(id), "queue");
+
+    expect(w.webhook().circuit).toMatchObject({ state: "open", consecutiveFailures: 3 });
+    expect(w.probes).toEqual([
+      { probe: { kind: "probe", tenantId: "t1", webhookId: "wh_1" }, delaySeconds: POLICY.cooldownSeconds },
+    ]);
+    expect(w.metrics()).toContain(MetricName.circuitOpened);
+
+    await processDelivery(w.deps, w.pending("d4"), "queue");
+    expect(w.sent).toEqual(["d1", "d2", "d3"]);
+    expect(w.record("d4")).toMatchObject({ status: "pending", parked: true, attemptCount: 0 });
+  });
+
+  it("keeps the record as it was when a duplicate message arrives for a delivered delivery", async () => {
+    const w = world({ outcomes: ["2xx", "2xx"] });
+    const message = w.pending("d1");
+    await processDelivery(w.deps, message, "queue");
+    const before = w.record("d1");
+    const metricsBefore = w.metrics().length;
+
+    const answer = await processDelivery(w.deps, message, "queue");
+
+    expect(answer).toEqual({ [RetryStep.next]: RetryStep.done });
+    expect(w.record("d1")).toEqual(before);
+    expect(w.metrics()).toHaveLength(metricsBefore);
+    expect(w.retriesStarted).toEqual([]);
+  });
+});
+
+describe("processProbe", () => {
+  const openSince = (secondsAgo: number): Circuit => ({
+    state: "open",
+    consecutiveFailures: POLICY.failureThreshold,
+    openedAt: new Date(T0 - secondsAgo * 1000).toISOString(),
+    version: 7,
+  });
+
+  it("sends the probe again for the rest of the cooldown", async () => {
+    const w = world({ circuit: openSince(100) });
+    const probe: ProbeMessage = { kind: "probe", tenantId: "t1", webhookId: "wh_1" };
+    await processProbe(w.deps, probe);
+
+    expect(w.sent).toEqual([]);
+    expect(w.probes).toEqual([{ probe, delaySeconds: POLICY.cooldownSeconds - 100 }]);
+  });
+
+  it("attempts the oldest parked delivery; its success closes the circuit and releases the rest", async () => {
+    const w = world({ outcomes: ["2xx"], circuit: openSince(POLICY.cooldownSeconds + 1) });
+    w.pending("d1", { parked: true, status: "retrying", attemptCount: 2 });
+    w.advance(1);
+    w.pending("d2", { parked: true });
+    w.advance(1);
+    w.pending("d3", { parked: true });
+
+    await processProbe(w.deps, { kind: "probe", tenantId: "t1", webhookId: "wh_1" });
+
+    expect(w.sent).toEqual(["d1"]);
+    expect(w.record("d1")).toMatchObject({ status: "delivered", attemptCount: 3 });
+    expect(w.webhook().circuit).toMatchObject({ state: "closed", consecutiveFailures: 0 });
+    expect(w.metrics()).toContain(MetricName.circuitClosed);
+    expect(w.enqueued.map((message) => [message.deliveryId, message.attempt, message.resumed])).toEqual([
+      ["d2", 1, true],
+      ["d3", 1, true],
+    ]);
+    expect(w.record("d2")?.parked).toBe(false);
+  });
+
+  it("does nothing for a deactivated webhook", async () => {
+    const w = world({ outcomes: ["410"] });
+    await processDelivery(w.deps, w.pending("d1"), "queue");
+    await processProbe(w.deps, { kind: "probe", tenantId: "t1", webhookId: "wh_1" });
+
+    expect(w.sent).toEqual(["d1"]);
+    expect(w.probes).toEqual([]);
+  });
+});
+
+describe("persistCircuit, through processDelivery", () => {
+  const failing = (consecutiveFailures: number, version: number): Circuit => ({
+    state: "closed",
+    consecutiveFailures,
+    version,
+  });
+
+  it("applies the attempt again to a circuit another process changed, and opens it", async () => {
+    // Another worker's failure lands first: this one's failure is then the third in a row.
+    const w = world({
+      outcomes: ["5xx"],
+      circuit: failing(1, 4),
+      interfere: (_stored, round) => (round === 0 ? failing(2, 5) : undefined),
+    });
+    await processDelivery(w.deps, w.pending("d1"), "queue");
+
+    expect(w.circuitWrites.map((write) => write.won)).toEqual([false, true]);
+    expect(w.webhook().circuit).toMatchObject({ state: "open", consecutiveFailures: 3, version: 6 });
+    expect(w.probes).toHaveLength(1);
+  });
+
+  it("writes nothing when the fresh circuit already holds the attempt's outcome", async () => {
+    const w = world({
+      outcomes: ["2xx"],
+      circuit: failing(2, 4),
+      interfere: (_stored, round) => (round === 0 ? failing(0, 5) : undefined),
+    });
+    await processDelivery(w.deps, w.pending("d1"), "queue");
+
+    expect(w.circuitWrites.map((write) => write.won)).toEqual([false]);
+    expect(w.webhook().circuit).toEqual(failing(0, 5));
+  });
+
+  it("gives up after five lost writes, and the delivery goes on", async () => {
+    // Another worker's success lands before every write: the circuit keeps moving under this one.
+    const w = world({
+      outcomes: ["5xx"],
+      interfere: (stored) => failing(0, stored.version + 1),
+    });
+    await processDelivery(w.deps, w.pending("d1"), "queue");
+
+    expect(w.circuitWrites).toHaveLength(5);
+    expect(w.circuitWrites.every((write) => !write.won)).toBe(true);
+    expect(w.record("d1")).toMatchObject({ status: "retrying", attemptCount: 1 });
+    expect(w.retriesStarted).toHaveLength(1);
+  });
+});
+
+describe("a delivery driven through its steps (property)", () => {
+  const outcome = fc.constantFrom<Outcome>("2xx", "5xx", "timeout", "429", "410", "4xx");
+
+  it("never records an attempt twice and ends terminal within schedule length + 1 attempts", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 1, max: 600 }), { minLength: 1, maxLength: 6 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.array(outcome, { minLength: 7, maxLength: 7 }),
+        async (schedule, failureThreshold, outcomes) => {
+          const w = world({ outcomes, schedule, policy: { ...POLICY, failureThreshold } });
+          await w.fromQueue(w.pending("d1"));
+          await w.drain();
+
+          const record = w.record("d1");
+          const numbers = attemptNumbers(record);
+          expect(new Set(numbers).size).toBe(numbers.length);
+          expect(numbers).toEqual(numbers.map((_number, index) => index + 1));
+          expect(w.sent.length).toBe(numbers.length);
+          expect(w.sent.length).toBeLessThanOrEqual(schedule.length + 1);
+          expect(TERMINAL_STATUSES).toContain(record?.status);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
