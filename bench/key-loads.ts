@@ -5,10 +5,13 @@
  * table and index, and per table item. Pure apart from the memory of items' index keys it keeps
  * between calls.
  *
- * DynamoDB Local reports units per table and per index, transactions already doubled, but not per
- * item: a request on one item gives it all; a batch or a transaction splits each table's units between
- * its items of that table in proportion to their size (a put by its item's kilobytes, rounded up; any
- * other item counts one), and each index's units between the items that have a key in that index.
+ * DynamoDB Local reports units per table and per index, not per item: a request on one item gives it
+ * all; a batch splits each table's units between its items in proportion to their size (a put by its
+ * item's kilobytes, rounded up; a delete counts one), and each index's units between the items that have
+ * a key in that index. A transaction's units are computed instead, because DynamoDB Local reports too few
+ * for one of several small items (two units for eleven 100-byte puts, where AWS bills 22): each item
+ * takes twice its kilobytes, rounded up, in the table and in each index it has a key in (once for a
+ * KEYS_ONLY index); an item other than a put, whose size the request does not show, counts 1 KB.
  * An update names an index key only when it sets or removes it, so the index keys an item was put
  * with are remembered for its later updates. A write that failed its condition reports nothing and is
  * not counted (AWS bills it); Step Functions' own DynamoDB tasks are not seen here.
@@ -20,8 +23,8 @@ export interface TableSchema {
   readonly name: string;
   readonly partitionKey: string;
   readonly sortKey?: string;
-  /** Index name → its partition key attribute. */
-  readonly indexes: Readonly<Record<string, string>>;
+  /** Index name → its partition key attribute and whether it projects keys only. */
+  readonly indexes: Readonly<Record<string, { readonly partitionKey: string; readonly keysOnly: boolean }>>;
 }
 
 /** Units one key took: a partition key value of a table or index, or one table item. */
@@ -41,6 +44,8 @@ export const UNKNOWN_KEY = "<unknown>";
 
 const WRITES: ReadonlySet<ItemTouch["action"]> = new Set(["put", "update", "delete", "check"]);
 
+type Add = (key: Omit<KeyLoad, "writeUnits" | "readUnits">, units: number, write: boolean) => void;
+
 export class KeyLoadCounter {
   readonly #schemas: ReadonlyMap<string, TableSchema>;
   /** Table, partition and sort key of an item → the key attributes it holds (index keys among them). */
@@ -53,7 +58,7 @@ export class KeyLoadCounter {
   /** The units these requests took, per key; remembers the index keys they wrote for later requests. */
   count(requests: readonly CapacityFacts[]): KeyLoad[] {
     const loads = new Map<string, { load: KeyLoad; write: number; read: number }>();
-    const add = (key: Omit<KeyLoad, "writeUnits" | "readUnits">, units: number, write: boolean) => {
+    const add: Add = (key, units, write) => {
       if (units === 0) return;
       const id = JSON.stringify([key.level, key.table, key.index, key.partition, key.sort]);
       const entry = loads.get(id) ?? { load: { ...key, writeUnits: 0, readUnits: 0 }, write: 0, read: 0 };
@@ -63,6 +68,11 @@ export class KeyLoadCounter {
     };
     for (const request of requests) {
       const write = request.touches.some((touch) => WRITES.has(touch.action));
+      if (request.operation === "TransactWrite") {
+        this.#countTransaction(request, add);
+        for (const touch of request.touches) this.#remember(touch);
+        continue;
+      }
       for (const consumed of request.consumed) {
         const schema = this.#schemas.get(consumed.table);
         if (schema === undefined) continue;
@@ -70,7 +80,7 @@ export class KeyLoadCounter {
         const scanned = touches.find((touch) => touch.action === "query" || touch.action === "scan");
         if (scanned !== undefined) {
           const index = scanned.index;
-          const attribute = index === undefined ? schema.partitionKey : schema.indexes[index];
+          const attribute = index === undefined ? schema.partitionKey : schema.indexes[index]?.partitionKey;
           const partition = (attribute === undefined ? undefined : scanned.key[attribute]) ?? UNKNOWN_KEY;
           const units = index === undefined ? consumed.units : (consumed.indexes[index] ?? 0);
           const where = { level: "partition", table: schema.name, partition } as const;
@@ -91,7 +101,7 @@ export class KeyLoadCounter {
           );
         });
         for (const [index, units] of Object.entries(consumed.indexes)) {
-          const attribute = schema.indexes[index];
+          const attribute = schema.indexes[index]?.partitionKey;
           const targets = touches.flatMap((touch, position) =>
             attribute === undefined
               ? []
@@ -114,6 +124,31 @@ export class KeyLoadCounter {
       writeUnits: write,
       readUnits: read,
     }));
+  }
+
+  /** A transaction's units, item by item, as AWS bills them (see the module comment). */
+  #countTransaction(request: CapacityFacts, add: Add): void {
+    for (const touch of request.touches) {
+      const schema = this.#schemas.get(touch.table);
+      if (schema === undefined) continue;
+      const units = 2 * weight(touch);
+      const partition = touch.key[schema.partitionKey] ?? UNKNOWN_KEY;
+      const sort = schema.sortKey === undefined ? undefined : touch.key[schema.sortKey];
+      add({ level: "partition", table: schema.name, partition }, units, true);
+      add(
+        { level: "item", table: schema.name, partition, ...(sort === undefined ? {} : { sort }) },
+        units,
+        true,
+      );
+      for (const [index, { partitionKey, keysOnly }] of Object.entries(schema.indexes)) {
+        for (const value of this.#indexValues(schema, touch, partitionKey))
+          add(
+            { level: "partition", table: schema.name, index, partition: value },
+            keysOnly ? 2 : units,
+            true,
+          );
+      }
+    }
   }
 
   /** The index partition key values a write touches: the old one, and a new one if it changes. */

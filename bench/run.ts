@@ -335,7 +335,10 @@ async function tableSchemas(stack: RunningStack): Promise<TableSchema[]> {
           indexes: Object.fromEntries(
             (Table?.GlobalSecondaryIndexes ?? []).map((index) => [
               index.IndexName ?? "",
-              hash(index.KeySchema),
+              {
+                partitionKey: hash(index.KeySchema),
+                keysOnly: index.Projection?.ProjectionType === "KEYS_ONLY",
+              },
             ]),
           ),
         };

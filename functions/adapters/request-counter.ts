@@ -32,7 +32,7 @@ export interface ItemTouch {
   readonly set: Readonly<Record<string, string>>;
   /** Index key attributes an update removes. */
   readonly removed: readonly string[];
-  /** The size of a put's item (its JSON), to split a batch's or a transaction's units between items. */
+  /** A put's item size as DynamoDB bills it (names and values), to tell each item's units in a batch or transaction. */
   readonly bytes?: number;
 }
 
@@ -45,6 +45,8 @@ export interface TableCapacity {
 
 /** What a DynamoDB request touched and consumed: the benchmark's raw material for per-key counts. */
 export interface CapacityFacts {
+  /** The operation without `Item`/`Items`: `Put`, `TransactWrite`... */
+  readonly operation: string;
   readonly touches: readonly ItemTouch[];
   readonly consumed: readonly TableCapacity[];
 }
@@ -127,8 +129,10 @@ export function capacityFacts(
   const consumed = (output as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] } | undefined)
     ?.ConsumedCapacity;
   const entries = Array.isArray(consumed) ? consumed : consumed === undefined ? [] : [consumed];
+  const name = operation.replace(/Item$|Items$/, "");
   return {
-    touches: touchesOf(operation.replace(/Item$|Items$/, ""), input),
+    operation: name,
+    touches: touchesOf(name, input),
     consumed: entries.map((entry) => ({
       table: entry.TableName ?? "",
       units: entry.Table?.CapacityUnits ?? entry.CapacityUnits ?? 0,
@@ -203,7 +207,7 @@ function touchesOf(operation: string, input: Input): ItemTouch[] {
 
 function putTouch(table: string, item: Input): ItemTouch {
   const keyed = keyValues(item);
-  return { table, action: "put", key: keyed, set: keyed, removed: [], bytes: JSON.stringify(item).length };
+  return { table, action: "put", key: keyed, set: keyed, removed: [], bytes: attributesSize(item) };
 }
 
 function plainTouch(table: string, action: ItemTouch["action"], key: unknown): ItemTouch {
@@ -256,6 +260,40 @@ function keyValues(item: Input): Record<string, string> {
     if (KEY_ATTRIBUTES.has(name) && value !== undefined) found[name] = value;
   }
   return found;
+}
+
+/** Bytes of an item's attributes as DynamoDB sizes them: each name plus its value. */
+function attributesSize(item: Input): number {
+  return Object.entries(item).reduce(
+    (sum, [name, value]) => sum + Buffer.byteLength(name) + valueSize(value),
+    0,
+  );
+}
+
+/** A value's size: strings and binaries by length, numbers about a byte per two digits, 3 bytes plus the elements for lists and maps. */
+function valueSize(value: unknown): number {
+  const marshalled = marshalledValue(value);
+  if (marshalled !== undefined) return valueSize(marshalled);
+  if (typeof value === "string") return Buffer.byteLength(value);
+  if (typeof value === "number" || typeof value === "bigint") return Math.ceil(String(value).length / 2) + 1;
+  if (value instanceof Uint8Array) return value.byteLength;
+  if (Array.isArray(value) || value instanceof Set)
+    return 3 + [...value].reduce((sum: number, element: unknown) => sum + 1 + valueSize(element), 0);
+  if (typeof value === "object" && value !== null)
+    return 3 + attributesSize(value as Input) + Object.keys(value).length;
+  return 1;
+}
+
+const MARSHALLED_TYPES = new Set(["S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"]);
+
+/** The value inside a marshalled attribute (`{ S: "..." }`), or undefined for a plain one. */
+function marshalledValue(value: unknown): unknown {
+  const keys = typeof value === "object" && value !== null ? Object.keys(value) : [];
+  const [type] = keys;
+  if (keys.length !== 1 || type === undefined || !MARSHALLED_TYPES.has(type)) return undefined;
+  const inner = (value as Input)[type];
+  if (type === "M") return record(inner);
+  return type === "N" ? Number(inner) : inner;
 }
 
 /** A string or number attribute, as the document client takes it or marshalled (`{ S: "..." }`). */

@@ -6,7 +6,10 @@ const events: TableSchema = {
   name: "events",
   partitionKey: "pk",
   sortKey: "sk",
-  indexes: { "by-time": "gsi1pk", due: "due_shard" },
+  indexes: {
+    "by-time": { partitionKey: "gsi1pk", keysOnly: false },
+    due: { partitionKey: "due_shard", keysOnly: false },
+  },
 };
 
 /** A consumed-capacity answer as DynamoDB Local gives it for `ReturnConsumedCapacity: INDEXES`. */
@@ -68,13 +71,13 @@ describe("KeyLoadCounter", () => {
     expect(find(later, "partition", "<unknown>", "due")?.writeUnits).toBe(1);
   });
 
-  it("splits a transaction's units between its items by size, and counts a query on the key it asks for", () => {
+  it("bills a transaction item by item (twice its kilobytes), and counts a query on the key it asks for", () => {
     const counter = new KeyLoadCounter([events]);
     const transaction = capacityFacts(
       "TransactWrite",
       {
         TransactItems: [
-          // 2,500 bytes: three kilobytes, so three times the weight of the check.
+          // About 2,480 bytes of names and values: three kilobytes, twice in a transaction; the check counts 1 KB.
           {
             Put: {
               TableName: "events",
@@ -84,7 +87,8 @@ describe("KeyLoadCounter", () => {
           { ConditionCheck: { TableName: "events", Key: { pk: "TENANT#t1", sk: "SUBSCRIPTIONS" } } },
         ],
       },
-      { ConsumedCapacity: [consumed(8, {})] },
+      // What DynamoDB Local answers for it: too few, so the counter does not use it.
+      { ConsumedCapacity: [consumed(2, {})] },
     );
     const query = capacityFacts(
       "Query",
