@@ -995,7 +995,7 @@ function printTable(results: PrintableResults): void {
         key.key,
         key.index === null ? key.table : `${key.table} / ${key.index}`,
         key.level,
-        key.scope === "shared" ? "tenant" : key.scope === "one" ? "one event" : "webhook",
+        key.scope === "shared" ? "tenant" : key.scope === "one" ? "one event or delivery" : "webhook",
         fixed(key.write_units_per_event, 3),
         fixed(key.read_units_per_event, 3),
         `${fixed(key.share * 100, 1)} %`,
