@@ -6,6 +6,8 @@
  * mixed with another's: latency at a steady rate (its counts are the first-try work per delivery), a
  * burst for throughput, the bare pipeline on the same fauxqs and receivers, deliveries that fail six
  * times, a fan-out to 1,000 webhooks, and the bundles. Prints a table and writes bench/results.json.
+ * From the units each DynamoDB key took in the first-try phases it derives where Hookline would stop
+ * in AWS, whose partitions take at most 1,000 write and 3,000 read units a second (partitions.ts).
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -14,6 +16,7 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
+import { DescribeTableCommand, DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
@@ -22,9 +25,12 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import { httpSender } from "../functions/adapters/http-sender.ts";
+import type { CapacityFacts } from "../functions/adapters/request-counter.ts";
 import { AWS_REQUESTS_NAMESPACE } from "../functions/shared/names.ts";
 import { type RunningStack, startStack } from "../test/support/start-stack.ts";
 import { type CostBreakdown, costPerMillion, mixedCostPerMillion, type WorkPerDelivery } from "./cost.ts";
+import { type KeyLoad, KeyLoadCounter, type TableSchema } from "./key-loads.ts";
+import { ceiling, type KeyCeiling, keyCeilings, PARTITION_LIMITS } from "./partitions.ts";
 import { PRICES, PRICES_DATE } from "./prices.ts";
 import { median, percentile } from "./stats.ts";
 
@@ -32,6 +38,8 @@ const projectRoot = path.resolve(import.meta.dirname, "..");
 const quick = process.argv.includes("--quick");
 /** Execution environments per function: the local runtime's setting (default 4), passed on to the stack. */
 const CONCURRENCY = Number(process.env.HOOKLINE_LOCAL_CONCURRENCY ?? "4");
+/** Keys listed (and printed) as the hottest of a phase. */
+const HOTTEST_KEYS = 8;
 const settings = quick
   ? { latencySeconds: 10, rate: 100, burst: 2_000, failing: 2, fanOut: 1_000, sustainableRate: undefined }
   : { latencySeconds: 30, rate: 100, burst: 10_000, failing: 5, fanOut: 1_000, sustainableRate: 20 };
@@ -303,6 +311,64 @@ function toWork(work: PerDelivery): WorkPerDelivery {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Units per DynamoDB key
+
+/** The local tables' key schemas, read from DynamoDB Local itself: the names the functions' requests use. */
+async function tableSchemas(stack: RunningStack): Promise<TableSchema[]> {
+  const dynamodb = new DynamoDBClient({
+    region: "us-east-1",
+    endpoint: stack.info.endpoints.dynamodb,
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  });
+  try {
+    const { TableNames = [] } = await dynamodb.send(new ListTablesCommand({}));
+    return await Promise.all(
+      TableNames.map(async (name) => {
+        const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: name }));
+        const hash = (schema: { AttributeName?: string; KeyType?: string }[] = []) =>
+          schema.find((element) => element.KeyType === "HASH")?.AttributeName ?? "";
+        const sortKey = Table?.KeySchema?.find((element) => element.KeyType === "RANGE")?.AttributeName;
+        return {
+          name,
+          partitionKey: hash(Table?.KeySchema),
+          ...(sortKey === undefined ? {} : { sortKey }),
+          indexes: Object.fromEntries(
+            (Table?.GlobalSecondaryIndexes ?? []).map((index) => [
+              index.IndexName ?? "",
+              {
+                partitionKey: hash(index.KeySchema),
+                keysOnly: index.Projection?.ProjectionType === "KEYS_ONLY",
+              },
+            ]),
+          ),
+        };
+      }),
+    );
+  } finally {
+    dynamodb.destroy();
+  }
+}
+
+/** The units per key of the DynamoDB requests since the previous call (the stack hands each over once). */
+async function keyLoadsSince(stack: RunningStack, counter: KeyLoadCounter): Promise<KeyLoad[]> {
+  const response = await fetch(`${stack.info.apiUrl}/_local/capacity`);
+  return counter.count((await response.json()) as CapacityFacts[]);
+}
+
+/** The model's keys of one phase, for results.json: short table names, rounded figures. */
+function readableKeys(keys: readonly KeyCeiling[], tableNames: ReadonlyMap<string, string>) {
+  return keys.map((key) => ({
+    ...key,
+    table: tableNames.get(key.table) ?? key.table,
+    write_units: round(key.write_units, 2),
+    read_units: round(key.read_units, 2),
+    write_units_per_event: round(key.write_units_per_event, 4),
+    read_units_per_event: round(key.read_units_per_event, 4),
+    share: round(key.share, 4),
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------------
 // Phases
 
 async function waitFor(what: string, done: () => boolean, timeoutMs: number): Promise<void> {
@@ -570,6 +636,7 @@ function sleep(ms: number): Promise<void> {
 
 async function main(): Promise<void> {
   const began = Date.now();
+  const loadBefore = os.loadavg();
   const step = (message: string) =>
     console.log(`[bench ${((Date.now() - began) / 1000).toFixed(1)} s] ${message}`);
   step(`starting a fresh local stack${quick ? " (quick run)" : ""}`);
@@ -589,6 +656,9 @@ async function main(): Promise<void> {
   const receivers: BenchReceiver[] = [];
   try {
     const client = api(stack);
+    const schemas = await tableSchemas(stack);
+    const keyCounter = new KeyLoadCounter(schemas);
+    const tableNames = new Map(schemas.map((schema) => [schema.name, shortName(schema.name)]));
     const latencyReceiver = await BenchReceiver.start();
     const burstReceivers = await Promise.all(Array.from({ length: 10 }, () => BenchReceiver.start()));
     const failingReceiver = await BenchReceiver.start();
@@ -620,17 +690,22 @@ async function main(): Promise<void> {
     }
 
     step(`latency: ${settings.rate} events/s for ${settings.latencySeconds} s`);
+    await keyLoadsSince(stack, keyCounter);
     const beforeLatency = await readUsage(stack);
     const latency = await latencyPhase(client, latencyReceiver, settings.rate, settings.latencySeconds, "l");
     await drain(stack); // the backlog, if the publish path fell behind, and per-batch counters
     const afterLatency = await readUsage(stack);
-    const firstTry = perDelivery(beforeLatency, afterLatency, latency.deliveries(), latency.published);
+    const latencyKeys = await keyLoadsSince(stack, keyCounter);
+    const latencyDeliveries = latency.deliveries();
+    const firstTry = perDelivery(beforeLatency, afterLatency, latencyDeliveries, latency.published);
 
     step(`throughput: a burst of ${settings.burst} deliveries to 10 receivers`);
+    await keyLoadsSince(stack, keyCounter);
     const beforeBurst = await readUsage(stack);
     const throughput = await throughputPhase(client, burstReceivers);
     await drain(stack);
     const afterBurst = await readUsage(stack);
+    const burstKeys = await keyLoadsSince(stack, keyCounter);
     // The same first-try work when each event goes to ten webhooks: per-event work is shared by ten.
     const firstTryFanOut10 = perDelivery(beforeBurst, afterBurst, settings.burst, settings.burst / 10);
 
@@ -639,10 +714,12 @@ async function main(): Promise<void> {
 
     step(`six attempts: ${settings.failing} deliveries to a receiver that always answers 500`);
     await drain(stack);
+    await keyLoadsSince(stack, keyCounter);
     const beforeFailing = await readUsage(stack);
     const failing = await failingPhase(client, failingReceiver);
     await drain(stack);
     const afterFailing = await readUsage(stack);
+    const failingKeys = await keyLoadsSince(stack, keyCounter);
     const failedOutcome = await deadLettered(client, failingWebhook);
     if (failedOutcome !== failing.deliveries)
       throw new Error(`${failedOutcome} of ${failing.deliveries} failing deliveries were dead-lettered`);
@@ -659,11 +736,18 @@ async function main(): Promise<void> {
     const fanOut10Mix = mixedCostPerMillion(toWork(firstTryFanOut10), toWork(sixAttempts), 0.02, PRICES);
     const sixAttemptsCost = costPerMillion(toWork(sixAttempts), PRICES);
     const mix = mixedCostPerMillion(toWork(firstTry), toWork(sixAttempts), 0.02, PRICES);
+    // One webhook per event in the latency phase: per event and per delivery are the same there.
+    const firstTryKeys = keyCeilings(latencyKeys, latencyDeliveries);
+    const fanOut10Keys = keyCeilings(burstKeys, settings.burst / 10);
+    const sixAttemptsKeys = keyCeilings(failingKeys, failing.deliveries);
+    const fanOut10Events = ceiling(fanOut10Keys, ["shared"]);
+    const loadAfter = os.loadavg();
     const results = {
       date: new Date().toISOString(),
       quick,
       machine: {
-        note: "shared machine: other engineers ran tests on the same cores during the run",
+        load_average_before: loadBefore.map((value) => round(value, 2)),
+        load_average_after: loadAfter.map((value) => round(value, 2)),
         cpus: os.cpus().length,
         cpu_model: os.cpus()[0]?.model ?? "unknown",
         node: process.version,
@@ -721,6 +805,22 @@ async function main(): Promise<void> {
         prices_date: PRICES_DATE,
       },
       fanout_1000_ms: Math.round(fanOutMs),
+      aws_ceilings: {
+        limits: {
+          write_units_per_s: PARTITION_LIMITS.writeUnitsPerSecond,
+          read_units_per_s: PARTITION_LIMITS.readUnitsPerSecond,
+        },
+        tenant_events_per_s: ceiling(firstTryKeys, ["shared"]),
+        tenant_deliveries_per_s_fanout_10: fanOut10Events === null ? null : fanOut10Events * 10,
+        webhook_deliveries_per_s: ceiling(firstTryKeys, ["webhook"]),
+        hottest_keys: readableKeys(firstTryKeys.slice(0, HOTTEST_KEYS), tableNames),
+        hottest_keys_fan_out_10: readableKeys(fanOut10Keys.slice(0, HOTTEST_KEYS), tableNames),
+      },
+      key_units: {
+        first_try: readableKeys(firstTryKeys, tableNames),
+        first_try_fan_out_10: readableKeys(fanOut10Keys, tableNames),
+        six_attempts: readableKeys(sixAttemptsKeys, tableNames),
+      },
       bundles: bundleFigures,
       run_seconds: round((Date.now() - began) / 1000, 1),
     };
@@ -740,7 +840,12 @@ function roundAll(breakdown: CostBreakdown): Record<string, number> {
 interface PrintableResults {
   readonly date: string;
   readonly quick: boolean;
-  readonly machine: { readonly note: string; readonly cpus: number; readonly node: string };
+  readonly machine: {
+    readonly load_average_before: readonly number[];
+    readonly load_average_after: readonly number[];
+    readonly cpus: number;
+    readonly node: string;
+  };
   readonly latency_ms: { readonly p50: number; readonly p90: number; readonly p99: number };
   readonly latency_at_sustainable_rate_ms?: {
     readonly rate_per_s: number | undefined;
@@ -764,7 +869,22 @@ interface PrintableResults {
   };
   readonly run_seconds: number;
   readonly fanout_1000_ms: number;
+  readonly aws_ceilings: {
+    readonly tenant_events_per_s: number | null;
+    readonly tenant_deliveries_per_s_fanout_10: number | null;
+    readonly webhook_deliveries_per_s: number | null;
+    readonly hottest_keys: readonly KeyCeiling[];
+    readonly hottest_keys_fan_out_10: readonly KeyCeiling[];
+  };
   readonly bundles: Record<string, BundleFigures>;
+}
+
+function printRows(rows: readonly (readonly string[])[]): void {
+  const columns = Math.max(...rows.map((row) => row.length));
+  const widths = Array.from({ length: columns }, (_, column) =>
+    Math.max(...rows.map((row) => row[column]?.length ?? 0)),
+  );
+  for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join("  "));
 }
 
 function printTable(results: PrintableResults): void {
@@ -833,6 +953,24 @@ function printTable(results: PrintableResults): void {
     `≤ $2, ≤ $10: ${budget(results.cost_per_million_usd.first_try_fan_out_10 <= 2 && results.cost_per_million_usd.mix_98_2_fan_out_10 <= 10)}`,
   ]);
   rows.push(["fan-out to 1,000", `${results.fanout_1000_ms} ms`, ""]);
+  const perSecond = (value: number | null) =>
+    value === null ? "no cap" : `${value.toLocaleString("en-US")}/s`;
+  const { aws_ceilings: ceilings } = results;
+  rows.push([
+    "AWS model: one tenant, events",
+    perSecond(ceilings.tenant_events_per_s),
+    `≥ 10,000: ${budget((ceilings.tenant_events_per_s ?? Number.POSITIVE_INFINITY) >= 10_000)}`,
+  ]);
+  rows.push([
+    "AWS model: one tenant, deliveries at fan-out 10",
+    perSecond(ceilings.tenant_deliveries_per_s_fanout_10),
+    `≥ 50,000: ${budget((ceilings.tenant_deliveries_per_s_fanout_10 ?? Number.POSITIVE_INFINITY) >= 50_000)}`,
+  ]);
+  rows.push([
+    "AWS model: one webhook, deliveries",
+    perSecond(ceilings.webhook_deliveries_per_s),
+    `≥ 1,000: ${budget((ceilings.webhook_deliveries_per_s ?? Number.POSITIVE_INFINITY) >= 1_000)}`,
+  ]);
   for (const [name, bundle] of Object.entries(results.bundles)) {
     const isDelivery = name.startsWith("Delivery");
     rows.push([
@@ -841,11 +979,30 @@ function printTable(results: PrintableResults): void {
       isDelivery ? `≤ 400 KB: ${budget(bundle.bytes <= 400 * 1024)}` : "",
     ]);
   }
-  const widths = [0, 1, 2].map((column) => Math.max(...rows.map((row) => row[column]?.length ?? 0)));
+  const { machine } = results;
   console.log(
-    `\nHookline benchmark${results.quick ? " (quick)" : ""}, ${results.date}, Node ${results.machine.node}, ${results.machine.cpus} cores — ${results.machine.note}\n`,
+    `\nHookline benchmark${results.quick ? " (quick)" : ""}, ${results.date}, Node ${machine.node}, ${machine.cpus} cores, load average (1/5/15 min) ${machine.load_average_before.join(" / ")} before, ${machine.load_average_after.join(" / ")} after\n`,
   );
-  for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join("  "));
+  printRows(rows);
+  for (const [label, keys] of [
+    ["first try, 1 webhook/event (units per event)", ceilings.hottest_keys],
+    ["first try, 10 webhooks/event (units per event)", ceilings.hottest_keys_fan_out_10],
+  ] as const) {
+    console.log(`\nhottest DynamoDB keys, ${label}; caps at 1,000 write / 3,000 read units/s per key\n`);
+    printRows([
+      ["key", "table / index", "level", "owner", "write", "read", "share", "caps at"],
+      ...keys.map((key) => [
+        key.key,
+        key.index === null ? key.table : `${key.table} / ${key.index}`,
+        key.level,
+        key.scope === "shared" ? "tenant" : key.scope === "one" ? "one event or delivery" : "webhook",
+        fixed(key.write_units_per_event, 3),
+        fixed(key.read_units_per_event, 3),
+        `${fixed(key.share * 100, 1)} %`,
+        key.ceiling_per_s === null ? "-" : perSecond(key.ceiling_per_s),
+      ]),
+    ]);
+  }
   console.log(
     `\nthe whole run: ${results.run_seconds} s${results.quick ? ` (quick: under 60 s: ${budget(results.run_seconds < 60)})` : ""}\n`,
   );

@@ -288,6 +288,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     apiServer.serveLocal("/_local/metrics", () => metrics.snapshot());
     apiServer.serveLocal("/_local/logs", (query) => logs.serve(query));
     apiServer.serveLocal("/_local/usage", () => usage.snapshot());
+    apiServer.serveLocal("/_local/capacity", () => usage.takeCapacity());
     for (const poller of pollers) poller.start();
     eventBridge.startSchedules(options.schedulePeriodMs);
     // Stop order: stop taking work, let running invocations finish briefly, then the emulators.

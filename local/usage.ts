@@ -1,7 +1,9 @@
 /**
  * What the stack used since it started, as AWS would bill it: per function the invocations, their
  * summed duration, init phases and log bytes; Step Functions state transitions. Served at
- * `GET /_local/usage` for `npm run bench`, which takes differences between two readings.
+ * `GET /_local/usage` for `npm run bench`, which takes differences between two readings. Under the
+ * benchmark it also keeps what each DynamoDB request touched and consumed (the `Capacity` of the
+ * functions' request-counting lines), handed over and forgotten at each `GET /_local/capacity`.
  */
 import type { FunctionUsageEvent, LogLine } from "./lambda-host.ts";
 
@@ -30,6 +32,7 @@ export class UsageRecorder {
   #stateTransitions = 0;
   readonly #serviceRequests = new Map<string, number>();
   readonly #eventSourceRequests = new Map<string, number>();
+  #capacity: unknown[] = [];
 
   observe(event: FunctionUsageEvent): void {
     const usage = this.#entry(event.function.logicalId, event.function.memoryMb);
@@ -43,7 +46,10 @@ export class UsageRecorder {
   }
 
   observeLog(line: LogLine, memoryMb: number): void {
-    if (line.line.includes('"Hookline/AwsRequests"')) return;
+    if (line.line.includes('"Hookline/AwsRequests"')) {
+      if (line.line.includes('"Capacity"')) this.#keepCapacity(line.line);
+      return;
+    }
     this.#entry(line.functionLogicalId, memoryMb).logBytes += Buffer.byteLength(line.line) + 1;
   }
 
@@ -71,6 +77,22 @@ export class UsageRecorder {
       serviceIntegrationRequests: Object.fromEntries(this.#serviceRequests),
       eventSourceRequests: Object.fromEntries(this.#eventSourceRequests),
     };
+  }
+
+  /** The DynamoDB requests' capacity facts since the previous call, oldest first. */
+  takeCapacity(): unknown[] {
+    const taken = this.#capacity;
+    this.#capacity = [];
+    return taken;
+  }
+
+  #keepCapacity(line: string): void {
+    try {
+      const { Capacity } = JSON.parse(line) as { Capacity?: unknown };
+      if (Capacity !== undefined) this.#capacity.push(Capacity);
+    } catch {
+      // A line cut short by a crashing function: its counts are lost with it.
+    }
   }
 
   #entry(logicalId: string, memoryMb: number): FunctionUsage {
