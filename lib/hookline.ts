@@ -176,6 +176,8 @@ export class Hookline extends Construct {
   readonly retryWorkflow: HooklineRetryWorkflow;
   readonly reconciler: HooklineReconciler;
   readonly eventBus: IEventBus;
+  /** The names of the catalogue's event types: what may be published and subscribed to. */
+  readonly eventTypeNames: readonly string[];
   /** The catalogue's high-priority event types, which travel in the priority lane. */
   readonly priorityEventTypes: readonly string[];
   /** The dashboard and alarms; undefined when `monitoring.enabled` is false. */
@@ -185,6 +187,7 @@ export class Hookline extends Construct {
     super(scope, id);
     const eventTypes = props.eventTypes ?? DEFAULT_EVENT_TYPES;
     if (eventTypes.length === 0) throw new Error("Hookline: eventTypes must list at least one event type");
+    this.eventTypeNames = eventTypes.map((type) => type.name);
     this.priorityEventTypes = eventTypes.filter((type) => type.priority === "high").map((type) => type.name);
     const retentionDays = props.retentionDays ?? DEFAULT_RETENTION_DAYS;
     const safety = { ...DEFAULT_ENDPOINT_SAFETY, ...props.endpointSafety };
@@ -276,7 +279,7 @@ export class Hookline extends Construct {
       deliveryQueue: this.delivery.queue,
       priorityQueue: this.delivery.priorityQueue,
       environment: queueEnvironment,
-      eventTypeNames: eventTypes.map((type) => type.name),
+      eventTypeNames: this.eventTypeNames,
       eventBus: this.eventBus,
       ...(props.eventSources === undefined ? {} : { eventSources: props.eventSources }),
       ...functionOptions,
