@@ -23,6 +23,7 @@ export class HooklineStack extends Stack {
       eventsTable: this.hookline.storage.eventsTable.tableName,
       deliveryQueueUrl: this.hookline.delivery.queue.queueUrl,
       priorityQueueUrl: this.hookline.delivery.priorityQueue.queueUrl,
+      eventTypes: JSON.stringify(this.hookline.eventTypeNames),
       priorityEventTypes: JSON.stringify(this.hookline.priorityEventTypes),
       deadLetterQueueUrl: this.hookline.delivery.deadLetterQueue.queueUrl,
       eventBusName: this.hookline.eventBus.eventBusName,

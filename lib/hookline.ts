@@ -172,6 +172,8 @@ export class Hookline extends Construct {
   readonly retryWorkflow: HooklineRetryWorkflow;
   readonly reconciler: HooklineReconciler;
   readonly eventBus: IEventBus;
+  /** The names of the catalogue's event types: what may be published and subscribed to. */
+  readonly eventTypeNames: readonly string[];
   /** The catalogue's high-priority event types, which travel in the priority lane. */
   readonly priorityEventTypes: readonly string[];
   /** The dashboard and alarms; undefined when `monitoring.enabled` is false. */
@@ -208,6 +210,7 @@ export class Hookline extends Construct {
         ),
       ],
     );
+    this.eventTypeNames = eventTypes.map((type) => type.name);
     this.priorityEventTypes = eventTypes.filter((type) => type.priority === "high").map((type) => type.name);
     const retentionDays = props.retentionDays ?? Setting.retentionDays.default;
     this.retentionDays = retentionDays;
@@ -290,7 +293,7 @@ export class Hookline extends Construct {
       deliveryQueue: this.delivery.queue,
       priorityQueue: this.delivery.priorityQueue,
       environment: queueEnvironment,
-      eventTypeNames: eventTypes.map((type) => type.name),
+      eventTypeNames: this.eventTypeNames,
       eventBus: this.eventBus,
       ...(props.eventSources === undefined ? {} : { eventSources: props.eventSources }),
       ...functionOptions,

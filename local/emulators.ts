@@ -117,21 +117,25 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
   return { endpoint, pid, hadData, stop };
 }
 
-/** Kills a DynamoDB Local JVM recorded in the pid file if its owner is gone; refuses if the owner lives. */
-export async function killStaleJvm(pidFile: string): Promise<void> {
-  if (!existsSync(pidFile)) return;
-  let recorded: { jvm?: number; owner?: number } = {};
-  try {
-    recorded = JSON.parse(await readFile(pidFile, "utf8")) as typeof recorded;
-  } catch {
-    // an unreadable pid file is as good as none
-  }
-  const { jvm, owner } = recorded;
+/**
+ * The pid file doubles as the state directory's lock: it names the process that owns the directory.
+ * Refuses when that owner is another live process, so that a second start stops before it touches the
+ * running stack's files.
+ */
+export async function assertStateDirFree(pidFile: string): Promise<void> {
+  const { owner } = await readPidFile(pidFile);
   if (owner !== undefined && owner !== process.pid && commandLine(owner)?.includes("node")) {
     throw new Error(
       `another local stack (pid ${owner}) is running with this state directory; stop it or set HOOKLINE_DIR`,
     );
   }
+}
+
+/** Kills a DynamoDB Local JVM recorded in the pid file if its owner is gone; refuses if the owner lives. */
+export async function killStaleJvm(pidFile: string): Promise<void> {
+  if (!existsSync(pidFile)) return;
+  await assertStateDirFree(pidFile);
+  const { jvm } = await readPidFile(pidFile);
   if (jvm !== undefined && commandLine(jvm)?.includes("DynamoDBLocal.jar")) {
     process.kill(jvm, "SIGTERM");
     const deadline = Date.now() + 5_000;
@@ -139,6 +143,14 @@ export async function killStaleJvm(pidFile: string): Promise<void> {
     if (commandLine(jvm) !== undefined) process.kill(jvm, "SIGKILL");
   }
   await rm(pidFile, { force: true });
+}
+
+async function readPidFile(pidFile: string): Promise<{ jvm?: number; owner?: number }> {
+  try {
+    return JSON.parse(await readFile(pidFile, "utf8")) as { jvm?: number; owner?: number };
+  } catch {
+    return {}; // a missing or unreadable pid file is as good as none
+  }
 }
 
 /** The command line of a live process, or undefined when there is none. */

@@ -9,7 +9,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { readAssembly } from "./assembly.ts";
 import { AwsJsonServer } from "./aws-json.ts";
-import { killStaleJvm, startDynamoDbLocal, startSqs } from "./emulators.ts";
+import { assertStateDirFree, killStaleJvm, startDynamoDbLocal, startSqs } from "./emulators.ts";
 import { eventBridgeConfig, LocalEventBridge } from "./eventbridge.ts";
 import { functionDefinitions } from "./functions.ts";
 import { HttpApiServer, httpApiConfig } from "./http-api.ts";
@@ -99,6 +99,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const progress = options.progress ?? (() => {});
   const paths = statePaths(options.stateDir);
   await mkdir(options.stateDir, { recursive: true });
+  // Before the wipe and the synth below, both of which would pull files from under a running stack.
+  await assertStateDirFree(paths.dynamodbPid);
   if (options.fresh) {
     await killStaleJvm(paths.dynamodbPid);
     await Promise.all(

@@ -20,6 +20,7 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { LOCAL_CONTEXT_KEY, STRICT_TARGETS_CONTEXT_KEY, StackOutput } from "../functions/shared/names.ts";
+import { assertStateDirFree } from "./emulators.ts";
 import { type LocalStack, startLocalStack, statePaths } from "./stack.ts";
 
 // fauxqs persists with node:sqlite, which Node 22 flags as experimental on every start; that notice is
@@ -120,6 +121,8 @@ async function main(): Promise<void> {
   const started = Date.now();
   const config = settings(process.argv.slice(2), process.env);
   const paths = statePaths(config.stateDir);
+  // A stack running on this directory still needs its local.json and cdk.out: refuse before touching either.
+  await assertStateDirFree(paths.dynamodbPid);
   const previous: PreviousRun = existsSync(paths.localJson)
     ? (JSON.parse(await readFile(paths.localJson, "utf8")) as PreviousRun)
     : {};

@@ -6,7 +6,7 @@ import { newEventId } from "../../functions/domain/ids.ts";
 import type { StoredEvent } from "../../functions/domain/model.ts";
 import { EVENT_ID } from "../../functions/http/schemas.ts";
 import { StackOutput } from "../../functions/shared/names.ts";
-import { requireOutput } from "../target.ts";
+import { requireOutput, type Target } from "../target.ts";
 import { connect, storesOf, tenantOption } from "./context.ts";
 import { cell, formatFields, printJson, printLines } from "./output.ts";
 
@@ -35,6 +35,44 @@ async function takenIn(
   return event;
 }
 
+/**
+ * The stack's event-type catalogue, from its `EventTypes` output; undefined for a stack deployed before
+ * that output existed, where the ingest function is left to refuse an unknown type.
+ */
+function catalogueOf(target: Target): readonly string[] | undefined {
+  const listed = target.outputs[StackOutput.eventTypes];
+  return listed ? (JSON.parse(listed) as string[]) : undefined;
+}
+
+/** Edits (insert, delete, substitute) that turn `a` into `b`. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution);
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+/**
+ * Why `type` cannot be published: the closest known type when it looks like a typo of one (a third of
+ * its characters or fewer changed), then the whole catalogue.
+ */
+export function unknownTypeMessage(type: string, known: readonly string[]): string {
+  const [closest] = known
+    .map((name) => ({ name, distance: editDistance(type, name) }))
+    .filter(({ distance }) => distance <= Math.max(1, Math.floor(type.length / 3)))
+    .sort((a, b) => a.distance - b.distance);
+  return [
+    `unknown event type "${type}"${closest ? `; did you mean ${closest.name}?` : ""}`,
+    `the stack's event types: ${known.join(", ")}`,
+  ].join("\n");
+}
+
 function parseData(value: string): Record<string, unknown> {
   let parsed: unknown;
   try {
@@ -52,6 +90,30 @@ function parseEventId(value: string): string {
   if (!EVENT_ID.test(value))
     throw new InvalidArgumentError("must be 1-128 characters of A-Z a-z 0-9 _ . : -");
   return value;
+}
+
+function fanOut(deliveries: number | undefined): string {
+  if (deliveries === undefined) return "Hookline is still fanning it out";
+  return `${deliveries} ${deliveries === 1 ? "delivery" : "deliveries"}`;
+}
+
+function reportDuplicate(earlier: StoredEvent, json: boolean): void {
+  if (json) {
+    printJson({
+      id: earlier.id,
+      type: earlier.type,
+      tenant_id: earlier.tenantId,
+      accepted_at: earlier.acceptedAt,
+      deliveries: earlier.deliveryCount ?? null,
+      duplicate: true,
+    });
+    return;
+  }
+  console.log(earlier.id);
+  console.error(
+    `${earlier.id} was published before (a duplicate): nothing new was sent; ` +
+      `accepted at ${earlier.acceptedAt} as ${earlier.type} for tenant ${earlier.tenantId}: ${fanOut(earlier.deliveryCount)}`,
+  );
 }
 
 export function eventCommands(program: Command): void {
@@ -77,6 +139,20 @@ export function eventCommands(program: Command): void {
         command: Command,
       ) => {
         const { target, json } = await connect(command);
+        const catalogue = catalogueOf(target);
+        if (catalogue !== undefined && !catalogue.includes(options.type)) {
+          throw new Error(unknownTypeMessage(options.type, catalogue));
+        }
+        // Hookline takes an id in once and drops it on the bus after that, so say so instead of
+        // waiting for a fan-out that will not happen.
+        const earlier =
+          options.id === undefined
+            ? undefined
+            : await storesOf(target).events().get(options.tenant, options.id);
+        if (earlier !== undefined) {
+          reportDuplicate(earlier, json);
+          return;
+        }
         const id = options.id ?? newEventId(new Date());
         const { Entries = [], FailedEntryCount = 0 } = await target.eventBridge.send(
           new PutEventsCommand({
@@ -104,6 +180,7 @@ export function eventCommands(program: Command): void {
               type: options.type,
               tenant_id: options.tenant,
               eventbridge_event_id: entry.EventId,
+              duplicate: false,
             });
           else {
             console.log(id);
@@ -131,15 +208,13 @@ export function eventCommands(program: Command): void {
             accepted_at: stored.acceptedAt,
             deliveries: deliveries ?? null,
             eventbridge_event_id: entry.EventId,
+            duplicate: false,
           });
           return;
         }
         console.log(id);
         console.error(
-          `published ${id} (${stored.type}) for tenant ${stored.tenantId} on ${putOn}: ` +
-            (deliveries === undefined
-              ? "Hookline is still fanning it out"
-              : `${deliveries} ${deliveries === 1 ? "delivery" : "deliveries"}`),
+          `published ${id} (${stored.type}) for tenant ${stored.tenantId} on ${putOn}: ${fanOut(deliveries)}`,
         );
       },
     );

@@ -175,6 +175,8 @@ export const StackOutput = {
   eventsTable: "EventsTableName",
   deliveryQueueUrl: "DeliveryQueueUrl",
   priorityQueueUrl: "PriorityQueueUrl",
+  /** JSON list of the catalogue's event types, so tools refuse an unknown one before publishing it. */
+  eventTypes: "EventTypes",
   /** JSON list of the catalogue's high-priority event types, so tools send them to their lane. */
   priorityEventTypes: "PriorityEventTypes",
   deadLetterQueueUrl: "DeadLetterQueueUrl",

@@ -95,6 +95,15 @@ describe("Hookline stack with default props", () => {
     template.hasOutput("PriorityEventTypes", { Value: '["quota.warning","quota.exceeded"]' });
   });
 
+  it("lists the catalogue's event types in an output, so the CLI refuses an unknown one before publishing", () => {
+    const catalogue = JSON.parse(
+      String(environmentOf(template, "high-priority event types")[EnvVar.eventTypes]),
+    ) as { name: string }[];
+    const listed = template.findOutputs("EventTypes").EventTypes?.Value;
+    expect(JSON.parse(String(listed))).toEqual(catalogue.map((type) => type.name));
+    expect(catalogue).toHaveLength(11);
+  });
+
   it("gives the delivery function a 10 s attempt timeout by default", () => {
     expect(environmentOf(template, "signs and POSTs")[EnvVar.deliveryTimeoutSeconds]).toBe("10");
   });

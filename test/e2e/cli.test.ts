@@ -215,14 +215,50 @@ describe("hookline events and deliveries", () => {
       );
       expect(run.code, run.stderr).toBe(0);
       expect(run.stdout.trim()).toBe(id);
-      // It waits for Hookline to take the event in, and says how many deliveries it made.
-      expect(run.stderr).toContain(`published ${id} (memory.updated) for tenant ${tenant.tenantId}`);
-      expect(run.stderr).toMatch(/: 1 delivery\n$/);
+      if (n === 0) {
+        // It waits for Hookline to take the event in, and says how many deliveries it made.
+        expect(run.stderr).toContain(`published ${id} (memory.updated) for tenant ${tenant.tenantId}`);
+        expect(run.stderr).toMatch(/: 1 delivery\n$/);
+      } else {
+        expect(run.stderr).toContain(`${id} was published before (a duplicate): nothing new was sent`);
+        expect(run.stderr).toMatch(/: 1 delivery\n$/);
+      }
     }
+    const again = await hooklineJson<{ id: string; duplicate: boolean; deliveries: number }>(
+      "events",
+      "publish",
+      "--tenant",
+      tenant.tenantId,
+      "--type",
+      "memory.updated",
+      "--id",
+      id,
+    );
+    expect(again).toMatchObject({ id, duplicate: true, deliveries: 1 });
     await eventually("the delivery", async () =>
       (await deliveriesOf(webhookId))[0]?.status === "delivered" ? true : undefined,
     );
     expect(await deliveriesOf(webhookId)).toHaveLength(1);
+  });
+
+  it("refuses an unknown event type before publishing, naming the closest known one", async () => {
+    const run = await hookline(
+      "events",
+      "publish",
+      "--tenant",
+      tenant.tenantId,
+      "--type",
+      "memory.craeted",
+      "--id",
+      `cli-unknown-${Date.now()}`,
+    );
+    expect(run.code).toBe(1);
+    expect(run.stderr.split("\n")[0]).toBe(
+      'hookline: unknown event type "memory.craeted"; did you mean memory.created?',
+    );
+    // Every known type is listed, so the right one can be picked without another command.
+    expect(run.stderr).toContain("quota.exceeded");
+    expect(run.stdout).toBe("");
   });
 
   it("shows a failed delivery with its attempts, and retries it once the receiver accepts", async () => {
