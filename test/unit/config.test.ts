@@ -20,7 +20,7 @@ const VALID: Readonly<Record<string, string>> = {
   [EnvVar.retentionDays]: "30",
   [EnvVar.version]: "1.2.3",
   [EnvVar.retryStateMachineArn]: "arn:aws:states:eu-west-1:123456789012:stateMachine:retry",
-  [EnvVar.retrySchedule]: "[1,5,30,300,1800]",
+  [EnvVar.retrySchedule]: "1,5,30,300,1800",
   [EnvVar.circuitFailureThreshold]: "5",
   [EnvVar.circuitCooldownSeconds]: "300",
   [EnvVar.reconcileGraceSeconds]: "120",
@@ -156,18 +156,19 @@ describe("loadConfig", () => {
       );
     });
 
-    it("refuses a retry schedule that is not JSON", () => {
-      const message = problemsOf(() => load(EnvVar.retrySchedule, "1,5,30"));
+    it("refuses a retry schedule that is not comma-separated whole seconds", () => {
+      const message = problemsOf(() => load(EnvVar.retrySchedule, "[1,5,30]"));
       expect(message).toContain(EnvVar.retrySchedule);
-      expect(message).toContain("is not valid JSON");
+      expect(message).toContain("expected comma-separated whole seconds");
+      expect(problemsOf(() => load(EnvVar.retrySchedule, "1,5,1.5"))).toContain('found "1.5"');
     });
 
     it("refuses a retry schedule with bad delays, naming each one", () => {
-      const message = problemsOf(() => load(EnvVar.retrySchedule, "[0, 5, 1.5]"));
+      const message = problemsOf(() => load(EnvVar.retrySchedule, "0,5,0"));
       expect(message).toContain("retry_schedule_seconds[0]");
       expect(message).toContain("retry_schedule_seconds[2]");
       expect(message).not.toContain("retry_schedule_seconds[1]");
-      expect(problemsOf(() => load(EnvVar.retrySchedule, "[]"))).toContain("at least 1 delay");
+      expect(problemsOf(() => load(EnvVar.retrySchedule, ""))).toContain("found an empty entry");
     });
 
     it.each([

@@ -1,22 +1,17 @@
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
-import {
-  type DeliveryStore,
-  deliveryKey,
-  type StoredDelivery,
-} from "../../functions/adapters/delivery-store.ts";
-import type { CircuitStore } from "../../functions/adapters/webhook-store.ts";
-import {
-  type DeadLetterMessage,
-  type DeliveryServiceDeps,
-  type ProbeMessage,
-  processDelivery,
-  processProbe,
-} from "../../functions/delivery/process.ts";
+import { deliveryKey } from "../../functions/adapters/delivery-store.ts";
 import { type Circuit, CLOSED_CIRCUIT } from "../../functions/domain/circuit.ts";
 import type { OutboundResult } from "../../functions/domain/deliver.ts";
-import { type DeliveryMessage, TERMINAL_STATUSES, type Webhook } from "../../functions/domain/model.ts";
+import type { DeadLetterMessage, DeliveryMessage, ProbeMessage } from "../../functions/domain/messages.ts";
+import { TERMINAL_STATUSES, type Webhook } from "../../functions/domain/model.ts";
+import type { CircuitStore, DeliveryStore, StoredDelivery } from "../../functions/domain/ports.ts";
+import {
+  type DeliveryServiceDeps,
+  processDelivery,
+  processProbe,
+} from "../../functions/services/delivery-step.ts";
 import { MetricName, RetryStep } from "../../functions/shared/names.ts";
 
 const T0 = Date.parse("2026-11-25T12:00:00.000Z");
@@ -207,6 +202,7 @@ function world(options: WorldOptions = {}) {
     },
     deliveryKey: (message) => deliveryKey(message.tenantId, message.webhookId, message.deliveryId),
     metrics: metricsSink,
+    log: { info: () => {}, warn: () => {}, error: () => {} },
     stats: { add: () => {} },
   };
 
