@@ -5,9 +5,10 @@ import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { EnvVar } from "../functions/shared/names.ts";
+import { EnvVar, PARKED_INDEX, WebhooksPartition } from "../functions/shared/names.ts";
 import { MAX_ATTEMPT_TIMEOUT_SECONDS } from "../functions/shared/retry-policy.ts";
 import { HooklineFunction } from "./function.ts";
+import { grantTableAccess } from "./table-access.ts";
 
 export interface HooklineDeliveryProps {
   readonly webhooksTable: ITableV2;
@@ -96,9 +97,18 @@ export class HooklineDelivery extends Construct {
         ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
         ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
       });
-      // Read and write: circuit state and 410 deactivations live on the webhook.
-      props.webhooksTable.grantReadWriteData(fn);
-      props.eventsTable.grantReadWriteData(fn);
+      // Tenants' items only: the webhook (circuit state, 410 deactivations, with the subscriptions
+      // item), its rate-limit slot, and a continued fan-out's page of webhooks.
+      grantTableAccess(fn, props.webhooksTable, {
+        actions: ["GetItem", "Query", "PutItem", "UpdateItem"],
+        leadingKeys: [`${WebhooksPartition.tenant}*`],
+      });
+      // Attempts, stats and parked deliveries; a continued fan-out writes a page of deliveries, in one
+      // batch when fresh and one conditional put each when resumed.
+      grantTableAccess(fn, props.eventsTable, {
+        actions: ["GetItem", "PutItem", "UpdateItem", "BatchWriteItem"],
+        queriedIndexes: [PARKED_INDEX],
+      });
       // The queues for circuit probes, released and deferred deliveries; the dead-letter queue for a
       // delivery whose schedule ran out outside the workflow.
       this.queue.grantSendMessages(fn);

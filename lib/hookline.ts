@@ -77,6 +77,16 @@ export interface HooklineProps {
    */
   readonly retentionDays?: number;
   /**
+   * Requests per second the HTTP API accepts in the long run, all callers together, before it answers 429.
+   * @default 1000
+   */
+  readonly apiThrottlingRateLimit?: number;
+  /**
+   * Requests the HTTP API accepts at once above its rate limit before it answers 429.
+   * @default 2000
+   */
+  readonly apiThrottlingBurstLimit?: number;
+  /**
    * How long the API caches an API key's authorizer answer.
    * @default Duration.seconds(60)
    */
@@ -133,7 +143,8 @@ export interface HooklineProps {
    */
   readonly logLevel?: "DEBUG" | "INFO" | "WARN" | "ERROR";
   /**
-   * What happens to the tables when the stack is deleted.
+   * What happens to the tables when the stack is deleted; unless it is `RemovalPolicy.DESTROY`, the
+   * tables also have deletion protection.
    * @default RemovalPolicy.RETAIN
    */
   readonly tableRemovalPolicy?: RemovalPolicy;
@@ -292,6 +303,12 @@ export class Hookline extends Construct {
       secretRotationOverlapSeconds: overlapSeconds,
       ...(props.attemptTimeout === undefined ? {} : { attemptTimeout: props.attemptTimeout }),
       ...(props.authorizerCacheTtl === undefined ? {} : { authorizerCacheTtl: props.authorizerCacheTtl }),
+      ...(props.apiThrottlingRateLimit === undefined
+        ? {}
+        : { throttlingRateLimit: props.apiThrottlingRateLimit }),
+      ...(props.apiThrottlingBurstLimit === undefined
+        ? {}
+        : { throttlingBurstLimit: props.apiThrottlingBurstLimit }),
       ...functionOptions,
     });
 
@@ -316,6 +333,7 @@ export class Hookline extends Construct {
           Authorizer: this.api.authorizerFunction,
         },
         deliveryQueue: this.delivery.queue,
+        priorityQueue: this.delivery.priorityQueue,
         deadLetterQueue: this.delivery.deadLetterQueue,
         retryStateMachine: this.retryWorkflow.stateMachine,
         httpApi: this.api.httpApi,

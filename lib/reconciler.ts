@@ -5,7 +5,9 @@ import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { DUE_INDEX, OPEN_CIRCUITS_INDEX, WebhooksPartition } from "../functions/shared/names.ts";
 import { HooklineFunction } from "./function.ts";
+import { grantTableAccess } from "./table-access.ts";
 
 export interface HooklineReconcilerProps {
   readonly webhooksTable: ITableV2;
@@ -43,8 +45,18 @@ export class HooklineReconciler extends Construct {
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
       ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
     });
-    props.webhooksTable.grantReadData(this.function);
-    props.eventsTable.grantReadWriteData(this.function);
+    // A resumed fan-out's pages of webhooks, and the open-circuits gauge (a keys-only index).
+    grantTableAccess(this.function, props.webhooksTable, {
+      actions: ["Query"],
+      leadingKeys: [`${WebhooksPartition.tenant}*`],
+      queriedIndexes: [OPEN_CIRCUITS_INDEX],
+    });
+    // Overdue records from the due index, claimed by moving their deadline; a resumed fan-out puts each
+    // missing delivery on condition and marks the event.
+    grantTableAccess(this.function, props.eventsTable, {
+      actions: ["PutItem", "UpdateItem"],
+      queriedIndexes: [DUE_INDEX],
+    });
     props.deliveryQueue.grantSendMessages(this.function);
     props.priorityQueue.grantSendMessages(this.function);
     this.schedule = new Rule(this, "Schedule", {

@@ -1,4 +1,4 @@
-import { Duration } from "aws-cdk-lib";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import type { ITableV2 } from "aws-cdk-lib/aws-dynamodb";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
@@ -120,7 +120,13 @@ export class HooklineRetryWorkflow extends Construct {
       timeout: Duration.days(4),
       ...(props.tracing === true ? { tracingEnabled: true } : {}),
       logs: {
-        destination: new LogGroup(this, "Logs", { retention: props.logRetention ?? RetentionDays.ONE_MONTH }),
+        // Under /aws/vendedlogs/, where CloudWatch Logs resource policies for vended logs are sized for
+        // many log groups; removed with the stack like the functions' log groups.
+        destination: new LogGroup(this, "Logs", {
+          logGroupName: `/aws/vendedlogs/states/${props.stateMachineName}`,
+          retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+          removalPolicy: RemovalPolicy.DESTROY,
+        }),
         level: LogLevel.ERROR,
       },
     });
