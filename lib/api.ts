@@ -24,6 +24,7 @@ import {
   WebhooksPartition,
 } from "../functions/shared/names.ts";
 import { MAX_TEST_SEND_TIMEOUT_SECONDS } from "../functions/shared/retry-policy.ts";
+import { acknowledge } from "./acknowledge.ts";
 import { HooklineFunction } from "./function.ts";
 import { grantTableAccess } from "./table-access.ts";
 
@@ -207,7 +208,20 @@ export class HooklineApi extends Construct {
     }
     for (const routeKey of Object.values(PublicRoute)) {
       const { method, path } = splitRouteKey(routeKey);
-      this.httpApi.addRoutes({ path, methods: [method], integration: management });
+      for (const route of this.httpApi.addRoutes({ path, methods: [method], integration: management })) {
+        acknowledge(route, {
+          "AwsSolutions-APIG4": "public on purpose: liveness and the OpenAPI document, which read nothing",
+        });
+      }
+    }
+    acknowledge(this.httpApi.node.findChild("DefaultRoute"), {
+      "AwsSolutions-APIG4":
+        "answers only 404 or 405 in the API's error shape, reading nothing (see FALLBACK_ROUTE)",
+    });
+    for (const fn of [this.authorizerFunction, this.managementFunction]) {
+      acknowledge(fn, {
+        "Serverless-LambdaDLQ": "invoked synchronously by API Gateway, which answers the caller",
+      });
     }
     const ingest = new HttpLambdaIntegration("IngestIntegration", props.ingestFunction);
     for (const routeKey of Object.values(IngestRoute)) {

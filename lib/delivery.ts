@@ -7,6 +7,7 @@ import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { EnvVar, PARKED_INDEX, WebhooksPartition } from "../functions/shared/names.ts";
 import { MAX_ATTEMPT_TIMEOUT_SECONDS } from "../functions/shared/retry-policy.ts";
+import { acknowledge } from "./acknowledge.ts";
 import { HooklineFunction } from "./function.ts";
 import { grantTableAccess } from "./table-access.ts";
 
@@ -69,6 +70,9 @@ export class HooklineDelivery extends Construct {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
     });
+    acknowledge(this.deadLetterQueue, {
+      "Serverless-SQSRedrivePolicy": "it is the dead-letter queue; its messages are redriven with the CLI",
+    });
     const deliveryQueue = (queueId: string) =>
       new Queue(this, queueId, {
         // Six times the function timeout, as Lambda's SQS guidance recommends, so a slow batch is not redelivered mid-flight.
@@ -125,6 +129,12 @@ export class HooklineDelivery extends Construct {
           maxConcurrency: props.maxConcurrency ?? 50,
         }),
       );
+      acknowledge(fn, {
+        "Serverless-LambdaDLQ":
+          "never invoked asynchronously: by its queue's event source mapping and synchronously by the retry workflow",
+        "Serverless-LambdaEventSourceMappingDestination":
+          "a message that keeps failing moves to the dead-letter queue through the queue's redrive policy",
+      });
       return fn;
     };
     this.function = deliveryFunction(

@@ -6,6 +6,7 @@ import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 import { EnvVar, SERVICE_NAME } from "../functions/shared/names.ts";
+import { acknowledge } from "./acknowledge.ts";
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -110,6 +111,23 @@ export class HooklineFunction extends NodejsFunction {
         banner: "import{createRequire}from'module';const require=createRequire(import.meta.url);",
         forceDockerBundling: false,
       },
+    });
+    acknowledge(this, {
+      "AwsSolutions-L1":
+        "Node.js 22 on purpose: the local runtime, its emulators and the tests run the bundles on Node 22",
+      "Serverless-LambdaLatestVersion":
+        "Node.js 22 on purpose: the local runtime, its emulators and the tests run the bundles on Node 22",
+      "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]":
+        "the basic execution role only lets the function write its own logs",
+      ...(props.tracing === true
+        ? {
+            "AwsSolutions-IAM5[Resource::*]":
+              "X-Ray's PutTraceSegments and PutTelemetryRecords accept only the resource *",
+          }
+        : {
+            "Serverless-LambdaTracing":
+              "X-Ray is opt-in with the tracing prop: it costs per trace (see the README's Operations)",
+          }),
     });
   }
 }

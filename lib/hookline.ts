@@ -16,6 +16,7 @@ import {
   retryScheduleProblems,
 } from "../functions/shared/retry-policy.ts";
 import packageJson from "../package.json" with { type: "json" };
+import { acknowledge } from "./acknowledge.ts";
 import { HooklineApi } from "./api.ts";
 import { HooklineDelivery } from "./delivery.ts";
 import { HooklineIngest } from "./ingest.ts";
@@ -318,6 +319,12 @@ export class Hookline extends Construct {
     }
     for (const fn of [this.api.managementFunction, this.delivery.function, this.delivery.priorityFunction]) {
       this.storage.grantWebhooksKey(fn, true);
+      acknowledge(fn, {
+        "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]":
+          "on the webhooks table's key only: the data-key variants DynamoDB uses to encrypt items",
+        "AwsSolutions-IAM5[Action::kms:ReEncrypt*]":
+          "on the webhooks table's key only: re-encrypting items when the key rotates",
+      });
     }
 
     if (props.monitoring?.enabled !== false) {

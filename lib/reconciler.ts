@@ -6,6 +6,7 @@ import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { DUE_INDEX, OPEN_CIRCUITS_INDEX, WebhooksPartition } from "../functions/shared/names.ts";
+import { acknowledge } from "./acknowledge.ts";
 import { HooklineFunction } from "./function.ts";
 import { grantTableAccess } from "./table-access.ts";
 
@@ -63,6 +64,11 @@ export class HooklineReconciler extends Construct {
       description: "Hookline: run the reconciler",
       schedule: Schedule.rate(props.interval ?? Duration.minutes(1)),
       targets: [new LambdaFunction(this.function)],
+    });
+    // A run that fails loses nothing: the next one, an interval later, finds the same overdue records.
+    acknowledge(this, {
+      "Serverless-EventBusDLQ": "a lost scheduled run is made up by the next one",
+      "Serverless-LambdaDLQ": "a failed scheduled run is made up by the next one",
     });
   }
 }

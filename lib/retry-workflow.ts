@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { type CfnElement, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import type { ITableV2 } from "aws-cdk-lib/aws-dynamodb";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
@@ -26,6 +26,7 @@ import {
 } from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
 import { RetryStep, TableKey } from "../functions/shared/names.ts";
+import { acknowledge } from "./acknowledge.ts";
 
 export interface HooklineRetryWorkflowProps {
   /** The delivery function; it makes each attempt and says what comes next. */
@@ -129,6 +130,23 @@ export class HooklineRetryWorkflow extends Construct {
         }),
         level: LogLevel.ERROR,
       },
+    });
+    const deliveryFunctionId = Stack.of(this).getLogicalId(
+      props.deliveryFunction.node.defaultChild as CfnElement,
+    );
+    acknowledge(this.stateMachine, {
+      "AwsSolutions-SF1":
+        "ERROR only: ALL would log every transition's input, event data included, at a cost per delivery retry",
+      [`AwsSolutions-IAM5[Resource::<${deliveryFunctionId}.Arn>:*]`]:
+        "invoking the delivery function's versions, as the LambdaInvoke task's grant does",
+      "AwsSolutions-IAM5[Resource::*]": "CloudWatch Logs' log-delivery actions accept only the resource *",
+      ...(props.tracing === true
+        ? {}
+        : {
+            "AwsSolutions-SF2": "X-Ray is opt-in with the tracing prop: it costs per trace",
+            "Serverless-StepFunctionStateMachineXray":
+              "X-Ray is opt-in with the tracing prop: it costs per trace",
+          }),
     });
   }
 }
