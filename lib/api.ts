@@ -1,16 +1,33 @@
-import { Duration } from "aws-cdk-lib";
-import { CorsHttpMethod, HttpApi, type HttpMethod } from "aws-cdk-lib/aws-apigatewayv2";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
+import {
+  CorsHttpMethod,
+  HttpApi,
+  type HttpMethod,
+  HttpStage,
+  LogGroupLogDestination,
+} from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpLambdaAuthorizer, HttpLambdaResponseType } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import type { ITableV2 } from "aws-cdk-lib/aws-dynamodb";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
-import type { RetentionDays } from "aws-cdk-lib/aws-logs";
+import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { MAX_TEST_SEND_TIMEOUT_SECONDS } from "../functions/shared/limits.ts";
-import { EnvVar, IngestRoute, ManagementRoute, PublicRoute } from "../functions/shared/names.ts";
+import {
+  BY_TIME_INDEX,
+  EnvVar,
+  IngestRoute,
+  ManagementRoute,
+  OPEN_CIRCUITS_INDEX,
+  PublicRoute,
+  WebhooksPartition,
+} from "../functions/shared/names.ts";
 import { Setting } from "../functions/shared/settings.ts";
+import { acknowledge } from "./acknowledge.ts";
 import { HooklineFunction } from "./function.ts";
+import { grantTableAccess } from "./table-access.ts";
 import { checkProps, secondsOf } from "./validate.ts";
 
 export interface HooklineApiProps {
@@ -38,7 +55,17 @@ export interface HooklineApiProps {
    * @default Duration.seconds(60)
    */
   readonly authorizerCacheTtl?: Duration;
-  /** @default RetentionDays.ONE_MONTH */
+  /**
+   * Requests per second the API accepts in the long run, all callers together, before it answers 429.
+   * @default 1000
+   */
+  readonly throttlingRateLimit?: number;
+  /**
+   * Requests the API accepts at once above `throttlingRateLimit` before it answers 429.
+   * @default 2000
+   */
+  readonly throttlingBurstLimit?: number;
+  /** @default RetentionDays.ONE_MONTH (the functions' and the access log's) */
   readonly logRetention?: RetentionDays;
   /**
    * Active X-Ray tracing on the functions.
@@ -46,6 +73,27 @@ export interface HooklineApiProps {
    */
   readonly tracing?: boolean;
 }
+
+/** The stage's throttling when no prop says otherwise; exported so tests can check the defaults. */
+export const DEFAULT_API_THROTTLING = { rateLimit: 1000, burstLimit: 2000 } as const;
+
+/**
+ * One JSON line per request. The route key rather than the path, so that no query string (cursors)
+ * and no id lands in the log; the tenant, so an operator can tell who is sending what.
+ */
+const ACCESS_LOG_FORMAT = JSON.stringify({
+  requestId: "$context.requestId",
+  time: "$context.requestTime",
+  ip: "$context.identity.sourceIp",
+  routeKey: "$context.routeKey",
+  status: "$context.status",
+  responseLength: "$context.responseLength",
+  latencyMs: "$context.responseLatency",
+  integrationLatencyMs: "$context.integrationLatency",
+  tenantId: "$context.authorizer.tenantId",
+  authorizerError: "$context.authorizer.error",
+  integrationError: "$context.integrationErrorMessage",
+});
 
 function splitRouteKey(routeKey: string): { method: HttpMethod; path: string } {
   const [method, path] = routeKey.split(" ");
@@ -56,6 +104,9 @@ function splitRouteKey(routeKey: string): { method: HttpMethod; path: string } {
 /** The HTTP API: a Lambda authorizer resolving API keys to tenants, the management routes, and publish. */
 export class HooklineApi extends Construct {
   readonly httpApi: HttpApi;
+  /** The `$default` stage, throttled and access-logged. */
+  readonly stage: HttpStage;
+  readonly accessLogGroup: LogGroup;
   readonly managementFunction: HooklineFunction;
   readonly authorizerFunction: HooklineFunction;
 
@@ -82,7 +133,11 @@ export class HooklineApi extends Construct {
       environment: props.environment,
       ...functionOptions,
     });
-    props.webhooksTable.grantReadData(this.authorizerFunction);
+    // One item per request, and only API keys: never a webhook or its signing secret.
+    grantTableAccess(this.authorizerFunction, props.webhooksTable, {
+      actions: ["GetItem"],
+      leadingKeys: [`${WebhooksPartition.apiKey}*`],
+    });
 
     this.managementFunction = new HooklineFunction(this, "ManagementFunction", {
       entry: "api/handler.ts",
@@ -99,8 +154,18 @@ export class HooklineApi extends Construct {
       },
       ...functionOptions,
     });
-    props.webhooksTable.grantReadWriteData(this.managementFunction);
-    props.eventsTable.grantReadWriteData(this.managementFunction);
+    // Tenants' webhooks (transactions put, update and delete them with the subscriptions item) and the
+    // cursor key; never an API key. The open-circuits index for the health details.
+    grantTableAccess(this.managementFunction, props.webhooksTable, {
+      actions: ["GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem"],
+      leadingKeys: [`${WebhooksPartition.tenant}*`, WebhooksPartition.config],
+      queriedIndexes: [OPEN_CIRCUITS_INDEX],
+    });
+    // Reads history and stats; writes only to reopen a delivery for a retry or a recover.
+    grantTableAccess(this.managementFunction, props.eventsTable, {
+      actions: ["GetItem", "Query", "UpdateItem"],
+      queriedIndexes: [BY_TIME_INDEX],
+    });
     // Sending includes sqs:GetQueueAttributes, which the health route needs.
     props.deliveryQueue.grantSendMessages(this.managementFunction);
     props.priorityQueue.grantSendMessages(this.managementFunction);
@@ -126,6 +191,29 @@ export class HooklineApi extends Construct {
         allowHeaders: ["authorization", "content-type"],
         allowOrigins: ["*"],
       },
+      // The stage is declared below, where it can have throttling and access logs.
+      createDefaultStage: false,
+    });
+    this.accessLogGroup = new LogGroup(this, "AccessLogs", {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const rateLimit = props.throttlingRateLimit ?? DEFAULT_API_THROTTLING.rateLimit;
+    const burstLimit = props.throttlingBurstLimit ?? DEFAULT_API_THROTTLING.burstLimit;
+    if (!(rateLimit > 0) || !Number.isInteger(burstLimit) || burstLimit < 1) {
+      throw new Error(
+        "HooklineApi: throttlingRateLimit must be above 0 and throttlingBurstLimit a whole number of at least 1",
+      );
+    }
+    this.stage = new HttpStage(this, "DefaultStage", {
+      httpApi: this.httpApi,
+      stageName: "$default",
+      autoDeploy: true,
+      throttle: { rateLimit, burstLimit },
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(this.accessLogGroup),
+        format: AccessLogFormat.custom(ACCESS_LOG_FORMAT),
+      },
     });
 
     for (const routeKey of Object.values(ManagementRoute)) {
@@ -134,7 +222,20 @@ export class HooklineApi extends Construct {
     }
     for (const routeKey of Object.values(PublicRoute)) {
       const { method, path } = splitRouteKey(routeKey);
-      this.httpApi.addRoutes({ path, methods: [method], integration: management });
+      for (const route of this.httpApi.addRoutes({ path, methods: [method], integration: management })) {
+        acknowledge(route, {
+          "AwsSolutions-APIG4": "public on purpose: liveness and the OpenAPI document, which read nothing",
+        });
+      }
+    }
+    acknowledge(this.httpApi.node.findChild("DefaultRoute"), {
+      "AwsSolutions-APIG4":
+        "answers only 404 or 405 in the API's error shape, reading nothing (see FALLBACK_ROUTE)",
+    });
+    for (const fn of [this.authorizerFunction, this.managementFunction]) {
+      acknowledge(fn, {
+        "Serverless-LambdaDLQ": "invoked synchronously by API Gateway, which answers the caller",
+      });
     }
     const ingest = new HttpLambdaIntegration("IngestIntegration", props.ingestFunction);
     for (const routeKey of Object.values(IngestRoute)) {

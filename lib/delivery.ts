@@ -6,9 +6,11 @@ import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { MAX_ATTEMPT_TIMEOUT_SECONDS } from "../functions/shared/limits.ts";
-import { EnvVar } from "../functions/shared/names.ts";
+import { EnvVar, PARKED_INDEX, WebhooksPartition } from "../functions/shared/names.ts";
 import { Setting } from "../functions/shared/settings.ts";
+import { acknowledge } from "./acknowledge.ts";
 import { HooklineFunction } from "./function.ts";
+import { grantTableAccess } from "./table-access.ts";
 import { checkProps, secondsOf } from "./validate.ts";
 
 export interface HooklineDeliveryProps {
@@ -74,6 +76,9 @@ export class HooklineDelivery extends Construct {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
     });
+    acknowledge(this.deadLetterQueue, {
+      "Serverless-SQSRedrivePolicy": "it is the dead-letter queue; its messages are redriven with the CLI",
+    });
     const deliveryQueue = (queueId: string) =>
       new Queue(this, queueId, {
         // Six times the function timeout, as Lambda's SQS guidance recommends, so a slow batch is not redelivered mid-flight.
@@ -102,9 +107,18 @@ export class HooklineDelivery extends Construct {
         ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
         ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
       });
-      // Read and write: circuit state and 410 deactivations live on the webhook.
-      props.webhooksTable.grantReadWriteData(fn);
-      props.eventsTable.grantReadWriteData(fn);
+      // Tenants' items only: the webhook (circuit state, 410 deactivations, with the subscriptions
+      // item), its rate-limit slot, and a continued fan-out's page of webhooks.
+      grantTableAccess(fn, props.webhooksTable, {
+        actions: ["GetItem", "Query", "PutItem", "UpdateItem"],
+        leadingKeys: [`${WebhooksPartition.tenant}*`],
+      });
+      // Attempts, stats and parked deliveries; a continued fan-out writes a page of deliveries, in one
+      // batch when fresh and one conditional put each when resumed.
+      grantTableAccess(fn, props.eventsTable, {
+        actions: ["GetItem", "PutItem", "UpdateItem", "BatchWriteItem"],
+        queriedIndexes: [PARKED_INDEX],
+      });
       // The queues for circuit probes, released and deferred deliveries; the dead-letter queue for a
       // delivery whose schedule ran out outside the workflow.
       this.queue.grantSendMessages(fn);
@@ -121,6 +135,12 @@ export class HooklineDelivery extends Construct {
           maxConcurrency: props.maxConcurrency ?? Setting.deliveryConcurrency.default,
         }),
       );
+      acknowledge(fn, {
+        "Serverless-LambdaDLQ":
+          "never invoked asynchronously: by its queue's event source mapping and synchronously by the retry workflow",
+        "Serverless-LambdaEventSourceMappingDestination":
+          "a message that keeps failing moves to the dead-letter queue through the queue's redrive policy",
+      });
       return fn;
     };
     this.function = deliveryFunction(

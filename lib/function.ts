@@ -1,13 +1,33 @@
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, Token } from "aws-cdk-lib";
 import { Architecture, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 import { EnvVar, SERVICE_NAME } from "../functions/shared/names.ts";
+import { acknowledge } from "./acknowledge.ts";
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+/** Lambda refuses a function whose environment variables, names and values, exceed 4 KB. */
+export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
+
+/**
+ * What a value known only at deploy time (a table name, a queue URL, an ARN) is counted as: longer than
+ * those Hookline's resources get, so an environment that passes here fits once deployed.
+ */
+export const DEPLOY_TIME_VALUE_BYTES = 160;
+
+/** The environment's size as Lambda counts it, each deploy-time value at `DEPLOY_TIME_VALUE_BYTES`. */
+export function environmentBytes(environment: Readonly<Record<string, string>>): number {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(environment)) {
+    bytes += Buffer.byteLength(name);
+    bytes += Token.isUnresolved(value) ? DEPLOY_TIME_VALUE_BYTES : Buffer.byteLength(value);
+  }
+  return bytes;
+}
 
 export interface HooklineFunctionProps {
   /** Handler module, relative to `functions/`, e.g. `delivery/handler.ts`. */
@@ -39,6 +59,23 @@ export class HooklineFunction extends NodejsFunction {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
       removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
     });
+    const environment = {
+      [EnvVar.serviceName]: SERVICE_NAME,
+      NODE_OPTIONS: "--enable-source-maps",
+      ...props.environment,
+    };
+    // `cdk deploy` would otherwise pass synth and fail at CreateFunction, half-way through a deployment.
+    const bytes = environmentBytes(environment);
+    if (bytes > LAMBDA_ENVIRONMENT_LIMIT_BYTES) {
+      const [largest = "", largestValue = ""] =
+        Object.entries(environment).sort(([, a], [, b]) => Buffer.byteLength(b) - Buffer.byteLength(a))[0] ??
+        [];
+      throw new Error(
+        `Hookline: the environment of function ${id} would be about ${bytes} bytes, over Lambda's ` +
+          `${LAMBDA_ENVIRONMENT_LIMIT_BYTES}-byte limit; its largest variable is ${largest} ` +
+          `(${Buffer.byteLength(largestValue)} bytes)${largest === EnvVar.eventTypes ? ": shorten the eventTypes descriptions or list fewer types" : ""}`,
+      );
+    }
     super(scope, id, {
       entry: path.join(projectRoot, "functions", props.entry),
       handler: "handler",
@@ -51,11 +88,7 @@ export class HooklineFunction extends NodejsFunction {
       ...(props.tracing === true ? { tracing: Tracing.ACTIVE } : {}),
       projectRoot,
       depsLockFilePath: path.join(projectRoot, "package-lock.json"),
-      environment: {
-        [EnvVar.serviceName]: SERVICE_NAME,
-        NODE_OPTIONS: "--enable-source-maps",
-        ...props.environment,
-      },
+      environment,
       bundling: {
         format: OutputFormat.ESM,
         minify: true,
@@ -78,6 +111,23 @@ export class HooklineFunction extends NodejsFunction {
         banner: "import{createRequire}from'module';const require=createRequire(import.meta.url);",
         forceDockerBundling: false,
       },
+    });
+    acknowledge(this, {
+      "AwsSolutions-L1":
+        "Node.js 22 on purpose: the local runtime, its emulators and the tests run the bundles on Node 22",
+      "Serverless-LambdaLatestVersion":
+        "Node.js 22 on purpose: the local runtime, its emulators and the tests run the bundles on Node 22",
+      "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]":
+        "the basic execution role only lets the function write its own logs",
+      ...(props.tracing === true
+        ? {
+            "AwsSolutions-IAM5[Resource::*]":
+              "X-Ray's PutTraceSegments and PutTelemetryRecords accept only the resource *",
+          }
+        : {
+            "Serverless-LambdaTracing":
+              "X-Ray is opt-in with the tracing prop: it costs per trace (see the README's Operations)",
+          }),
     });
   }
 }

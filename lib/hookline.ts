@@ -12,6 +12,7 @@ import {
 } from "../functions/shared/retry-policy.ts";
 import { Setting } from "../functions/shared/settings.ts";
 import packageJson from "../package.json" with { type: "json" };
+import { acknowledge } from "./acknowledge.ts";
 import { HooklineApi } from "./api.ts";
 import { HooklineDelivery } from "./delivery.ts";
 import { HooklineIngest } from "./ingest.ts";
@@ -74,6 +75,16 @@ export interface HooklineProps {
    */
   readonly retentionDays?: number;
   /**
+   * Requests per second the HTTP API accepts in the long run, all callers together, before it answers 429.
+   * @default 1000
+   */
+  readonly apiThrottlingRateLimit?: number;
+  /**
+   * Requests the HTTP API accepts at once above its rate limit before it answers 429.
+   * @default 2000
+   */
+  readonly apiThrottlingBurstLimit?: number;
+  /**
    * How long the API caches an API key's authorizer answer: at most an hour.
    * @default Duration.seconds(60)
    */
@@ -131,7 +142,8 @@ export interface HooklineProps {
    */
   readonly logLevel?: "DEBUG" | "INFO" | "WARN" | "ERROR";
   /**
-   * What happens to the tables when the stack is deleted.
+   * What happens to the tables when the stack is deleted; unless it is `RemovalPolicy.DESTROY`, the
+   * tables also have deletion protection.
    * @default RemovalPolicy.RETAIN
    */
   readonly tableRemovalPolicy?: RemovalPolicy;
@@ -309,6 +321,12 @@ export class Hookline extends Construct {
       secretRotationOverlapSeconds: overlapSeconds,
       attemptTimeout,
       ...(props.authorizerCacheTtl === undefined ? {} : { authorizerCacheTtl: props.authorizerCacheTtl }),
+      ...(props.apiThrottlingRateLimit === undefined
+        ? {}
+        : { throttlingRateLimit: props.apiThrottlingRateLimit }),
+      ...(props.apiThrottlingBurstLimit === undefined
+        ? {}
+        : { throttlingBurstLimit: props.apiThrottlingBurstLimit }),
       ...functionOptions,
     });
 
@@ -318,6 +336,12 @@ export class Hookline extends Construct {
     }
     for (const fn of [this.api.managementFunction, this.delivery.function, this.delivery.priorityFunction]) {
       this.storage.grantWebhooksKey(fn, true);
+      acknowledge(fn, {
+        "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]":
+          "on the webhooks table's key only: the data-key variants DynamoDB uses to encrypt items",
+        "AwsSolutions-IAM5[Action::kms:ReEncrypt*]":
+          "on the webhooks table's key only: re-encrypting items when the key rotates",
+      });
     }
 
     if (props.monitoring?.enabled !== false) {
@@ -333,6 +357,7 @@ export class Hookline extends Construct {
           Authorizer: this.api.authorizerFunction,
         },
         deliveryQueue: this.delivery.queue,
+        priorityQueue: this.delivery.priorityQueue,
         deadLetterQueue: this.delivery.deadLetterQueue,
         retryStateMachine: this.retryWorkflow.stateMachine,
         httpApi: this.api.httpApi,

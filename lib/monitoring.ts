@@ -1,7 +1,8 @@
-import { Duration, Names } from "aws-cdk-lib";
+import { ArnFormat, Duration, Names, Stack } from "aws-cdk-lib";
 import type { IHttpApi } from "aws-cdk-lib/aws-apigatewayv2";
 import { ComparisonOperator, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
 import { BillingMode, type ITableV2 } from "aws-cdk-lib/aws-dynamodb";
+import { Effect, PolicyStatement, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { type ITopic, Topic } from "aws-cdk-lib/aws-sns";
 import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
@@ -59,12 +60,13 @@ export interface HooklineMonitoringProps {
    */
   readonly successRateWindow?: Duration;
   /**
-   * Alarm when more messages than this wait in the delivery queue, 15 minutes in a row.
+   * Alarm when more messages than this wait in the delivery queue (or in the priority lane's), 15
+   * minutes in a row.
    * @default 10_000
    */
   readonly maxDeliveryQueueDepth?: number;
   /**
-   * Alarm when the oldest message of the delivery queue is older than this.
+   * Alarm when the oldest message of the delivery queue (or of the priority lane's) is older than this.
    * @default Duration.minutes(15)
    */
   readonly maxQueuedMessageAge?: Duration;
@@ -74,7 +76,8 @@ export interface HooklineMonitoringProps {
    */
   readonly maxDeadLetterQueueDepth?: number;
   /**
-   * Alarm when at least one circuit has been open for this long (a whole number of minutes).
+   * Alarm when at least one circuit has been open for this long (a whole number of minutes). A few
+   * missing gauge readings (a reconciler run that failed) delay the alarm rather than reset it.
    * @default Duration.minutes(15)
    */
   readonly maxCircuitOpenDuration?: Duration;
@@ -123,6 +126,13 @@ type Thresholds = {
 const ALARM_PERIOD = Duration.minutes(5);
 const SUSTAINED_PERIODS = 3;
 
+/**
+ * Readings of the open-circuits gauge that may be missing (a reconciler run that failed or came late)
+ * inside the circuit alarm's window without resetting it: the alarm needs `maxCircuitOpenDuration` worth
+ * of breaching readings among that many plus these.
+ */
+export const CIRCUIT_GAUGE_GAPS_TOLERATED = 3;
+
 /** What Hookline is made of, as the monitoring needs to see it. */
 export interface HooklineMonitoringConstructProps extends HooklineMonitoringProps {
   /** CloudWatch namespace of the custom metrics the functions emit. */
@@ -130,6 +140,8 @@ export interface HooklineMonitoringConstructProps extends HooklineMonitoringProp
   /** Each function by a short readable name, e.g. `Delivery`. */
   readonly functions: Readonly<Record<string, IFunction>>;
   readonly deliveryQueue: IQueue;
+  /** The priority lane's queue; alarmed on like the delivery queue. */
+  readonly priorityQueue: IQueue;
   readonly deadLetterQueue: IQueue;
   readonly retryStateMachine: IStateMachine;
   readonly httpApi: IHttpApi;
@@ -166,8 +178,7 @@ export class HooklineMonitoring extends Construct {
       throw new Error("HooklineMonitoring: minSuccessRatePercent must be above 0 and at most 100");
     const name = props.dashboardName ?? Names.uniqueResourceName(this, { maxLength: 120, separator: "-" });
 
-    this.alarmTopic =
-      props.alarmTopic ?? new Topic(this, "AlarmTopic", { displayName: "Hookline alarms", enforceSSL: true });
+    this.alarmTopic = props.alarmTopic ?? this.createAlarmTopic();
     for (const email of props.alarmEmails ?? [])
       this.alarmTopic.addSubscription(new EmailSubscription(email));
 
@@ -229,6 +240,22 @@ export class HooklineMonitoring extends Construct {
       },
       addDeadLetterQueueMaxSizeAlarm: {
         Depth: { maxMessageCount: thresholds.maxDeadLetterQueueDepth, ...once, ...quietWhenIdle },
+      },
+    });
+
+    this.facade.monitorSqsQueue({
+      queue: props.priorityQueue,
+      humanReadableName: "Priority queue",
+      alarmFriendlyName: "PriorityQueue",
+      addQueueMaxSizeAlarm: {
+        Depth: { maxMessageCount: thresholds.maxDeliveryQueueDepth, ...sustained, ...quietWhenIdle },
+      },
+      addQueueMaxMessageAgeAlarm: {
+        OldestMessage: {
+          maxAgeInSeconds: thresholds.maxQueuedMessageAge.toSeconds(),
+          ...once,
+          ...quietWhenIdle,
+        },
       },
     });
 
@@ -298,6 +325,36 @@ export class HooklineMonitoring extends Construct {
         alarmFriendlyName: `${tableName}Table`,
       });
     }
+  }
+
+  /**
+   * The topic the alarms notify. A topic policy replaces SNS's default one, so the policy `enforceSSL`
+   * creates must also let CloudWatch publish, or no alarm ever arrives; only alarms of this account may.
+   */
+  private createAlarmTopic(): Topic {
+    const topic = new Topic(this, "AlarmTopic", { displayName: "Hookline alarms", enforceSSL: true });
+    const stack = Stack.of(this);
+    topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: "AllowCloudWatchAlarms",
+        effect: Effect.ALLOW,
+        principals: [new ServicePrincipal("cloudwatch.amazonaws.com")],
+        actions: ["sns:Publish"],
+        resources: [topic.topicArn],
+        conditions: {
+          StringEquals: { "aws:SourceAccount": stack.account },
+          ArnLike: {
+            "aws:SourceArn": stack.formatArn({
+              service: "cloudwatch",
+              resource: "alarm",
+              resourceName: "*",
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
+        },
+      }),
+    );
+    return topic;
   }
 
   /** Outcomes, success rate, latency and circuits, from the custom metrics; with their two alarms. */
@@ -387,7 +444,7 @@ export class HooklineMonitoring extends Construct {
                   threshold: 0,
                   comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
                   period: gaugeInterval,
-                  evaluationPeriods: circuitPeriods,
+                  evaluationPeriods: circuitPeriods + CIRCUIT_GAUGE_GAPS_TOLERATED,
                   datapointsToAlarm: circuitPeriods,
                   ...notIdle,
                 },

@@ -5,7 +5,10 @@ import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { DUE_INDEX, OPEN_CIRCUITS_INDEX, WebhooksPartition } from "../functions/shared/names.ts";
+import { acknowledge } from "./acknowledge.ts";
 import { HooklineFunction } from "./function.ts";
+import { grantTableAccess } from "./table-access.ts";
 
 export interface HooklineReconcilerProps {
   readonly webhooksTable: ITableV2;
@@ -43,14 +46,29 @@ export class HooklineReconciler extends Construct {
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
       ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
     });
-    props.webhooksTable.grantReadData(this.function);
-    props.eventsTable.grantReadWriteData(this.function);
+    // A resumed fan-out's pages of webhooks, and the open-circuits gauge (a keys-only index).
+    grantTableAccess(this.function, props.webhooksTable, {
+      actions: ["Query"],
+      leadingKeys: [`${WebhooksPartition.tenant}*`],
+      queriedIndexes: [OPEN_CIRCUITS_INDEX],
+    });
+    // Overdue records from the due index, claimed by moving their deadline; a resumed fan-out puts each
+    // missing delivery on condition and marks the event.
+    grantTableAccess(this.function, props.eventsTable, {
+      actions: ["PutItem", "UpdateItem"],
+      queriedIndexes: [DUE_INDEX],
+    });
     props.deliveryQueue.grantSendMessages(this.function);
     props.priorityQueue.grantSendMessages(this.function);
     this.schedule = new Rule(this, "Schedule", {
       description: "Hookline: run the reconciler",
       schedule: Schedule.rate(props.interval ?? Duration.minutes(1)),
       targets: [new LambdaFunction(this.function)],
+    });
+    // A run that fails loses nothing: the next one, an interval later, finds the same overdue records.
+    acknowledge(this, {
+      "Serverless-EventBusDLQ": "a lost scheduled run is made up by the next one",
+      "Serverless-LambdaDLQ": "a failed scheduled run is made up by the next one",
     });
   }
 }

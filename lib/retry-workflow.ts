@@ -1,4 +1,4 @@
-import { Duration } from "aws-cdk-lib";
+import { type CfnElement, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import type { ITableV2 } from "aws-cdk-lib/aws-dynamodb";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
@@ -26,6 +26,7 @@ import {
 } from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
 import { RetryStep, TableKey } from "../functions/shared/names.ts";
+import { acknowledge } from "./acknowledge.ts";
 
 export interface HooklineRetryWorkflowProps {
   /** The delivery function; it makes each attempt and says what comes next. */
@@ -120,9 +121,32 @@ export class HooklineRetryWorkflow extends Construct {
       timeout: Duration.days(4),
       ...(props.tracing === true ? { tracingEnabled: true } : {}),
       logs: {
-        destination: new LogGroup(this, "Logs", { retention: props.logRetention ?? RetentionDays.ONE_MONTH }),
+        // Under /aws/vendedlogs/, where CloudWatch Logs resource policies for vended logs are sized for
+        // many log groups; removed with the stack like the functions' log groups.
+        destination: new LogGroup(this, "Logs", {
+          logGroupName: `/aws/vendedlogs/states/${props.stateMachineName}`,
+          retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+          removalPolicy: RemovalPolicy.DESTROY,
+        }),
         level: LogLevel.ERROR,
       },
+    });
+    const deliveryFunctionId = Stack.of(this).getLogicalId(
+      props.deliveryFunction.node.defaultChild as CfnElement,
+    );
+    acknowledge(this.stateMachine, {
+      "AwsSolutions-SF1":
+        "ERROR only: ALL would log every transition's input, event data included, at a cost per delivery retry",
+      [`AwsSolutions-IAM5[Resource::<${deliveryFunctionId}.Arn>:*]`]:
+        "invoking the delivery function's versions, as the LambdaInvoke task's grant does",
+      "AwsSolutions-IAM5[Resource::*]": "CloudWatch Logs' log-delivery actions accept only the resource *",
+      ...(props.tracing === true
+        ? {}
+        : {
+            "AwsSolutions-SF2": "X-Ray is opt-in with the tracing prop: it costs per trace",
+            "Serverless-StepFunctionStateMachineXray":
+              "X-Ray is opt-in with the tracing prop: it costs per trace",
+          }),
     });
   }
 }

@@ -20,7 +20,8 @@ import {
 
 export interface HooklineStorageProps {
   /**
-   * What happens to the tables when the stack is deleted.
+   * What happens to the tables when the stack is deleted. Unless it is `RemovalPolicy.DESTROY`, the
+   * tables also have deletion protection, so that not even a direct `DeleteTable` removes them.
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
@@ -44,12 +45,6 @@ export class HooklineStorage extends Construct {
   readonly eventsTable: TableV2;
   /** The customer-managed key of the webhooks table. */
   readonly webhooksTableKey: IKey;
-  /**
-   * Whether the table's own grants include its key: TableV2 renders a customer-managed key only in a
-   * stack with a region; in a region-agnostic stack the key is set by an override, and
-   * `grantWebhooksKey` grants it.
-   */
-  readonly #tableGrantsIncludeKey: boolean;
 
   constructor(scope: Construct, id: string, props: HooklineStorageProps = {}) {
     super(scope, id);
@@ -60,6 +55,8 @@ export class HooklineStorage extends Construct {
       billing: Billing.onDemand(),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy,
+      // Asking for DESTROY (a test stack) asks for the tables to go with the stack: protection would stop it.
+      deletionProtection: removalPolicy !== RemovalPolicy.DESTROY,
     };
     this.webhooksTableKey =
       props.encryptionKey ??
@@ -72,10 +69,10 @@ export class HooklineStorage extends Construct {
     // replica's region from the deployment's otherwise). Hookline's stack is region-agnostic by
     // default: there the table is declared KMS-encrypted and the primary replica's key is set directly.
     // A single region either way, so no `replicaKeyArns`.
-    this.#tableGrantsIncludeKey = !Token.isUnresolved(Stack.of(this).region);
+    const regionKnown = !Token.isUnresolved(Stack.of(this).region);
     this.webhooksTable = new TableV2(this, "WebhooksTable", {
       ...common,
-      encryption: this.#tableGrantsIncludeKey
+      encryption: regionKnown
         ? TableEncryptionV2.customerManagedKey(this.webhooksTableKey)
         : TableEncryptionV2.awsManagedKey(),
       globalSecondaryIndexes: [
@@ -86,7 +83,7 @@ export class HooklineStorage extends Construct {
         },
       ],
     });
-    if (!this.#tableGrantsIncludeKey) {
+    if (!regionKnown) {
       (this.webhooksTable.node.defaultChild as CfnGlobalTable).addPropertyOverride(
         "Replicas.0.SSESpecification.KMSMasterKeyId",
         this.webhooksTableKey.keyArn,
@@ -117,11 +114,10 @@ export class HooklineStorage extends Construct {
 
   /**
    * Lets a function that was granted access to the webhooks table use its key: what DynamoDB needs
-   * from the caller to read (`readWrite: false`) or write encrypted items. Nothing to add when the
-   * table's own grants already include the key.
+   * from the caller to read (`readWrite: false`) or write encrypted items. Always needed: the functions'
+   * table access is granted action by action, not through the table's grants.
    */
   grantWebhooksKey(grantee: IGrantable, readWrite: boolean): void {
-    if (this.#tableGrantsIncludeKey) return;
     if (readWrite) this.webhooksTableKey.grantEncryptDecrypt(grantee);
     else this.webhooksTableKey.grantDecrypt(grantee);
   }

@@ -1,17 +1,18 @@
 import { createHash } from "node:crypto";
+import { WebhooksPartition } from "../shared/names.ts";
 
 /**
  * How records are keyed. Every key of tenant data starts with the tenant, so a query can only ever
  * reach the caller's own records: tenancy is enforced by the key design, not by filtering.
  */
 export const Keys = {
-  tenant: (tenantId: string) => `TENANT#${tenantId}`,
+  tenant: (tenantId: string) => `${WebhooksPartition.tenant}${tenantId}`,
   webhook: (webhookId: string) => `WEBHOOK#${webhookId}`,
   webhookPrefix: "WEBHOOK#",
   /** The version of a tenant's subscriptions, beside its webhooks (see `changeSubscriptions`). */
   subscriptionsSort: "SUBSCRIPTIONS",
   rateLimit: (webhookId: string) => `RATELIMIT#${webhookId}`,
-  apiKey: (keyHash: string) => `APIKEY#${keyHash}`,
+  apiKey: (keyHash: string) => `${WebhooksPartition.apiKey}${keyHash}`,
   apiKeySort: "APIKEY",
   event: (tenantId: string, eventId: string) => `TENANT#${tenantId}#EVENT#${eventId}`,
   eventSort: "EVENT",
@@ -22,7 +23,7 @@ export const Keys = {
   /** A webhook's stats counters live beside its deliveries, one item per hour. */
   statsHour: (hour: string) => `STATS#${hour}`,
   /** Deployment-wide settings Hookline keeps for itself, outside every tenant's partitions. */
-  config: "CONFIG",
+  config: WebhooksPartition.config,
   cursorKeySort: "CURSOR_KEY",
 } as const;
 

@@ -11,8 +11,11 @@ const tracing =
     ? await (async () => {
         const { Tracer } = await import("@aws-lambda-powertools/tracer");
         const { captureLambdaHandler } = await import("@aws-lambda-powertools/tracer/middleware");
-        const tracer = new Tracer({ serviceName: SERVICE_NAME });
-        return { tracer, middleware: captureLambdaHandler(tracer) };
+        // Neither a handler's response (webhook secrets on create and rotate, custom header values) nor
+        // an outbound request (webhook URLs carry tokens in their paths) may land in X-Ray; the AWS
+        // calls traced by `traced` name only services and operations.
+        const tracer = new Tracer({ serviceName: SERVICE_NAME, captureHTTPsRequests: false });
+        return { tracer, middleware: captureLambdaHandler(tracer, { captureResponse: false }) };
       })()
     : undefined;
 

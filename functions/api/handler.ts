@@ -305,6 +305,30 @@ const routes: Record<ManagementRouteKey, (event: ApiEvent, tenantId: string) => 
     return json(200, { data: page.events.map(eventSummaryResource), next_cursor: page.nextCursor });
   },
 
+  // Any tenant's key will do: the figures are deployment-wide, but a caller must be known, and an
+  // unauthenticated request costs three reads.
+  [ManagementRoute.healthDetails]: async () => {
+    const [queue, priorityQueue, deadLetters, openCircuits] = await Promise.all([
+      queueDepth(sqs, config.deliveryQueueUrl),
+      queueDepth(sqs, config.priorityQueueUrl),
+      queueDepth(sqs, config.deadLetterQueueUrl, true),
+      webhooks.countOpenCircuits(OPEN_CIRCUIT_COUNT_CAP),
+    ]);
+    const figures = {
+      queueDepth: queue,
+      priorityQueueDepth: priorityQueue,
+      deadLetterDepth: deadLetters,
+      openCircuits,
+    };
+    return json(200, {
+      status: healthStatus(figures),
+      queue_depth: queue,
+      priority_queue_depth: priorityQueue,
+      dead_letter_depth: deadLetters,
+      open_circuits: openCircuits,
+    });
+  },
+
   [ManagementRoute.getEvent]: async (event, tenantId) => {
     const { eventId } = parseWith(EventPath, event.pathParameters, "path");
     const detail = await eventDetail({ events, deliveries }, tenantId, eventId);
@@ -316,22 +340,10 @@ const routes: Record<ManagementRouteKey, (event: ApiEvent, tenantId: string) => 
   },
 };
 
-/** Routes without the authorizer: nothing they answer is tenant-specific. */
+/** Routes without the authorizer: they answer nothing about the deployment's load or any tenant. */
 const publicRoutes: Record<PublicRouteKey, (event: ApiEvent) => Promise<ApiResult>> = {
-  [PublicRoute.health]: async () => {
-    const [queue, deadLetters, openCircuits] = await Promise.all([
-      queueDepth(sqs, config.deliveryQueueUrl),
-      queueDepth(sqs, config.deadLetterQueueUrl, true),
-      webhooks.countOpenCircuits(OPEN_CIRCUIT_COUNT_CAP),
-    ]);
-    const figures = { queueDepth: queue, deadLetterDepth: deadLetters, openCircuits };
-    return json(200, {
-      status: healthStatus(figures),
-      queue_depth: queue,
-      dead_letter_depth: deadLetters,
-      open_circuits: openCircuits,
-    });
-  },
+  // Liveness: reaching this answer is the whole check; the figures are at `GET /v1/health/details`.
+  [PublicRoute.health]: async () => json(200, { status: "ok" }),
 
   // No `servers`: the paths are then relative to where the document is served, which is right both
   // behind API Gateway (custom domains, stages) and locally.

@@ -159,9 +159,11 @@ const components = {
         "false while a fan-out to more than one page of webhooks goes on; deliveries counts those made",
       ),
   }),
+  Liveness: z.object({ status: z.literal("ok") }),
   Health: z.object({
     status: z.enum(["ok", "degraded"]),
     queue_depth: z.number().int(),
+    priority_queue_depth: z.number().int(),
     dead_letter_depth: z.number().int(),
     open_circuits: z.number().int(),
   }),
@@ -272,7 +274,11 @@ const operations: Record<
     responses: { 202: ["accepted", "PublishedEvent"], 400: invalid, 413: tooLarge },
   },
   [PublicRoute.health]: {
-    summary: "Deployment health (no API key needed)",
+    summary: "Liveness: the API answers (no API key needed)",
+    responses: { 200: ["the API is up", "Liveness"] },
+  },
+  "GET /v1/health/details": {
+    summary: "Deployment health: queue depths and open circuits, deployment-wide (any tenant's key)",
     responses: { 200: ["queue depths and open circuits", "Health"] },
   },
   [PublicRoute.openApi]: {

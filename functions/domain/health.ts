@@ -1,7 +1,9 @@
-/** What `GET /v1/health` reports: deployment-wide numbers, nothing about any one tenant. */
+/** What `GET /v1/health/details` reports: deployment-wide numbers, nothing about any one tenant. */
 export interface HealthFigures {
   /** Messages waiting on the delivery queue. */
   readonly queueDepth: number;
+  /** Messages waiting on the priority lane's queue. */
+  readonly priorityQueueDepth: number;
   /** Messages on the dead-letter queue, including any being looked at. */
   readonly deadLetterDepth: number;
   /** Webhooks whose circuit is open or half-open (counted up to a cap). */

@@ -60,6 +60,17 @@ export const TableKey = {
   openCircuit: "open_circuit",
 } as const;
 
+/**
+ * How the webhooks table's partition keys begin, by kind of item: a tenant's webhooks and settings, an
+ * API key, Hookline's own configuration. The IAM policies (`dynamodb:LeadingKeys`) keep each function
+ * to the kinds it reads.
+ */
+export const WebhooksPartition = {
+  tenant: "TENANT#",
+  apiKey: "APIKEY#",
+  config: "CONFIG",
+} as const;
+
 /** Sparse index of records whose next step has a deadline. */
 export const DUE_INDEX = "due";
 
@@ -147,6 +158,8 @@ export const ManagementRoute = {
   recoverWebhook: "POST /v1/webhooks/{webhookId}/recover",
   listEvents: "GET /v1/events",
   getEvent: "GET /v1/events/{eventId}",
+  /** Deployment-wide figures (queue depths, open circuits): any tenant's key, never none. */
+  healthDetails: "GET /v1/health/details",
 } as const;
 export type ManagementRouteKey = (typeof ManagementRoute)[keyof typeof ManagementRoute];
 
@@ -154,8 +167,12 @@ export const IngestRoute = {
   publishEvent: "POST /v1/events",
 } as const;
 
-/** Routes that need no API key: they show nothing tenant-specific. Served by the management function. */
+/**
+ * Routes that need no API key: they show nothing about the deployment's load or any tenant, and read
+ * nothing. Served by the management function.
+ */
 export const PublicRoute = {
+  /** Liveness only: the API and its function answer. */
   health: "GET /v1/health",
   openApi: "GET /v1/openapi.json",
 } as const;

@@ -40,7 +40,8 @@ describe("Hookline stack with default props", () => {
     for (const fn of Object.values(functions)) {
       expect(fn.Properties).toMatchObject({ Runtime: "nodejs22.x", Architectures: ["arm64"] });
     }
-    template.resourceCountIs("AWS::Logs::LogGroup", 7);
+    // One per function, the retry workflow's, and the HTTP API's access log.
+    template.resourceCountIs("AWS::Logs::LogGroup", 8);
     template.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: 30 });
   });
 

@@ -12,7 +12,7 @@ import {
 } from "../../functions/shared/names.ts";
 import { Hookline, type HooklineProps } from "../../lib/hookline.ts";
 import { HooklineStack } from "../../lib/hookline-stack.ts";
-import { DEFAULT_MONITORING_THRESHOLDS } from "../../lib/monitoring.ts";
+import { CIRCUIT_GAUGE_GAPS_TOLERATED, DEFAULT_MONITORING_THRESHOLDS } from "../../lib/monitoring.ts";
 
 /** An app that skips bundling the functions: these tests read the template, not the code. */
 const appWithoutBundling = () => new App({ context: { "aws:cdk:bundling-stacks": [] } });
@@ -121,9 +121,9 @@ describe("Hookline monitoring with default props", () => {
   });
 
   it("has exactly the documented alarms, each notifying the topic when it fires and when it recovers", () => {
-    // Success rate, open circuits, queue depth, message age, DLQ depth, failed workflows, API 5xx, and
-    // errors and throttles of each of the five functions.
-    expect(alarms(template)).toHaveLength(7 + 2 * Object.keys(FUNCTIONS).length);
+    // Success rate, open circuits, depth and message age of each lane's queue, DLQ depth, failed
+    // workflows, API 5xx, and errors and throttles of each function.
+    expect(alarms(template)).toHaveLength(9 + 2 * Object.keys(FUNCTIONS).length);
     for (const properties of alarms(template)) {
       expect(properties.AlarmActions, properties.AlarmName).toEqual([topic]);
       expect(properties.OKActions, properties.AlarmName).toEqual([topic]);
@@ -165,12 +165,12 @@ describe("Hookline monitoring with default props", () => {
     }
   });
 
-  it("alarms when some circuit stayed open for 15 consecutive minutes of the reconciler's gauge", () => {
+  it("alarms when some circuit stayed open for 15 minutes of the reconciler's gauge, with up to 3 readings missing", () => {
     const properties = alarm(template, /OpenCircuits/);
     expect(properties).toMatchObject({
       ComparisonOperator: "GreaterThanThreshold",
       Threshold: 0,
-      EvaluationPeriods: 15,
+      EvaluationPeriods: 15 + CIRCUIT_GAUGE_GAPS_TOLERATED,
       DatapointsToAlarm: 15,
       TreatMissingData: "notBreaching",
     });
@@ -395,7 +395,10 @@ describe("Hookline monitoring props", () => {
       Metric: { Namespace: "Acme/Webhooks" },
     });
     const circuits = alarm(template, /OpenCircuits/);
-    expect(circuits).toMatchObject({ EvaluationPeriods: 15, DatapointsToAlarm: 15 });
+    expect(circuits).toMatchObject({
+      EvaluationPeriods: 15 + CIRCUIT_GAUGE_GAPS_TOLERATED,
+      DatapointsToAlarm: 15,
+    });
     expect(metricOf(circuits)).toMatchObject({ Period: 120, Metric: { Namespace: "Acme/Webhooks" } });
     expect(alarm(template, /DeliveryQueue-Queue-Message-Count/).Threshold).toBe(500);
     expect(alarm(template, /DeliveryQueue-Queue-Message-Age/).Threshold).toBe(300);

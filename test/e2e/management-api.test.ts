@@ -186,7 +186,7 @@ describe("creating and updating webhooks", () => {
       );
       expect(deactivated).toMatchObject({ active: false, disabled_reason: "endpoint answered 410 Gone" });
       expect(deactivated.circuit_state).not.toBe("closed");
-      const unhealthy = await callApi("GET", "/v1/health", { apiKey: null });
+      const unhealthy = await callApi("GET", "/v1/health/details");
       expect(unhealthy.body).toMatchObject({ status: "degraded" });
       expect(unhealthy.body.open_circuits).toBeGreaterThanOrEqual(1);
 
@@ -430,17 +430,26 @@ describe("tenants", () => {
 });
 
 describe("public routes", () => {
-  it("reports health without a key, and nothing tenant-specific", async () => {
+  it("answers liveness without a key, and nothing about the deployment's load", async () => {
     const response = await callApi("GET", "/v1/health", { apiKey: null });
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ status: "ok" });
+  });
+
+  it("reports the deployment's figures, both lanes included, only to a caller with a key", async () => {
+    expect((await callApi("GET", "/v1/health/details", { apiKey: null })).status).toBe(401);
+    expect((await callApi("GET", "/v1/health/details", { apiKey: "hk_not_a_key" })).status).toBe(403);
+    const response = await callApi("GET", "/v1/health/details");
     expect(response.status).toBe(200);
     expect(Object.keys(response.body).sort()).toEqual([
       "dead_letter_depth",
       "open_circuits",
+      "priority_queue_depth",
       "queue_depth",
       "status",
     ]);
-    const { status, queue_depth, dead_letter_depth, open_circuits } = response.body;
-    for (const figure of [queue_depth, dead_letter_depth, open_circuits])
+    const { status, queue_depth, priority_queue_depth, dead_letter_depth, open_circuits } = response.body;
+    for (const figure of [queue_depth, priority_queue_depth, dead_letter_depth, open_circuits])
       expect(Number.isInteger(figure)).toBe(true);
     expect(status).toBe(dead_letter_depth > 0 || open_circuits > 0 ? "degraded" : "ok");
   });
