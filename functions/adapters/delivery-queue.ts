@@ -2,6 +2,7 @@ import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from "@aw
 import type { DeliveryMessage } from "../domain/model.ts";
 import type { DeliveryQueue, FanOutContinuation } from "../domain/publish.ts";
 import type { EventTypeDefinition } from "../shared/event-catalogue.ts";
+import { queueBody } from "./queue-body.ts";
 
 const BATCH_ENTRIES = 10;
 /** SQS caps a whole batch at 256 KiB; stay under it with room for the request envelope. */
@@ -81,7 +82,7 @@ export function sqsDeliveryQueue(client: SQSClient, lanes: DeliveryLanes): Deliv
       const byQueue = new Map<string, string[]>();
       for (const message of messages) {
         const queueUrl = laneOf(lanes, message.eventType);
-        byQueue.set(queueUrl, [...(byQueue.get(queueUrl) ?? []), JSON.stringify(message)]);
+        byQueue.set(queueUrl, [...(byQueue.get(queueUrl) ?? []), queueBody(message)]);
       }
       await Promise.all([...byQueue].map(([queueUrl, bodies]) => send(queueUrl, bodies)));
     },
@@ -94,7 +95,7 @@ export function sqsFanOutContinuation(client: SQSClient, lanes: DeliveryLanes) {
     await client.send(
       new SendMessageCommand({
         QueueUrl: laneOf(lanes, continuation.eventType),
-        MessageBody: JSON.stringify(continuation),
+        MessageBody: queueBody(continuation),
       }),
     );
   };

@@ -17,6 +17,7 @@ import { dynamoEventStore } from "../adapters/event-store.ts";
 import { httpSender } from "../adapters/http-sender.ts";
 import { logger } from "../adapters/logger.ts";
 import { metrics, publishMetrics } from "../adapters/metrics.ts";
+import { queueBody } from "../adapters/queue-body.ts";
 import { dynamoRateLimiter } from "../adapters/rate-limiter.ts";
 import { startRetryWorkflow } from "../adapters/retry-workflow.ts";
 import { sfn } from "../adapters/sfn.ts";
@@ -143,7 +144,7 @@ const deps: DeliveryServiceDeps = {
     await sqs.send(
       new SendMessageCommand({
         QueueUrl: config.deliveryQueueUrl,
-        MessageBody: JSON.stringify(probe),
+        MessageBody: queueBody(probe),
         DelaySeconds: Math.min(900, Math.max(0, Math.ceil(delaySeconds))),
       }),
     );
@@ -151,14 +152,14 @@ const deps: DeliveryServiceDeps = {
   startRetry: (next, waitSeconds) => startRetryWorkflow(sfn, config.retryStateMachineArn, next, waitSeconds),
   sendToDeadLetterQueue: async (message) => {
     await sqs.send(
-      new SendMessageCommand({ QueueUrl: config.deadLetterQueueUrl, MessageBody: JSON.stringify(message) }),
+      new SendMessageCommand({ QueueUrl: config.deadLetterQueueUrl, MessageBody: queueBody(message) }),
     );
   },
   sendLater: async (message, delaySeconds) => {
     await sqs.send(
       new SendMessageCommand({
         QueueUrl: laneOf(lanes, message.eventType),
-        MessageBody: JSON.stringify(message),
+        MessageBody: queueBody(message),
         DelaySeconds: Math.min(900, Math.max(0, Math.ceil(delaySeconds))),
       }),
     );
