@@ -5,8 +5,11 @@ import { sqsDeliveryQueue, sqsFanOutContinuation } from "../../functions/adapter
 import type { DeliveryMessage } from "../../functions/domain/model.ts";
 import { eventPayload } from "../../functions/domain/publish.ts";
 
-/** What SQS accepts in a message body: #x9 | #xA | #xD | #x20–#xD7FF | #xE000–#xFFFD | #x10000–#x10FFFF. */
-const SQS_SAFE = /^[\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
+/**
+ * What SQS accepts in a message body (#x9 | #xA | #xD | #x20–#xD7FF | #xE000–#xFFFD | #x10000–#x10FFFF),
+ * checked per UTF-16 code unit as the local emulator checks it, which refuses a surrogate pair too.
+ */
+const SQS_SAFE = /^[\t\n\r\x20-\uD7FF\uE000-\uFFFD]*$/;
 
 const lanes = { queueUrl: "q", priorityQueueUrl: "p", priorityTypes: new Set<string>() };
 
