@@ -176,9 +176,20 @@ export const RecoverBody = z.strictObject({
 /** Caller-chosen event ids double as idempotency keys, so they are restricted to a safe alphabet. */
 export const EVENT_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
+/**
+ * An event's `data`: any JSON object, passed on exactly as it was parsed. `z.record` would copy it
+ * key by key, and the copy silently loses a `__proto__` key.
+ */
+export const EventData = z
+  .custom<Record<string, unknown>>(
+    (value) => typeof value === "object" && value !== null && !Array.isArray(value),
+    "data must be a JSON object",
+  )
+  .meta({ type: "object", additionalProperties: {} });
+
 export const PublishEventBody = z.strictObject({
   type: z.string().min(1, "type is required").max(200),
-  data: z.record(z.string(), z.unknown(), "data must be a JSON object"),
+  data: EventData,
   id: z.string().regex(EVENT_ID, "id must be 1-128 characters of A-Z a-z 0-9 _ . : -").optional(),
 });
 
@@ -192,10 +203,7 @@ export const TestWebhookBody = z.strictObject({
     .describe(
       "a catalogue type; by default the first of the webhook's subscriptions that is a plain name, else the catalogue's first",
     ),
-  data: z
-    .record(z.string(), z.unknown(), "data must be a JSON object")
-    .optional()
-    .describe("the test event's `data`; a small sample by default"),
+  data: EventData.optional().describe("the test event's `data`; a small sample by default"),
 });
 
 export function testResultResource(result: TestSendResult) {

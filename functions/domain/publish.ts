@@ -3,6 +3,7 @@ import { PayloadTooLargeError } from "./errors.ts";
 import { assertKnownEventType, isSubscribed } from "./event-types.ts";
 import { deliveryIdFor, newEventId } from "./ids.ts";
 import type { Delivery, DeliveryMessage, EventSource, StoredEvent, Webhook } from "./model.ts";
+import { assertDeliverableData, jsonText } from "./payload.ts";
 
 /** Largest event payload (the signed body) Hookline accepts. */
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
@@ -119,7 +120,7 @@ export interface PublishResult {
 
 /** The body every delivery of an event carries. */
 export function eventPayload(id: string, type: string, acceptedAt: Date, data: unknown): string {
-  return JSON.stringify({ id, type, timestamp: acceptedAt.toISOString(), data });
+  return jsonText({ id, type, timestamp: acceptedAt.toISOString(), data });
 }
 
 /**
@@ -140,6 +141,7 @@ export async function publishEvent(
   request: PublishRequest,
 ): Promise<PublishResult> {
   assertKnownEventType(deps.catalogue, request.type);
+  assertDeliverableData(request.data);
   const now = deps.now();
   const id = request.id ?? newEventId(now);
   const payload = eventPayload(id, request.type, now, request.data);

@@ -3,6 +3,7 @@ import { outboundRequest, type SendWebhook, sendRecordingThrows, unsendableHeade
 import { PayloadTooLargeError } from "./errors.ts";
 import { assertKnownEventType, isEventTypeName } from "./event-types.ts";
 import type { Webhook } from "./model.ts";
+import { assertDeliverableData } from "./payload.ts";
 import { eventPayload, MAX_PAYLOAD_BYTES } from "./publish.ts";
 import { classifyAttempt } from "./retry-schedule.ts";
 
@@ -75,6 +76,7 @@ export async function sendTestEvent(
   const type = testEventType(ports.catalogue, webhook.eventTypes, request.eventType);
   const sentAt = ports.now();
   const { eventId, messageId } = ports.newIds(sentAt);
+  if (request.data !== undefined) assertDeliverableData(request.data);
   const body = eventPayload(eventId, type, sentAt, request.data ?? DEFAULT_TEST_DATA);
   if (Buffer.byteLength(body) > MAX_PAYLOAD_BYTES) {
     throw new PayloadTooLargeError(`test event payload is larger than ${MAX_PAYLOAD_BYTES / 1024} KB`);

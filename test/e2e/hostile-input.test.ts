@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
@@ -21,25 +22,32 @@ afterAll(async () => {
   await receiver.stop();
 });
 
+/** A webhook at its own path of the receiver, so that its requests can be told from the others'. */
 async function registerWebhook(eventTypes: string[]) {
+  const path = `/hooks/${randomUUID()}`;
   const response = await callApi("POST", "/v1/webhooks", {
-    body: { url: receiver.url, event_types: eventTypes },
+    body: { url: new URL(path, receiver.url).href, event_types: eventTypes },
   });
   expect(response.status, JSON.stringify(response.body)).toBe(201);
-  return response.body as { id: string; secret: string };
+  return { ...(response.body as { id: string; secret: string }), path };
 }
 
-/** The one request the receiver got for an event, verified with the webhook's secret. */
-async function verifiedDelivery(eventId: string, secret: string): Promise<ReceivedRequest> {
+/** The request a webhook got for an event, verified with the webhook's secret. */
+async function verifiedDelivery(
+  webhook: { readonly path: string; readonly secret: string },
+  eventId: string,
+): Promise<ReceivedRequest> {
   const request = await eventually(`event ${eventId} to be delivered`, () =>
-    receiver.requests.find((received) => received.rawBody.includes(`"id":"${eventId}"`)),
+    receiver.requests.find(
+      (received) => received.path === webhook.path && received.rawBody.includes(`"id":"${eventId}"`),
+    ),
   );
   const headers = {
     "webhook-id": String(request.headers["webhook-id"]),
     "webhook-timestamp": String(request.headers["webhook-timestamp"]),
     "webhook-signature": String(request.headers["webhook-signature"]),
   };
-  expect(() => new StandardWebhook(secret).verify(request.rawBody, headers)).not.toThrow();
+  expect(() => new StandardWebhook(webhook.secret).verify(request.rawBody, headers)).not.toThrow();
   return request;
 }
 
@@ -64,13 +72,13 @@ describe("custom headers a receiver could never be sent", () => {
     ["Content-Encoding", "gzip"],
   ])("refuses %s: %j with 400 at headers.<name>, on create and on update", async (name, value) => {
     const created = await callApi("POST", "/v1/webhooks", {
-      body: { url: receiver.url, event_types: ["memory.created"], headers: { [name]: value } },
+      body: { url: receiver.url, event_types: ["sync.failed"], headers: { [name]: value } },
     });
     expect(created.status).toBe(400);
     expect(created.body).toMatchObject(ERROR_SHAPE);
     expect(created.body.error.details).toEqual([{ path: `headers.${name}`, message: expect.any(String) }]);
 
-    const webhook = await registerWebhook(["memory.created"]);
+    const webhook = await registerWebhook(["sync.failed"]);
     const patched = await callApi("PATCH", `/v1/webhooks/${webhook.id}`, {
       body: { headers: { [name]: value } },
     });
@@ -116,13 +124,13 @@ describe("custom headers a receiver could never be sent", () => {
     expect(detail.body.attempts).toEqual([
       expect.objectContaining({ attempt: 1, error: expect.stringContaining("headers.X-Team") }),
     ]);
-    expect(receiver.requests.filter((request) => request.rawBody.includes(published.body.id))).toEqual([]);
+    expect(receiver.requests.filter((request) => request.path === webhook.path)).toEqual([]);
   });
 });
 
 describe("event data that SQS cannot carry as it is", () => {
   // Raw JSON, so that a lone surrogate travels as the publisher wrote it.
-  const hostileJson = String.raw`{"nonCharacters":"a\uffffb\ufffec","loneHigh":"\ud800","loneLow":"x\udfffy","controls":"\u0001\u0008\u000b\u001f\u007f","pair":"\ud83d\ude00"}`;
+  const hostileJson = String.raw`{"nonCharacters":"a\uffffb\ufffec","loneHigh":"\ud800","loneLow":"x\udfffy","controls":"\u0001\u0008\u000b\u001f\u007f","pair":"\ud83d\ude00","__proto__":{"kept":true}}`;
 
   it("is accepted and delivered, signed, as the very JSON that was published", async () => {
     const webhook = await registerWebhook(["memory.created"]);
@@ -130,7 +138,7 @@ describe("event data that SQS cannot carry as it is", () => {
       rawBody: `{"type":"memory.created","data":${hostileJson}}`,
     });
     expect(published.status, JSON.stringify(published.body)).toBe(202);
-    const request = await verifiedDelivery(published.body.id, webhook.secret);
+    const request = await verifiedDelivery(webhook, published.body.id);
     expect(JSON.parse(request.rawBody).data).toEqual(JSON.parse(hostileJson));
   });
 
@@ -156,8 +164,19 @@ describe("event data that SQS cannot carry as it is", () => {
     );
     client.destroy();
     expect(result.FailedEntryCount).toBe(0);
-    const request = await verifiedDelivery(eventId, webhook.secret);
+    const request = await verifiedDelivery(webhook, eventId);
     expect(JSON.parse(request.rawBody).data).toEqual(JSON.parse(hostileJson));
+  });
+
+  it("refuses a number too large for a double, which would arrive as null, before storing anything", async () => {
+    const id = `huge-${randomUUID()}`;
+    const published = await callApi("POST", "/v1/events", {
+      rawBody: `{"id":"${id}","type":"memory.created","data":{"n":[1,1e400]}}`,
+    });
+    expect(published.status).toBe(400);
+    expect(published.body).toMatchObject(ERROR_SHAPE);
+    expect(published.body.error.details).toEqual([{ path: "data.n[1]", message: expect.any(String) }]);
+    expect((await callApi("GET", `/v1/events/${id}`)).status).toBe(404);
   });
 
   it("delivers an event nested 5,000 levels deep", async () => {
@@ -168,7 +187,7 @@ describe("event data that SQS cannot carry as it is", () => {
       rawBody: `{"type":"memory.deleted","data":${data}}`,
     });
     expect(published.status, JSON.stringify(published.body)).toBe(202);
-    const request = await verifiedDelivery(published.body.id, webhook.secret);
+    const request = await verifiedDelivery(webhook, published.body.id);
     let level: unknown = JSON.parse(request.rawBody).data;
     for (let index = 1; index < depth; index += 1) level = (level as { a: unknown }).a;
     expect(level).toEqual({ leaf: "\uffff" });
