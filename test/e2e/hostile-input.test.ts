@@ -130,7 +130,7 @@ describe("custom headers a receiver could never be sent", () => {
 
 describe("event data that SQS cannot carry as it is", () => {
   // Raw JSON, so that a lone surrogate travels as the publisher wrote it.
-  const hostileJson = String.raw`{"nonCharacters":"a\uffffb\ufffec","loneHigh":"\ud800","loneLow":"x\udfffy","controls":"\u0001\u0008\u000b\u001f\u007f","pair":"\ud83d\ude00","__proto__":{"kept":true}}`;
+  const hostileJson = String.raw`{"nonCharacters":"a\uffffb\ufffec","loneHigh":"\ud800","loneLow":"x\udfffy","controls":"\u0001\u0008\u000b\u001f\u007f","pair":"\ud83d\ude00"}`;
 
   it("is accepted and delivered, signed, as the very JSON that was published", async () => {
     const webhook = await registerWebhook(["memory.created"]);
