@@ -2,6 +2,7 @@ import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from "@aw
 import type { DeliveryMessage, FanOutContinuation } from "../domain/messages.ts";
 import type { DeliveryQueue, LaneBacklogs, QueueSends } from "../domain/ports.ts";
 import type { EventTypeDefinition } from "../shared/event-catalogue.ts";
+import { queueBody } from "./queue-body.ts";
 import { queueDepth } from "./queue-depth.ts";
 
 const BATCH_ENTRIES = 10;
@@ -82,7 +83,7 @@ export function sqsDeliveryQueue(client: SQSClient, lanes: DeliveryLanes): Deliv
       const byQueue = new Map<string, string[]>();
       for (const message of messages) {
         const queueUrl = laneOf(lanes, message.eventType);
-        byQueue.set(queueUrl, [...(byQueue.get(queueUrl) ?? []), JSON.stringify(message)]);
+        byQueue.set(queueUrl, [...(byQueue.get(queueUrl) ?? []), queueBody(message)]);
       }
       await Promise.all([...byQueue].map(([queueUrl, bodies]) => send(queueUrl, bodies)));
     },
@@ -98,7 +99,7 @@ async function sendOne(client: SQSClient, queueUrl: string, message: object, del
   await client.send(
     new SendMessageCommand({
       QueueUrl: queueUrl,
-      MessageBody: JSON.stringify(message),
+      MessageBody: queueBody(message),
       ...(delaySeconds === undefined ? {} : { DelaySeconds: sqsDelaySeconds(delaySeconds) }),
     }),
   );

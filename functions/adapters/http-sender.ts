@@ -108,12 +108,21 @@ export function httpSender(policy: EndpointPolicy): SendWebhook {
         finish({ error: `timed out after ${request.timeoutMs} ms` });
       }, request.timeoutMs);
       const send = (via: http.Agent) => {
-        outgoing = transport.request(url, {
-          method: "POST",
-          agent: via,
-          lookup,
-          headers: { ...request.headers, "content-length": String(Buffer.byteLength(request.body)) },
-        });
+        try {
+          outgoing = transport.request(url, {
+            method: "POST",
+            agent: via,
+            lookup,
+            headers: { ...request.headers, "content-length": String(Buffer.byteLength(request.body)) },
+          });
+        } catch (error) {
+          // Node checks the headers as it builds the request and throws (ERR_INVALID_CHAR...): that is
+          // an attempt that failed, and must not escape from here, nor from the error listener below
+          // that sends once more.
+          const reason = error instanceof Error ? error.message : String(error);
+          finish({ error: `the request could not be sent: ${reason}` });
+          return;
+        }
         const sent = outgoing;
         let idleMs = 0;
         sent.on("socket", (socket) => {

@@ -6,6 +6,7 @@ import {
   type CircuitPolicy,
   type CircuitTransition,
 } from "./circuit.ts";
+import { customHeaderProblems } from "./custom-headers.ts";
 import type { DeliveryMessage } from "./messages.ts";
 import type { AttemptRecord, Webhook } from "./model.ts";
 import { MAX_SLOT_LATENESS_MS, MAX_SLOT_RESERVATIONS } from "./rate-limit.ts";
@@ -40,6 +41,37 @@ export interface OutboundResult {
 }
 
 export type SendWebhook = (request: OutboundRequest) => Promise<OutboundResult>;
+
+/**
+ * Why a webhook's stored headers can never be sent, if they cannot: headers stored before today's
+ * checks (a value Node's HTTP client refuses, a framing header) would fail every attempt the same way.
+ */
+export function unsendableHeaders(webhook: Webhook): string | undefined {
+  const problems = customHeaderProblems(webhook.headers ?? {});
+  if (problems.length === 0) return undefined;
+  return `the webhook's headers cannot be sent (${problems
+    .map((problem) => `${problem.path}: ${problem.message}`)
+    .join("; ")}); change them with PATCH /v1/webhooks/${webhook.id}`;
+}
+
+/**
+ * Sends, answering a request that could not be built or sent (the client threw) as a result without
+ * a response, so that it is recorded like any other failed attempt; `threw` tells the two apart.
+ */
+export async function sendRecordingThrows(
+  send: SendWebhook,
+  request: OutboundRequest,
+): Promise<{ readonly result: OutboundResult; readonly threw: boolean }> {
+  try {
+    return { result: await send(request), threw: false };
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return {
+      result: { responseBody: "", durationMs: 0, error: `the request could not be sent: ${reason}` },
+      threw: true,
+    };
+  }
+}
 
 /** The Standard Webhooks request headers for one attempt. */
 export function webhookHeaders(
@@ -173,6 +205,18 @@ export async function deliveryStep(ports: DeliveryPorts, message: DeliveryMessag
   if (!webhook) return { step: { kind: "failed", reason: "webhook_deleted" }, wasProbe: false };
   if (!webhook.active)
     return { step: { kind: "failed", reason: "webhook_disabled" }, webhook, wasProbe: false };
+  // Checked before the circuit is asked: this is no fault of the endpoint's, and no probe is spent on it.
+  const unsendable = unsendableHeaders(webhook);
+  if (unsendable !== undefined) {
+    const attempt: AttemptRecord = {
+      attempt: message.attempt,
+      at: ports.now().toISOString(),
+      durationMs: 0,
+      error: unsendable,
+      responseBody: "",
+    };
+    return { step: { kind: "failed", reason: unsendable, attempt }, webhook, wasProbe: false };
+  }
 
   const admission = await admitted(ports, webhook);
   if (admission.kind === "wait") {
@@ -203,7 +247,8 @@ export async function deliveryStep(ports: DeliveryPorts, message: DeliveryMessag
   }
 
   const sentAt = ports.now();
-  const result = await ports.send(
+  const { result, threw } = await sendRecordingThrows(
+    ports.send,
     outboundRequest(webhook, message.deliveryId, sentAt, body, ports.userAgent, ports.timeoutMs),
   );
   const attemptClass = classifyAttempt(result.statusCode);
@@ -218,7 +263,10 @@ export async function deliveryStep(ports: DeliveryPorts, message: DeliveryMessag
     responseBody: result.responseBody,
   };
   const now = ports.now();
-  const afterwards = afterAttempt(circuit, attemptClass === "delivered", ports.circuitPolicy, now, wasProbe);
+  // A request that was never sent says nothing about the endpoint: the circuit stays as it was.
+  const afterwards = threw
+    ? { circuit }
+    : afterAttempt(circuit, attemptClass === "delivered", ports.circuitPolicy, now, wasProbe);
   const circuitChange =
     afterwards.circuit === circuit
       ? undefined

@@ -4,6 +4,7 @@ import { assertKnownEventType, isSubscribed } from "./event-types.ts";
 import { deliveryIdFor, newEventId } from "./ids.ts";
 import type { FanOutContinuation } from "./messages.ts";
 import type { Delivery, EventSource, StoredEvent, Webhook } from "./model.ts";
+import { assertDeliverableData, jsonText } from "./payload.ts";
 import type { DeliveryQueue, DeliveryRecorder, EventStore, SubscriberSource } from "./ports.ts";
 
 /** Largest event payload (the signed body) Hookline accepts. */
@@ -50,7 +51,7 @@ export interface PublishResult {
 
 /** The body every delivery of an event carries. */
 export function eventPayload(id: string, type: string, acceptedAt: Date, data: unknown): string {
-  return JSON.stringify({ id, type, timestamp: acceptedAt.toISOString(), data });
+  return jsonText({ id, type, timestamp: acceptedAt.toISOString(), data });
 }
 
 /**
@@ -71,6 +72,7 @@ export async function publishEvent(
   request: PublishRequest,
 ): Promise<PublishResult> {
   assertKnownEventType(deps.catalogue, request.type);
+  assertDeliverableData(request.data);
   const now = deps.now();
   const id = request.id ?? newEventId(now);
   const payload = eventPayload(id, request.type, now, request.data);

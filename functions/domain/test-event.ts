@@ -1,8 +1,9 @@
 import type { EventTypeDefinition } from "../shared/event-catalogue.ts";
-import { outboundRequest, type SendWebhook } from "./deliver.ts";
+import { outboundRequest, type SendWebhook, sendRecordingThrows, unsendableHeaders } from "./deliver.ts";
 import { PayloadTooLargeError } from "./errors.ts";
 import { assertKnownEventType, isEventTypeName } from "./event-types.ts";
 import type { Webhook } from "./model.ts";
+import { assertDeliverableData } from "./payload.ts";
 import { eventPayload, MAX_PAYLOAD_BYTES } from "./publish.ts";
 import { classifyAttempt } from "./retry-schedule.ts";
 
@@ -75,12 +76,15 @@ export async function sendTestEvent(
   const type = testEventType(ports.catalogue, webhook.eventTypes, request.eventType);
   const sentAt = ports.now();
   const { eventId, messageId } = ports.newIds(sentAt);
+  if (request.data !== undefined) assertDeliverableData(request.data);
   const body = eventPayload(eventId, type, sentAt, request.data ?? DEFAULT_TEST_DATA);
   if (Buffer.byteLength(body) > MAX_PAYLOAD_BYTES) {
     throw new PayloadTooLargeError(`test event payload is larger than ${MAX_PAYLOAD_BYTES / 1024} KB`);
   }
+  const unsendable = unsendableHeaders(webhook);
+  if (unsendable !== undefined) return { success: false, durationMs: 0, responseBody: "", error: unsendable };
   const outbound = outboundRequest(webhook, messageId, sentAt, body, ports.userAgent, ports.timeoutMs);
-  const result = await ports.send({
+  const { result } = await sendRecordingThrows(ports.send, {
     ...outbound,
     timeoutMs: Math.min(outbound.timeoutMs, ports.maxTimeoutMs),
   });

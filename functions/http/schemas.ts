@@ -33,13 +33,12 @@ const retrySchedule = z
   .array(z.number())
   .describe("delays in seconds after each failed attempt: at most 15, at most 3 days in all");
 
+// customHeaderProblems checks names and values, one problem per header; the limits are only described
+// here, for the OpenAPI document.
 const headers = z
   .record(
-    z.string().min(1).max(MAX_HEADER_NAME_LENGTH).regex(HEADER_NAME, "not a valid header name"),
-    z
-      .string()
-      .max(MAX_HEADER_VALUE_LENGTH)
-      .regex(HEADER_VALUE, "a header value cannot contain CR, LF or NUL"),
+    z.string().meta({ minLength: 1, maxLength: MAX_HEADER_NAME_LENGTH, pattern: HEADER_NAME.source }),
+    z.string().meta({ maxLength: MAX_HEADER_VALUE_LENGTH, pattern: HEADER_VALUE.source }),
   )
   .superRefine((value, context) => {
     for (const problem of customHeaderProblems(value, "")) {
@@ -52,7 +51,7 @@ const headers = z
   })
   .meta({ maxProperties: MAX_CUSTOM_HEADERS })
   .describe(
-    "request headers sent with every delivery; not webhook-*, content-type, content-length, host or user-agent",
+    "request headers sent with every delivery: values of visible ASCII, spaces and tabs; not webhook-*, proxy-*, content-*, host, user-agent or the hop-by-hop headers",
   );
 
 const timeoutSeconds = z
@@ -177,9 +176,20 @@ export const RecoverBody = z.strictObject({
 /** Caller-chosen event ids double as idempotency keys, so they are restricted to a safe alphabet. */
 export const EVENT_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
+/**
+ * An event's `data`: any JSON object, passed on exactly as it was parsed. `z.record` would copy it
+ * key by key, and the copy silently loses a `__proto__` key.
+ */
+export const EventData = z
+  .custom<Record<string, unknown>>(
+    (value) => typeof value === "object" && value !== null && !Array.isArray(value),
+    "data must be a JSON object",
+  )
+  .meta({ type: "object", additionalProperties: {} });
+
 export const PublishEventBody = z.strictObject({
   type: z.string().min(1, "type is required").max(200),
-  data: z.record(z.string(), z.unknown(), "data must be a JSON object"),
+  data: EventData,
   id: z.string().regex(EVENT_ID, "id must be 1-128 characters of A-Z a-z 0-9 _ . : -").optional(),
 });
 
@@ -193,10 +203,7 @@ export const TestWebhookBody = z.strictObject({
     .describe(
       "a catalogue type; by default the first of the webhook's subscriptions that is a plain name, else the catalogue's first",
     ),
-  data: z
-    .record(z.string(), z.unknown(), "data must be a JSON object")
-    .optional()
-    .describe("the test event's `data`; a small sample by default"),
+  data: EventData.optional().describe("the test event's `data`; a small sample by default"),
 });
 
 export function testResultResource(result: TestSendResult) {

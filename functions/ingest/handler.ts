@@ -23,7 +23,7 @@ import {
   parseWith,
   tenantOf,
 } from "../http/http.ts";
-import { EVENT_ID, PublishEventBody } from "../http/schemas.ts";
+import { EVENT_ID, EventData, PublishEventBody } from "../http/schemas.ts";
 import { MetricName } from "../shared/names.ts";
 
 const config = loadConfig([
@@ -59,7 +59,7 @@ const deps: PublishDeps = {
 /** `detail` of an EventBridge event addressed to Hookline; `detail-type` is the event type. */
 const EventBridgeDetail = z.strictObject({
   tenant_id: z.string().min(1).max(128),
-  data: z.record(z.string(), z.unknown()),
+  data: EventData,
   id: z.string().regex(EVENT_ID).optional(),
 });
 

@@ -72,4 +72,21 @@ describe("the HTTP sender", () => {
     expect(second.error).toBe("connection reset by the receiver");
     expect(receiver.connections()).toBe(1);
   });
+
+  it("answers a request Node refuses to build (a header value it cannot encode) with an error, not a throw", async () => {
+    const receiver = await staleConnectionReceiver();
+    close = receiver.close;
+    const send = httpSender(LOCAL_POLICY);
+    for (const value of ["東京", "a\x01b"]) {
+      const result = await send({
+        url: receiver.url,
+        headers: { "x-team": value },
+        body: "{}",
+        timeoutMs: 5_000,
+      });
+      expect(result.statusCode).toBeUndefined();
+      expect(result.error).toMatch(/^the request could not be sent: .*header/i);
+    }
+    expect(receiver.connections()).toBe(0);
+  });
 });

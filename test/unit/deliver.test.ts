@@ -282,4 +282,41 @@ describe("deliveryStep", () => {
     await deliveryStep(plain, message);
     expect(plain.sent[0]?.timeoutMs).toBe(10_000);
   });
+
+  it("fails at once, with a recorded attempt and no request, when a stored header can never be sent", async () => {
+    // Stored before header values were checked: Node's HTTP client refuses to build such a request.
+    const stale = ports({ webhookValue: { ...hook, headers: { "X-Team": "東京" } } });
+    const result = await deliveryStep(stale, { ...message, attempt: 2 });
+    expect(result.step).toMatchObject({
+      kind: "failed",
+      reason: expect.stringContaining("headers.X-Team"),
+      attempt: { attempt: 2, at: NOW.toISOString(), error: expect.stringContaining("headers.X-Team") },
+    });
+    expect(stale.sent).toEqual([]);
+    // Not the endpoint's fault: its circuit is left alone.
+    expect(result.circuitChange).toBeUndefined();
+  });
+
+  it("records a sender that throws as a failed attempt that follows the schedule", async () => {
+    const throwing = ports({
+      send: async () => {
+        throw new TypeError('Invalid character in header content ["x-odd"]');
+      },
+    });
+    const { step, circuitChange } = await deliveryStep(throwing, message);
+    expect(step).toMatchObject({
+      kind: "retry",
+      waitSeconds: 1,
+      attempt: {
+        attempt: 1,
+        error: 'the request could not be sent: Invalid character in header content ["x-odd"]',
+        responseBody: "",
+      },
+    });
+    expect(circuitChange).toBeUndefined();
+    expect(
+      (await deliveryStep(throwing, { ...message, attempt: 6 })).step.kind,
+      "and dead-letters when the schedule is exhausted",
+    ).toBe("dead_letter");
+  });
 });

@@ -135,6 +135,31 @@ describe("sendTestEvent", () => {
     ).toEqual({ success: false, durationMs: 2, responseBody: "", error: "connection refused" });
   });
 
+  it("answers a request that cannot be built or sent as a failure, never by throwing", async () => {
+    const { p, sent } = ports();
+    const stale = await sendTestEvent(p, { ...hook, headers: { "X-Team": "東京" } }, {});
+    expect(stale).toEqual({
+      success: false,
+      durationMs: 0,
+      responseBody: "",
+      error: expect.stringContaining("headers.X-Team"),
+    });
+    expect(sent).toEqual([]);
+
+    const throwing: TestSendPorts = {
+      ...p,
+      send: async () => {
+        throw new Error("socket hang up");
+      },
+    };
+    expect(await sendTestEvent(throwing, hook, {})).toEqual({
+      success: false,
+      durationMs: 0,
+      responseBody: "",
+      error: "the request could not be sent: socket hang up",
+    });
+  });
+
   it("refuses data that makes the event larger than a published one may be", async () => {
     const { p, sent } = ports();
     await expect(sendTestEvent(p, hook, { data: { big: "x".repeat(300 * 1024) } })).rejects.toBeInstanceOf(
