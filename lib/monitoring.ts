@@ -223,11 +223,8 @@ export class HooklineMonitoring extends Construct {
     this.facade.addLargeHeader("Hookline");
     this.monitorDeliveries(metrics, custom, thresholds, props.gaugeInterval ?? Duration.minutes(1));
 
-    this.facade.monitorSqsQueueWithDlq({
-      queue: props.deliveryQueue,
-      deadLetterQueue: props.deadLetterQueue,
-      humanReadableName: "Delivery queue",
-      alarmFriendlyName: "DeliveryQueue",
+    // Both delivery lanes alarm alike: a backlog that stays, or a message that waits too long.
+    const laneAlarms = {
       addQueueMaxSizeAlarm: {
         Depth: { maxMessageCount: thresholds.maxDeliveryQueueDepth, ...sustained, ...quietWhenIdle },
       },
@@ -238,6 +235,13 @@ export class HooklineMonitoring extends Construct {
           ...quietWhenIdle,
         },
       },
+    };
+    this.facade.monitorSqsQueueWithDlq({
+      queue: props.deliveryQueue,
+      deadLetterQueue: props.deadLetterQueue,
+      humanReadableName: "Delivery queue",
+      alarmFriendlyName: "DeliveryQueue",
+      ...laneAlarms,
       addDeadLetterQueueMaxSizeAlarm: {
         Depth: { maxMessageCount: thresholds.maxDeadLetterQueueDepth, ...once, ...quietWhenIdle },
       },
@@ -247,16 +251,7 @@ export class HooklineMonitoring extends Construct {
       queue: props.priorityQueue,
       humanReadableName: "Priority queue",
       alarmFriendlyName: "PriorityQueue",
-      addQueueMaxSizeAlarm: {
-        Depth: { maxMessageCount: thresholds.maxDeliveryQueueDepth, ...sustained, ...quietWhenIdle },
-      },
-      addQueueMaxMessageAgeAlarm: {
-        OldestMessage: {
-          maxAgeInSeconds: thresholds.maxQueuedMessageAge.toSeconds(),
-          ...once,
-          ...quietWhenIdle,
-        },
-      },
+      ...laneAlarms,
     });
 
     this.facade.monitorStepFunction({
