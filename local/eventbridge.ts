@@ -7,8 +7,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { matchesPattern } from "../functions/domain/event-pattern.ts";
 import { AwsServiceError, type Operation } from "./aws-json.ts";
-import { matchesPattern } from "./event-pattern.ts";
 import type { IntrinsicResolver } from "./intrinsics.ts";
 import type { LambdaHost } from "./lambda-host.ts";
 import type { LocalNames } from "./physical-names.ts";

@@ -19,7 +19,7 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import { matchesPattern } from "./event-pattern.ts";
+import { matchesPattern } from "../functions/domain/event-pattern.ts";
 import type { IntrinsicResolver } from "./intrinsics.ts";
 import type { LambdaHost } from "./lambda-host.ts";
 import type { LocalNames } from "./physical-names.ts";

@@ -25,6 +25,11 @@ export function cell(value: string | number | boolean | null | undefined): strin
   return value === undefined || value === null ? "" : String(value);
 }
 
+/** At most `max` characters of `text`, its end replaced by `…` when cut, so a table stays readable. */
+export function truncated(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, Math.max(0, max - 1))}…`;
+}
+
 /** Milliseconds as a person reads them: `87 ms`, `1.2 s`. */
 export function formatDuration(ms: number | undefined): string {
   if (ms === undefined) return "";

@@ -3,7 +3,10 @@ import { NotFoundError } from "../../functions/domain/errors.ts";
 import { allWebhooks } from "../../functions/domain/webhooks.ts";
 import { webhookResource } from "../../functions/http/schemas.ts";
 import { connect, storesOf, tenantOption } from "./context.ts";
-import { cell, formatFields, printJson, printLines, tableOrEmpty } from "./output.ts";
+import { cell, formatFields, printJson, printLines, tableOrEmpty, truncated } from "./output.ts";
+
+/** How much of a filter's compact JSON the list's table shows; `webhooks get` shows all of it. */
+const FILTER_COLUMN_WIDTH = 40;
 
 export function webhookCommands(program: Command): void {
   const webhooks = program.command("webhooks").description("look at a tenant's webhooks");
@@ -21,11 +24,12 @@ export function webhookCommands(program: Command): void {
       }
       printLines(
         tableOrEmpty(
-          ["ID", "URL", "EVENT TYPES", "ACTIVE", "CIRCUIT", "CREATED"],
+          ["ID", "URL", "EVENT TYPES", "FILTER", "ACTIVE", "CIRCUIT", "CREATED"],
           all.map((webhook) => [
             webhook.id,
             webhook.url,
             webhook.event_types.join(","),
+            webhook.filter === null ? "" : truncated(JSON.stringify(webhook.filter), FILTER_COLUMN_WIDTH),
             webhook.active ? "yes" : `no${webhook.disabled_reason ? ` (${webhook.disabled_reason})` : ""}`,
             webhook.circuit_state,
             webhook.created_at,
@@ -54,6 +58,10 @@ export function webhookCommands(program: Command): void {
           ["id", resource.id],
           ["url", resource.url],
           ["event types", resource.event_types.join(", ")],
+          [
+            "filter",
+            resource.filter === null ? "none (every event of its types)" : JSON.stringify(resource.filter),
+          ],
           ["description", resource.description || undefined],
           ["active", resource.active ? "yes" : "no"],
           ["disabled because", resource.disabled_reason ?? undefined],

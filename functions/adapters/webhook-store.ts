@@ -38,6 +38,11 @@ interface WebhookItem {
   readonly timeout_seconds?: number;
   readonly rate_limit_per_second?: number;
   readonly metadata?: Readonly<Record<string, string>>;
+  /**
+   * The filter as JSON text, not a map: DynamoDB's document client refuses numbers beyond
+   * JavaScript's safe integers, and a pattern may compare with any number a publisher sends.
+   */
+  readonly filter?: string;
 }
 
 /** The value of the sparse open-circuit index key; the attribute exists only while a circuit is not closed. */
@@ -79,6 +84,7 @@ function settingAttributes(webhook: Webhook) {
       ? {}
       : { rate_limit_per_second: webhook.rateLimitPerSecond }),
     ...(webhook.metadata ? { metadata: webhook.metadata } : {}),
+    ...(webhook.filter ? { filter: JSON.stringify(webhook.filter) } : {}),
   };
 }
 
@@ -118,6 +124,7 @@ function fromItem(item: Record<string, unknown>): Webhook {
       ? {}
       : { rateLimitPerSecond: stored.rate_limit_per_second }),
     ...(stored.metadata ? { metadata: stored.metadata } : {}),
+    ...(stored.filter ? { filter: JSON.parse(stored.filter) } : {}),
     circuit:
       stored.circuit_state === undefined
         ? CLOSED_CIRCUIT
@@ -166,6 +173,7 @@ const UPDATABLE = [
   "timeout_seconds",
   "rate_limit_per_second",
   "metadata",
+  "filter",
   "secret",
   "previous_secret",
   "previous_secret_expires_at",

@@ -15,9 +15,11 @@ import { dynamoStores } from "../adapters/stores.ts";
 import { traceHandler } from "../adapters/tracing.ts";
 import { circuitView } from "../domain/circuit.ts";
 import { NotFoundError } from "../domain/errors.ts";
+import { assertKnownEventType } from "../domain/event-types.ts";
 import { healthStatus } from "../domain/health.ts";
 import { eventDetail, listDeliveries, listEvents } from "../domain/history.ts";
 import { newTestIds } from "../domain/ids.ts";
+import { selectsEvent } from "../domain/publish.ts";
 import { statsView } from "../domain/stats.ts";
 import { sendTestEvent } from "../domain/test-event.ts";
 import {
@@ -49,6 +51,7 @@ import {
   eventDeliveryResource,
   eventSummaryResource,
   eventTypeResource,
+  FilterTestBody,
   ListDeliveriesQuery,
   ListEventsQuery,
   ListWebhooksQuery,
@@ -115,6 +118,7 @@ function webhookPatch(body: ReturnType<typeof UpdateWebhookBody.parse>): Webhook
       : { retryScheduleSeconds: body.retry_schedule_seconds }),
     ...(body.rate_limit_per_second === undefined ? {} : { rateLimitPerSecond: body.rate_limit_per_second }),
     ...(body.metadata === undefined ? {} : { metadata: body.metadata }),
+    ...(body.filter === undefined ? {} : { filter: body.filter }),
   };
 }
 const { deliveries, events, stats } = stores;
@@ -152,6 +156,7 @@ const routes: Record<ManagementRouteKey, (event: ApiEvent, tenantId: string) => 
           ? {}
           : { rateLimitPerSecond: body.rate_limit_per_second }),
         ...(body.metadata === undefined ? {} : { metadata: body.metadata }),
+        ...(body.filter === undefined ? {} : { filter: body.filter }),
       },
     );
     logger.info("webhook registered", { webhook_id: webhook.id });
@@ -227,6 +232,15 @@ const routes: Record<ManagementRouteKey, (event: ApiEvent, tenantId: string) => 
       status_code: result.statusCode ?? null,
     });
     return json(200, testResultResource(result));
+  },
+
+  // The fan-out's own selection, active or not: a webhook without a filter takes every event of its types.
+  [ManagementRoute.filterTest]: async (event, tenantId) => {
+    const { webhookId } = parseWith(WebhookPath, event.pathParameters, "path");
+    const body = parseWith(FilterTestBody, event.body, "filter test");
+    assertKnownEventType(config.eventTypes, body.type);
+    const webhook = await findWebhook(webhooks, tenantId, webhookId);
+    return json(200, { matches: selectsEvent(webhook, body.type, () => body.data) });
   },
 
   [ManagementRoute.webhookStats]: async (event, tenantId) => {

@@ -7,6 +7,7 @@ import * as z from "zod";
 import {
   CreateWebhookBody,
   DELIVERY_STATUSES,
+  FilterTestBody,
   ListDeliveriesQuery,
   ListEventsQuery,
   ListWebhooksQuery,
@@ -50,6 +51,10 @@ const WebhookShape = z.object({
   timeout_seconds: z.number().int().nullable(),
   rate_limit_per_second: z.number().int().nullable(),
   metadata: z.record(z.string(), z.string()),
+  filter: z
+    .record(z.string(), z.unknown())
+    .nullable()
+    .describe("the EventBridge pattern events must match; null: every event of its types"),
   circuit_state: z.enum(["closed", "open", "half_open"]),
   circuit_opened_at: z.string().nullable(),
   created_at: z.string(),
@@ -105,6 +110,12 @@ const components = {
   WebhookList: z.object({ data: z.array(WebhookShape), next_cursor: z.string().nullable() }),
   EventTypeList: z.object({ data: z.array(z.object({ name: z.string(), description: z.string() })) }),
   TestWebhook: TestWebhookBody,
+  FilterTest: FilterTestBody,
+  FilterTestResult: z.object({
+    matches: z
+      .boolean()
+      .describe("the event's type is subscribed to and the filter, if any, matches: it would be delivered"),
+  }),
   TestResult: z.object({
     success: z.boolean().describe("the endpoint answered 2xx"),
     status_code: z.number().int().nullable().describe("null when no HTTP answer arrived"),
@@ -223,6 +234,12 @@ const operations: Record<
       404: missing,
       413: tooLarge,
     },
+  },
+  "POST /v1/webhooks/{webhookId}/filter-test": {
+    summary:
+      "Whether an event would be delivered to the webhook, by its event types and filter (a webhook without a filter takes every event of its types); nothing is sent or stored",
+    body: FilterTestBody,
+    responses: { 200: ["the answer", "FilterTestResult"], 400: invalid, 404: missing },
   },
   "GET /v1/webhooks/{webhookId}/stats": {
     summary: "A webhook's delivery statistics and circuit state",

@@ -1,4 +1,5 @@
 import type { Circuit } from "./circuit.ts";
+import type { EventPattern } from "./event-pattern.ts";
 
 /** The records Hookline keeps, as the domain sees them (camelCase; the API speaks snake_case). */
 
@@ -34,6 +35,11 @@ export interface Webhook {
   readonly rateLimitPerSecond?: number;
   /** The tenant's own labels, returned as given. */
   readonly metadata?: Readonly<Record<string, string>>;
+  /**
+   * An EventBridge pattern matched against `{"type", "data"}` of each event its types select; an event
+   * it does not match gets no delivery to this webhook. Absent: every event of its types.
+   */
+  readonly filter?: EventPattern;
   readonly circuit: Circuit;
 }
 

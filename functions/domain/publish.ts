@@ -1,5 +1,6 @@
 import type { EventTypeDefinition } from "../shared/event-catalogue.ts";
 import { PayloadTooLargeError } from "./errors.ts";
+import { matchesPattern } from "./event-pattern.ts";
 import { assertKnownEventType, isSubscribed } from "./event-types.ts";
 import { deliveryIdFor, newEventId } from "./ids.ts";
 import type { FanOutContinuation } from "./messages.ts";
@@ -49,6 +50,29 @@ export interface PublishResult {
   readonly fanOutComplete: boolean;
 }
 
+/**
+ * Whether a webhook takes an event: its event types select, then its filter, if it has one, must match
+ * `{"type", "data"}`. The data is asked for only by a filter: a resumed fan-out parses it from the
+ * stored payload, which most fan-outs never need.
+ */
+export function selectsEvent(
+  webhook: Pick<Webhook, "eventTypes" | "filter">,
+  type: string,
+  data: () => unknown,
+): boolean {
+  if (!isSubscribed(webhook.eventTypes, type)) return false;
+  return webhook.filter === undefined || matchesPattern(webhook.filter, { type, data: data() });
+}
+
+/** The data of a stored event, parsed from its payload once, when first asked for. */
+function storedData(event: StoredEvent): () => unknown {
+  let data: { readonly value: unknown } | undefined;
+  return () => {
+    data ??= { value: (JSON.parse(event.payload) as { data: unknown }).data };
+    return data.value;
+  };
+}
+
 /** The body every delivery of an event carries. */
 export function eventPayload(id: string, type: string, acceptedAt: Date, data: unknown): string {
   return jsonText({ id, type, timestamp: acceptedAt.toISOString(), data });
@@ -89,7 +113,7 @@ export async function publishEvent(
   };
   for (let attempt = 1; attempt <= SNAPSHOT_ATTEMPTS; attempt += 1) {
     const { version, page } = await deps.subscribers.subscriberSnapshot(tenantId, attempt > 1);
-    const deliveries = pendingDeliveries(event, page.webhooks);
+    const deliveries = pendingDeliveries(event, page.webhooks, () => request.data);
     if (page.next !== undefined || deliveries.length > MAX_DELIVERIES_STORED_WITH_EVENT) break;
     const stored = await deps.events.insertFannedOut(event, deliveries, version);
     if (stored === "subscribers_changed") continue;
@@ -129,11 +153,15 @@ async function duplicateOf(deps: PublishDeps, event: StoredEvent): Promise<Publi
   return { event, deliveryCount, duplicate: true, fanOutComplete: true };
 }
 
-/** The pending deliveries of an event to those of `webhooks` that subscribe to its type. */
-function pendingDeliveries(event: StoredEvent, webhooks: readonly Webhook[]): Delivery[] {
+/** The pending deliveries of an event to those of `webhooks` that select it (`selectsEvent`). */
+function pendingDeliveries(
+  event: StoredEvent,
+  webhooks: readonly Webhook[],
+  data: () => unknown,
+): Delivery[] {
   const acceptedAt = new Date(event.acceptedAt);
   return webhooks
-    .filter((webhook) => isSubscribed(webhook.eventTypes, event.type))
+    .filter((webhook) => selectsEvent(webhook, event.type, data))
     .map(
       (webhook): Delivery => ({
         id: deliveryIdFor(acceptedAt, event.id, webhook.id),
@@ -175,9 +203,10 @@ async function queueDeliveries(
 async function subscriberCount(deps: PublishDeps, event: StoredEvent): Promise<number> {
   let count = 0;
   let after: string | undefined;
+  const data = storedData(event);
   do {
     const page = await deps.subscribers.activeWebhookPage(event.tenantId, after);
-    count += page.webhooks.filter((webhook) => isSubscribed(webhook.eventTypes, event.type)).length;
+    count += page.webhooks.filter((webhook) => selectsEvent(webhook, event.type, data)).length;
     after = page.next;
   } while (after !== undefined);
   return count;
@@ -216,7 +245,7 @@ async function fanOutPage(
   from: { readonly after: string | undefined; readonly deliveriesSoFar: number; readonly resume: boolean },
 ): Promise<{ readonly deliveryCount: number; readonly next?: string }> {
   const page = await deps.subscribers.activeWebhookPage(event.tenantId, from.after);
-  const deliveries = pendingDeliveries(event, page.webhooks);
+  const deliveries = pendingDeliveries(event, page.webhooks, storedData(event));
   // A resumed page queues only the deliveries it created: one that existed has its own deadline, so a
   // message lost with it is re-driven by the reconciler, and queueing it again would send it twice.
   const created =

@@ -4,6 +4,7 @@ import { type CursorPosition, decodeCursor, encodeCursor } from "./cursor.ts";
 import { customHeaderProblems } from "./custom-headers.ts";
 import { checkEndpointHost, checkEndpointUrl, type EndpointPolicy } from "./endpoint-url.ts";
 import { ConflictError, NotFoundError, ValidationError } from "./errors.ts";
+import { type EventPattern, patternPathText, patternProblem } from "./event-pattern.ts";
 import { assertValidSubscriptions } from "./event-types.ts";
 import { newWebhookId } from "./ids.ts";
 import type { Webhook } from "./model.ts";
@@ -35,11 +36,12 @@ export interface NewWebhook {
   readonly timeoutSeconds?: number;
   readonly rateLimitPerSecond?: number;
   readonly metadata?: Readonly<Record<string, string>>;
+  readonly filter?: EventPattern;
 }
 
 /**
  * A partial update. An absent field keeps its value; `null` puts an optional setting back to its
- * default (the deployment's schedule or timeout, no rate limit).
+ * default (the deployment's schedule or timeout, no rate limit, no filter).
  */
 export interface WebhookPatch {
   readonly url?: string;
@@ -51,6 +53,18 @@ export interface WebhookPatch {
   readonly timeoutSeconds?: number | null;
   readonly rateLimitPerSecond?: number | null;
   readonly metadata?: Readonly<Record<string, string>>;
+  readonly filter?: EventPattern | null;
+}
+
+/** Refuses a filter the matcher could not evaluate, naming the first problem's place in it. */
+function assertValidFilter(filter: EventPattern | null | undefined): void {
+  if (filter === undefined || filter === null) return;
+  const problem = patternProblem(filter);
+  if (problem === undefined) return;
+  const path = patternPathText("filter", problem.path);
+  throw new ValidationError(`filter is not valid: ${path}: ${problem.message}`, [
+    { path, message: problem.message },
+  ]);
 }
 
 function assertValidHeaders(headers: Readonly<Record<string, string>> | undefined): void {
@@ -80,6 +94,7 @@ export async function registerWebhook(
   assertValidSubscriptions(deps.catalogue, input.eventTypes);
   if (input.retryScheduleSeconds) validateRetrySchedule(input.retryScheduleSeconds);
   assertValidHeaders(input.headers);
+  assertValidFilter(input.filter);
   const url = await checkedUrl(deps, input.url);
   const now = deps.now();
   const webhook: Webhook = {
@@ -97,6 +112,7 @@ export async function registerWebhook(
     ...(input.timeoutSeconds === undefined ? {} : { timeoutSeconds: input.timeoutSeconds }),
     ...(input.rateLimitPerSecond === undefined ? {} : { rateLimitPerSecond: input.rateLimitPerSecond }),
     ...(input.metadata && Object.keys(input.metadata).length > 0 ? { metadata: { ...input.metadata } } : {}),
+    ...(input.filter === undefined ? {} : { filter: input.filter }),
     circuit: CLOSED_CIRCUIT,
   };
   await deps.store.create(webhook);
@@ -130,6 +146,8 @@ export function applyWebhookPatch(webhook: Webhook, patch: WebhookPatch, now: Da
     if (Object.keys(patch.metadata).length === 0) delete next.metadata;
     else next.metadata = { ...patch.metadata };
   }
+  if (patch.filter === null) delete next.filter;
+  else if (patch.filter !== undefined) next.filter = patch.filter;
   if (patch.active !== undefined) {
     next.active = patch.active;
     if (patch.active && webhook.disabledReason !== undefined) {
@@ -160,6 +178,7 @@ export async function updateWebhook(
   if (patch.eventTypes !== undefined) assertValidSubscriptions(deps.catalogue, patch.eventTypes);
   if (patch.retryScheduleSeconds) validateRetrySchedule(patch.retryScheduleSeconds);
   assertValidHeaders(patch.headers);
+  assertValidFilter(patch.filter);
   const checked: WebhookPatch =
     patch.url === undefined ? patch : { ...patch, url: await checkedUrl(deps, patch.url) };
   for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {

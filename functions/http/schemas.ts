@@ -11,6 +11,13 @@ import {
   MAX_METADATA_KEY_LENGTH,
   MAX_METADATA_VALUE_LENGTH,
 } from "../domain/custom-headers.ts";
+import {
+  type EventPattern,
+  MAX_PATTERN_BYTES,
+  MAX_PATTERN_DEPTH,
+  MAX_PATTERN_VALUES,
+  patternProblem,
+} from "../domain/event-pattern.ts";
 import type { AttemptRecord, Delivery, Webhook } from "../domain/model.ts";
 import type { EventSummary } from "../domain/ports.ts";
 import type { TestSendResult } from "../domain/test-event.ts";
@@ -76,6 +83,19 @@ const metadata = z
   .meta({ maxProperties: MAX_METADATA_ENTRIES })
   .describe("your own string labels, returned as given");
 
+// Any JSON at first, checked by the domain's validator alone: the API then refuses exactly what the
+// matcher could not evaluate, at the path of the first problem. Taken as parsed, like EventData.
+const filter = z
+  .custom<EventPattern>()
+  .superRefine((value, context) => {
+    const problem = patternProblem(value);
+    if (problem) context.addIssue({ code: "custom", message: problem.message, path: [...problem.path] });
+  })
+  .meta({ type: "object", additionalProperties: {} })
+  .describe(
+    `an EventBridge event pattern matched against {"type": <event type>, "data": <event data>}: exact values, prefix, suffix, anything-but, numeric, exists, equals-ignore-case, wildcard, cidr and $or; at most ${MAX_PATTERN_BYTES} bytes of JSON, ${MAX_PATTERN_DEPTH} levels of fields and ${MAX_PATTERN_VALUES} values`,
+  );
+
 export const CreateWebhookBody = z.strictObject({
   url,
   event_types: eventTypes,
@@ -86,12 +106,13 @@ export const CreateWebhookBody = z.strictObject({
   retry_schedule_seconds: retrySchedule.optional(),
   rate_limit_per_second: rateLimit.optional(),
   metadata: metadata.optional(),
+  filter: filter.optional(),
 });
 
 /**
  * A partial update: the fields of a create, each optional, validated the same way. `null` puts
- * `retry_schedule_seconds`, `timeout_seconds` or `rate_limit_per_second` back to the default; an empty
- * `headers` or `metadata` object removes them all.
+ * `retry_schedule_seconds`, `timeout_seconds` or `rate_limit_per_second` back to the default and
+ * removes `filter`; an empty `headers` or `metadata` object removes them all.
  */
 export const UpdateWebhookBody = z
   .strictObject({
@@ -104,6 +125,7 @@ export const UpdateWebhookBody = z
     retry_schedule_seconds: retrySchedule.nullable().optional(),
     rate_limit_per_second: rateLimit.nullable().optional(),
     metadata: metadata.optional(),
+    filter: filter.nullable().optional(),
   })
   .refine((body) => Object.keys(body).length > 0, { message: "give at least one field to change" });
 
@@ -206,6 +228,12 @@ export const TestWebhookBody = z.strictObject({
   data: EventData.optional().describe("the test event's `data`; a small sample by default"),
 });
 
+/** An event to try a webhook's event types and filter on. */
+export const FilterTestBody = z.strictObject({
+  type: z.string().min(1, "type is required").max(200).describe("a catalogue type"),
+  data: EventData,
+});
+
 export function testResultResource(result: TestSendResult) {
   return {
     success: result.success,
@@ -229,6 +257,7 @@ export function webhookResource(webhook: Webhook) {
     timeout_seconds: webhook.timeoutSeconds ?? null,
     rate_limit_per_second: webhook.rateLimitPerSecond ?? null,
     metadata: webhook.metadata ?? {},
+    filter: webhook.filter ?? null,
     ...circuitView(webhook.circuit),
     created_at: webhook.createdAt,
     updated_at: webhook.updatedAt,

@@ -151,6 +151,8 @@ export const ManagementRoute = {
   deleteWebhook: "DELETE /v1/webhooks/{webhookId}",
   rotateSecret: "POST /v1/webhooks/{webhookId}/rotate-secret",
   testWebhook: "POST /v1/webhooks/{webhookId}/test",
+  /** Whether an event would be delivered to the webhook, by its event types and filter; sends nothing. */
+  filterTest: "POST /v1/webhooks/{webhookId}/filter-test",
   webhookStats: "GET /v1/webhooks/{webhookId}/stats",
   listDeliveries: "GET /v1/webhooks/{webhookId}/deliveries",
   getDelivery: "GET /v1/webhooks/{webhookId}/deliveries/{deliveryId}",

@@ -481,10 +481,11 @@ describe("signing secrets", () => {
     ).toThrow(/at most 30 days/);
   });
 
-  it("puts rotate-secret, test and stats behind the API-key authorizer", () => {
+  it("puts rotate-secret, test, filter-test and stats behind the API-key authorizer", () => {
     for (const routeKey of [
       ManagementRoute.rotateSecret,
       ManagementRoute.testWebhook,
+      ManagementRoute.filterTest,
       ManagementRoute.webhookStats,
     ]) {
       template.hasResourceProperties("AWS::ApiGatewayV2::Route", {

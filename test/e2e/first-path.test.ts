@@ -283,6 +283,25 @@ describe("bad input gets a clear 4xx", () => {
     ["a non-http scheme", { url: "ftp://example.com/x", event_types: ["*"] }, "url"],
     ["an unknown field", { url: "http://127.0.0.1:9/x", event_types: ["*"], colour: "red" }, ""],
     ["a wrong type", { url: 42, event_types: ["*"] }, "url"],
+    [
+      "a filter with an unknown operator",
+      { url: "http://127.0.0.1:9/x", event_types: ["*"], filter: { data: { plan: [{ regex: "p.*" }] } } },
+      "filter.data.plan[0].regex",
+    ],
+    [
+      "a filter that is not an object",
+      { url: "http://127.0.0.1:9/x", event_types: ["*"], filter: ["pro"] },
+      "filter",
+    ],
+    [
+      "a filter nested too deep",
+      {
+        url: "http://127.0.0.1:9/x",
+        event_types: ["*"],
+        filter: { data: { a: { b: { c: { d: { e: ["x"] } } } } } },
+      },
+      "filter.data.a.b.c.d",
+    ],
   ])("rejects a webhook with %s", async (_case, body, path) => {
     const response = await callApi("POST", "/v1/webhooks", { body });
     expect(response.status).toBe(400);

@@ -1,9 +1,9 @@
 /**
- * EventBridge pattern matching of the local runtime (local/event-pattern.ts). Pure: no emulator needed;
+ * EventBridge pattern matching of the local runtime (functions/domain/event-pattern.ts, shared with webhook filters). Pure: no emulator needed;
  * it lives beside the local runtime's other tests.
  */
 import { describe, expect, it } from "vitest";
-import { matchesPattern } from "../../local/event-pattern.ts";
+import { matchesPattern } from "../../functions/domain/event-pattern.ts";
 
 const event = {
   version: "0",

@@ -25,6 +25,7 @@ describe("the create body", () => {
       retry_schedule_seconds: [1, 2],
       rate_limit_per_second: 5,
       metadata: { team: "a" },
+      filter: { data: { plan: ["pro", "enterprise"], amount: [{ numeric: [">=", 100] }] } },
     };
     expect(CreateWebhookBody.parse(full)).toEqual(full);
   });
@@ -46,8 +47,20 @@ describe("the create body", () => {
     ["a long metadata value", { metadata: { k: "v".repeat(513) } }],
     ["no event types", { event_types: [] }],
     ["a string for event types", { event_types: "memory.created" }],
+    ["a null filter", { filter: null }],
+    ["a filter with an unknown operator", { filter: { data: { plan: [{ regex: "p" }] } } }],
   ])("refuses %s", (_, change) => {
     expect(CreateWebhookBody.safeParse({ ...minimal, ...change }).success).toBe(false);
+  });
+
+  it("names the first problem of a filter by its path", () => {
+    const parsed = CreateWebhookBody.safeParse({
+      ...minimal,
+      filter: { data: { amount: [{ numeric: [">=", "100"] }] } },
+    });
+    expect(parsed.error?.issues.map((issue) => issue.path)).toEqual([
+      ["filter", "data", "amount", 0, "numeric", 1],
+    ]);
   });
 });
 
@@ -55,6 +68,7 @@ describe("the update body", () => {
   it("accepts any one field, and null for the resettable settings", () => {
     expect(UpdateWebhookBody.parse({ active: true })).toEqual({ active: true });
     expect(UpdateWebhookBody.parse({ timeout_seconds: null })).toEqual({ timeout_seconds: null });
+    expect(UpdateWebhookBody.parse({ filter: null })).toEqual({ filter: null });
   });
 
   it("refuses an empty body, unknown fields and anything a create refuses", () => {

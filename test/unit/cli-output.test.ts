@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { deadLetterTable, describeDeadLetter } from "../../bin/cli/dlq.ts";
-import { formatDuration, formatFields, formatTable, tableOrEmpty } from "../../bin/cli/output.ts";
+import { formatDuration, formatFields, formatTable, tableOrEmpty, truncated } from "../../bin/cli/output.ts";
 
 describe("CLI tables", () => {
   it("pads each column to its widest cell, two spaces apart, without trailing blanks", () => {
@@ -13,6 +13,15 @@ describe("CLI tables", () => {
         ],
       ),
     ).toEqual(["ID         STATUS     NOTE", "a          delivered", "longer-id  failed     x"]);
+  });
+
+  it("cuts a long cell to its width with an ellipsis, and leaves a short one alone", () => {
+    const filter = JSON.stringify({
+      data: { plan: ["pro", "enterprise"], amount: [{ numeric: [">=", 100] }] },
+    });
+    expect(truncated(filter, 40)).toBe(`${filter.slice(0, 39)}…`);
+    expect(truncated(filter, 40)).toHaveLength(40);
+    expect(truncated('{"type":["a.b"]}', 40)).toBe('{"type":["a.b"]}');
   });
 
   it("treats a short row as empty cells, and says so when there are no rows", () => {

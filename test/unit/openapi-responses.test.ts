@@ -17,6 +17,7 @@ const webhook = {
   timeout_seconds: null,
   rate_limit_per_second: null,
   metadata: { team: "core" },
+  filter: null,
   circuit_state: "closed",
   circuit_opened_at: null,
   created_at: "2026-11-25T12:00:00.000Z",

@@ -9,8 +9,15 @@ import {
   type PublishDeps,
   publishEvent,
   resumeFanOut,
+  selectsEvent,
 } from "../../functions/domain/publish.ts";
 import { DEFAULT_EVENT_TYPES } from "../../functions/shared/event-catalogue.ts";
+
+const PRO_FILTER = { data: { plan: ["pro", "enterprise"], amount: [{ numeric: [">=", 100] }] } };
+
+function filtered(id: string, eventTypes: string[], filter: Webhook["filter"] = PRO_FILTER): Webhook {
+  return { ...webhook(id, eventTypes), filter };
+}
 
 function webhook(id: string, eventTypes: string[], active = true): Webhook {
   return {
@@ -326,5 +333,68 @@ describe("publishEvent", () => {
     const last = h.continuations.at(-1);
     if (last) expect(await continueFanOut(withGet, last)).toBe(0);
     expect(h.queued).toHaveLength(9);
+  });
+});
+
+describe("filters", () => {
+  const matching = { plan: "pro", amount: 150 };
+  const other = { plan: "free", amount: 150 };
+
+  it("selects by event type first, then narrows by the filter", () => {
+    const wh = filtered("wh_f", ["memory.created"], { type: ["memory.created"] });
+    expect(selectsEvent(wh, "memory.created", () => ({}))).toBe(true);
+    expect(selectsEvent(wh, "memory.updated", () => ({}))).toBe(false);
+    const data = () => {
+      throw new Error("the data is not needed without a filter");
+    };
+    expect(selectsEvent(webhook("wh_a", ["memory.*"]), "memory.updated", data)).toBe(true);
+  });
+
+  it("creates no delivery for a webhook whose filter the event does not match, and counts only matches", async () => {
+    const h = harness([[webhook("wh_all", ["memory.created"]), filtered("wh_pro", ["memory.created"])]]);
+    const first = await publishEvent(h.deps, "t1", { type: "memory.created", data: other, source: "api" });
+    expect(first.deliveryCount).toBe(1);
+    expect(h.queued.map((m) => m.webhookId)).toEqual(["wh_all"]);
+    const second = await publishEvent(h.deps, "t1", {
+      type: "memory.created",
+      data: matching,
+      source: "api",
+    });
+    expect(second.deliveryCount).toBe(2);
+    expect(h.queued.map((m) => m.webhookId).sort()).toEqual(["wh_all", "wh_all", "wh_pro"]);
+    expect(h.events.get(second.event.id)?.deliveryCount).toBe(2);
+  });
+
+  it("takes a filter changed after the subscribers were cached on the very next publish", async () => {
+    const h = harness([[filtered("wh_pro", ["memory.created"])]]);
+    await publishEvent(h.deps, "t1", { type: "memory.created", data: other, source: "api" });
+    expect(h.queued).toHaveLength(0);
+    h.change([[webhook("wh_pro", ["memory.created"])]]);
+    const next = await publishEvent(h.deps, "t1", { type: "memory.created", data: other, source: "api" });
+    expect(next.deliveryCount).toBe(1);
+  });
+
+  it("applies filters on every page of a large fan-out, its continuations and resumes", async () => {
+    const pages = [0, 1].map((page) => [
+      webhook(`wh_${page}_all`, ["memory.created"]),
+      filtered(`wh_${page}_pro`, ["memory.created"]),
+    ]);
+    const h = harness(pages);
+    const request = { id: "e1", type: "memory.created", data: other, source: "api" } as const;
+    h.failNextEnqueue();
+    await expect(publishEvent(h.deps, "t1", request)).rejects.toThrow("SQS unavailable");
+    // The duplicate answer counts only the webhooks the filter lets through.
+    expect(await publishEvent(h.deps, "t1", request)).toMatchObject({ deliveryCount: 2, duplicate: true });
+    const stored = h.events.get("e1");
+    if (!stored) throw new Error("the event was not stored");
+    expect(await resumeFanOut(h.deps, stored)).toBe(1);
+    const withGet = {
+      ...h.deps,
+      events: { ...h.deps.events, get: async (_tenant: string, id: string) => h.events.get(id) },
+    };
+    const next = h.continuations.at(-1);
+    if (!next) throw new Error("no continuation");
+    expect(await continueFanOut(withGet, next)).toBe(2);
+    expect([...h.deliveries.values()].map((d) => d.webhookId).sort()).toEqual(["wh_0_all", "wh_1_all"]);
   });
 });

@@ -104,6 +104,27 @@ describe("the webhook store's update", () => {
     expect(input?.ConditionExpression).toBe("attribute_exists(#pk) AND #seen = :seen");
   });
 
+  it("writes a filter as JSON text, moving the subscriptions version, and removes it when patched to null", async () => {
+    ddb.on(TransactWriteCommand).resolves({});
+    const store = dynamoWebhookStore(client, "webhooks");
+    // Beyond JavaScript's safe integers: the document client would refuse this number in a map.
+    const filter = { data: { amount: [{ numeric: [">=", 2 ** 60] }] } };
+    const withFilter = applyWebhookPatch(disabled, { filter }, new Date("2026-11-25T11:00:00.000Z"));
+    await store.update(disabled, withFilter);
+    const set = webhookWrite("Update");
+    const filterName = Object.entries(set.ExpressionAttributeNames ?? {}).find(
+      ([, name]) => name === "filter",
+    )?.[0];
+    expect(set.ExpressionAttributeValues?.[`:${filterName?.slice(1)}`]).toBe(JSON.stringify(filter));
+
+    await store.update(withFilter, applyWebhookPatch(withFilter, { filter: null }, new Date()));
+    const [, removed = ""] = (webhookWrite("Update", 1).UpdateExpression ?? "").split(" REMOVE ");
+    expect(removed.split(", ")).toContain(filterName);
+
+    ddb.on(GetCommand).resolves({ Item: { id: "wh_01", tenant_id: "acme", filter: JSON.stringify(filter) } });
+    expect((await store.get("acme", "wh_01"))?.filter).toEqual(filter);
+  });
+
   it("says so when the webhook changed since it was read", async () => {
     ddb.on(TransactWriteCommand).rejects(cancelledOnCondition());
     const store = dynamoWebhookStore(client, "webhooks");

@@ -28,6 +28,7 @@ const disabled: Webhook = {
   timeoutSeconds: 5,
   rateLimitPerSecond: 10,
   metadata: { team: "a" },
+  filter: { data: { plan: ["pro"] } },
   circuit: { state: "open", consecutiveFailures: 7, openedAt: "2026-11-25T10:00:00.000Z", version: 4 },
 };
 const now = new Date("2026-11-25T11:00:00.000Z");
@@ -52,6 +53,7 @@ describe("applying a patch", () => {
         retryScheduleSeconds: null,
         headers: {},
         metadata: {},
+        filter: null,
       },
       now,
     );
@@ -61,6 +63,7 @@ describe("applying a patch", () => {
       "retryScheduleSeconds",
       "headers",
       "metadata",
+      "filter",
     ])
       expect(patched).not.toHaveProperty(field);
   });
@@ -154,6 +157,9 @@ describe("updating a webhook", () => {
     await expect(
       updateWebhook(deps(store), "acme", "wh_01", { url: "https://internal.example/hooks" }),
     ).rejects.toThrow(UnsafeUrlError);
+    await expect(
+      updateWebhook(deps(store), "acme", "wh_01", { filter: { data: { amount: [{ numeric: [">="] }] } } }),
+    ).rejects.toMatchObject({ details: [{ path: "filter.data.amount[0].numeric" }] });
     expect(items.get("acme/wh_01")).toBe(disabled);
   });
 
