@@ -277,6 +277,23 @@ describe("Hookline stack with default props", () => {
       Next: "Attempt",
     });
     expect(definition.States.Attempt).toMatchObject({ Type: "Task", Next: "Outcome" });
+    // A throttled or failing Lambda service is retried with jittered backoff before the attempt is given up.
+    expect(definition.States.Attempt.Retry).toEqual([
+      {
+        ErrorEquals: [
+          "Lambda.TooManyRequestsException",
+          "Lambda.ServiceException",
+          "Lambda.AWSLambdaException",
+          "Lambda.SdkClientException",
+          "Lambda.ClientExecutionTimeoutException",
+        ],
+        IntervalSeconds: 1,
+        BackoffRate: 2,
+        MaxDelaySeconds: 60,
+        MaxAttempts: 8,
+        JitterStrategy: "FULL",
+      },
+    ]);
     expect(definition.States.Outcome.Type).toBe("Choice");
     expect(definition.States.Outcome.Choices).toEqual([
       { Variable: "$.next", StringEquals: "retry", Next: "WaitForNextAttempt" },
