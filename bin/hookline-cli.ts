@@ -8,6 +8,7 @@ import { apiKeyCommands } from "./cli/api-keys.ts";
 import { deliveryCommands } from "./cli/deliveries.ts";
 import { dlqCommands } from "./cli/dlq.ts";
 import { eventCommands } from "./cli/events.ts";
+import { ingestDlqCommands } from "./cli/ingest-dlq.ts";
 import { tailCommand } from "./cli/tail.ts";
 import { webhookCommands } from "./cli/webhooks.ts";
 
@@ -25,6 +26,7 @@ function hooklineProgram(): Command {
   deliveryCommands(program);
   eventCommands(program);
   dlqCommands(program);
+  ingestDlqCommands(program);
   tailCommand(program);
   return program;
 }

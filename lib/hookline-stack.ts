@@ -26,6 +26,7 @@ export class HooklineStack extends Stack {
       eventTypes: JSON.stringify(this.hookline.eventTypeNames),
       priorityEventTypes: JSON.stringify(this.hookline.priorityEventTypes),
       deadLetterQueueUrl: this.hookline.delivery.deadLetterQueue.queueUrl,
+      ingestDeadLetterQueueUrl: this.hookline.ingest.deadLetterQueue.queueUrl,
       eventBusName: this.hookline.eventBus.eventBusName,
       ...(this.hookline.monitoring === undefined
         ? {}

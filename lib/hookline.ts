@@ -53,13 +53,15 @@ export interface HooklineProps {
    */
   readonly eventTypes?: readonly EventTypeDefinition[];
   /**
-   * The EventBridge bus whose events Hookline delivers.
-   * @default - the account's default event bus
+   * The EventBridge bus whose events Hookline delivers. Whoever may call `events:PutEvents` on it can
+   * publish for any tenant, so give it a bus only your publishing services can put events on.
+   * @default - a new bus of Hookline's own, named in the `EventBusName` output
    */
   readonly eventBus?: IEventBus;
   /**
-   * EventBridge `source` values accepted from the bus.
-   * @default - any source
+   * EventBridge `source` values accepted from the bus; events from any other source are not matched.
+   * At least one.
+   * @default ["hookline.publisher"]
    */
   readonly eventSources?: readonly string[];
   /** @default - the strict defaults of EndpointSafetyProps */
@@ -234,7 +236,8 @@ export class Hookline extends Construct {
       ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
     };
     const metricsNamespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
-    this.eventBus = props.eventBus ?? EventBus.fromEventBusName(this, "DefaultBus", "default");
+    // Not the account's default bus: every principal with events:PutEvents on it could publish as any tenant.
+    this.eventBus = props.eventBus ?? new EventBus(this, "EventBus");
 
     this.storage = new HooklineStorage(this, "Storage", {
       ...(props.tableRemovalPolicy === undefined ? {} : { removalPolicy: props.tableRemovalPolicy }),

@@ -2,10 +2,11 @@ import { Duration } from "aws-cdk-lib";
 import type { ITableV2 } from "aws-cdk-lib/aws-dynamodb";
 import { type IEventBus, Match, Rule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
+import { SqsDestination } from "aws-cdk-lib/aws-lambda-destinations";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
-import type { IQueue } from "aws-cdk-lib/aws-sqs";
+import { type IQueue, Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { WebhooksPartition } from "../functions/shared/names.ts";
+import { DEFAULT_EVENT_SOURCE, WebhooksPartition } from "../functions/shared/names.ts";
 import { acknowledge } from "./acknowledge.ts";
 import { HooklineFunction } from "./function.ts";
 import { grantTableAccess } from "./table-access.ts";
@@ -22,8 +23,8 @@ export interface HooklineIngestProps {
   /** The bus whose events Hookline publishes. */
   readonly eventBus: IEventBus;
   /**
-   * EventBridge `source` values accepted; any source when empty.
-   * @default []
+   * EventBridge `source` values accepted: the rule matches only these. At least one.
+   * @default ["hookline.publisher"]
    */
   readonly eventSources?: readonly string[];
   /** @default RetentionDays.ONE_MONTH */
@@ -42,6 +43,13 @@ export interface HooklineIngestProps {
 export class HooklineIngest extends Construct {
   readonly function: HooklineFunction;
   readonly rule: Rule;
+  /**
+   * EventBridge events ingest did not take in: those EventBridge could not hand to the function (the
+   * event, with its `ERROR_CODE` and `ERROR_MESSAGE` attributes), and those the function rejected or
+   * failed on after Lambda's retries (Lambda's on-failure record, with the error). `hookline ingest-dlq`
+   * lists and redrives them.
+   */
+  readonly deadLetterQueue: Queue;
 
   constructor(scope: Construct, id: string, props: HooklineIngestProps) {
     super(scope, id);
@@ -65,22 +73,47 @@ export class HooklineIngest extends Construct {
     props.deliveryQueue.grantSendMessages(this.function);
     props.priorityQueue.grantSendMessages(this.function);
 
-    const sources = props.eventSources ?? [];
+    const sources = props.eventSources ?? [DEFAULT_EVENT_SOURCE];
+    if (sources.length === 0 || sources.some((source) => source.trim() === "")) {
+      throw new Error(
+        "HooklineIngest: eventSources must list at least one non-empty EventBridge source; " +
+          "any principal that may put events on the bus can publish as any of them",
+      );
+    }
+    this.deadLetterQueue = new Queue(this, "DeadLetterQueue", {
+      retentionPeriod: Duration.days(14),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    acknowledge(this.deadLetterQueue, {
+      "Serverless-SQSRedrivePolicy": "it is a dead-letter queue; its events are redriven with the CLI",
+      "AwsSolutions-SQS3": "it is a dead-letter queue; its events are redriven with the CLI",
+    });
+    // Lambda's asynchronous invocation: two retries of a failing event, then its on-failure record.
+    this.function.configureAsyncInvoke({
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+      onFailure: new SqsDestination(this.deadLetterQueue),
+    });
     this.rule = new Rule(this, "EventRule", {
       eventBus: props.eventBus,
       description: "Hookline: events to deliver to webhooks",
       eventPattern: {
+        source: [...sources],
         detailType: [...props.eventTypeNames],
         detail: { tenant_id: Match.exists() },
-        ...(sources.length > 0 ? { source: [...sources] } : {}),
       },
-      targets: [new LambdaFunction(this.function, { retryAttempts: 8 })],
+      targets: [
+        new LambdaFunction(this.function, {
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(24),
+          deadLetterQueue: this.deadLetterQueue,
+        }),
+      ],
     });
-    // Known gap, tracked in issue 13 ("EventBridge delivery to the ingest function"): an event whose
-    // processing still fails after the retries is dropped.
-    acknowledge(this, {
-      "Serverless-EventBusDLQ": "open in issue 13: the rule target gets a dead-letter queue there",
-      "Serverless-LambdaDLQ": "open in issue 13: the async invoke gets an on-failure destination there",
+    acknowledge(this.function, {
+      "Serverless-LambdaDLQ":
+        "asynchronous failures go to the on-failure destination (the ingest dead-letter queue), whose record carries the error a DeadLetterConfig would drop",
     });
   }
 }

@@ -8,6 +8,7 @@ import {
   Condition,
   DefinitionBody,
   Fail,
+  JitterType,
   JsonPath,
   LogLevel,
   QueryLanguage,
@@ -27,6 +28,18 @@ import {
 import { Construct } from "constructs";
 import { RetryStep, TableKey } from "../functions/shared/names.ts";
 import { acknowledge } from "./acknowledge.ts";
+
+/**
+ * Errors of the Lambda service itself, not of the delivery function's code: retried with backoff before
+ * the attempt counts as one the function could not run.
+ */
+export const LAMBDA_SERVICE_ERRORS = [
+  "Lambda.TooManyRequestsException",
+  "Lambda.ServiceException",
+  "Lambda.AWSLambdaException",
+  "Lambda.SdkClientException",
+  "Lambda.ClientExecutionTimeoutException",
+] as const;
 
 export interface HooklineRetryWorkflowProps {
   /** The delivery function; it makes each attempt and says what comes next. */
@@ -62,7 +75,18 @@ export class HooklineRetryWorkflow extends Construct {
     const attempt = new LambdaInvoke(this, "Attempt", {
       lambdaFunction: props.deliveryFunction,
       payloadResponseOnly: true,
-      retryOnServiceExceptions: true,
+      // CDK's default retrier leaves out throttling: a delivery function at its concurrency limit (its
+      // lane's maximum, or the account's) would fail the execution and wait for the reconciler's grace.
+      retryOnServiceExceptions: false,
+    });
+    attempt.addRetry({
+      errors: [...LAMBDA_SERVICE_ERRORS],
+      interval: Duration.seconds(1),
+      backoffRate: 2,
+      maxDelay: Duration.minutes(1),
+      maxAttempts: 8,
+      // Throttled attempts of many executions would otherwise come back in lockstep and throttle again.
+      jitterStrategy: JitterType.FULL,
     });
     const done = new Succeed(this, "Done");
     // An attempt the function itself could not complete ends the execution as failed; the delivery stays

@@ -16,11 +16,12 @@ export function functionDefinitions(
   resolver: IntrinsicResolver,
   names: LocalNames,
 ): FunctionDefinition[] {
-  const retries = asyncRetryAttempts(template, resolver);
+  const asyncConfigs = asyncInvokeConfigs(template, resolver);
   return resourcesOfType(template, "AWS::Lambda::Function").map(({ logicalId, resource }) => {
     const p = props(resource);
     const values = names.valuesOf(logicalId, resource);
     const name = values?.ref ?? logicalId;
+    const asyncConfig = asyncConfigs.get(name) ?? {};
     const definition = {
       logicalId,
       name,
@@ -30,7 +31,9 @@ export function functionDefinitions(
       memoryMb: Number(p.MemorySize ?? 128),
       reservedConcurrency:
         p.ReservedConcurrentExecutions === undefined ? undefined : Number(p.ReservedConcurrentExecutions),
-      asyncRetryAttempts: retries.get(name) ?? 2,
+      asyncRetryAttempts: asyncConfig.retryAttempts ?? 2,
+      asyncMaxEventAgeSeconds: asyncConfig.maxEventAgeSeconds ?? 21_600,
+      ...(asyncConfig.onFailure === undefined ? {} : { asyncOnFailure: asyncConfig.onFailure }),
     };
     const problemOf = (reason: string) => `function ${logicalId}, which cannot run locally: ${reason}`;
     const runtime = typeof p.Runtime === "string" ? p.Runtime : "";
@@ -52,14 +55,33 @@ export function functionDefinitions(
   });
 }
 
-/** `MaximumRetryAttempts` of each function's `AWS::Lambda::EventInvokeConfig`, by function name. */
-function asyncRetryAttempts(template: CfnTemplate, resolver: IntrinsicResolver): Map<string, number> {
-  const attempts = new Map<string, number>();
+interface AsyncInvokeConfig {
+  readonly retryAttempts?: number;
+  readonly maxEventAgeSeconds?: number;
+  readonly onFailure?: string;
+}
+
+/** Each function's `AWS::Lambda::EventInvokeConfig`, by function name. */
+function asyncInvokeConfigs(
+  template: CfnTemplate,
+  resolver: IntrinsicResolver,
+): Map<string, AsyncInvokeConfig> {
+  const configs = new Map<string, AsyncInvokeConfig>();
   for (const { logicalId, resource } of resourcesOfType(template, "AWS::Lambda::EventInvokeConfig")) {
     const p = props(resource);
-    if (p.MaximumRetryAttempts === undefined) continue;
     const name = resolver.resolveString(p.FunctionName, `FunctionName of ${logicalId}`);
-    attempts.set(name, Number(p.MaximumRetryAttempts));
+    const destinations = resolver.resolve(p.DestinationConfig ?? {}, `DestinationConfig of ${logicalId}`);
+    const onFailure =
+      isRecord(destinations) && isRecord(destinations.OnFailure)
+        ? destinations.OnFailure.Destination
+        : undefined;
+    configs.set(name, {
+      ...(p.MaximumRetryAttempts === undefined ? {} : { retryAttempts: Number(p.MaximumRetryAttempts) }),
+      ...(p.MaximumEventAgeInSeconds === undefined
+        ? {}
+        : { maxEventAgeSeconds: Number(p.MaximumEventAgeInSeconds) }),
+      ...(typeof onFailure === "string" ? { onFailure } : {}),
+    });
   }
-  return attempts;
+  return configs;
 }

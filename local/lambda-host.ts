@@ -6,6 +6,13 @@
  *
  * Worker output goes to the console, each line prefixed with the function's logical id, and to the
  * optional log listener.
+ *
+ * With the throttling model on, Lambda's concurrency limits apply as in AWS: an invocation above the
+ * function's reserved concurrency, or above what the account limit leaves to functions without one, is
+ * refused at once with `TooManyRequestsException` instead of waiting. An asynchronous invocation that is
+ * throttled goes back to Lambda's internal queue and is tried again with backoff until its maximum event
+ * age; one whose code fails is retried `MaximumRetryAttempts` times. What is left is handed to the
+ * function's on-failure destination, as the record Lambda writes there.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
@@ -29,6 +36,24 @@ export interface FunctionDefinition {
   readonly reservedConcurrency?: number;
   /** Retries of a failed asynchronous invocation (`AWS::Lambda::EventInvokeConfig`, default 2). */
   readonly asyncRetryAttempts: number;
+  /** How long an asynchronous event may wait to be run (`MaximumEventAgeInSeconds`, default 6 hours). */
+  readonly asyncMaxEventAgeSeconds: number;
+  /** ARN of the on-failure destination of asynchronous invocations, if it has one. */
+  readonly asyncOnFailure?: string;
+}
+
+/** Lambda's answer to an invocation above a concurrency limit. */
+export const THROTTLED: LambdaError = {
+  errorType: "TooManyRequestsException",
+  errorMessage: "Rate Exceeded.",
+};
+
+/** An asynchronous event Lambda gave up on, with what its on-failure destination receives. */
+export interface AsyncInvocationFailure {
+  readonly function: FunctionDefinition;
+  readonly destination?: string;
+  /** The record Lambda sends to an on-failure destination. */
+  readonly record: Record<string, unknown>;
 }
 
 export interface LogLine {
@@ -47,6 +72,8 @@ export type InvokeResult =
       readonly requestId: string;
       readonly error: LambdaError;
       readonly timedOut: boolean;
+      /** Refused by a concurrency limit before the function ran (only with the throttling model on). */
+      readonly throttled?: boolean;
     };
 
 export interface LambdaHostOptions {
@@ -62,6 +89,18 @@ export interface LambdaHostOptions {
   readonly onLogLine?: (line: LogLine) => void;
   /** Pauses before the retries of a failed asynchronous invocation (Lambda waits 1 and 2 minutes). */
   readonly asyncRetryDelaysMs?: readonly number[];
+  /**
+   * Lambda's concurrency limits; absent, an invocation waits for a free environment however many run
+   * (the emulator's kindness). `accountConcurrency` is the account's limit (1,000 by default in AWS).
+   */
+  readonly throttling?: { readonly accountConcurrency: number };
+  /**
+   * Pauses before the retries of a throttled asynchronous invocation, the last repeated until the event's
+   * maximum age (Lambda backs off from a second up to 5 minutes, for up to 6 hours).
+   */
+  readonly asyncThrottleDelaysMs?: readonly number[];
+  /** Told of every asynchronous event given up on; the default prints it. */
+  readonly onAsyncFailure?: (failure: AsyncInvocationFailure) => Promise<void>;
   /** Told of every finished init phase and invocation, with its duration (what Lambda bills). */
   readonly onUsage?: (usage: FunctionUsageEvent) => void;
 }
@@ -85,6 +124,10 @@ export class LambdaHost {
   readonly #byName = new Map<string, FunctionDefinition>();
   #stopped = false;
   readonly #asyncInFlight = new Set<Promise<void>>();
+  /** Invocations admitted and not finished, by function name, and of functions without reserved concurrency. */
+  readonly #running = new Map<string, number>();
+  #runningUnreserved = 0;
+  readonly #unreservedLimit: number;
 
   constructor(options: LambdaHostOptions) {
     this.#options = options;
@@ -92,6 +135,11 @@ export class LambdaHost {
       this.#byName.set(definition.name, definition);
       this.#byName.set(definition.logicalId, definition);
     }
+    const reserved = options.functions.reduce(
+      (sum, definition) => sum + (definition.reservedConcurrency ?? 0),
+      0,
+    );
+    this.#unreservedLimit = (options.throttling?.accountConcurrency ?? 0) - reserved;
   }
 
   /** The function a name, logical id or (possibly qualified) ARN refers to. */
@@ -118,31 +166,119 @@ export class LambdaHost {
       return fail("ResourceNotFoundException", `Function not found: ${nameOrArn}`);
     if (definition.problem !== undefined) return fail("Local.UnsupportedFunction", definition.problem);
     if (this.#stopped) return fail("Local.Stopped", "the local stack is stopping");
-    return this.#pool(definition).invoke(JSON.stringify(event ?? null));
+    if (this.#options.throttling === undefined)
+      return this.#pool(definition).invoke(JSON.stringify(event ?? null));
+    if (this.#atLimit(definition)) {
+      return Promise.resolve({ ok: false, requestId, error: THROTTLED, timedOut: false, throttled: true });
+    }
+    this.#admit(definition, 1);
+    return this.#pool(definition)
+      .invoke(JSON.stringify(event ?? null))
+      .finally(() => this.#admit(definition, -1));
+  }
+
+  #atLimit(definition: FunctionDefinition): boolean {
+    const running = this.#running.get(definition.name) ?? 0;
+    if (definition.reservedConcurrency !== undefined) return running >= definition.reservedConcurrency;
+    return this.#runningUnreserved >= this.#unreservedLimit;
+  }
+
+  #admit(definition: FunctionDefinition, change: 1 | -1): void {
+    this.#running.set(definition.name, (this.#running.get(definition.name) ?? 0) + change);
+    if (definition.reservedConcurrency === undefined) this.#runningUnreserved += change;
   }
 
   /**
-   * An asynchronous (Event) invocation, as EventBridge makes: a failed invocation is retried
-   * `asyncRetryAttempts` times (default 2), then dropped with a console note.
+   * An asynchronous (Event) invocation, as EventBridge makes. A throttled try does not count as an
+   * attempt: it is tried again with backoff until the event is `asyncMaxEventAgeSeconds` old. A failed
+   * attempt is retried `asyncRetryAttempts` times (default 2). An event given up on goes to
+   * `onAsyncFailure`, with the record Lambda would send to the function's on-failure destination.
    */
   invokeAsync(nameOrArn: string, event: unknown): void {
+    const definition = this.find(nameOrArn);
     const delays = this.#options.asyncRetryDelaysMs ?? [1_000, 2_000];
-    const attempts = (this.find(nameOrArn)?.asyncRetryAttempts ?? 2) + 1;
+    const throttleDelays = this.#options.asyncThrottleDelaysMs ?? [1_000, 2_000, 4_000, 8_000, 16_000];
+    const attempts = (definition?.asyncRetryAttempts ?? 2) + 1;
+    const expiresAt = Date.now() + (definition?.asyncMaxEventAgeSeconds ?? 21_600) * 1_000;
+    const requestId = randomUUID();
     const task = (async () => {
-      for (let attempt = 1; attempt <= attempts && !this.#stopped; attempt++) {
+      let attempt = 0;
+      let throttles = 0;
+      while (!this.#stopped) {
         const result = await this.invoke(nameOrArn, event);
         if (result.ok) return;
-        if (attempt === attempts) {
-          console.error(
-            `[local] asynchronous invocation of ${nameOrArn} failed ${attempts} times, dropping the event: ${result.error.errorType}: ${result.error.errorMessage}`,
+        if (result.throttled === true) {
+          const pause = throttleDelays[Math.min(throttles, throttleDelays.length - 1)] ?? 1_000;
+          throttles++;
+          if (Date.now() + pause > expiresAt) {
+            return this.#giveUp(
+              nameOrArn,
+              definition,
+              event,
+              requestId,
+              "EventAgeExceeded",
+              attempt,
+              result.error,
+            );
+          }
+          await sleep(pause);
+          continue;
+        }
+        attempt++;
+        if (attempt >= attempts) {
+          return this.#giveUp(
+            nameOrArn,
+            definition,
+            event,
+            requestId,
+            "RetriesExhausted",
+            attempt,
+            result.error,
           );
-          return;
         }
         await sleep(delays[Math.min(attempt - 1, delays.length - 1)] ?? 1_000);
       }
     })();
     this.#asyncInFlight.add(task);
     void task.finally(() => this.#asyncInFlight.delete(task));
+  }
+
+  async #giveUp(
+    nameOrArn: string,
+    definition: FunctionDefinition | undefined,
+    event: unknown,
+    requestId: string,
+    condition: "RetriesExhausted" | "EventAgeExceeded",
+    attempts: number,
+    error: LambdaError,
+  ): Promise<void> {
+    const record = {
+      version: "1.0",
+      timestamp: new Date().toISOString(),
+      requestContext: {
+        requestId,
+        functionArn: `${definition?.arn ?? nameOrArn}:$LATEST`,
+        condition,
+        approximateInvokeCount: attempts,
+      },
+      requestPayload: event,
+      responseContext: { statusCode: 200, executedVersion: "$LATEST", functionError: "Unhandled" },
+      responsePayload: { errorType: error.errorType, errorMessage: error.errorMessage },
+    };
+    const report = this.#options.onAsyncFailure;
+    if (report !== undefined && definition !== undefined) {
+      await report({ function: definition, destination: definition.asyncOnFailure, record }).catch(
+        (failure: unknown) =>
+          console.error(
+            `[local] could not hand over a failed event of ${nameOrArn}:`,
+            (failure as Error).message,
+          ),
+      );
+      return;
+    }
+    console.error(
+      `[local] asynchronous invocation of ${nameOrArn} given up (${condition} after ${attempts} attempts), dropping the event: ${error.errorType}: ${error.errorMessage}`,
+    );
   }
 
   /** Waits up to `graceMs` for running invocations, then ends every execution environment. */
@@ -156,6 +292,7 @@ export class LambdaHost {
   #pool(definition: FunctionDefinition): FunctionPool {
     let pool = this.#pools.get(definition.name);
     if (pool === undefined) {
+      // The pool is this machine's limit, not Lambda's: above it, admitted invocations wait.
       const size =
         definition.reservedConcurrency !== undefined
           ? Math.max(1, definition.reservedConcurrency)

@@ -6,8 +6,9 @@
  * - with `ReportBatchItemFailures`, everything not listed in `batchItemFailures` (an invalid response
  *   fails the whole batch);
  * - without it, the whole batch when the invocation succeeds;
- * - nothing when the invocation fails or times out: the messages come back after the queue's
- *   visibility timeout, and the emulator moves them to the dead-letter queue after `maxReceiveCount`.
+ * - nothing when the invocation fails, times out or is throttled: the messages come back after the
+ *   queue's visibility timeout, and the emulator moves them to the dead-letter queue after
+ *   `maxReceiveCount`.
  *
  * `ScalingConfig.MaximumConcurrency` bounds the concurrent pollers (default: 5, or fewer if the
  * function's pool is smaller).
@@ -87,6 +88,7 @@ export function sqsEventSources(
 
 const LONG_POLL_SECONDS = 20;
 const MAX_BATCH_BYTES = 6 * 1024 * 1024;
+const THROTTLE_BACKOFF_MS = 1_000;
 
 export class SqsEventSource {
   readonly #config: SqsEventSourceConfig;
@@ -184,7 +186,12 @@ export class SqsEventSource {
     if (wanted.length === 0) return;
 
     const result = await this.#host.invoke(this.#config.functionName, { Records: wanted });
-    if (!result.ok) return; // the whole batch comes back after the visibility timeout
+    if (!result.ok) {
+      // The whole batch comes back after the visibility timeout, a throttled one too (each counts as a
+      // receive); on a throttle Lambda's pollers also back off.
+      if (result.throttled === true) await sleep(THROTTLE_BACKOFF_MS);
+      return;
+    }
     const outcome = succeededMessages(wanted, result.payload, this.#config.reportBatchItemFailures);
     if (outcome.invalid !== undefined) {
       console.error(

@@ -6,7 +6,7 @@
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { SQSClient } from "@aws-sdk/client-sqs";
+import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { readAssembly } from "./assembly.ts";
 import { AwsJsonServer } from "./aws-json.ts";
 import { assertStateDirFree, killStaleJvm, startDynamoDbLocal, startSqs } from "./emulators.ts";
@@ -46,6 +46,12 @@ export interface LocalStackOptions {
   readonly region: string;
   /** Execution environments per function without reserved concurrency. */
   readonly concurrency: number;
+  /**
+   * Lambda's concurrency limits (the throttling model): reserved concurrency and this account limit
+   * refuse invocations above them with `TooManyRequestsException`, as in AWS.
+   * @default - off: an invocation waits for an execution environment however many run
+   */
+  readonly throttling?: { readonly accountConcurrency: number };
   /**
    * Run both emulators in memory: faster (DynamoDB Local writes no SQLite file), but nothing survives a
    * stop. The benchmark uses it; `npm start` keeps its data on disk unless asked.
@@ -227,6 +233,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           ? { HOOKLINE_COUNT_AWS_REQUESTS: "true" }
           : {}),
       },
+      ...(options.throttling === undefined ? {} : { throttling: options.throttling }),
+      onAsyncFailure: async ({ function: definition, destination, record }) => {
+        if (destination?.includes(":sqs:")) {
+          await sqs.send(
+            new SendMessageCommand({
+              QueueUrl: names.queueUrl(destination.split(":").pop() ?? ""),
+              MessageBody: JSON.stringify(record),
+            }),
+          );
+          return;
+        }
+        console.error(
+          `[local] ${definition.logicalId}: an asynchronous event was given up and dropped (no on-failure destination):`,
+          JSON.stringify(record.responsePayload),
+        );
+      },
       onUsage: (event) => usage.observe(event),
       onLogLine: (line) => {
         metrics.observe(line);
@@ -248,7 +270,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const { sources, skipped } = sqsEventSources(template, resolver, names);
     const pollers = sources.map((source) => {
       const definition = host.assertRunnable(source.functionName, `event source mapping ${source.logicalId}`);
-      const poolSize = definition.reservedConcurrency ?? options.concurrency;
+      // In AWS the pollers scale regardless of the function's reserved concurrency, and throttle against
+      // it; without the throttling model they are kept within the pool, so that none waits for it.
+      const poolSize =
+        options.throttling === undefined
+          ? (definition.reservedConcurrency ?? options.concurrency)
+          : Number.POSITIVE_INFINITY;
       return new SqsEventSource(source, {
         sqs,
         host,
@@ -306,6 +333,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const warnings = [...tables.warnings, ...skipped, ...events.skipped];
     for (const definition of functions) {
       if (definition.problem !== undefined) warnings.push(`unused ${definition.problem}`);
+      const destination = definition.asyncOnFailure;
+      if (destination !== undefined && !destination.includes(":sqs:")) {
+        warnings.push(
+          `function ${definition.logicalId}: on-failure destination ${destination} is not an SQS queue; failed asynchronous events are dropped locally`,
+        );
+      }
     }
     const outputs = resolveOutputs(template, resolver, warnings);
     const summary = [

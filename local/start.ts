@@ -7,6 +7,8 @@
  * - `HOOKLINE_DIR` — state directory (default `.hookline`, relative to the project root)
  * - `HOOKLINE_ALLOW_PRIVATE_TARGETS=false` — keep the deployed stack's strict endpoint checks
  * - `HOOKLINE_LOCAL_CONCURRENCY` — execution environments per function (default 4)
+ * - `HOOKLINE_LOCAL_THROTTLING=true` — Lambda's concurrency limits: reserved concurrency and the account's
+ *   limit, `HOOKLINE_LOCAL_ACCOUNT_CONCURRENCY` (default 1000), throttle invocations above them
  * - `HOOKLINE_LOCAL_SCHEDULE_SECONDS` — run `rate(...)` scheduled rules (the reconciler) this often instead
  * - `HOOKLINE_CDK_APP` — the app command (default: cdk.json's); `HOOKLINE_SYNTH=cli` — synth with `cdk synth`
  * - `HOOKLINE_STACK` — which stack, if the app has several; `HOOKLINE_LOCAL_REGION` — region (us-east-1)
@@ -44,6 +46,7 @@ interface Settings {
   readonly hostname: string;
   readonly strictTargets: boolean;
   readonly concurrency: number;
+  readonly throttling?: { readonly accountConcurrency: number };
   readonly region: string;
   readonly app?: string;
   readonly synthMode: "direct" | "cli";
@@ -69,6 +72,10 @@ function settings(argv: readonly string[], env: NodeJS.ProcessEnv): Settings {
   if (strict !== undefined && strict !== "" && strict !== "true" && strict !== "false") {
     throw new Error(`HOOKLINE_ALLOW_PRIVATE_TARGETS must be true or false, got "${strict}"`);
   }
+  const throttling = env.HOOKLINE_LOCAL_THROTTLING;
+  if (throttling !== undefined && throttling !== "" && throttling !== "true" && throttling !== "false") {
+    throw new Error(`HOOKLINE_LOCAL_THROTTLING must be true or false, got "${throttling}"`);
+  }
   const synthMode = env.HOOKLINE_SYNTH ?? "direct";
   if (synthMode !== "direct" && synthMode !== "cli") throw new Error(`HOOKLINE_SYNTH must be direct or cli`);
   return {
@@ -81,6 +88,11 @@ function settings(argv: readonly string[], env: NodeJS.ProcessEnv): Settings {
     hostname: env.HOOKLINE_HOST || "127.0.0.1",
     strictTargets: strict === "false",
     concurrency: integer("HOOKLINE_LOCAL_CONCURRENCY", 4, 1, 64),
+    ...(throttling === "true"
+      ? {
+          throttling: { accountConcurrency: integer("HOOKLINE_LOCAL_ACCOUNT_CONCURRENCY", 1000, 1, 100_000) },
+        }
+      : {}),
     region: env.HOOKLINE_LOCAL_REGION || "us-east-1",
     app: env.HOOKLINE_CDK_APP || undefined,
     synthMode,
@@ -150,6 +162,7 @@ async function main(): Promise<void> {
     stackName: config.stackName,
     region: config.region,
     concurrency: config.concurrency,
+    ...(config.throttling === undefined ? {} : { throttling: config.throttling }),
     inMemory: config.inMemory,
     ...(config.schedulePeriodMs === undefined ? {} : { schedulePeriodMs: config.schedulePeriodMs }),
     progress: (message) => say(`  ${message}`),

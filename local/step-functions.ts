@@ -457,6 +457,9 @@ async function countTransitions(
 async function invokeOrThrow(host: LambdaHost, functionName: string, payload: unknown): Promise<unknown> {
   const result = await host.invoke(functionName, payload);
   if (result.ok) return result.payload;
+  if (result.throttled === true) {
+    throw taskError(`Lambda.${result.error.errorType}`, JSON.stringify(result.error));
+  }
   const { errorType, errorMessage, trace } = result.error;
   const name = errorType.startsWith("Runtime.") || result.timedOut ? "Lambda.Unknown" : errorType;
   throw taskError(

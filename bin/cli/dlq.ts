@@ -1,4 +1,8 @@
-import { ChangeMessageVisibilityBatchCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import {
+  ChangeMessageVisibilityBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+} from "@aws-sdk/client-sqs";
 import type { Command } from "commander";
 import { Option } from "commander";
 import { sqsDeadLetterSource } from "../../functions/adapters/dead-letter-queue.ts";
@@ -24,8 +28,13 @@ export interface Listed {
  * makes them visible again a second later, so listing changes nothing. (Not at once: fauxqs loses a
  * message whose visibility is set to 0.)
  */
-async function list(target: Target, queueUrl: string, limit: number): Promise<Listed[]> {
-  const seen = new Map<string, Listed>();
+export async function peek<T>(
+  target: Target,
+  queueUrl: string,
+  limit: number,
+  describe: (message: Message) => T,
+): Promise<T[]> {
+  const seen = new Map<string, T>();
   const handles: string[] = [];
   try {
     while (seen.size < limit) {
@@ -34,12 +43,13 @@ async function list(target: Target, queueUrl: string, limit: number): Promise<Li
           QueueUrl: queueUrl,
           MaxNumberOfMessages: Math.min(10, limit - seen.size),
           VisibilityTimeout: 60,
+          MessageAttributeNames: ["All"],
         }),
       );
       if (Messages.length === 0) break;
       for (const message of Messages) {
         handles.push(message.ReceiptHandle ?? "");
-        seen.set(message.MessageId ?? "", describeDeadLetter(message.MessageId ?? "", message.Body));
+        seen.set(message.MessageId ?? "", describe(message));
       }
     }
   } finally {
@@ -109,7 +119,12 @@ export function dlqCommands(program: Command): void {
     )
     .action(async (options: { limit: number }, command: Command) => {
       const { target, json } = await connect(command);
-      const rows = await list(target, requireOutput(target, StackOutput.deadLetterQueueUrl), options.limit);
+      const rows = await peek(
+        target,
+        requireOutput(target, StackOutput.deadLetterQueueUrl),
+        options.limit,
+        (message) => describeDeadLetter(message.MessageId ?? "", message.Body),
+      );
       if (json) printJson({ data: rows });
       else printLines(deadLetterTable(rows));
     });

@@ -5,13 +5,10 @@ import { NotFoundError } from "../../functions/domain/errors.ts";
 import { newEventId } from "../../functions/domain/ids.ts";
 import type { StoredEvent } from "../../functions/domain/model.ts";
 import { EVENT_ID } from "../../functions/http/schemas.ts";
-import { StackOutput } from "../../functions/shared/names.ts";
+import { DEFAULT_EVENT_SOURCE, StackOutput } from "../../functions/shared/names.ts";
 import { requireOutput, type Target } from "../target.ts";
 import { connect, storesOf, tenantOption } from "./context.ts";
 import { cell, formatFields, printJson, printLines } from "./output.ts";
-
-/** Events the CLI puts on the bus say they came from it. */
-const EVENT_SOURCE = "hookline.cli";
 
 /** How long `publish` waits for Hookline to take the event in, unless told not to wait. */
 const TAKE_IN_TIMEOUT_MS = 20_000;
@@ -132,10 +129,22 @@ export function eventCommands(program: Command): void {
         parseEventId,
       ),
     )
+    .option(
+      "--source <source>",
+      "the EventBridge source; Hookline's rule matches only the sources of its eventSources prop",
+      DEFAULT_EVENT_SOURCE,
+    )
     .option("--no-wait", "return once EventBridge has the event, without waiting for Hookline to take it in")
     .action(
       async (
-        options: { tenant: string; type: string; data: Record<string, unknown>; id?: string; wait: boolean },
+        options: {
+          tenant: string;
+          type: string;
+          data: Record<string, unknown>;
+          id?: string;
+          source: string;
+          wait: boolean;
+        },
         command: Command,
       ) => {
         const { target, json } = await connect(command);
@@ -159,7 +168,7 @@ export function eventCommands(program: Command): void {
             Entries: [
               {
                 EventBusName: requireOutput(target, StackOutput.eventBusName),
-                Source: EVENT_SOURCE,
+                Source: options.source,
                 DetailType: options.type,
                 Detail: JSON.stringify({ tenant_id: options.tenant, data: options.data, id }),
               },
@@ -195,8 +204,8 @@ export function eventCommands(program: Command): void {
         if (!stored) {
           throw new Error(
             `EventBridge took event ${id}, but Hookline had not stored it ${TAKE_IN_TIMEOUT_MS / 1000} s later: ` +
-              "the ingest function rejects an unknown event type or a malformed event (see its log line " +
-              '"EventBridge event rejected")',
+              "the rule matches only the eventSources prop's sources, and the ingest function rejects an " +
+              'unknown event type or a malformed event (after its retries, "hookline ingest-dlq list" shows it)',
           );
         }
         const deliveries = stored.deliveryCount;

@@ -198,6 +198,9 @@ export const RecoverBody = z.strictObject({
 /** Caller-chosen event ids double as idempotency keys, so they are restricted to a safe alphabet. */
 export const EVENT_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
+/** Tenant ids: the alphabet API keys are created with, so an EventBridge publisher cannot name another. */
+export const TENANT_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+
 /**
  * An event's `data`: any JSON object, passed on exactly as it was parsed. `z.record` would copy it
  * key by key, and the copy silently loses a `__proto__` key.

@@ -23,7 +23,7 @@ import {
   parseWith,
   tenantOf,
 } from "../http/http.ts";
-import { EVENT_ID, EventData, PublishEventBody } from "../http/schemas.ts";
+import { EVENT_ID, EventData, PublishEventBody, TENANT_ID } from "../http/schemas.ts";
 import { MetricName } from "../shared/names.ts";
 
 const config = loadConfig([
@@ -58,7 +58,7 @@ const deps: PublishDeps = {
 
 /** `detail` of an EventBridge event addressed to Hookline; `detail-type` is the event type. */
 const EventBridgeDetail = z.strictObject({
-  tenant_id: z.string().min(1).max(128),
+  tenant_id: z.string().regex(TENANT_ID, "tenant_id must be 1-128 characters of A-Z a-z 0-9 _ . : -"),
   data: EventData,
   id: z.string().regex(EVENT_ID).optional(),
 });
@@ -101,9 +101,10 @@ async function publishFromApi(event: ApiEvent): Promise<ApiResult> {
 }
 
 /**
- * EventBridge events cannot be answered with a 4xx, so one that can never be accepted is logged as an
- * error and dropped; anything else that fails is thrown, so that Lambda's asynchronous retries apply.
- * EventBridge's own event id is the default idempotency key, since EventBridge may deliver an event twice.
+ * EventBridge events cannot be answered with a 4xx: one that can never be accepted is logged and thrown
+ * like any other failure, so that after Lambda's retries it lands on the ingest dead-letter queue with its
+ * reason (the on-failure record's `responsePayload`) instead of vanishing. EventBridge's own event id is
+ * the default idempotency key, since EventBridge may deliver an event twice.
  */
 async function publishFromEventBridge(event: HooklineEventBridgeEvent): Promise<void> {
   try {
@@ -115,12 +116,14 @@ async function publishFromEventBridge(event: HooklineEventBridgeEvent): Promise<
       id: detail.id ?? `evt_eb_${event.id}`,
     });
   } catch (error) {
-    if (!(error instanceof HooklineError)) throw error;
-    logger.error("EventBridge event rejected", {
-      eventbridge_id: event.id,
-      detail_type: event["detail-type"],
-      reason: error.message,
-    });
+    if (error instanceof HooklineError) {
+      logger.error("EventBridge event rejected", {
+        eventbridge_id: event.id,
+        detail_type: event["detail-type"],
+        reason: error.message,
+      });
+    }
+    throw error;
   }
 }
 

@@ -199,6 +199,8 @@ export const StackOutput = {
   /** JSON list of the catalogue's high-priority event types, so tools send them to their lane. */
   priorityEventTypes: "PriorityEventTypes",
   deadLetterQueueUrl: "DeadLetterQueueUrl",
+  /** Where EventBridge events end that ingest could not take in: rejected, or failing after the retries. */
+  ingestDeadLetterQueueUrl: "IngestDeadLetterQueueUrl",
   eventBusName: "EventBusName",
   /** The SNS topic alarms notify; only when monitoring is enabled. */
   alarmTopicArn: "AlarmTopicArn",
@@ -209,3 +211,6 @@ export const StackOutput = {
   /** The reconciler's grace: the CLI sets the same deadlines on the records it writes. */
   reconcileGraceSeconds: "ReconcileGraceSeconds",
 } as const;
+
+/** The EventBridge `source` Hookline accepts unless the `eventSources` prop names others. */
+export const DEFAULT_EVENT_SOURCE = "hookline.publisher";

@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_EVENT_TYPES } from "../../functions/shared/event-catalogue.ts";
 import {
   BY_TIME_INDEX,
+  DEFAULT_EVENT_SOURCE,
   EnvVar,
   FALLBACK_ROUTE,
   IngestRoute,
@@ -64,7 +65,7 @@ describe("Hookline stack with default props", () => {
   });
 
   it("feeds the delivery function from an encrypted queue with a dead-letter queue and partial batch failures", () => {
-    template.resourceCountIs("AWS::SQS::Queue", 3);
+    template.resourceCountIs("AWS::SQS::Queue", 4);
     template.hasResourceProperties("AWS::SQS::Queue", {
       RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 5 },
       SqsManagedSseEnabled: true,
@@ -202,14 +203,41 @@ describe("Hookline stack with default props", () => {
     });
   });
 
-  it("routes catalogue events from the default bus to the ingest function", () => {
+  it("routes catalogue events from the default source on a bus of its own to the ingest function", () => {
+    const buses = template.findResources("AWS::Events::EventBus");
+    const [busId] = Object.keys(buses);
+    expect(Object.keys(buses)).toHaveLength(1);
     template.hasResourceProperties("AWS::Events::Rule", {
-      EventBusName: "default",
+      EventBusName: { Ref: busId },
       EventPattern: {
+        source: [DEFAULT_EVENT_SOURCE],
         "detail-type": DEFAULT_EVENT_TYPES.map((type) => type.name),
         detail: { tenant_id: [{ exists: true }] },
       },
-      Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 8 } })],
+      Targets: [
+        Match.objectLike({
+          RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86_400 },
+          DeadLetterConfig: {
+            Arn: { "Fn::GetAtt": [Match.stringLikeRegexp("IngestDeadLetterQueue"), "Arn"] },
+          },
+        }),
+      ],
+    });
+  });
+
+  it("hands an EventBridge event ingest failed on after Lambda's retries to the ingest dead-letter queue", () => {
+    template.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
+      FunctionName: { Ref: Match.stringLikeRegexp("IngestFunction") },
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 21_600,
+      DestinationConfig: {
+        OnFailure: {
+          Destination: { "Fn::GetAtt": [Match.stringLikeRegexp("IngestDeadLetterQueue"), "Arn"] },
+        },
+      },
+    });
+    template.hasOutput(StackOutput.ingestDeadLetterQueueUrl, {
+      Value: { Ref: Match.stringLikeRegexp("IngestDeadLetterQueue") },
     });
   });
 
@@ -277,6 +305,23 @@ describe("Hookline stack with default props", () => {
       Next: "Attempt",
     });
     expect(definition.States.Attempt).toMatchObject({ Type: "Task", Next: "Outcome" });
+    // A throttled or failing Lambda service is retried with jittered backoff before the attempt is given up.
+    expect(definition.States.Attempt.Retry).toEqual([
+      {
+        ErrorEquals: [
+          "Lambda.TooManyRequestsException",
+          "Lambda.ServiceException",
+          "Lambda.AWSLambdaException",
+          "Lambda.SdkClientException",
+          "Lambda.ClientExecutionTimeoutException",
+        ],
+        IntervalSeconds: 1,
+        BackoffRate: 2,
+        MaxDelaySeconds: 60,
+        MaxAttempts: 8,
+        JitterStrategy: "FULL",
+      },
+    ]);
     expect(definition.States.Outcome.Type).toBe("Choice");
     expect(definition.States.Outcome.Choices).toEqual([
       { Variable: "$.next", StringEquals: "retry", Next: "WaitForNextAttempt" },
@@ -349,6 +394,9 @@ describe("Hookline props", () => {
     template.hasResourceProperties("AWS::Events::Rule", {
       EventPattern: { "detail-type": ["order.paid"], source: ["com.example.orders"] },
     });
+    expect(() => new Hookline(new Stack(new App(), "NoSources"), "Hookline", { eventSources: [] })).toThrow(
+      /eventSources must list at least one/,
+    );
     const environment = environmentOf(template, "signs and POSTs");
     expect(JSON.parse(String(environment[EnvVar.endpointPolicy]))).toMatchObject({
       allowInsecureHttp: false,

@@ -252,7 +252,10 @@ describe("Hookline monitoring with default props", () => {
           {
             Name: "QueueName",
             Value: {
-              "Fn::GetAtt": [logicalIdOf(template, "AWS::SQS::Queue", "DeadLetterQueue"), "QueueName"],
+              "Fn::GetAtt": [
+                logicalIdOf(template, "AWS::SQS::Queue", "DeliveryDeadLetterQueue"),
+                "QueueName",
+              ],
             },
           },
         ],
