@@ -113,11 +113,20 @@ const components = {
     error: z.string().nullable().describe("why it failed: the HTTP status, or a connection problem"),
   }),
   WebhookStats: z.object({
-    total_deliveries: z.number().int().describe("deliveries that ended, delivered or failed"),
+    total_deliveries: z
+      .number()
+      .int()
+      .describe(
+        "deliveries that ended, each counted once by its latest outcome (a retry, manual retry or recovery is another attempt, not another delivery)",
+      ),
     successful_deliveries: z.number().int(),
-    failed_deliveries: z.number().int().describe("failed and dead-lettered deliveries"),
+    failed_deliveries: z
+      .number()
+      .int()
+      .describe("deliveries that failed for good (4xx, 410, webhook deleted)"),
+    dead_lettered_deliveries: z.number().int().describe("deliveries whose retry schedule ran out"),
     success_rate: z.number().nullable().describe("between 0 and 1; null with no ended delivery"),
-    total_attempts: z.number().int(),
+    total_attempts: z.number().int().describe("every attempt made, retries and manual retries included"),
     avg_duration_ms: z.number().nullable().describe("mean duration of an attempt"),
     last_24h_deliveries: z.number().int(),
     last_24h_success_rate: z.number().nullable(),
