@@ -94,9 +94,11 @@ const EventSummaryShape = z.object({
 
 const components = {
   Error: ErrorShape,
-  GatewayError: z
-    .object({ message: z.string() })
-    .describe("API Gateway's own answer, before any Hookline code runs (a missing or refused API key)"),
+  KeyRefused: z
+    .union([ErrorShape, z.object({ message: z.string() })])
+    .describe(
+      'an unknown, revoked or malformed key: the error shape with code invalid_api_key; no Authorization header at all: API Gateway\'s own {"message": "Unauthorized"}, before any Hookline code runs',
+    ),
   CreateWebhook: CreateWebhookBody,
   UpdateWebhook: UpdateWebhookBody,
   PublishEvent: PublishEventBody,
@@ -298,10 +300,9 @@ const operations: Record<
 
 const PUBLIC_ROUTES: ReadonlySet<string> = new Set(Object.values(PublicRoute));
 
-/** What API Gateway answers on every route that needs a key, before the route's function runs. */
+/** What every route that needs a key answers without a valid one. */
 const KEY_RESPONSES = {
-  401: ["no API key: the Authorization header is missing", "GatewayError"],
-  403: ["the API key is not valid", "GatewayError"],
+  401: ["no API key, or one that is unknown, revoked or malformed", "KeyRefused"],
 } as const;
 
 /** What every route with a JSON body answers when the body is sent as something else. */

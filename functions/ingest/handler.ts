@@ -21,6 +21,7 @@ import {
   json,
   jsonBodies,
   parseWith,
+  refuseInvalidKeys,
   tenantOf,
 } from "../http/http.ts";
 import { EVENT_ID, EventData, PublishEventBody } from "../http/schemas.ts";
@@ -125,6 +126,7 @@ async function publishFromEventBridge(event: HooklineEventBridgeEvent): Promise<
 }
 
 const apiHandler = middy<ApiEvent, ApiResult>(publishFromApi)
+  .use(refuseInvalidKeys())
   .use(httpHeaderNormalizer())
   .use(jsonBodies())
   .use(httpErrors());
