@@ -53,15 +53,15 @@ export function isAbandoned(webhook: Pick<WebhookView, "metadata">, now: Date): 
 
 /** `→ memory.created evt_01K… 200 34 ms`, with the attempt number after the first and any error. */
 export function attemptLine(delivery: Pick<DeliveryView, "event_type" | "event_id">, attempt: AttemptView) {
-  return [
+  const line = [
     "→",
     delivery.event_type,
     delivery.event_id,
     attempt.status_code === null ? "---" : String(attempt.status_code),
     formatDuration(attempt.duration_ms),
     ...(attempt.attempt > 1 ? [`(attempt ${attempt.attempt})`] : []),
-    ...(attempt.error === null ? [] : [`  ${attempt.error}`]),
   ].join(" ");
+  return attempt.error === null ? line : `${line}  ${attempt.error}`;
 }
 
 /** Every page of a listing, following `next_cursor`. */
