@@ -98,25 +98,18 @@ class Watch {
     this.#startedAt = startedAt.toISOString();
   }
 
+  /** Where the next listing starts: the oldest delivery still under way, else the newest seen. */
   since(): string {
-    const all = [...this.#seen.values()];
-    const [oldestOpen] = all
-      .filter((delivery) => !delivery.ended)
-      .map((delivery) => delivery.createdAt)
-      .sort();
-    return (
-      oldestOpen ??
-      all
-        .map((delivery) => delivery.createdAt)
-        .sort()
-        .at(-1) ??
-      this.#startedAt
-    );
+    const created = (includeEnded: boolean) =>
+      [...this.#seen.values()]
+        .filter((delivery) => includeEnded || !delivery.ended)
+        .map((delivery) => delivery.createdAt);
+    return created(false).sort()[0] ?? created(true).sort().at(-1) ?? this.#startedAt;
   }
 
-  /** The attempts of `delivery` not printed yet (those newer than the count last seen). */
-  newAttempts(delivery: DeliveryView): number {
-    return delivery.attempt_count - (this.#seen.get(delivery.id)?.attempts ?? 0);
+  /** How many of `delivery`'s attempts were printed already. */
+  printed(delivery: DeliveryView): number {
+    return this.#seen.get(delivery.id)?.attempts ?? 0;
   }
 
   saw(delivery: DeliveryView): void {
@@ -144,19 +137,21 @@ async function follow(
     let changed = false;
     // Oldest first, so that lines come out in the order the attempts were made.
     for (const delivery of [...deliveries].reverse()) {
-      const fresh = watch.newAttempts(delivery);
-      if (fresh > 0) {
-        const detail = await api.call<DeliveryView & { attempts: AttemptView[] }>(
-          "GET",
-          `/v1/webhooks/${webhookId}/deliveries/${delivery.id}`,
-          undefined,
-          signal,
-        );
-        const firstNew = delivery.attempt_count - fresh;
-        for (const attempt of detail.attempts.filter((a) => a.attempt > firstNew)) print(detail, attempt);
-        changed = true;
+      const printed = watch.printed(delivery);
+      if (delivery.attempt_count <= printed) {
+        watch.saw(delivery);
+        continue;
       }
-      watch.saw(delivery);
+      // The detail may be newer than the listing: what it shows is what counts as printed.
+      const detail = await api.call<DeliveryView & { attempts: AttemptView[] }>(
+        "GET",
+        `/v1/webhooks/${webhookId}/deliveries/${delivery.id}`,
+        undefined,
+        signal,
+      );
+      for (const attempt of detail.attempts.filter((a) => a.attempt > printed)) print(detail, attempt);
+      watch.saw(detail);
+      changed = true;
     }
     if (Date.now() - renewedAt >= RENEW_EVERY_MS) {
       await api.call(
