@@ -9,13 +9,15 @@ import { deliveryCommands } from "./cli/deliveries.ts";
 import { dlqCommands } from "./cli/dlq.ts";
 import { eventCommands } from "./cli/events.ts";
 import { ingestDlqCommands } from "./cli/ingest-dlq.ts";
+import { listenCommand } from "./cli/listen.ts";
 import { tailCommand } from "./cli/tail.ts";
+import { triggerCommand } from "./cli/trigger.ts";
 import { webhookCommands } from "./cli/webhooks.ts";
 
 function hooklineProgram(): Command {
   const program = new Command("hookline")
     .description(
-      'Operate Hookline: API keys, webhooks, deliveries, events, the dead-letter queue, and a live view of deliveries. Without --stack it talks to the local stack started by "npm start".',
+      'Operate Hookline: API keys, webhooks, deliveries, events, the dead-letter queue, and a live view of deliveries; develop against it with listen and trigger. Without --stack it talks to the local stack started by "npm start".',
     )
     .option("--stack <name>", "a deployed stack's name (CloudFormation), instead of the local stack")
     .option("--json", "print JSON for scripts instead of tables", false)
@@ -28,6 +30,8 @@ function hooklineProgram(): Command {
   dlqCommands(program);
   ingestDlqCommands(program);
   tailCommand(program);
+  listenCommand(program);
+  triggerCommand(program);
   return program;
 }
 

@@ -6,6 +6,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { StackOutput } from "../functions/shared/names.ts";
 
 /** A running Hookline, local or deployed, as the operator commands see it. */
 export interface Target {
@@ -16,6 +17,8 @@ export interface Target {
   readonly eventBridge: EventBridgeClient;
   /** Where the function logs are: the local runtime's `/_local/logs`, or CloudWatch Logs. */
   readonly logs: { readonly local: string } | { readonly cloudWatch: CloudWatchLogsClient };
+  /** The HTTP API's address, and for the local stack the development key `npm start` made. */
+  readonly api?: { readonly url: string; readonly key?: string };
 }
 
 /**
@@ -30,6 +33,7 @@ export async function resolveTarget(stackName: string | undefined): Promise<Targ
     const outputs = Object.fromEntries(
       (Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey ?? "", o.OutputValue ?? ""]),
     );
+    const apiUrl = outputs[StackOutput.apiUrl];
     return {
       description: `stack ${stackName}`,
       outputs,
@@ -37,11 +41,13 @@ export async function resolveTarget(stackName: string | undefined): Promise<Targ
       sqs: new SQSClient({}),
       eventBridge: new EventBridgeClient({}),
       logs: { cloudWatch: new CloudWatchLogsClient({}) },
+      ...(apiUrl ? { api: { url: apiUrl } } : {}),
     };
   }
   const file = path.resolve(process.env.HOOKLINE_DIR ?? ".hookline", "local.json");
   let local: {
     apiUrl: string;
+    apiKey?: string | null;
     outputs: Record<string, string>;
     endpoints: { dynamodb: string; sqs: string; eventbridge: string };
   };
@@ -64,6 +70,7 @@ export async function resolveTarget(stackName: string | undefined): Promise<Targ
     sqs: new SQSClient(emulator(local.endpoints.sqs)),
     eventBridge: new EventBridgeClient(emulator(local.endpoints.eventbridge)),
     logs: { local: `${local.apiUrl}/_local/logs` },
+    api: { url: local.apiUrl, ...(local.apiKey ? { key: local.apiKey } : {}) },
   };
 }
 

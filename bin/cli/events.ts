@@ -70,7 +70,7 @@ export function unknownTypeMessage(type: string, known: readonly string[]): stri
   ].join("\n");
 }
 
-function parseData(value: string): Record<string, unknown> {
+export function parseData(value: string): Record<string, unknown> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(value);

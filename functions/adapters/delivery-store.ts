@@ -13,8 +13,11 @@ import { deliveryIdRange } from "../domain/ids.ts";
 import type { DeliveryMessage } from "../domain/messages.ts";
 import type { AttemptRecord, Delivery, DeliveryStatus } from "../domain/model.ts";
 import type { DeliveryKey, DeliveryStore, StoredDelivery } from "../domain/ports.ts";
+import { reopenedCounts } from "../domain/stats.ts";
 import { BY_TIME_INDEX, PARKED_INDEX, TableKey } from "../shared/names.ts";
 import { dueShardOf, expiryEpochSeconds, Keys } from "./keys.ts";
+import { statsUpdate } from "./stats-store.ts";
+import { type TransactItem, writeTransaction } from "./transactions.ts";
 
 const BATCH_WRITE_LIMIT = 25;
 const BATCH_WRITE_ATTEMPTS = 8;
@@ -486,16 +489,23 @@ export function dynamoDeliveryStore(
         .remove("completed_at", "next_attempt_at");
       update.values[":expected"] = current.status;
       update.values[":count"] = current.attemptCount;
-      const reopened = await conditionally(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: keyAttributes(deliveryKey(tenantId, webhookId, deliveryId)),
-          ConditionExpression: "attribute_exists(#pk) AND #status = :expected AND attempt_count = :count",
-          UpdateExpression: update.expression(),
-          ExpressionAttributeNames: update.names,
-          ExpressionAttributeValues: update.values,
-        }),
-      );
+      const items: TransactItem[] = [
+        {
+          Update: {
+            TableName: tableName,
+            Key: keyAttributes(deliveryKey(tenantId, webhookId, deliveryId)),
+            ConditionExpression: "attribute_exists(#pk) AND #status = :expected AND attempt_count = :count",
+            UpdateExpression: update.expression(),
+            ExpressionAttributeNames: update.names,
+            ExpressionAttributeValues: update.values,
+          },
+        },
+      ];
+      // The earlier outcome leaves the webhook's stats in the same write, so a delivery retried by hand
+      // is never counted twice, nor taken back without being re-opened.
+      const takenBack = reopenedCounts(current, now);
+      if (takenBack) items.push({ Update: statsUpdate(tableName, retentionDays, takenBack) });
+      const { written: reopened } = await writeTransaction(client, items);
       return reopened ? { ...current, status: "pending", scheduleStart: current.attemptCount } : undefined;
     },
   };

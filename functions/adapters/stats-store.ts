@@ -8,6 +8,7 @@ import {
 } from "../domain/stats.ts";
 import { TableKey } from "../shared/names.ts";
 import { expiryEpochSeconds, Keys } from "./keys.ts";
+import type { TransactItem } from "./transactions.ts";
 
 function countsOf(item: Record<string, unknown> | undefined): StatsCounters {
   const number = (key: string) => (typeof item?.[key] === "number" ? (item[key] as number) : 0);
@@ -16,6 +17,36 @@ function countsOf(item: Record<string, unknown> | undefined): StatsCounters {
     attemptDurationMs: number("attempt_duration_ms"),
     delivered: number("delivered"),
     failed: number("failed"),
+    deadLettered: number("dead_lettered"),
+  };
+}
+
+/**
+ * The write that adds an increment to its webhook's hour bucket; also used inside the transaction
+ * that re-opens a delivery, so that its earlier outcome is taken back exactly when it is re-opened.
+ */
+export function statsUpdate(
+  tableName: string,
+  retentionDays: number,
+  increment: StatsIncrement,
+): NonNullable<TransactItem["Update"]> {
+  return {
+    TableName: tableName,
+    Key: {
+      [TableKey.partition]: Keys.webhookDeliveries(increment.tenantId, increment.webhookId),
+      [TableKey.sort]: Keys.statsHour(increment.hour),
+    },
+    UpdateExpression:
+      "ADD attempts :attempts, attempt_duration_ms :duration, delivered :delivered, failed :failed, dead_lettered :deadLettered SET #expiresAt = :expiresAt",
+    ExpressionAttributeNames: { "#expiresAt": TableKey.expiresAt },
+    ExpressionAttributeValues: {
+      ":attempts": increment.counts.attempts,
+      ":duration": increment.counts.attemptDurationMs,
+      ":delivered": increment.counts.delivered,
+      ":failed": increment.counts.failed,
+      ":deadLettered": increment.counts.deadLettered,
+      ":expiresAt": expiryEpochSeconds(new Date(`${increment.hour}:00:00.000Z`), retentionDays),
+    },
   };
 }
 
@@ -30,25 +61,7 @@ export function dynamoStatsStore(client: DynamoDBDocumentClient, tableName: stri
     async flush(increments: readonly StatsIncrement[]): Promise<void> {
       await Promise.all(
         increments.map((increment) =>
-          client.send(
-            new UpdateCommand({
-              TableName: tableName,
-              Key: {
-                [TableKey.partition]: Keys.webhookDeliveries(increment.tenantId, increment.webhookId),
-                [TableKey.sort]: Keys.statsHour(increment.hour),
-              },
-              UpdateExpression:
-                "ADD attempts :attempts, attempt_duration_ms :duration, delivered :delivered, failed :failed SET #expiresAt = :expiresAt",
-              ExpressionAttributeNames: { "#expiresAt": TableKey.expiresAt },
-              ExpressionAttributeValues: {
-                ":attempts": increment.counts.attempts,
-                ":duration": increment.counts.attemptDurationMs,
-                ":delivered": increment.counts.delivered,
-                ":failed": increment.counts.failed,
-                ":expiresAt": expiryEpochSeconds(new Date(`${increment.hour}:00:00.000Z`), retentionDays),
-              },
-            }),
-          ),
+          client.send(new UpdateCommand(statsUpdate(tableName, retentionDays, increment))),
         ),
       );
     },

@@ -40,6 +40,7 @@ import {
   jsonBodies,
   noContent,
   parseWith,
+  refuseInvalidKeys,
   tenantOf,
 } from "../http/http.ts";
 import {
@@ -393,6 +394,7 @@ async function route(event: ApiEvent): Promise<ApiResult> {
 export const handler = middy<ApiEvent, ApiResult>(route)
   .use(traceHandler())
   .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(refuseInvalidKeys())
   .use(httpHeaderNormalizer())
   .use(jsonBodies())
   .use(httpErrors());

@@ -99,9 +99,11 @@ const EventSummaryShape = z.object({
 
 const components = {
   Error: ErrorShape,
-  GatewayError: z
-    .object({ message: z.string() })
-    .describe("API Gateway's own answer, before any Hookline code runs (a missing or refused API key)"),
+  KeyRefused: z
+    .union([ErrorShape, z.object({ message: z.string() })])
+    .describe(
+      'an unknown, revoked or malformed key: the error shape with code invalid_api_key; no Authorization header at all: API Gateway\'s own {"message": "Unauthorized"}, before any Hookline code runs',
+    ),
   CreateWebhook: CreateWebhookBody,
   UpdateWebhook: UpdateWebhookBody,
   PublishEvent: PublishEventBody,
@@ -124,11 +126,20 @@ const components = {
     error: z.string().nullable().describe("why it failed: the HTTP status, or a connection problem"),
   }),
   WebhookStats: z.object({
-    total_deliveries: z.number().int().describe("deliveries that ended, delivered or failed"),
+    total_deliveries: z
+      .number()
+      .int()
+      .describe(
+        "deliveries that ended, each counted once by its latest outcome (a retry, manual retry or recovery is another attempt, not another delivery)",
+      ),
     successful_deliveries: z.number().int(),
-    failed_deliveries: z.number().int().describe("failed and dead-lettered deliveries"),
+    failed_deliveries: z
+      .number()
+      .int()
+      .describe("deliveries that failed for good (4xx, 410, webhook deleted)"),
+    dead_lettered_deliveries: z.number().int().describe("deliveries whose retry schedule ran out"),
     success_rate: z.number().nullable().describe("between 0 and 1; null with no ended delivery"),
-    total_attempts: z.number().int(),
+    total_attempts: z.number().int().describe("every attempt made, retries and manual retries included"),
     avg_duration_ms: z.number().nullable().describe("mean duration of an attempt"),
     last_24h_deliveries: z.number().int(),
     last_24h_success_rate: z.number().nullable(),
@@ -306,10 +317,9 @@ const operations: Record<
 
 const PUBLIC_ROUTES: ReadonlySet<string> = new Set(Object.values(PublicRoute));
 
-/** What API Gateway answers on every route that needs a key, before the route's function runs. */
+/** What every route that needs a key answers without a valid one. */
 const KEY_RESPONSES = {
-  401: ["no API key: the Authorization header is missing", "GatewayError"],
-  403: ["the API key is not valid", "GatewayError"],
+  401: ["no API key, or one that is unknown, revoked or malformed", "KeyRefused"],
 } as const;
 
 /** What every route with a JSON body answers when the body is sent as something else. */

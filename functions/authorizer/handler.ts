@@ -9,12 +9,12 @@ import { loadConfig } from "../adapters/config.ts";
 import { dynamodb } from "../adapters/dynamodb.ts";
 import { logger } from "../adapters/logger.ts";
 import { traceHandler } from "../adapters/tracing.ts";
-import type { TenantContext } from "../http/http.ts";
+import type { AuthorizerContext } from "../http/http.ts";
 
 const config = loadConfig(["webhooksTable"]);
 const BEARER = /^Bearer\s+(\S+)$/i;
 
-type AuthorizerResult = APIGatewaySimpleAuthorizerWithContextResult<TenantContext | Record<string, never>>;
+type AuthorizerResult = APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext>;
 
 async function authorize(event: APIGatewayRequestAuthorizerEventV2): Promise<AuthorizerResult> {
   const header = event.headers?.authorization ?? event.headers?.Authorization ?? "";
@@ -24,7 +24,9 @@ async function authorize(event: APIGatewayRequestAuthorizerEventV2): Promise<Aut
     : undefined;
   if (!tenantId) {
     logger.info("request refused: unknown, revoked or malformed API key");
-    return { isAuthorized: false, context: {} };
+    // Allowed with a flag, not denied: the route's function answers 401 in the API's error shape (a deny
+    // could only be API Gateway's bare 403). See RefusedContext in functions/http/http.ts.
+    return { isAuthorized: true, context: { refused: "invalid_api_key" } };
   }
   return { isAuthorized: true, context: { tenantId } };
 }

@@ -44,6 +44,11 @@ export class ConflictError extends HooklineError {
   readonly code = "conflict";
 }
 
+/** The API key is unknown, revoked or malformed (the authorizer said so; see functions/http/http.ts). */
+export class InvalidApiKeyError extends HooklineError {
+  readonly code = "invalid_api_key";
+}
+
 /** The request body is not valid JSON. */
 export class MalformedJsonError extends HooklineError {
   readonly code = "invalid_json";

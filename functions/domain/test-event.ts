@@ -46,6 +46,14 @@ export interface TestSendPorts {
 export const DEFAULT_TEST_DATA = { test: true, message: "A test event sent by Hookline." } as const;
 
 /**
+ * The `data` of an example event of a catalogue type (`hookline trigger` without `--data`): the test
+ * sample, saying which type it stands for.
+ */
+export function exampleEventData(definition: EventTypeDefinition): Readonly<Record<string, unknown>> {
+  return { ...DEFAULT_TEST_DATA, message: `An example ${definition.name} event: ${definition.description}` };
+}
+
+/**
  * The type of a test event: the one asked for (which must be in the catalogue), else the first of
  * the webhook's subscriptions that is a plain name, else the catalogue's first type.
  */

@@ -12,18 +12,33 @@ import type * as z from "zod";
 import { logger } from "../adapters/logger.ts";
 import {
   HooklineError,
+  InvalidApiKeyError,
   MalformedJsonError,
   UnsupportedMediaTypeError,
   ValidationError,
 } from "../domain/errors.ts";
 import { FALLBACK_ROUTE } from "../shared/names.ts";
 
-/** What the API Lambda authorizer puts in the request context. */
+/** What the API Lambda authorizer puts in the request context for a key it knows. */
 export interface TenantContext {
   readonly tenantId: string;
 }
 
-export type ApiEvent = Omit<APIGatewayProxyEventV2WithLambdaAuthorizer<TenantContext>, "body"> & {
+/**
+ * What it puts there for a key it does not know. An HTTP API's Lambda authorizer cannot shape its
+ * refusal (a deny is API Gateway's bare `403 {"message":"Forbidden"}`, and HTTP APIs have no gateway
+ * responses), so it allows the request with this flag and `refuseInvalidKeys` answers `401` in the
+ * API's error shape before any other work: the price is one short invocation of the route's function
+ * per refused request (the authorizer's answer is cached like any other, so the key is looked up once
+ * per cache period).
+ */
+export interface RefusedContext {
+  readonly refused: "invalid_api_key";
+}
+
+export type AuthorizerContext = TenantContext | RefusedContext;
+
+export type ApiEvent = Omit<APIGatewayProxyEventV2WithLambdaAuthorizer<AuthorizerContext>, "body"> & {
   body?: unknown;
 };
 export type ApiResult = APIGatewayProxyStructuredResultV2;
@@ -31,7 +46,7 @@ export type ApiResult = APIGatewayProxyStructuredResultV2;
 const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   validation_error: 400,
   invalid_json: 400,
-  unauthorized: 401,
+  invalid_api_key: 401,
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
@@ -56,9 +71,30 @@ export function errorResponse(
   return json(statusCode, { error: { code, message, details } });
 }
 
+const INVALID_KEY_MESSAGE =
+  "the API key is unknown, revoked or malformed: send Authorization: Bearer <key> with a key of this deployment";
+
 /** The tenant of the caller, as established by the authorizer. */
 export function tenantOf(event: ApiEvent): string {
-  return event.requestContext.authorizer.lambda.tenantId;
+  const context = event.requestContext.authorizer.lambda;
+  if ("refused" in context) throw new InvalidApiKeyError(INVALID_KEY_MESSAGE);
+  return context.tenantId;
+}
+
+/**
+ * Answers a request the authorizer refused (see `RefusedContext`) with `401 invalid_api_key`, first,
+ * so that it costs no body parsing, no store read, and says nothing about the route.
+ */
+export function refuseInvalidKeys(): MiddlewareObj<ApiEvent, ApiResult> {
+  return {
+    before: (request) => {
+      const context = request.event.requestContext.authorizer?.lambda;
+      if (context !== undefined && "refused" in context) {
+        return errorResponse(401, "invalid_api_key", INVALID_KEY_MESSAGE);
+      }
+      return undefined;
+    },
+  };
 }
 
 function isHttpError(error: unknown): error is Error & { statusCode: number } {

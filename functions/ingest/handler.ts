@@ -21,6 +21,7 @@ import {
   json,
   jsonBodies,
   parseWith,
+  refuseInvalidKeys,
   tenantOf,
 } from "../http/http.ts";
 import { EVENT_ID, EventData, PublishEventBody, TENANT_ID } from "../http/schemas.ts";
@@ -128,6 +129,7 @@ async function publishFromEventBridge(event: HooklineEventBridgeEvent): Promise<
 }
 
 const apiHandler = middy<ApiEvent, ApiResult>(publishFromApi)
+  .use(refuseInvalidKeys())
   .use(httpHeaderNormalizer())
   .use(jsonBodies())
   .use(httpErrors());

@@ -1,4 +1,5 @@
 import { execFile, spawn } from "node:child_process";
+import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { callApi, localStack, newTenant } from "../support/local-stack.ts";
 import { eventually, Receiver } from "../support/receiver.ts";
@@ -419,5 +420,153 @@ describe("hookline tail", () => {
     expect(stdout.split("\n")[0]).toMatch(
       /^TIME\s+STATUS\s+ATTEMPT\s+CODE\s+DURATION\s+DELIVERY\s+WEBHOOK\s+ERROR$/,
     );
+  });
+});
+
+/** A CLI command left running, with what it printed so far. */
+function running(...args: string[]) {
+  const child = spawn(process.execPath, [CLI, ...args], { env: cliEnv() });
+  const output = { stdout: "", stderr: "" };
+  child.stdout.on("data", (chunk: Buffer) => {
+    output.stdout += chunk.toString("utf8");
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    output.stderr += chunk.toString("utf8");
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, output, exited };
+}
+
+describe("hookline listen and trigger", () => {
+  // A tenant of their own: listen's webhook takes every memory event of its tenant.
+  let developer: { tenantId: string; apiKey: string };
+  beforeAll(async () => {
+    developer = await newTenant("cli-listen");
+  });
+
+  it("forwards events through a temporary webhook, prints each attempt, and removes the webhook on Ctrl-C", async () => {
+    receiver = await Receiver.start();
+    const listen = running(
+      "listen",
+      "--forward-to",
+      receiver.url,
+      "--events",
+      "memory.*",
+      "--api-key",
+      developer.apiKey,
+    );
+    try {
+      const ready = await eventually("listen to be ready", () => {
+        const webhookId = /webhook:\s+(wh_\S+)/.exec(listen.output.stdout)?.[1];
+        const secret = /signing secret:\s+(whsec_\S+)/.exec(listen.output.stdout)?.[1];
+        return webhookId && secret ? { webhookId, secret } : undefined;
+      });
+      expect(listen.output.stdout).toContain(
+        `Ready: forwarding memory.* on the local stack to ${receiver.url}`,
+      );
+      const shown = await callApi("GET", `/v1/webhooks/${ready.webhookId}`, { apiKey: developer.apiKey });
+      expect(shown.body).toMatchObject({
+        event_types: ["memory.*"],
+        metadata: { hookline_listen: "temporary", hookline_listen_expires_at: expect.any(String) },
+      });
+
+      const trigger = await hookline("trigger", "memory.created", "--api-key", developer.apiKey);
+      expect(trigger.code, trigger.stderr).toBe(0);
+      const eventId = /^published (evt_\S+) \(memory\.created\) on the local stack: 1 delivery$/m.exec(
+        trigger.stdout,
+      )?.[1];
+      expect(eventId, trigger.stdout).toBeDefined();
+      const line = await eventually("listen to print the attempt", () =>
+        listen.output.stdout.split("\n").find((printed) => printed.includes(`${eventId}`)),
+      );
+      expect(line).toMatch(new RegExp(`^→ memory\\.created ${eventId} 200 (\\d+ ms|\\d+\\.\\d s)$`));
+      // The secret printed is the one the receiver can verify the delivery with.
+      const request = receiver.requests.find((r) => JSON.parse(r.rawBody).id === eventId);
+      if (!request) throw new Error("the receiver got no request for the event");
+      expect(() =>
+        new StandardWebhook(ready.secret).verify(request.rawBody, request.headers as Record<string, string>),
+      ).not.toThrow();
+
+      listen.child.kill("SIGINT");
+      expect(await listen.exited).toBe(0);
+      expect(listen.output.stderr).toContain(`stopped: removed webhook ${ready.webhookId}`);
+      const gone = await callApi("GET", `/v1/webhooks/${ready.webhookId}`, { apiKey: developer.apiKey });
+      expect(gone.status).toBe(404);
+    } finally {
+      listen.child.kill("SIGKILL");
+    }
+  });
+
+  it("removes what a killed listen left once it expired, and its own webhook on SIGTERM", async () => {
+    receiver = await Receiver.start();
+    const create = (expiresAt: string) =>
+      callApi("POST", "/v1/webhooks", {
+        apiKey: developer.apiKey,
+        body: {
+          url: `${receiver?.url}/left-behind`,
+          event_types: ["user.created"],
+          metadata: { hookline_listen: "temporary", hookline_listen_expires_at: expiresAt },
+        },
+      });
+    const expired = await create(new Date(Date.now() - 60_000).toISOString());
+    const current = await create(new Date(Date.now() + 600_000).toISOString());
+    const listen = running("listen", "--forward-to", receiver.url, "--api-key", developer.apiKey);
+    try {
+      const webhookId = await eventually(
+        "listen to be ready",
+        () => /webhook:\s+(wh_\S+)/.exec(listen.output.stdout)?.[1],
+      );
+      expect(listen.output.stderr).toContain("removed 1 temporary webhook left by a stopped listen");
+      expect(
+        (await callApi("GET", `/v1/webhooks/${expired.body.id}`, { apiKey: developer.apiKey })).status,
+      ).toBe(404);
+      // Another listen's webhook, still renewed, is left alone.
+      expect(
+        (await callApi("GET", `/v1/webhooks/${current.body.id}`, { apiKey: developer.apiKey })).status,
+      ).toBe(200);
+      listen.child.kill("SIGTERM");
+      expect(await listen.exited).toBe(0);
+      expect((await callApi("GET", `/v1/webhooks/${webhookId}`, { apiKey: developer.apiKey })).status).toBe(
+        404,
+      );
+    } finally {
+      listen.child.kill("SIGKILL");
+      await callApi("DELETE", `/v1/webhooks/${current.body.id}`, { apiKey: developer.apiKey });
+    }
+  });
+
+  it("triggers an event with the data given, and refuses a type outside the catalogue", async () => {
+    const published = await hookline(
+      "trigger",
+      "sync.completed",
+      "--data",
+      '{"job": "nightly"}',
+      "--api-key",
+      developer.apiKey,
+      "--json",
+    );
+    expect(published.code, published.stderr).toBe(0);
+    const body = JSON.parse(published.stdout) as { id: string; type: string; duplicate: boolean };
+    expect(body).toMatchObject({ type: "sync.completed", duplicate: false });
+    const stored = await callApi("GET", `/v1/events/${body.id}`, { apiKey: developer.apiKey });
+    expect(stored.body.data).toEqual({ job: "nightly" });
+
+    const example = await hookline("trigger", "user.created", "--api-key", developer.apiKey, "--json");
+    const exampleId = (JSON.parse(example.stdout) as { id: string }).id;
+    const exampleEvent = await callApi("GET", `/v1/events/${exampleId}`, { apiKey: developer.apiKey });
+    expect(exampleEvent.body.data).toMatchObject({
+      test: true,
+      message: expect.stringContaining("user.created"),
+    });
+
+    const unknown = await hookline("trigger", "memory.creatd", "--api-key", developer.apiKey);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('unknown event type "memory.creatd"; did you mean memory.created?');
+  });
+
+  it("says which key is refused", async () => {
+    const refused = await hookline("trigger", "memory.created", "--api-key", "hk_not_a_real_key");
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^hookline: GET \/v1\/event-types answered 401 \(invalid_api_key: /);
   });
 });

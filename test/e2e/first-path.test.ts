@@ -261,13 +261,27 @@ describe("tenancy and API keys", () => {
     expect((await callApi("GET", `/v1/webhooks/${mine.id}`)).status).toBe(200);
   });
 
-  it("refuses requests without a key (401) or with an unknown key (403)", async () => {
+  it("refuses requests without a key or with an unknown one: 401, an unknown key in the API's error shape", async () => {
     expect((await callApi("GET", "/v1/webhooks/wh_x", { apiKey: null })).status).toBe(401);
-    expect((await callApi("GET", "/v1/webhooks/wh_x", { apiKey: "hk_not_a_real_key" })).status).toBe(403);
     expect(
       (await callApi("POST", "/v1/events", { apiKey: null, body: { type: "memory.created", data: {} } }))
         .status,
     ).toBe(401);
+    const invalidKey = {
+      error: { code: "invalid_api_key", message: expect.stringContaining("API key"), details: [] },
+    };
+    const unknown = await callApi("GET", "/v1/webhooks/wh_x", { apiKey: "hk_not_a_real_key" });
+    expect(unknown.status).toBe(401);
+    expect(unknown.body).toEqual(invalidKey);
+    // Refused before the body is looked at: a bad key with a bad body is still a 401.
+    const publish = await callApi("POST", "/v1/events", {
+      apiKey: "hk_not_a_real_key",
+      rawBody: '{"type": ',
+    });
+    expect(publish.status).toBe(401);
+    expect(publish.body).toEqual(invalidKey);
+    const malformed = await callApi("GET", "/v1/webhooks", { apiKey: "not-bearer-shaped key" });
+    expect(malformed.body).toEqual(invalidKey);
   });
 });
 

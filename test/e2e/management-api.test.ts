@@ -438,7 +438,7 @@ describe("public routes", () => {
 
   it("reports the deployment's figures, both lanes included, only to a caller with a key", async () => {
     expect((await callApi("GET", "/v1/health/details", { apiKey: null })).status).toBe(401);
-    expect((await callApi("GET", "/v1/health/details", { apiKey: "hk_not_a_key" })).status).toBe(403);
+    expect((await callApi("GET", "/v1/health/details", { apiKey: "hk_not_a_key" })).status).toBe(401);
     const response = await callApi("GET", "/v1/health/details");
     expect(response.status).toBe(200);
     expect(Object.keys(response.body).sort()).toEqual([

@@ -198,39 +198,84 @@ describe("test sends", () => {
 });
 
 describe("stats", () => {
-  it("counts ended deliveries, 422s as failed, as the delivery records show them", async () => {
+  it("count each delivery once by its latest outcome, and every attempt: through retries, manual retries and recoveries", async () => {
     // A tenant of its own: its events reach no other test's webhooks (and theirs no counter of this one).
     const { tenantId: statsTenant, apiKey } = await newTenant("webhook-tools-stats");
     const target = await Receiver.start();
-    target.behave = (request) => ({ status: JSON.parse(request.rawBody).data.ok ? 200 : 422 });
+    // `ok`: 200; `flaky`: a 500 the first time, then 200 (one automatic retry); otherwise 422.
+    const seenFlaky = new Set<string>();
+    let refuse = true;
+    target.behave = (request) => {
+      const { data } = JSON.parse(request.rawBody);
+      if (data.flaky) {
+        const first = !seenFlaky.has(String(request.headers["webhook-id"]));
+        seenFlaky.add(String(request.headers["webhook-id"]));
+        return { status: first ? 500 : 200 };
+      }
+      return { status: data.ok || !refuse ? 200 : 422 };
+    };
+    const statsOf = (webhookId: string, ready: (body: Record<string, unknown>) => boolean) =>
+      eventually("the counters to be flushed", async () => {
+        const response = await callApi("GET", `/v1/webhooks/${webhookId}/stats`, { apiKey });
+        expect(response.status).toBe(200);
+        return ready(response.body) ? response.body : undefined;
+      });
     try {
       const webhook = await create(target, {}, apiKey);
-      for (const ok of [true, false, true, true, false]) await publish("memory.created", { ok }, apiKey);
+      for (const data of [{ ok: true }, { ok: false }, { ok: true }, { flaky: true }, { ok: false }])
+        await publish("memory.created", data, apiKey);
 
       const records = await eventually("five ended deliveries", async () => {
         const all = await deliveryRecords(localStack(), statsTenant, webhook.id);
         const ended = all.filter((record) => ["delivered", "failed"].includes(record.status));
         return ended.length === 5 ? ended : undefined;
       });
-      const delivered = records.filter((record) => record.status === "delivered").length;
-      expect(delivered).toBe(3);
-      // The counters are written at the end of each delivery invocation.
-      const stats = await eventually("the counters to be flushed", async () => {
-        const response = await callApi("GET", `/v1/webhooks/${webhook.id}/stats`, { apiKey });
-        expect(response.status).toBe(200);
-        // The running total and the hour bucket are two writes: wait for both.
-        const { total_deliveries, last_24h_deliveries } = response.body;
-        return total_deliveries === 5 && last_24h_deliveries === 5 ? response.body : undefined;
-      });
-      expect(stats).toEqual({
+      expect(records.filter((record) => record.status === "delivered")).toHaveLength(3);
+      // The running total and the hour bucket are written at the end of each delivery invocation.
+      const first = await statsOf(webhook.id, (body) => body.total_attempts === 6);
+      expect(first).toEqual({
         total_deliveries: 5,
-        successful_deliveries: delivered,
-        failed_deliveries: 5 - delivered,
-        success_rate: delivered / 5,
-        total_attempts: 5,
+        successful_deliveries: 3,
+        failed_deliveries: 2,
+        dead_lettered_deliveries: 0,
+        success_rate: 3 / 5,
+        total_attempts: 6,
         avg_duration_ms: expect.any(Number),
         last_24h_deliveries: 5,
-        last_24h_success_rate: delivered / 5,
+        last_24h_success_rate: 3 / 5,
+        circuit_state: "closed",
+      });
+
+      // The receiver is fixed: one failed delivery is retried by hand, the other by a recovery.
+      refuse = false;
+      const failed = records.filter((record) => record.status === "failed");
+      const [retried, recovered] = failed;
+      if (!retried || !recovered) throw new Error("expected two failed deliveries");
+      const retry = await callApi("POST", `/v1/webhooks/${webhook.id}/deliveries/${retried.id}/retry`, {
+        apiKey,
+      });
+      expect(retry.status, JSON.stringify(retry.body)).toBe(202);
+      await eventually("the retried delivery to be delivered", async () => {
+        const all = await deliveryRecords(localStack(), statsTenant, webhook.id);
+        return all.find((record) => record.id === retried.id)?.status === "delivered" ? true : undefined;
+      });
+      const recover = await callApi("POST", `/v1/webhooks/${webhook.id}/recover`, {
+        apiKey,
+        body: { since: new Date(Date.now() - 3_600_000).toISOString() },
+      });
+      expect(recover.body).toMatchObject({ recovering: 1 });
+
+      const after = await statsOf(webhook.id, (body) => body.total_attempts === 8);
+      expect(after).toEqual({
+        total_deliveries: 5,
+        successful_deliveries: 5,
+        failed_deliveries: 0,
+        dead_lettered_deliveries: 0,
+        success_rate: 1,
+        total_attempts: 8,
+        avg_duration_ms: expect.any(Number),
+        last_24h_deliveries: 5,
+        last_24h_success_rate: 1,
         circuit_state: "closed",
       });
     } finally {

@@ -55,8 +55,12 @@ describe("the OpenAPI response check", () => {
     ]);
   });
 
-  it("accepts API Gateway's refusal of a key only on routes that need one", () => {
+  it("accepts a refused key (in the error shape, or API Gateway's without a key) only on routes that need one", () => {
     expect(problems("GET", "/v1/webhooks/wh_1", 401, { message: "Unauthorized" })).toEqual([]);
+    const invalidKey = { error: { code: "invalid_api_key", message: "the API key is unknown", details: [] } };
+    expect(problems("GET", "/v1/webhooks/wh_1", 401, invalidKey)).toEqual([]);
+    expect(problems("POST", "/v1/events", 401, invalidKey)).toEqual([]);
+    expect(problems("GET", "/v1/webhooks/wh_1", 403, { message: "Forbidden" })).not.toEqual([]);
     expect(problems("GET", "/v1/webhooks/wh_1", 403, notFound)).not.toEqual([]);
     expect(problems("GET", "/v1/health", 401, { message: "Unauthorized" })).toHaveLength(1);
   });

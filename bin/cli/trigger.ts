@@ -1,0 +1,66 @@
+/**
+ * `hookline trigger <event-type>`: publishes an example event of a catalogue type over the HTTP API, as
+ * an application would, so that a `listen` (or any subscribed webhook) receives it.
+ */
+import { type Command, Option } from "commander";
+import { exampleEventData } from "../../functions/domain/test-event.ts";
+import type { EventTypeDefinition } from "../../functions/shared/event-catalogue.ts";
+import { apiClientOf, apiKeyOption } from "./api.ts";
+import { connect } from "./context.ts";
+import { parseData, unknownTypeMessage } from "./events.ts";
+import { printJson } from "./output.ts";
+
+interface Published {
+  readonly id: string;
+  readonly type: string;
+  readonly accepted_at: string;
+  readonly deliveries: number;
+  readonly duplicate: boolean;
+  readonly fan_out_complete: boolean;
+}
+
+export function triggerCommand(program: Command): void {
+  program
+    .command("trigger")
+    .description("publish an example event of a catalogue type over the API (the tenant of the API key)")
+    .argument("<event-type>", "a type of the stack's catalogue, e.g. memory.created")
+    .addOption(
+      new Option(
+        "--data <json>",
+        "the event's data, a JSON object (default: an example naming the type)",
+      ).argParser(parseData),
+    )
+    .addOption(apiKeyOption())
+    .action(
+      async (
+        type: string,
+        options: { data?: Record<string, unknown>; apiKey?: string },
+        command: Command,
+      ) => {
+        const { target, json } = await connect(command);
+        const api = apiClientOf(target, options.apiKey);
+        const catalogue = await api.call<{ data: EventTypeDefinition[] }>("GET", "/v1/event-types");
+        const definition = catalogue.data.find((candidate) => candidate.name === type);
+        if (!definition) {
+          throw new Error(
+            unknownTypeMessage(
+              type,
+              catalogue.data.map((candidate) => candidate.name),
+            ),
+          );
+        }
+        const published = await api.call<Published>("POST", "/v1/events", {
+          type,
+          data: options.data ?? exampleEventData(definition),
+        });
+        if (json) {
+          printJson(published);
+          return;
+        }
+        const deliveries = `${published.deliveries} ${published.deliveries === 1 ? "delivery" : "deliveries"}`;
+        console.log(
+          `published ${published.id} (${published.type}) on ${target.description}: ${deliveries}${published.fan_out_complete ? "" : " so far"}`,
+        );
+      },
+    );
+}
