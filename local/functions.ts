@@ -31,6 +31,7 @@ export function functionDefinitions(
       reservedConcurrency:
         p.ReservedConcurrentExecutions === undefined ? undefined : Number(p.ReservedConcurrentExecutions),
       asyncRetryAttempts: retries.get(name) ?? 2,
+      recursiveLoopAllowed: p.RecursiveLoop === "Allow",
     };
     const problemOf = (reason: string) => `function ${logicalId}, which cannot run locally: ${reason}`;
     const runtime = typeof p.Runtime === "string" ? p.Runtime : "";

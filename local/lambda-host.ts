@@ -29,6 +29,8 @@ export interface FunctionDefinition {
   readonly reservedConcurrency?: number;
   /** Retries of a failed asynchronous invocation (`AWS::Lambda::EventInvokeConfig`, default 2). */
   readonly asyncRetryAttempts: number;
+  /** The function's `RecursiveLoop`: whether Lambda lets it run on in a recursive loop (default no). */
+  readonly recursiveLoopAllowed: boolean;
 }
 
 export interface LogLine {
@@ -74,8 +76,15 @@ export type FunctionUsageEvent =
 const INIT_TIMEOUT_MS = 10_000;
 const WORKER_URL = new URL("./lambda-worker.ts", import.meta.url);
 
+/** What an invocation carries besides its event. */
+export interface InvokeOptions {
+  /** The X-Ray trace header the invocation runs with (`_X_AMZN_TRACE_ID`), e.g. a chain's lineage. */
+  readonly traceHeader?: string;
+}
+
 interface Pending {
   readonly event: string;
+  readonly options: InvokeOptions;
   readonly resolve: (result: InvokeResult) => void;
 }
 
@@ -109,7 +118,7 @@ export class LambdaHost {
   }
 
   /** A synchronous (RequestResponse) invocation. Never rejects: failures are results. */
-  invoke(nameOrArn: string, event: unknown): Promise<InvokeResult> {
+  invoke(nameOrArn: string, event: unknown, options: InvokeOptions = {}): Promise<InvokeResult> {
     const requestId = randomUUID();
     const definition = this.find(nameOrArn);
     const fail = (errorType: string, errorMessage: string): Promise<InvokeResult> =>
@@ -118,7 +127,7 @@ export class LambdaHost {
       return fail("ResourceNotFoundException", `Function not found: ${nameOrArn}`);
     if (definition.problem !== undefined) return fail("Local.UnsupportedFunction", definition.problem);
     if (this.#stopped) return fail("Local.Stopped", "the local stack is stopping");
-    return this.#pool(definition).invoke(JSON.stringify(event ?? null));
+    return this.#pool(definition).invoke(JSON.stringify(event ?? null), options);
   }
 
   /**
@@ -184,9 +193,9 @@ class FunctionPool {
     this.#options = options;
   }
 
-  invoke(event: string): Promise<InvokeResult> {
+  invoke(event: string, options: InvokeOptions): Promise<InvokeResult> {
     return new Promise((resolve) => {
-      this.#waiting.push({ event, resolve });
+      this.#waiting.push({ event, options, resolve });
       this.#dispatch();
     });
   }
@@ -229,7 +238,7 @@ class FunctionPool {
 
   #run(environment: ExecutionEnvironment, pending: Pending): void {
     this.#running++;
-    void environment.invoke(pending.event).then((result) => {
+    void environment.invoke(pending.event, pending.options).then((result) => {
       this.#running--;
       if (environment.usable) this.#idle.push(environment);
       else this.#environments.delete(environment);
@@ -341,7 +350,7 @@ class ExecutionEnvironment {
     return this.#alive;
   }
 
-  async invoke(event: string): Promise<InvokeResult> {
+  async invoke(event: string, options: InvokeOptions): Promise<InvokeResult> {
     const requestId = randomUUID();
     const initError = await this.#ready;
     if (initError !== undefined) {
@@ -361,6 +370,7 @@ class ExecutionEnvironment {
       memoryLimitInMB: String(memoryMb),
       logGroupName: `/aws/lambda/${name}`,
       logStreamName: this.#logStreamName,
+      ...(options.traceHeader === undefined ? {} : { traceHeader: options.traceHeader }),
     };
     const invokeStarted = performance.now();
     const result = await new Promise<InvokeResult>((resolve) => {

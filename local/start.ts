@@ -8,6 +8,8 @@
  * - `HOOKLINE_ALLOW_PRIVATE_TARGETS=false` — keep the deployed stack's strict endpoint checks
  * - `HOOKLINE_LOCAL_CONCURRENCY` — execution environments per function (default 4)
  * - `HOOKLINE_LOCAL_SCHEDULE_SECONDS` — run `rate(...)` scheduled rules (the reconciler) this often instead
+ * - `HOOKLINE_LOCAL_STALE_READS_MS` — model DynamoDB's eventual consistency with this lag (default 0: off)
+ * - `HOOKLINE_LOCAL_LOOP_DETECTION=false` — do not stop SQS → Lambda chains after 16 invocations
  * - `HOOKLINE_CDK_APP` — the app command (default: cdk.json's); `HOOKLINE_SYNTH=cli` — synth with `cdk synth`
  * - `HOOKLINE_STACK` — which stack, if the app has several; `HOOKLINE_LOCAL_REGION` — region (us-east-1)
  *
@@ -49,6 +51,8 @@ interface Settings {
   readonly synthMode: "direct" | "cli";
   readonly stackName?: string;
   readonly schedulePeriodMs?: number;
+  readonly staleReadsMs: number;
+  readonly loopDetection: boolean;
 }
 
 function settings(argv: readonly string[], env: NodeJS.ProcessEnv): Settings {
@@ -69,6 +73,15 @@ function settings(argv: readonly string[], env: NodeJS.ProcessEnv): Settings {
   if (strict !== undefined && strict !== "" && strict !== "true" && strict !== "false") {
     throw new Error(`HOOKLINE_ALLOW_PRIVATE_TARGETS must be true or false, got "${strict}"`);
   }
+  const loopDetection = env.HOOKLINE_LOCAL_LOOP_DETECTION;
+  if (
+    loopDetection !== undefined &&
+    loopDetection !== "" &&
+    loopDetection !== "true" &&
+    loopDetection !== "false"
+  ) {
+    throw new Error(`HOOKLINE_LOCAL_LOOP_DETECTION must be true or false, got "${loopDetection}"`);
+  }
   const synthMode = env.HOOKLINE_SYNTH ?? "direct";
   if (synthMode !== "direct" && synthMode !== "cli") throw new Error(`HOOKLINE_SYNTH must be direct or cli`);
   return {
@@ -88,6 +101,8 @@ function settings(argv: readonly string[], env: NodeJS.ProcessEnv): Settings {
     schedulePeriodMs: env.HOOKLINE_LOCAL_SCHEDULE_SECONDS
       ? integer("HOOKLINE_LOCAL_SCHEDULE_SECONDS", 60, 1, 3600) * 1000
       : undefined,
+    staleReadsMs: integer("HOOKLINE_LOCAL_STALE_READS_MS", 0, 0, 60_000),
+    loopDetection: loopDetection !== "false",
   };
 }
 
@@ -152,6 +167,8 @@ async function main(): Promise<void> {
     concurrency: config.concurrency,
     inMemory: config.inMemory,
     ...(config.schedulePeriodMs === undefined ? {} : { schedulePeriodMs: config.schedulePeriodMs }),
+    staleReadsMs: config.staleReadsMs,
+    loopDetection: config.loopDetection,
     progress: (message) => say(`  ${message}`),
   });
   let stopping: Promise<void> | undefined;
