@@ -106,6 +106,12 @@ export class HooklineDelivery extends Construct {
         },
         ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
         ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
+        // The function feeds the queues it consumes: a circuit's probe every cooldown for as long as an
+        // endpoint is down, rate-limit deferrals, a large fan-out's next page, parked deliveries released
+        // when a circuit closes. Lambda would stop each such chain after 16 invocations and dead-letter
+        // the message. Every one of these loops ends: the probe with the webhook (deleted, disabled or
+        // answering), a deferral with its slot, a fan-out with its last page.
+        allowRecursiveLoop: true,
       });
       // Tenants' items only: the webhook (circuit state, 410 deactivations, with the subscriptions
       // item), its rate-limit slot, and a continued fan-out's page of webhooks.

@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Duration, RemovalPolicy, Token } from "aws-cdk-lib";
-import { Architecture, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
+import { Architecture, RecursiveLoop, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
@@ -47,6 +47,12 @@ export interface HooklineFunctionProps {
    * @default false
    */
   readonly tracing?: boolean;
+  /**
+   * Let the function run on in a chain of invocations through SQS that Lambda would stop after 16 as a
+   * recursive loop. Only for a function whose loops are intended and bounded.
+   * @default false
+   */
+  readonly allowRecursiveLoop?: boolean;
 }
 
 /**
@@ -86,6 +92,7 @@ export class HooklineFunction extends NodejsFunction {
       timeout: props.timeout ?? Duration.seconds(10),
       logGroup,
       ...(props.tracing === true ? { tracing: Tracing.ACTIVE } : {}),
+      ...(props.allowRecursiveLoop === true ? { recursiveLoop: RecursiveLoop.ALLOW } : {}),
       projectRoot,
       depsLockFilePath: path.join(projectRoot, "package-lock.json"),
       environment,

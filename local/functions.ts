@@ -34,6 +34,7 @@ export function functionDefinitions(
       asyncRetryAttempts: asyncConfig.retryAttempts ?? 2,
       asyncMaxEventAgeSeconds: asyncConfig.maxEventAgeSeconds ?? 21_600,
       ...(asyncConfig.onFailure === undefined ? {} : { asyncOnFailure: asyncConfig.onFailure }),
+      recursiveLoopAllowed: p.RecursiveLoop === "Allow",
     };
     const problemOf = (reason: string) => `function ${logicalId}, which cannot run locally: ${reason}`;
     const runtime = typeof p.Runtime === "string" ? p.Runtime : "";

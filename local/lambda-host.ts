@@ -40,6 +40,8 @@ export interface FunctionDefinition {
   readonly asyncMaxEventAgeSeconds: number;
   /** ARN of the on-failure destination of asynchronous invocations, if it has one. */
   readonly asyncOnFailure?: string;
+  /** The function's `RecursiveLoop`: whether Lambda lets it run on in a recursive loop (default no). */
+  readonly recursiveLoopAllowed: boolean;
 }
 
 /** Lambda's answer to an invocation above a concurrency limit. */
@@ -113,8 +115,15 @@ export type FunctionUsageEvent =
 const INIT_TIMEOUT_MS = 10_000;
 const WORKER_URL = new URL("./lambda-worker.ts", import.meta.url);
 
+/** What an invocation carries besides its event. */
+export interface InvokeOptions {
+  /** The X-Ray trace header the invocation runs with (`_X_AMZN_TRACE_ID`), e.g. a chain's lineage. */
+  readonly traceHeader?: string;
+}
+
 interface Pending {
   readonly event: string;
+  readonly options: InvokeOptions;
   readonly resolve: (result: InvokeResult) => void;
 }
 
@@ -157,7 +166,7 @@ export class LambdaHost {
   }
 
   /** A synchronous (RequestResponse) invocation. Never rejects: failures are results. */
-  invoke(nameOrArn: string, event: unknown): Promise<InvokeResult> {
+  invoke(nameOrArn: string, event: unknown, options: InvokeOptions = {}): Promise<InvokeResult> {
     const requestId = randomUUID();
     const definition = this.find(nameOrArn);
     const fail = (errorType: string, errorMessage: string): Promise<InvokeResult> =>
@@ -167,13 +176,13 @@ export class LambdaHost {
     if (definition.problem !== undefined) return fail("Local.UnsupportedFunction", definition.problem);
     if (this.#stopped) return fail("Local.Stopped", "the local stack is stopping");
     if (this.#options.throttling === undefined)
-      return this.#pool(definition).invoke(JSON.stringify(event ?? null));
+      return this.#pool(definition).invoke(JSON.stringify(event ?? null), options);
     if (this.#atLimit(definition)) {
       return Promise.resolve({ ok: false, requestId, error: THROTTLED, timedOut: false, throttled: true });
     }
     this.#admit(definition, 1);
     return this.#pool(definition)
-      .invoke(JSON.stringify(event ?? null))
+      .invoke(JSON.stringify(event ?? null), options)
       .finally(() => this.#admit(definition, -1));
   }
 
@@ -321,9 +330,9 @@ class FunctionPool {
     this.#options = options;
   }
 
-  invoke(event: string): Promise<InvokeResult> {
+  invoke(event: string, options: InvokeOptions): Promise<InvokeResult> {
     return new Promise((resolve) => {
-      this.#waiting.push({ event, resolve });
+      this.#waiting.push({ event, options, resolve });
       this.#dispatch();
     });
   }
@@ -366,7 +375,7 @@ class FunctionPool {
 
   #run(environment: ExecutionEnvironment, pending: Pending): void {
     this.#running++;
-    void environment.invoke(pending.event).then((result) => {
+    void environment.invoke(pending.event, pending.options).then((result) => {
       this.#running--;
       if (environment.usable) this.#idle.push(environment);
       else this.#environments.delete(environment);
@@ -478,7 +487,7 @@ class ExecutionEnvironment {
     return this.#alive;
   }
 
-  async invoke(event: string): Promise<InvokeResult> {
+  async invoke(event: string, options: InvokeOptions): Promise<InvokeResult> {
     const requestId = randomUUID();
     const initError = await this.#ready;
     if (initError !== undefined) {
@@ -498,6 +507,7 @@ class ExecutionEnvironment {
       memoryLimitInMB: String(memoryMb),
       logGroupName: `/aws/lambda/${name}`,
       logStreamName: this.#logStreamName,
+      ...(options.traceHeader === undefined ? {} : { traceHeader: options.traceHeader }),
     };
     const invokeStarted = performance.now();
     const result = await new Promise<InvokeResult>((resolve) => {

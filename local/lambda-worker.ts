@@ -30,6 +30,8 @@ export interface InvokeMessage {
   readonly memoryLimitInMB: string;
   readonly logGroupName: string;
   readonly logStreamName: string;
+  /** Set as `_X_AMZN_TRACE_ID` for this invocation, which the SDK sends on with each request. */
+  readonly traceHeader?: string;
 }
 
 export interface LambdaError {
@@ -141,6 +143,8 @@ try {
       callbackWaitsForEmptyEventLoop: true,
       getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     };
+    if (message.traceHeader === undefined) delete process.env._X_AMZN_TRACE_ID;
+    else process.env._X_AMZN_TRACE_ID = message.traceHeader;
     try {
       const result = await run(handler, JSON.parse(message.event), context);
       post({ type: "result", requestId, payload: JSON.stringify(result ?? null) });

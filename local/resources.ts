@@ -23,6 +23,7 @@ import {
 } from "@aws-sdk/client-sqs";
 import type { IntrinsicResolver } from "./intrinsics.ts";
 import type { LocalNames } from "./physical-names.ts";
+import type { TableKeys } from "./stale-reads.ts";
 import { type CfnTemplate, isRecord, props, resourcesOfType } from "./template.ts";
 
 export interface CreatedResources {
@@ -37,8 +38,9 @@ export async function createTables(
   resolver: IntrinsicResolver,
   names: LocalNames,
   ddb: DynamoDBClient,
-): Promise<{ tables: string[]; warnings: string[] }> {
+): Promise<{ tables: string[]; keys: TableKeys[]; warnings: string[] }> {
   const tables: string[] = [];
+  const keys: TableKeys[] = [];
   const warnings: string[] = [];
   const definitions = [
     ...resourcesOfType(template, "AWS::DynamoDB::Table"),
@@ -72,8 +74,20 @@ export async function createTables(
       await enableTtl(ddb, name, ttl.AttributeName, warnings);
     }
     tables.push(name);
+    keys.push(tableKeys(input));
   }
-  return { tables, warnings };
+  return { tables, keys, warnings };
+}
+
+function tableKeys(input: CreateTableCommandInput): TableKeys {
+  const names = (schema: { AttributeName?: string }[] | undefined) =>
+    (schema ?? []).map((element) => element.AttributeName ?? "");
+  const indexes = [...(input.GlobalSecondaryIndexes ?? []), ...(input.LocalSecondaryIndexes ?? [])];
+  return {
+    name: input.TableName ?? "",
+    key: names(input.KeySchema),
+    indexes: Object.fromEntries(indexes.map((index) => [index.IndexName ?? "", names(index.KeySchema)])),
+  };
 }
 
 async function enableTtl(ddb: DynamoDBClient, tableName: string, attribute: string, warnings: string[]) {

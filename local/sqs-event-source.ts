@@ -12,17 +12,24 @@
  *
  * `ScalingConfig.MaximumConcurrency` bounds the concurrent pollers (default: 5, or fewer if the
  * function's pool is smaller).
+ *
+ * Each invocation runs with a trace header counting its chain of SQS → Lambda invocations. With loop
+ * detection on, a message that would start the 17th invocation of its chain is not handed to a function
+ * whose `RecursiveLoop` is not `Allow`: it moves to the queue's dead-letter queue, or, without one,
+ * comes back after the visibility timeout to be stopped again (loop-detection.ts).
  */
 import {
   DeleteMessageBatchCommand,
   type Message,
   type MessageAttributeValue,
   ReceiveMessageCommand,
+  SendMessageBatchCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import { matchesPattern } from "../functions/domain/event-pattern.ts";
 import type { IntrinsicResolver } from "./intrinsics.ts";
 import type { LambdaHost } from "./lambda-host.ts";
+import { CHAIN_DEPTH_ATTRIBUTE, MAX_CHAIN_INVOCATIONS, traceHeader } from "./loop-detection.ts";
 import type { LocalNames } from "./physical-names.ts";
 import { type CfnTemplate, isRecord, props, resourcesOfType } from "./template.ts";
 
@@ -35,6 +42,8 @@ export interface SqsEventSourceConfig {
   readonly batchingWindowMs: number;
   readonly reportBatchItemFailures: boolean;
   readonly maximumConcurrency?: number;
+  /** The queue's dead-letter queue (its `RedrivePolicy`), if it has one. */
+  readonly deadLetterQueueUrl?: string;
   /** Parsed `FilterCriteria` patterns; a message must match one of them (when there are any). */
   readonly filters: readonly unknown[];
 }
@@ -48,10 +57,15 @@ export function sqsEventSources(
   const sources: SqsEventSourceConfig[] = [];
   const skipped: string[] = [];
   const queues = new Map<string, string>();
+  const deadLetterTargets = new Map<string, string>();
   for (const { logicalId, resource } of resourcesOfType(template, "AWS::SQS::Queue")) {
     const values = names.valuesOf(logicalId, resource);
-    if (values?.attributes.Arn !== undefined && values.ref !== undefined)
-      queues.set(values.attributes.Arn, values.ref);
+    if (values?.attributes.Arn === undefined || values.ref === undefined) continue;
+    queues.set(values.attributes.Arn, values.ref);
+    const redrive = resolver.resolve(props(resource).RedrivePolicy ?? {}, `RedrivePolicy of ${logicalId}`);
+    const policy = typeof redrive === "string" ? (JSON.parse(redrive) as unknown) : redrive;
+    if (isRecord(policy) && typeof policy.deadLetterTargetArn === "string")
+      deadLetterTargets.set(values.attributes.Arn, policy.deadLetterTargetArn);
   }
   for (const { logicalId, resource } of resourcesOfType(template, "AWS::Lambda::EventSourceMapping")) {
     const p = props(resource);
@@ -80,6 +94,7 @@ export function sqsEventSources(
         Array.isArray(p.FunctionResponseTypes) && p.FunctionResponseTypes.includes("ReportBatchItemFailures"),
       maximumConcurrency:
         scaling.MaximumConcurrency === undefined ? undefined : Number(scaling.MaximumConcurrency),
+      deadLetterQueueUrl: queues.get(deadLetterTargets.get(sourceArn) ?? ""),
       filters: filters.map((filter: unknown) => JSON.parse(String(isRecord(filter) ? filter.Pattern : "{}"))),
     });
   }
@@ -99,6 +114,7 @@ export class SqsEventSource {
   readonly #abort = new AbortController();
   readonly #loops: Promise<void>[] = [];
   readonly #onRequest: ((operation: string) => void) | undefined;
+  readonly #stopsLoops: boolean;
 
   constructor(
     config: SqsEventSourceConfig,
@@ -107,6 +123,8 @@ export class SqsEventSource {
       host: LambdaHost;
       region: string;
       pollers: number;
+      /** Stop chains at their 17th invocation: loop detection on, and the function's loops not allowed. */
+      stopsLoops?: boolean;
       /** Told of every SQS request the mapping makes (Lambda's pollers' requests are billed to the account). */
       onRequest?: (operation: string) => void;
     },
@@ -117,6 +135,7 @@ export class SqsEventSource {
     this.#host = deps.host;
     this.#region = deps.region;
     this.#pollers = deps.pollers;
+    this.#stopsLoops = deps.stopsLoops === true;
   }
 
   start(): void {
@@ -183,22 +202,67 @@ export class SqsEventSource {
       filters.length === 0 ? records : records.filter((record) => passesFilters(record, filters));
     const filteredOut = records.filter((record) => !wanted.includes(record));
     if (filteredOut.length > 0) await this.#delete(filteredOut.map((record) => record.receiptHandle));
-    if (wanted.length === 0) return;
+    const depths = new Map(messages.map((message, index) => [records[index], chainDepthOf(message)]));
+    const depthOf = (record: SqsRecord) => depths.get(record) ?? 0;
+    const stopped = this.#stopsLoops
+      ? wanted.filter((record) => depthOf(record) >= MAX_CHAIN_INVOCATIONS)
+      : [];
+    if (stopped.length > 0) {
+      await this.#stopLoop(
+        messages.filter((_message, index) => stopped.includes(records[index] as SqsRecord)),
+      );
+    }
+    const invoked = wanted.filter((record) => !stopped.includes(record));
+    if (invoked.length === 0) return;
 
-    const result = await this.#host.invoke(this.#config.functionName, { Records: wanted });
+    // A batch continues its deepest chain.
+    const depth = Math.max(...invoked.map(depthOf));
+    const result = await this.#host.invoke(
+      this.#config.functionName,
+      { Records: invoked },
+      { traceHeader: traceHeader(depth + 1) },
+    );
     if (!result.ok) {
       // The whole batch comes back after the visibility timeout, a throttled one too (each counts as a
       // receive); on a throttle Lambda's pollers also back off.
       if (result.throttled === true) await sleep(THROTTLE_BACKOFF_MS);
       return;
     }
-    const outcome = succeededMessages(wanted, result.payload, this.#config.reportBatchItemFailures);
+    const outcome = succeededMessages(invoked, result.payload, this.#config.reportBatchItemFailures);
     if (outcome.invalid !== undefined) {
       console.error(
         `[local] ${this.#config.logicalId}: ${outcome.invalid}; Lambda treats the whole batch as failed`,
       );
     }
     await this.#delete(outcome.succeeded.map((record) => record.receiptHandle));
+  }
+
+  /** What Lambda does with a message that would run a recursive loop on: dead-letter it, if it can. */
+  async #stopLoop(messages: readonly Message[]): Promise<void> {
+    const deadLetterQueueUrl = this.#config.deadLetterQueueUrl;
+    console.error(
+      `[local] ${this.#config.logicalId}: Lambda stopped a recursive loop of ${this.#config.functionName} ` +
+        `after ${MAX_CHAIN_INVOCATIONS} invocations (${messages.length} message(s)` +
+        `${deadLetterQueueUrl === undefined ? ", left on the queue: it has no dead-letter queue" : " moved to the dead-letter queue"})`,
+    );
+    if (deadLetterQueueUrl === undefined) return;
+    for (let start = 0; start < messages.length; start += 10) {
+      const chunk = messages.slice(start, start + 10);
+      this.#onRequest?.("SendMessageBatch");
+      const result = await this.#sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: deadLetterQueueUrl,
+          Entries: chunk.map((message, index) => ({
+            Id: String(index),
+            MessageBody: message.Body ?? "",
+            MessageAttributes: withoutChainDepth(message),
+          })),
+        }),
+      );
+      const failed = new Set((result.Failed ?? []).map((failure) => Number(failure.Id)));
+      const moved = chunk.filter((_message, index) => !failed.has(index));
+      await this.#delete(moved.map((message) => message.ReceiptHandle ?? ""));
+    }
   }
 
   async #delete(receiptHandles: string[]): Promise<void> {
@@ -226,10 +290,7 @@ export class SqsEventSource {
       body: message.Body ?? "",
       attributes: { ...message.Attributes },
       messageAttributes: Object.fromEntries(
-        Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
-          name,
-          lambdaAttribute(value),
-        ]),
+        Object.entries(withoutChainDepth(message)).map(([name, value]) => [name, lambdaAttribute(value)]),
       ),
       md5OfBody: message.MD5OfBody ?? "",
       ...(message.MD5OfMessageAttributes === undefined
@@ -282,6 +343,18 @@ interface SqsRecord {
   readonly eventSource: "aws:sqs";
   readonly eventSourceARN: string;
   readonly awsRegion: string;
+}
+
+/** How many invocations of its chain led to a message (0 when no function sent it). */
+function chainDepthOf(message: Message): number {
+  const value = Number(message.MessageAttributes?.[CHAIN_DEPTH_ATTRIBUTE]?.StringValue ?? 0);
+  return Number.isInteger(value) && value > 0 ? value : 0;
+}
+
+/** A message's own attributes: the chain depth is the local runtime's, never the function's to see. */
+function withoutChainDepth(message: Message): Record<string, MessageAttributeValue> {
+  const { [CHAIN_DEPTH_ATTRIBUTE]: _, ...attributes } = message.MessageAttributes ?? {};
+  return attributes;
 }
 
 /** The Lambda event's shape of a message attribute (camel-case, binary as base64). */

@@ -16,10 +16,12 @@ import { HttpApiServer, httpApiConfig } from "./http-api.ts";
 import { IntrinsicResolver } from "./intrinsics.ts";
 import { LambdaHost, type LogLine } from "./lambda-host.ts";
 import { LogRing } from "./logs.ts";
+import { SqsChainProxy } from "./loop-detection.ts";
 import { EmfCollector } from "./metrics.ts";
 import { LocalNames } from "./physical-names.ts";
 import { createQueues, createTables } from "./resources.ts";
 import { SqsEventSource, sqsEventSources } from "./sqs-event-source.ts";
+import { StaleReadsProxy } from "./stale-reads.ts";
 import { LocalStepFunctions, stateMachineConfigs } from "./step-functions.ts";
 import { synthesize } from "./synth.ts";
 import type { CfnTemplate } from "./template.ts";
@@ -63,6 +65,17 @@ export interface LocalStackOptions {
    * runs every minute in AWS can be exercised in seconds. Local only.
    */
   readonly schedulePeriodMs?: number;
+  /**
+   * Model DynamoDB's eventual consistency: the functions' reads that may be stale in AWS see the items
+   * as they were this long ago (local/stale-reads.ts). Off when absent or 0.
+   */
+  readonly staleReadsMs?: number;
+  /**
+   * Model Lambda's recursive loop detection: an SQS → Lambda chain stops at its 17th invocation unless
+   * the function's `RecursiveLoop` is `Allow` (local/loop-detection.ts).
+   * @default false
+   */
+  readonly loopDetection?: boolean;
   readonly progress?: (message: string) => void;
   readonly onLogLine?: (line: LogLine) => void;
   readonly printLogLine?: (line: LogLine) => void;
@@ -180,11 +193,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     const [[ddbLocal, sqsLocal], api, services] = await settleAll(emulators, apiUrl, servicesUrl, synth);
 
+    // With loop detection, the functions reach SQS (and queue URLs point) through the proxy that keeps
+    // each message's chain depth; the runtime's own client goes to the emulator directly.
+    let functionsSqs = sqsLocal.endpoint;
+    if (options.loopDetection === true) {
+      const chainProxy = new SqsChainProxy({ target: sqsLocal.endpoint });
+      functionsSqs = await chainProxy.listen();
+      cleanups.push(() => chainProxy.close());
+    }
     const assembly = await readAssembly(paths.cdkOut, options.stackName);
     const names = new LocalNames({
       region: options.region,
       accountId: LOCAL_ACCOUNT_ID,
-      endpoints: { sqs: sqsLocal.endpoint, api },
+      endpoints: { sqs: functionsSqs, api },
     });
     const pseudo = { region: options.region, accountId: LOCAL_ACCOUNT_ID, stackName: assembly.stackName };
     const resolver = new IntrinsicResolver(assembly.template, names, pseudo);
@@ -203,9 +224,29 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ]);
     progress(`${count(tables.tables.length, "table")} and ${count(queues.length, "queue")} ready`);
 
+    // The functions and the workflows' DynamoDB tasks go through the model; local.json's endpoint, for
+    // tools and tests, stays strongly consistent.
+    let functionsDynamoDb = ddbLocal.endpoint;
+    let workflowsDdb = ddb;
+    if ((options.staleReadsMs ?? 0) > 0) {
+      const proxy = new StaleReadsProxy({
+        target: ddbLocal.endpoint,
+        lagMs: options.staleReadsMs ?? 0,
+        tables: tables.keys,
+      });
+      functionsDynamoDb = await proxy.listen();
+      workflowsDdb = new DynamoDBClient({ region: options.region, endpoint: functionsDynamoDb, credentials });
+      const client = workflowsDdb;
+      cleanups.push(async () => {
+        client.destroy();
+        await proxy.close();
+      });
+      progress(`DynamoDB reads that may be stale see the tables as they were ${options.staleReadsMs} ms ago`);
+    }
+
     const endpoints: LocalEndpointUrls = {
       dynamodb: ddbLocal.endpoint,
-      sqs: sqsLocal.endpoint,
+      sqs: functionsSqs,
       eventbridge: services,
       stepfunctions: services,
     };
@@ -224,7 +265,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         AWS_ACCESS_KEY_ID: credentials.accessKeyId,
         AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
         AWS_SESSION_TOKEN: credentials.sessionToken,
-        AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+        AWS_ENDPOINT_URL_DYNAMODB: functionsDynamoDb,
         AWS_ENDPOINT_URL_SQS: endpoints.sqs,
         AWS_ENDPOINT_URL_SFN: endpoints.stepfunctions,
         AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.eventbridge,
@@ -281,6 +322,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         host,
         region: options.region,
         pollers: Math.max(1, Math.min(source.maximumConcurrency ?? 5, poolSize)),
+        stopsLoops: options.loopDetection === true && !definition.recursiveLoopAllowed,
         onRequest: (operation) => usage.eventSourceRequest("SQS", operation),
       });
     });
@@ -289,7 +331,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const stepFunctions = new LocalStepFunctions(stateMachineConfigs(template, resolver, names), {
       host,
       sqs,
-      ddb,
+      ddb: workflowsDdb,
       names,
       region: options.region,
       accountId: LOCAL_ACCOUNT_ID,

@@ -10,6 +10,8 @@
  * - `HOOKLINE_LOCAL_THROTTLING=true` — Lambda's concurrency limits: reserved concurrency and the account's
  *   limit, `HOOKLINE_LOCAL_ACCOUNT_CONCURRENCY` (default 1000), throttle invocations above them
  * - `HOOKLINE_LOCAL_SCHEDULE_SECONDS` — run `rate(...)` scheduled rules (the reconciler) this often instead
+ * - `HOOKLINE_LOCAL_STALE_READS_MS` — model DynamoDB's eventual consistency with this lag (default 0: off)
+ * - `HOOKLINE_LOCAL_LOOP_DETECTION=false` — do not stop SQS → Lambda chains after 16 invocations
  * - `HOOKLINE_CDK_APP` — the app command (default: cdk.json's); `HOOKLINE_SYNTH=cli` — synth with `cdk synth`
  * - `HOOKLINE_STACK` — which stack, if the app has several; `HOOKLINE_LOCAL_REGION` — region (us-east-1)
  *
@@ -52,6 +54,8 @@ interface Settings {
   readonly synthMode: "direct" | "cli";
   readonly stackName?: string;
   readonly schedulePeriodMs?: number;
+  readonly staleReadsMs: number;
+  readonly loopDetection: boolean;
 }
 
 function settings(argv: readonly string[], env: NodeJS.ProcessEnv): Settings {
@@ -68,14 +72,16 @@ function settings(argv: readonly string[], env: NodeJS.ProcessEnv): Settings {
     }
     return value;
   };
-  const strict = env.HOOKLINE_ALLOW_PRIVATE_TARGETS;
-  if (strict !== undefined && strict !== "" && strict !== "true" && strict !== "false") {
-    throw new Error(`HOOKLINE_ALLOW_PRIVATE_TARGETS must be true or false, got "${strict}"`);
-  }
-  const throttling = env.HOOKLINE_LOCAL_THROTTLING;
-  if (throttling !== undefined && throttling !== "" && throttling !== "true" && throttling !== "false") {
-    throw new Error(`HOOKLINE_LOCAL_THROTTLING must be true or false, got "${throttling}"`);
-  }
+  /** A true/false switch; undefined when unset or empty. */
+  const flag = (name: string): boolean | undefined => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return undefined;
+    if (raw !== "true" && raw !== "false") throw new Error(`${name} must be true or false, got "${raw}"`);
+    return raw === "true";
+  };
+  const allowPrivateTargets = flag("HOOKLINE_ALLOW_PRIVATE_TARGETS");
+  const throttling = flag("HOOKLINE_LOCAL_THROTTLING");
+  const loopDetection = flag("HOOKLINE_LOCAL_LOOP_DETECTION");
   const synthMode = env.HOOKLINE_SYNTH ?? "direct";
   if (synthMode !== "direct" && synthMode !== "cli") throw new Error(`HOOKLINE_SYNTH must be direct or cli`);
   return {
@@ -86,9 +92,9 @@ function settings(argv: readonly string[], env: NodeJS.ProcessEnv): Settings {
     stateDir: path.resolve(projectRoot, env.HOOKLINE_DIR || ".hookline"),
     port: integer("PORT", 3000, 0, 65_535),
     hostname: env.HOOKLINE_HOST || "127.0.0.1",
-    strictTargets: strict === "false",
+    strictTargets: allowPrivateTargets === false,
     concurrency: integer("HOOKLINE_LOCAL_CONCURRENCY", 4, 1, 64),
-    ...(throttling === "true"
+    ...(throttling === true
       ? {
           throttling: { accountConcurrency: integer("HOOKLINE_LOCAL_ACCOUNT_CONCURRENCY", 1000, 1, 100_000) },
         }
@@ -100,6 +106,8 @@ function settings(argv: readonly string[], env: NodeJS.ProcessEnv): Settings {
     schedulePeriodMs: env.HOOKLINE_LOCAL_SCHEDULE_SECONDS
       ? integer("HOOKLINE_LOCAL_SCHEDULE_SECONDS", 60, 1, 3600) * 1000
       : undefined,
+    staleReadsMs: integer("HOOKLINE_LOCAL_STALE_READS_MS", 0, 0, 60_000),
+    loopDetection: loopDetection !== false,
   };
 }
 
@@ -165,6 +173,8 @@ async function main(): Promise<void> {
     ...(config.throttling === undefined ? {} : { throttling: config.throttling }),
     inMemory: config.inMemory,
     ...(config.schedulePeriodMs === undefined ? {} : { schedulePeriodMs: config.schedulePeriodMs }),
+    staleReadsMs: config.staleReadsMs,
+    loopDetection: config.loopDetection,
     progress: (message) => say(`  ${message}`),
   });
   let stopping: Promise<void> | undefined;

@@ -340,6 +340,8 @@ export function dynamoDeliveryStore(
         new GetCommand({
           TableName: tableName,
           Key: keyAttributes(deliveryKey(tenantId, webhookId, deliveryId)),
+          // Recovery decides on the status read here, and the API shows a delivery just recorded.
+          ConsistentRead: true,
         }),
       );
       return Item ? deliveryFromItem(Item) : undefined;
@@ -385,6 +387,8 @@ export function dynamoDeliveryStore(
             ExpressionAttributeValues: values,
             ...(filters.length === 0 ? {} : { FilterExpression: filters.join(" AND ") }),
             ScanIndexForward: request.oldestFirst === true,
+            // A delivery's latest step, as just recorded, not as it was a second ago.
+            ConsistentRead: true,
             Limit: filtered ? Math.max(wanted, FILTERED_READ_BATCH) : wanted,
             ...(start === undefined ? {} : { ExclusiveStartKey: start }),
           }),

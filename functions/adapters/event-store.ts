@@ -172,14 +172,20 @@ export function dynamoEventStore(
       );
     },
     async payload(tenantId, eventId) {
-      const { Item } = await client.send(
-        new GetCommand({
-          TableName: tableName,
-          Key: key(tenantId, eventId),
-          ProjectionExpression: "payload",
-        }),
-      );
-      return typeof Item?.payload === "string" ? Item.payload : undefined;
+      // An eventually consistent read may miss an event stored a moment ago: a miss is confirmed with a
+      // strongly consistent read before the delivery is failed as expired.
+      for (const consistent of [false, true]) {
+        const { Item } = await client.send(
+          new GetCommand({
+            TableName: tableName,
+            Key: key(tenantId, eventId),
+            ProjectionExpression: "payload",
+            ConsistentRead: consistent,
+          }),
+        );
+        if (typeof Item?.payload === "string") return Item.payload;
+      }
+      return undefined;
     },
     async get(tenantId, eventId) {
       const { Item } = await client.send(

@@ -259,9 +259,9 @@ export function dynamoWebhookStore(
       const version = typeof Item?.[SUBSCRIPTIONS_VERSION] === "number" ? Item[SUBSCRIPTIONS_VERSION] : 0;
       return { version, page: await activeWebhookPage(tenantId, undefined, true) };
     },
-    async get(tenantId, webhookId) {
+    async get(tenantId, webhookId, consistent = false) {
       const { Item } = await client.send(
-        new GetCommand({ TableName: tableName, Key: key(tenantId, webhookId) }),
+        new GetCommand({ TableName: tableName, Key: key(tenantId, webhookId), ConsistentRead: consistent }),
       );
       return Item ? fromItem(Item) : undefined;
     },
@@ -291,6 +291,8 @@ export function dynamoWebhookStore(
               },
               ...(request.active === undefined ? {} : { FilterExpression: "#active = :active" }),
               ScanIndexForward: false,
+              // The API lists what it has just written: a webhook created a moment ago is listed.
+              ConsistentRead: true,
               Limit: request.limit - webhooks.length,
               ...(start === undefined ? {} : { ExclusiveStartKey: start }),
             }),

@@ -156,8 +156,17 @@ export interface CircuitChange {
 }
 
 export interface DeliveryPorts {
-  /** The webhook as stored; `fresh` asks for a read that bypasses any cache. */
-  readonly webhook: (tenantId: string, webhookId: string, fresh: boolean) => Promise<Webhook | undefined>;
+  /**
+   * The webhook as stored, undefined only when it is surely gone: `fresh` asks for a strongly consistent
+   * read past any cache, `atLeast` for a version no older than that `updatedAt`.
+   */
+  readonly webhook: (
+    tenantId: string,
+    webhookId: string,
+    fresh: boolean,
+    atLeast?: string,
+  ) => Promise<Webhook | undefined>;
+  /** The stored event's payload: undefined only when it is surely gone (expired). */
   readonly eventPayload: (tenantId: string, eventId: string) => Promise<string | undefined>;
   /** Writes `claim` only if the stored circuit is still `from`; says whether it won. */
   readonly claimProbe: (webhook: Webhook, from: Circuit, claim: Circuit) => Promise<boolean>;
@@ -201,6 +210,7 @@ export async function deliveryStep(ports: DeliveryPorts, message: DeliveryMessag
     message.tenantId,
     message.webhookId,
     message.attempt > 1 || message.resumed === true,
+    message.webhookUpdatedAt,
   );
   if (!webhook) return { step: { kind: "failed", reason: "webhook_deleted" }, wasProbe: false };
   if (!webhook.active)

@@ -27,6 +27,11 @@ const deliveryFields = z.object({
   scheduleStart: z.number().int().min(0),
   /** Set when the message resumes a stored delivery: its webhook is then read fresh, never from a cache. */
   resumed: z.boolean().optional(),
+  /**
+   * The webhook's `updatedAt` as the fan-out read it: the delivery never uses an older version (a
+   * cached or eventually consistent read from before a change of its URL, say).
+   */
+  webhookUpdatedAt: z.string().optional(),
   /** A rate-limit slot this delivery already holds (epoch ms), when it was deferred to wait for it. */
   rateSlotAt: z.number().optional(),
 });

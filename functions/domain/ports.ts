@@ -26,7 +26,11 @@ export interface WebhookPage {
 
 export interface WebhookStore {
   create(webhook: Webhook): Promise<void>;
-  get(tenantId: string, webhookId: string): Promise<Webhook | undefined>;
+  /**
+   * The webhook as stored. Without `consistent` the read may be stale, as DynamoDB's eventually
+   * consistent reads are: it may miss a webhook created or see one deleted within about a second.
+   */
+  get(tenantId: string, webhookId: string, consistent?: boolean): Promise<Webhook | undefined>;
   /** A tenant's webhooks, newest first (their ids sort by creation time). */
   list(tenantId: string, request: WebhookPageRequest): Promise<WebhookPage>;
   /**
@@ -38,11 +42,15 @@ export interface WebhookStore {
   remove(tenantId: string, webhookId: string): Promise<boolean>;
 }
 
-/** The webhook as stored; `fresh` asks for a read that bypasses any cache. */
+/**
+ * The webhook as stored; `fresh` asks for a strongly consistent read that bypasses any cache, and
+ * `atLeast` names a version (`updatedAt`) the caller knows was stored, so that an older one is not used.
+ */
 export type WebhookReader = (
   tenantId: string,
   webhookId: string,
   fresh: boolean,
+  atLeast?: string,
 ) => Promise<Webhook | undefined>;
 
 export interface CircuitStore {

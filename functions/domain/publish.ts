@@ -118,7 +118,7 @@ export async function publishEvent(
     const stored = await deps.events.insertFannedOut(event, deliveries, version);
     if (stored === "subscribers_changed") continue;
     if (!stored.created) return duplicateOf(deps, stored.event);
-    await queueDeliveries(deps, event, deliveries);
+    await queueDeliveries(deps, event, deliveries, page.webhooks);
     return {
       event: { ...event, deliveryCount: deliveries.length },
       deliveryCount: deliveries.length,
@@ -176,13 +176,18 @@ function pendingDeliveries(
     );
 }
 
-/** Queues the first attempts of recorded deliveries, with the payload inline when it is small enough. */
+/**
+ * Queues the first attempts of recorded deliveries, with the payload inline when it is small enough,
+ * and the version of each webhook as read here, which the delivery will use or a newer one.
+ */
 async function queueDeliveries(
   deps: PublishDeps,
   event: StoredEvent,
   deliveries: readonly Delivery[],
+  webhooks: readonly Webhook[],
 ): Promise<void> {
   if (deliveries.length === 0) return;
+  const versions = new Map(webhooks.map((webhook) => [webhook.id, webhook.updatedAt]));
   const inlinePayload = Buffer.byteLength(event.payload) <= INLINE_PAYLOAD_BYTES ? event.payload : undefined;
   await deps.queue.enqueue(
     deliveries.map((delivery) => ({
@@ -195,6 +200,7 @@ async function queueDeliveries(
       attempt: 1,
       scheduleStart: 0,
       ...(inlinePayload === undefined ? {} : { payload: inlinePayload }),
+      ...(versions.has(delivery.webhookId) ? { webhookUpdatedAt: versions.get(delivery.webhookId) } : {}),
     })),
   );
 }
@@ -250,7 +256,7 @@ async function fanOutPage(
   // message lost with it is re-driven by the reconciler, and queueing it again would send it twice.
   const created =
     deliveries.length > 0 ? await deps.deliveries.createPending(deliveries, { resume: from.resume }) : [];
-  await queueDeliveries(deps, event, created);
+  await queueDeliveries(deps, event, created, page.webhooks);
   const deliveryCount = from.deliveriesSoFar + deliveries.length;
   if (page.next === undefined) {
     await deps.events.markFannedOut(event.tenantId, event.id, deliveryCount);

@@ -242,7 +242,9 @@ export async function findWebhook(
   tenantId: string,
   webhookId: string,
 ): Promise<Webhook> {
-  const webhook = await store.get(tenantId, webhookId);
+  // Strongly consistent: the API reads its own writes (a webhook created a moment ago is found, and a
+  // change starts from the version stored now).
+  const webhook = await store.get(tenantId, webhookId, true);
   if (!webhook) throw new NotFoundError(`webhook ${webhookId} not found`);
   return webhook;
 }

@@ -371,4 +371,15 @@ describe("production wiring", () => {
       );
     });
   });
+
+  describe("recursive loops", () => {
+    it("lets only the delivery functions, which feed their own queues on purpose, loop past 16 invocations", () => {
+      const functions = template.findResources("AWS::Lambda::Function");
+      const allowed = Object.entries(functions)
+        .filter(([, resource]) => resource.Properties?.RecursiveLoop === "Allow")
+        .map(([id]) => id.replace(/[0-9A-F]{8}$/, ""))
+        .sort();
+      expect(allowed).toEqual(["HooklineDeliveryFunction", "HooklineDeliveryPriorityFunction"]);
+    });
+  });
 });

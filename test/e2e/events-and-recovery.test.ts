@@ -107,7 +107,16 @@ describe("events", () => {
       }
     }
 
-    const all = await listAll<Body & { id: string }>("/v1/events?limit=3", key);
+    // The listing reads an index, which DynamoDB (and the local stack's model of it) updates within
+    // about a second of a write: wait for it to hold every event, then check the paging.
+    const all = await eventually(
+      "the events index to hold every published event",
+      async () => {
+        const listed = await listAll<Body & { id: string }>("/v1/events?limit=3", key);
+        return listed.items.length === published.length ? listed : undefined;
+      },
+      15_000,
+    );
     expect(all.pageSizes).toEqual([3, 3, 2]);
     expect(all.items.map((event) => event.id)).toEqual(newestFirst(published));
     const first = all.items[0];
