@@ -8,6 +8,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import { boundedAttempt, historySlot, keptAttempts } from "../domain/attempt-history.ts";
 import type { DeliveryStep } from "../domain/deliver.ts";
 import { deliveryIdRange } from "../domain/ids.ts";
 import type { DeliveryMessage } from "../domain/messages.ts";
@@ -47,18 +48,54 @@ interface DeliveryItem {
   readonly completed_at?: string;
   readonly next_attempt_at?: string;
   readonly parked_on?: string;
-  readonly attempts?: readonly {
-    attempt: number;
-    at: string;
-    status_code?: number;
-    duration_ms: number;
-    error?: string;
-    response_body: string;
-  }[];
+  /** The first attempts (see attempt-history.ts). */
+  readonly attempts?: readonly AttemptItem[];
+  /** The latest attempts past the first, a ring in slot order. */
+  readonly attempts_tail?: readonly AttemptItem[];
+}
+
+interface AttemptItem {
+  readonly attempt: number;
+  readonly at: string;
+  readonly status_code?: number;
+  readonly duration_ms: number;
+  readonly error?: string;
+  readonly response_body: string;
+}
+
+function attemptFromItem(attempt: AttemptItem): AttemptRecord {
+  return {
+    attempt: attempt.attempt,
+    at: attempt.at,
+    ...(attempt.status_code === undefined ? {} : { statusCode: attempt.status_code }),
+    durationMs: attempt.duration_ms,
+    ...(attempt.error === undefined ? {} : { error: attempt.error }),
+    responseBody: attempt.response_body,
+  };
+}
+
+function attemptItem(record: AttemptRecord): AttemptItem {
+  const attempt = boundedAttempt(record);
+  return {
+    attempt: attempt.attempt,
+    at: attempt.at,
+    ...(attempt.statusCode === undefined ? {} : { status_code: attempt.statusCode }),
+    duration_ms: attempt.durationMs,
+    ...(attempt.error === undefined ? {} : { error: attempt.error }),
+    response_body: attempt.responseBody,
+  };
 }
 
 export function deliveryFromItem(item: Record<string, unknown>): StoredDelivery {
   const stored = item as unknown as DeliveryItem;
+  const history =
+    stored.attempts === undefined && stored.attempts_tail === undefined
+      ? undefined
+      : keptAttempts(
+          (stored.attempts ?? []).map(attemptFromItem),
+          (stored.attempts_tail ?? []).map(attemptFromItem),
+          stored.attempt_count,
+        );
   return {
     id: stored.id,
     tenantId: stored.tenant_id,
@@ -75,19 +112,11 @@ export function deliveryFromItem(item: Record<string, unknown>): StoredDelivery 
     createdAt: stored.created_at,
     ...(stored.completed_at === undefined ? {} : { completedAt: stored.completed_at }),
     ...(stored.next_attempt_at === undefined ? {} : { nextAttemptAt: stored.next_attempt_at }),
-    ...(stored.attempts === undefined
+    ...(history === undefined
       ? {}
       : {
-          attempts: stored.attempts.map(
-            (attempt): AttemptRecord => ({
-              attempt: attempt.attempt,
-              at: attempt.at,
-              ...(attempt.status_code === undefined ? {} : { statusCode: attempt.status_code }),
-              durationMs: attempt.duration_ms,
-              ...(attempt.error === undefined ? {} : { error: attempt.error }),
-              responseBody: attempt.response_body,
-            }),
-          ),
+          attempts: history.attempts,
+          ...(history.omitted === 0 ? {} : { attemptsOmitted: history.omitted }),
         }),
   };
 }
@@ -106,19 +135,25 @@ class Update {
     return this;
   }
 
-  appendAttempt(attempt: AttemptRecord): this {
-    this.values[":none"] = [];
-    this.values[":attempt"] = [
-      {
-        attempt: attempt.attempt,
-        at: attempt.at,
-        ...(attempt.statusCode === undefined ? {} : { status_code: attempt.statusCode }),
-        duration_ms: attempt.durationMs,
-        ...(attempt.error === undefined ? {} : { error: attempt.error }),
-        response_body: attempt.responseBody,
-      },
-    ];
-    this.sets.push("attempts = list_append(if_not_exists(attempts, :none), :attempt)");
+  /**
+   * Keeps an attempt in the bounded history (attempt-history.ts): appended to the first attempts,
+   * starting the ring of the latest, or overwriting the ring's oldest. DynamoDB's list_append cannot
+   * trim, and a list index past the end appends, so every case stays one SET in the step's one write.
+   */
+  recordAttempt(attempt: AttemptRecord): this {
+    const item = attemptItem(attempt);
+    const slot = historySlot(attempt.attempt);
+    if (slot.list === "head") {
+      this.values[":none"] = [];
+      this.values[":attempt"] = [item];
+      this.sets.push("attempts = list_append(if_not_exists(attempts, :none), :attempt)");
+    } else if (slot.start) {
+      this.values[":attempt"] = [item];
+      this.sets.push("attempts_tail = :attempt");
+    } else {
+      this.values[":attempt"] = item;
+      this.sets.push(`attempts_tail[${slot.index}] = :attempt`);
+    }
     return this;
   }
 
@@ -236,7 +271,7 @@ export function dynamoDeliveryStore(
       update
         .set("attempt_count", attempt.attempt)
         .set("duration_ms", attempt.durationMs)
-        .appendAttempt(attempt);
+        .recordAttempt(attempt);
       if (attempt.statusCode === undefined) update.remove("last_status_code");
       else update.set("last_status_code", attempt.statusCode);
     }
