@@ -295,6 +295,7 @@ export class Hookline extends Construct {
       eventsTable: this.storage.eventsTable,
       deliveryQueue: this.delivery.queue,
       priorityQueue: this.delivery.priorityQueue,
+      deadLetterQueue: this.delivery.deadLetterQueue,
       environment: queueEnvironment,
       ...(props.reconcileInterval === undefined ? {} : { interval: props.reconcileInterval }),
       ...functionOptions,

@@ -48,6 +48,7 @@ interface DeliveryItem {
   readonly completed_at?: string;
   readonly next_attempt_at?: string;
   readonly parked_on?: string;
+  readonly redrives?: number;
   /** The first attempts (see attempt-history.ts). */
   readonly attempts?: readonly AttemptItem[];
   /** The latest attempts past the first, a ring in slot order. */
@@ -106,6 +107,7 @@ export function deliveryFromItem(item: Record<string, unknown>): StoredDelivery 
     attemptCount: stored.attempt_count,
     scheduleStart: stored.schedule_start ?? 0,
     parked: stored.parked_on !== undefined,
+    redrives: stored.redrives ?? 0,
     ...(stored.last_status_code === undefined ? {} : { lastStatusCode: stored.last_status_code }),
     ...(stored.last_error === undefined ? {} : { lastError: stored.last_error }),
     ...(stored.duration_ms === undefined ? {} : { durationMs: stored.duration_ms }),
@@ -208,6 +210,7 @@ export function pendingDeliveryItem(
 
 const NOT_DUE = [TableKey.dueShard, TableKey.dueAt] as const;
 const NOT_PARKED = [TableKey.parkedOn, TableKey.parkedSort] as const;
+const REDRIVES = "redrives";
 
 /** Deliveries live in the events table under their webhook's partition, and are indexed by event. */
 export function dynamoDeliveryStore(
@@ -251,7 +254,8 @@ export function dynamoDeliveryStore(
   }
 
   function stepUpdate(message: DeliveryMessage, step: DeliveryStep, now: Date): Update {
-    const update = new Update().set("updated_at", now.toISOString());
+    // A recorded step is progress: the reconciler's count of re-drives without any starts again.
+    const update = new Update().set("updated_at", now.toISOString()).remove(REDRIVES);
     if (step.kind === "deferred") {
       return update
         .set("next_attempt_at", step.until)
@@ -297,10 +301,12 @@ export function dynamoDeliveryStore(
           .set(TableKey.dueShard, dueShardOf(message.deliveryId))
           .set(TableKey.dueAt, dueAfter(step.nextAttemptAt));
       case "dead_letter":
-        // The workflow (or the caller) puts the message on the dead-letter queue and then marks the
-        // delivery; until then it stays due, so a crash in between is picked up again.
+        // Marked before its message goes to the dead-letter queue, so that a crash in between can
+        // neither send one more attempt nor a second message: it stays due until the message is sent
+        // (settleDeadLetter), and the reconciler sends one a crash left unsent.
         return update
-          .set("status", "retrying")
+          .set("status", "dead_lettered")
+          .set("completed_at", now.toISOString())
           .remove("next_attempt_at")
           .set(TableKey.dueShard, dueShardOf(message.deliveryId))
           .set(TableKey.dueAt, dueAfter(now));
@@ -348,18 +354,14 @@ export function dynamoDeliveryStore(
       );
     },
 
-    async markDeadLettered(key, at) {
-      const update = new Update()
-        .set("status", "dead_lettered")
-        .set("completed_at", at)
-        .set("updated_at", at)
-        .remove(...NOT_DUE, ...NOT_PARKED);
-      update.values[":retrying"] = "retrying";
+    async settleDeadLetter(key) {
+      const update = new Update().remove(...NOT_DUE);
+      update.values[":deadLettered"] = "dead_lettered";
       return conditionally(
         new UpdateCommand({
           TableName: tableName,
           Key: keyAttributes(key),
-          ConditionExpression: "attribute_exists(#pk) AND #status = :retrying",
+          ConditionExpression: "attribute_exists(#pk) AND #status = :deadLettered",
           UpdateExpression: update.expression(),
           ExpressionAttributeNames: update.names,
           ExpressionAttributeValues: update.values,
@@ -367,11 +369,37 @@ export function dynamoDeliveryStore(
       );
     },
 
-    async get(tenantId, webhookId, deliveryId) {
+    async failStalled(delivery, reason, now) {
+      const at = now.toISOString();
+      const update = new Update()
+        .set("status", "failed")
+        .set("last_error", reason)
+        .set("completed_at", at)
+        .set("updated_at", at)
+        .remove("next_attempt_at", ...NOT_DUE, ...NOT_PARKED);
+      update.values[":expected"] = delivery.status;
+      update.values[":count"] = delivery.attemptCount;
+      update.values[":redrives"] = delivery.redrives;
+      update.names["#redrives"] = REDRIVES;
+      return conditionally(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: keyAttributes(deliveryKey(delivery.tenantId, delivery.webhookId, delivery.id)),
+          ConditionExpression:
+            "attribute_exists(#pk) AND #status = :expected AND attempt_count = :count AND #redrives = :redrives",
+          UpdateExpression: update.expression(),
+          ExpressionAttributeNames: update.names,
+          ExpressionAttributeValues: update.values,
+        }),
+      );
+    },
+
+    async get(tenantId, webhookId, deliveryId, options) {
       const { Item } = await client.send(
         new GetCommand({
           TableName: tableName,
           Key: keyAttributes(deliveryKey(tenantId, webhookId, deliveryId)),
+          ...(options?.consistent ? { ConsistentRead: true } : {}),
         }),
       );
       return Item ? deliveryFromItem(Item) : undefined;
@@ -518,7 +546,7 @@ export function dynamoDeliveryStore(
         .set("updated_at", now.toISOString())
         .set(TableKey.dueShard, dueShardOf(deliveryId))
         .set(TableKey.dueAt, dueAfter(now))
-        .remove("completed_at", "next_attempt_at");
+        .remove("completed_at", "next_attempt_at", REDRIVES);
       update.values[":expected"] = current.status;
       update.values[":count"] = current.attemptCount;
       const reopened = await conditionally(
@@ -531,7 +559,9 @@ export function dynamoDeliveryStore(
           ExpressionAttributeValues: update.values,
         }),
       );
-      return reopened ? { ...current, status: "pending", scheduleStart: current.attemptCount } : undefined;
+      return reopened
+        ? { ...current, status: "pending", scheduleStart: current.attemptCount, redrives: 0 }
+        : undefined;
     },
   };
 }

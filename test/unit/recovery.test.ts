@@ -28,6 +28,7 @@ function stored(id: string, status: DeliveryStatus, attemptCount: number): Store
     status,
     attemptCount,
     createdAt: "2026-11-25T11:00:00.000Z",
+    redrives: 0,
     scheduleStart: 0,
     parked: false,
   };
