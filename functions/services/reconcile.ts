@@ -50,21 +50,22 @@ export async function reconcile(deps: ReconcileDeps): Promise<{ fanOuts: number;
   const now = deps.now();
   const postponeTo = new Date(now.getTime() + deps.graceSeconds * 1000).toISOString();
   const overdue = await deps.due.overdue(now, RECORDS_PER_RUN);
-  // A pending delivery overdue while its lane still has messages waiting is most likely among them,
-  // late rather than lost: sending it again now would send it twice. It waits for the backlog to clear;
-  // one whose message really was lost (a crash) finds the queue drained soon after.
+  // A pending delivery overdue while its lane still has messages waiting or in flight is most likely
+  // among them, late rather than lost: sending it again now would send it twice. It waits for the
+  // backlog to clear; one whose message really was lost (a crash) finds the queue drained soon after.
   const backlogOf = overdue.length === 0 ? () => 0 : await deps.backlogs();
   let fanOuts = 0;
   let waiting = 0;
   let poisoned = 0;
   const resumed: DeliveryMessage[] = [];
   for (const record of overdue) {
-    const redrive =
-      record.kind === "delivery" &&
-      !TERMINAL_STATUSES.includes(record.delivery.status) &&
-      !(record.delivery.status === "pending" && backlogOf(record.delivery.eventType) > 0) &&
-      record.delivery.redrives < MAX_REDRIVES;
-    if (!(await deps.due.postpone(record, postponeTo, { redrive }))) continue;
+    // Only a re-drive into an empty lane counts towards poison: a grace later, its message has surely
+    // been processed (the grace exceeds the queue's visibility timeout), so a delivery still overdue
+    // then failed for a reason of its own, not for waiting behind others.
+    const quiet = record.kind === "delivery" && backlogOf(record.delivery.eventType) === 0;
+    const poison = quiet && record.delivery.redrives >= MAX_REDRIVES;
+    const counted = quiet && !poison && !TERMINAL_STATUSES.includes(record.delivery.status);
+    if (!(await deps.due.postpone(record, postponeTo, { redrive: counted }))) continue;
     if (record.kind === "fan_out") {
       const { event } = record;
       const deliveries = await resumeFanOut(deps.publish, event);
@@ -86,7 +87,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<{ fanOuts: number;
       waiting += 1;
       continue;
     }
-    if (!redrive) {
+    if (poison) {
       if (await failPoisoned(deps, delivery)) poisoned += 1;
       continue;
     }

@@ -137,6 +137,15 @@ describe("the reconciler and a delivery that is never processed (a poison messag
     expect(w.delivery()).toMatchObject({ status: "pending", redrives: 0 });
   });
 
+  it("keeps re-driving a retrying delivery whose lane is busy, without counting it as poison", async () => {
+    const w = world({ status: "retrying", attemptCount: 2 }, 5);
+
+    for (let run = 0; run < 10; run++) await w.run();
+
+    expect(w.redriven).toHaveLength(10);
+    expect(w.delivery()).toMatchObject({ status: "retrying", redrives: 0 });
+  });
+
   it("sends the dead-letter message of a delivery marked dead_lettered that a crash left unsent, once", async () => {
     const w = world({ status: "dead_lettered", attemptCount: 6, completedAt: "2026-11-25T11:59:00.000Z" });
 
