@@ -34,6 +34,14 @@ export interface HooklineDeliveryProps {
    * @default 5
    */
   readonly maxReceiveCount?: number;
+  /**
+   * How long a received message stays hidden before SQS delivers it again: a message lost with its
+   * function (a crash, a timeout) is back this soon. At least the delivery function's timeout (Lambda
+   * refuses an event source mapping on a queue whose visibility timeout is shorter) and at most 12 hours.
+   * The reconciler's grace must exceed it, or it may re-drive a delivery whose message is in flight.
+   * @default - the delivery function's timeout plus 5 seconds: 45 seconds
+   */
+  readonly visibilityTimeout?: Duration;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
   /**
@@ -55,6 +63,8 @@ export class HooklineDelivery extends Construct {
   readonly queue: Queue;
   readonly priorityQueue: Queue;
   readonly deadLetterQueue: Queue;
+  /** The delivery queues' visibility timeout, resolved. */
+  readonly visibilityTimeout: Duration;
   readonly function: HooklineFunction;
   /** The same code as `function`, fed only by the priority queue. */
   readonly priorityFunction: HooklineFunction;
@@ -67,9 +77,18 @@ export class HooklineDelivery extends Construct {
     ]);
     const attemptTimeout = props.attemptTimeout ?? Duration.seconds(Setting.attemptTimeoutSeconds.default);
     // Records of a batch are attempted in parallel, so one batch takes about one attempt's time: the
-    // longest a webhook may ask for, a rate limit's wait, and the bookkeeping around them.
+    // longest a webhook may ask for, a rate limit's in-process wait (5 s), and the bookkeeping around
+    // them. Kept short: the queue's visibility timeout, and so the time to recover a message lost with
+    // its function, cannot be shorter.
     const longestAttempt = Math.max(attemptTimeout.toSeconds(), MAX_ATTEMPT_TIMEOUT_SECONDS);
-    const functionTimeout = Duration.seconds(longestAttempt + 25);
+    const functionTimeout = Duration.seconds(longestAttempt + 10);
+    this.visibilityTimeout = props.visibilityTimeout ?? functionTimeout.plus(Duration.seconds(5));
+    const visibilitySeconds = this.visibilityTimeout.toSeconds();
+    if (visibilitySeconds < functionTimeout.toSeconds() || visibilitySeconds > 43_200) {
+      throw new Error(
+        `HooklineDelivery: visibilityTimeout must be at least the delivery function's timeout (${functionTimeout.toSeconds()} s) and at most 12 hours; found ${visibilitySeconds} s`,
+      );
+    }
 
     this.deadLetterQueue = new Queue(this, "DeadLetterQueue", {
       retentionPeriod: Duration.days(14),
@@ -81,8 +100,10 @@ export class HooklineDelivery extends Construct {
     });
     const deliveryQueue = (queueId: string) =>
       new Queue(this, queueId, {
-        // Six times the function timeout, as Lambda's SQS guidance recommends, so a slow batch is not redelivered mid-flight.
-        visibilityTimeout: Duration.seconds(functionTimeout.toSeconds() * 6),
+        // Short, so that a message lost with its function comes back soon. Lambda's guidance of six times
+        // the function timeout leaves room for throttled invokes; the event source's maximum concurrency
+        // keeps those rare, and a message delivered again is checked against its record before sending.
+        visibilityTimeout: this.visibilityTimeout,
         retentionPeriod: Duration.days(14),
         encryption: QueueEncryption.SQS_MANAGED,
         enforceSSL: true,

@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, Names, type RemovalPolicy, Stack } from "aws-cdk-lib";
+import { Annotations, ArnFormat, Duration, Names, type RemovalPolicy, Stack } from "aws-cdk-lib";
 import { EventBus, type IEventBus } from "aws-cdk-lib/aws-events";
 import type { IKey } from "aws-cdk-lib/aws-kms";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
@@ -115,10 +115,17 @@ export interface HooklineProps {
   readonly circuitCooldown?: Duration;
   /**
    * How long past its deadline a record may stay before the reconciler drives it on (a lost message,
-   * a workflow that failed to start, an interrupted fan-out): 1 second to 1 day.
-   * @default Duration.minutes(5)
+   * a workflow that failed to start, an interrupted fan-out): 1 second to 1 day. Keep it above
+   * `deliveryVisibilityTimeout` (a warning at synth says when it is not), or a delivery whose message
+   * is still in flight may be driven on a second time.
+   * @default Duration.seconds(50)
    */
   readonly reconcileGrace?: Duration;
+  /**
+   * How long a delivery message stays hidden once received (see `HooklineDeliveryProps`).
+   * @default - the delivery function's timeout plus 5 seconds: 45 seconds
+   */
+  readonly deliveryVisibilityTimeout?: Duration;
   /**
    * How often the reconciler runs.
    * @default Duration.minutes(1)
@@ -278,9 +285,20 @@ export class Hookline extends Construct {
       environment,
       attemptTimeout,
       ...(props.deliveryConcurrency === undefined ? {} : { maxConcurrency: props.deliveryConcurrency }),
+      ...(props.deliveryVisibilityTimeout === undefined
+        ? {}
+        : { visibilityTimeout: props.deliveryVisibilityTimeout }),
       retryStateMachineArn,
       ...functionOptions,
     });
+    if (this.reconcileGraceSeconds <= this.delivery.visibilityTimeout.toSeconds()) {
+      // A warning, not an error: the local runtime shortens the grace on purpose so that tests run in
+      // seconds; a deployment should not.
+      Annotations.of(this).addWarningV2(
+        "hookline:graceWithinVisibility",
+        `reconcileGrace (${this.reconcileGraceSeconds} s) does not exceed the delivery queues' visibility timeout (${this.delivery.visibilityTimeout.toSeconds()} s): the reconciler may drive on a delivery whose message is still in flight (it is checked against its record before sending, but two copies running at once can both send)`,
+      );
+    }
     this.retryWorkflow = new HooklineRetryWorkflow(this, "RetryWorkflow", {
       deliveryFunction: this.delivery.function,
       deadLetterQueue: this.delivery.deadLetterQueue,
@@ -298,6 +316,7 @@ export class Hookline extends Construct {
       eventsTable: this.storage.eventsTable,
       deliveryQueue: this.delivery.queue,
       priorityQueue: this.delivery.priorityQueue,
+      deadLetterQueue: this.delivery.deadLetterQueue,
       environment: queueEnvironment,
       ...(props.reconcileInterval === undefined ? {} : { interval: props.reconcileInterval }),
       ...functionOptions,

@@ -367,6 +367,8 @@ export class HooklineMonitoring extends Construct {
     const succeeded = custom(MetricName.deliveriesSucceeded, MetricStatistic.SUM, "Succeeded");
     const failed = custom(MetricName.deliveriesFailed, MetricStatistic.SUM, "Failed");
     const deadLettered = custom(MetricName.deliveriesDeadLettered, MetricStatistic.SUM, "Dead-lettered");
+    // Counted among the failed too; shown apart because each is a platform problem, not an endpoint's.
+    const poisoned = custom(MetricName.deliveriesPoisoned, MetricStatistic.SUM, "Failed as poison");
     const window = thresholds.successRateWindow;
     const successRate = percentOf(
       metrics,
@@ -397,7 +399,7 @@ export class HooklineMonitoring extends Construct {
       description:
         "Custom metrics the functions emit (Powertools Metrics). No traffic means no data, never an alarm.",
       metricGroups: [
-        { title: "Deliveries per minute by outcome", metrics: [succeeded, failed, deadLettered] },
+        { title: "Deliveries per minute by outcome", metrics: [succeeded, failed, deadLettered, poisoned] },
         {
           title: "Throughput per minute",
           metrics: [

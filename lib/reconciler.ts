@@ -5,7 +5,7 @@ import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { DUE_INDEX, OPEN_CIRCUITS_INDEX, WebhooksPartition } from "../functions/shared/names.ts";
+import { DUE_INDEX, EnvVar, OPEN_CIRCUITS_INDEX, WebhooksPartition } from "../functions/shared/names.ts";
 import { acknowledge } from "./acknowledge.ts";
 import { HooklineFunction } from "./function.ts";
 import { grantTableAccess } from "./table-access.ts";
@@ -16,6 +16,8 @@ export interface HooklineReconcilerProps {
   readonly deliveryQueue: IQueue;
   /** The priority lane's queue, for high-priority event types. */
   readonly priorityQueue: IQueue;
+  /** Where a dead-lettered delivery's message goes when a crash left it unsent. */
+  readonly deadLetterQueue: IQueue;
   readonly environment: Readonly<Record<string, string>>;
   /**
    * How often the reconciler runs.
@@ -42,7 +44,7 @@ export class HooklineReconciler extends Construct {
       entry: "reconciler/handler.ts",
       description: "Hookline: drives on overdue fan-outs and deliveries",
       timeout: Duration.minutes(5),
-      environment: props.environment,
+      environment: { ...props.environment, [EnvVar.deadLetterQueueUrl]: props.deadLetterQueue.queueUrl },
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
       ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
     });
@@ -60,6 +62,7 @@ export class HooklineReconciler extends Construct {
     });
     props.deliveryQueue.grantSendMessages(this.function);
     props.priorityQueue.grantSendMessages(this.function);
+    props.deadLetterQueue.grantSendMessages(this.function);
     this.schedule = new Rule(this, "Schedule", {
       description: "Hookline: run the reconciler",
       schedule: Schedule.rate(props.interval ?? Duration.minutes(1)),

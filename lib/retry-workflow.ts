@@ -102,6 +102,8 @@ export class HooklineRetryWorkflow extends Construct {
       messageBody: TaskInput.fromJsonPathAt(`$.${RetryStep.deadLetterMessage}`),
       resultPath: JsonPath.DISCARD,
     });
+    // The delivery function marked the delivery `dead_lettered` before answering, and left it due so
+    // that the reconciler sends a message a crash left unsent; with the message sent, it is settled.
     const markDeadLettered = new DynamoUpdateItem(this, "MarkDeadLettered", {
       table: props.eventsTable,
       key: {
@@ -110,22 +112,19 @@ export class HooklineRetryWorkflow extends Construct {
         ),
         [TableKey.sort]: DynamoAttributeValue.fromString(JsonPath.stringAt(`$.${RetryStep.recordKey}.sk`)),
       },
-      conditionExpression: "#status = :retrying",
-      updateExpression:
-        "SET #status = :deadLettered, completed_at = :at, updated_at = :at REMOVE #dueShard, #dueAt",
+      conditionExpression: "#status = :deadLettered",
+      updateExpression: "REMOVE #dueShard, #dueAt",
       expressionAttributeNames: {
         "#status": "status",
         "#dueShard": TableKey.dueShard,
         "#dueAt": TableKey.dueAt,
       },
       expressionAttributeValues: {
-        ":retrying": DynamoAttributeValue.fromString("retrying"),
         ":deadLettered": DynamoAttributeValue.fromString("dead_lettered"),
-        ":at": DynamoAttributeValue.fromString(JsonPath.stringAt(`$.${RetryStep.completedAt}`)),
       },
       resultPath: JsonPath.DISCARD,
     });
-    // The record already moved on (a manual retry delivered it): nothing to mark.
+    // The record already moved on (a manual retry re-opened it): nothing to settle.
     markDeadLettered.addCatch(done, { errors: ["DynamoDB.ConditionalCheckFailedException"] });
 
     const outcome = new Choice(this, "Outcome")

@@ -128,12 +128,15 @@ export function sqsQueueSends(
   };
 }
 
-/** Reads the depth of both lanes, and answers how many messages wait in an event type's lane. */
+/**
+ * Reads the depth of both lanes, and answers how many messages wait in an event type's lane or are
+ * in flight there: a message being processed may be the very one an overdue record waits for.
+ */
 export function sqsLaneBacklogs(client: SQSClient, lanes: DeliveryLanes): LaneBacklogs {
   return async () => {
     const urls = [lanes.queueUrl, lanes.priorityQueueUrl];
     const depths = new Map(
-      await Promise.all(urls.map(async (url) => [url, await queueDepth(client, url)] as const)),
+      await Promise.all(urls.map(async (url) => [url, await queueDepth(client, url, true)] as const)),
     );
     return (eventType) => depths.get(laneOf(lanes, eventType)) ?? 0;
   };

@@ -8,6 +8,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import { boundedAttempt, historySlot, keptAttempts } from "../domain/attempt-history.ts";
 import type { DeliveryStep } from "../domain/deliver.ts";
 import { deliveryIdRange } from "../domain/ids.ts";
 import type { DeliveryMessage } from "../domain/messages.ts";
@@ -50,18 +51,55 @@ interface DeliveryItem {
   readonly completed_at?: string;
   readonly next_attempt_at?: string;
   readonly parked_on?: string;
-  readonly attempts?: readonly {
-    attempt: number;
-    at: string;
-    status_code?: number;
-    duration_ms: number;
-    error?: string;
-    response_body: string;
-  }[];
+  readonly redrives?: number;
+  /** The first attempts (see attempt-history.ts). */
+  readonly attempts?: readonly AttemptItem[];
+  /** The latest attempts past the first, a ring in slot order. */
+  readonly attempts_tail?: readonly AttemptItem[];
+}
+
+interface AttemptItem {
+  readonly attempt: number;
+  readonly at: string;
+  readonly status_code?: number;
+  readonly duration_ms: number;
+  readonly error?: string;
+  readonly response_body: string;
+}
+
+function attemptFromItem(attempt: AttemptItem): AttemptRecord {
+  return {
+    attempt: attempt.attempt,
+    at: attempt.at,
+    ...(attempt.status_code === undefined ? {} : { statusCode: attempt.status_code }),
+    durationMs: attempt.duration_ms,
+    ...(attempt.error === undefined ? {} : { error: attempt.error }),
+    responseBody: attempt.response_body,
+  };
+}
+
+function attemptItem(record: AttemptRecord): AttemptItem {
+  const attempt = boundedAttempt(record);
+  return {
+    attempt: attempt.attempt,
+    at: attempt.at,
+    ...(attempt.statusCode === undefined ? {} : { status_code: attempt.statusCode }),
+    duration_ms: attempt.durationMs,
+    ...(attempt.error === undefined ? {} : { error: attempt.error }),
+    response_body: attempt.responseBody,
+  };
 }
 
 export function deliveryFromItem(item: Record<string, unknown>): StoredDelivery {
   const stored = item as unknown as DeliveryItem;
+  const history =
+    stored.attempts === undefined && stored.attempts_tail === undefined
+      ? undefined
+      : keptAttempts(
+          (stored.attempts ?? []).map(attemptFromItem),
+          (stored.attempts_tail ?? []).map(attemptFromItem),
+          stored.attempt_count,
+        );
   return {
     id: stored.id,
     tenantId: stored.tenant_id,
@@ -72,25 +110,18 @@ export function deliveryFromItem(item: Record<string, unknown>): StoredDelivery 
     attemptCount: stored.attempt_count,
     scheduleStart: stored.schedule_start ?? 0,
     parked: stored.parked_on !== undefined,
+    redrives: stored.redrives ?? 0,
     ...(stored.last_status_code === undefined ? {} : { lastStatusCode: stored.last_status_code }),
     ...(stored.last_error === undefined ? {} : { lastError: stored.last_error }),
     ...(stored.duration_ms === undefined ? {} : { durationMs: stored.duration_ms }),
     createdAt: stored.created_at,
     ...(stored.completed_at === undefined ? {} : { completedAt: stored.completed_at }),
     ...(stored.next_attempt_at === undefined ? {} : { nextAttemptAt: stored.next_attempt_at }),
-    ...(stored.attempts === undefined
+    ...(history === undefined
       ? {}
       : {
-          attempts: stored.attempts.map(
-            (attempt): AttemptRecord => ({
-              attempt: attempt.attempt,
-              at: attempt.at,
-              ...(attempt.status_code === undefined ? {} : { statusCode: attempt.status_code }),
-              durationMs: attempt.duration_ms,
-              ...(attempt.error === undefined ? {} : { error: attempt.error }),
-              responseBody: attempt.response_body,
-            }),
-          ),
+          attempts: history.attempts,
+          ...(history.omitted === 0 ? {} : { attemptsOmitted: history.omitted }),
         }),
   };
 }
@@ -109,19 +140,25 @@ class Update {
     return this;
   }
 
-  appendAttempt(attempt: AttemptRecord): this {
-    this.values[":none"] = [];
-    this.values[":attempt"] = [
-      {
-        attempt: attempt.attempt,
-        at: attempt.at,
-        ...(attempt.statusCode === undefined ? {} : { status_code: attempt.statusCode }),
-        duration_ms: attempt.durationMs,
-        ...(attempt.error === undefined ? {} : { error: attempt.error }),
-        response_body: attempt.responseBody,
-      },
-    ];
-    this.sets.push("attempts = list_append(if_not_exists(attempts, :none), :attempt)");
+  /**
+   * Keeps an attempt in the bounded history (attempt-history.ts): appended to the first attempts,
+   * starting the ring of the latest, or overwriting the ring's oldest. DynamoDB's list_append cannot
+   * trim, and a list index past the end appends, so every case stays one SET in the step's one write.
+   */
+  recordAttempt(attempt: AttemptRecord): this {
+    const item = attemptItem(attempt);
+    const slot = historySlot(attempt.attempt);
+    if (slot.list === "head") {
+      this.values[":none"] = [];
+      this.values[":attempt"] = [item];
+      this.sets.push("attempts = list_append(if_not_exists(attempts, :none), :attempt)");
+    } else if (slot.start) {
+      this.values[":attempt"] = [item];
+      this.sets.push("attempts_tail = :attempt");
+    } else {
+      this.values[":attempt"] = item;
+      this.sets.push(`attempts_tail[${slot.index}] = :attempt`);
+    }
     return this;
   }
 
@@ -176,6 +213,7 @@ export function pendingDeliveryItem(
 
 const NOT_DUE = [TableKey.dueShard, TableKey.dueAt] as const;
 const NOT_PARKED = [TableKey.parkedOn, TableKey.parkedSort] as const;
+const REDRIVES = "redrives";
 
 /** Deliveries live in the events table under their webhook's partition, and are indexed by event. */
 export function dynamoDeliveryStore(
@@ -219,7 +257,8 @@ export function dynamoDeliveryStore(
   }
 
   function stepUpdate(message: DeliveryMessage, step: DeliveryStep, now: Date): Update {
-    const update = new Update().set("updated_at", now.toISOString());
+    // A recorded step is progress: the reconciler's count of re-drives without any starts again.
+    const update = new Update().set("updated_at", now.toISOString()).remove(REDRIVES);
     if (step.kind === "deferred") {
       return update
         .set("next_attempt_at", step.until)
@@ -239,7 +278,7 @@ export function dynamoDeliveryStore(
       update
         .set("attempt_count", attempt.attempt)
         .set("duration_ms", attempt.durationMs)
-        .appendAttempt(attempt);
+        .recordAttempt(attempt);
       if (attempt.statusCode === undefined) update.remove("last_status_code");
       else update.set("last_status_code", attempt.statusCode);
     }
@@ -265,10 +304,12 @@ export function dynamoDeliveryStore(
           .set(TableKey.dueShard, dueShardOf(message.deliveryId))
           .set(TableKey.dueAt, dueAfter(step.nextAttemptAt));
       case "dead_letter":
-        // The workflow (or the caller) puts the message on the dead-letter queue and then marks the
-        // delivery; until then it stays due, so a crash in between is picked up again.
+        // Marked before its message goes to the dead-letter queue, so that a crash in between can
+        // neither send one more attempt nor a second message: it stays due until the message is sent
+        // (settleDeadLetter), and the reconciler sends one a crash left unsent.
         return update
-          .set("status", "retrying")
+          .set("status", "dead_lettered")
+          .set("completed_at", now.toISOString())
           .remove("next_attempt_at")
           .set(TableKey.dueShard, dueShardOf(message.deliveryId))
           .set(TableKey.dueAt, dueAfter(now));
@@ -316,18 +357,39 @@ export function dynamoDeliveryStore(
       );
     },
 
-    async markDeadLettered(key, at) {
-      const update = new Update()
-        .set("status", "dead_lettered")
-        .set("completed_at", at)
-        .set("updated_at", at)
-        .remove(...NOT_DUE, ...NOT_PARKED);
-      update.values[":retrying"] = "retrying";
+    async settleDeadLetter(key) {
+      const update = new Update().remove(...NOT_DUE);
+      update.values[":deadLettered"] = "dead_lettered";
       return conditionally(
         new UpdateCommand({
           TableName: tableName,
           Key: keyAttributes(key),
-          ConditionExpression: "attribute_exists(#pk) AND #status = :retrying",
+          ConditionExpression: "attribute_exists(#pk) AND #status = :deadLettered",
+          UpdateExpression: update.expression(),
+          ExpressionAttributeNames: update.names,
+          ExpressionAttributeValues: update.values,
+        }),
+      );
+    },
+
+    async failStalled(delivery, reason, now) {
+      const at = now.toISOString();
+      const update = new Update()
+        .set("status", "failed")
+        .set("last_error", reason)
+        .set("completed_at", at)
+        .set("updated_at", at)
+        .remove("next_attempt_at", ...NOT_DUE, ...NOT_PARKED);
+      update.values[":expected"] = delivery.status;
+      update.values[":count"] = delivery.attemptCount;
+      update.values[":redrives"] = delivery.redrives;
+      update.names["#redrives"] = REDRIVES;
+      return conditionally(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: keyAttributes(deliveryKey(delivery.tenantId, delivery.webhookId, delivery.id)),
+          ConditionExpression:
+            "attribute_exists(#pk) AND #status = :expected AND attempt_count = :count AND #redrives = :redrives",
           UpdateExpression: update.expression(),
           ExpressionAttributeNames: update.names,
           ExpressionAttributeValues: update.values,
@@ -490,7 +552,7 @@ export function dynamoDeliveryStore(
         .set("updated_at", now.toISOString())
         .set(TableKey.dueShard, dueShardOf(deliveryId))
         .set(TableKey.dueAt, dueAfter(now))
-        .remove("completed_at", "next_attempt_at");
+        .remove("completed_at", "next_attempt_at", REDRIVES);
       update.values[":expected"] = current.status;
       update.values[":count"] = current.attemptCount;
       const items: TransactItem[] = [
@@ -510,7 +572,9 @@ export function dynamoDeliveryStore(
       const takenBack = reopenedCounts(current, now);
       if (takenBack) items.push({ Update: statsUpdate(tableName, retentionDays, takenBack) });
       const { written: reopened } = await writeTransaction(client, items);
-      return reopened ? { ...current, status: "pending", scheduleStart: current.attemptCount } : undefined;
+      return reopened
+        ? { ...current, status: "pending", scheduleStart: current.attemptCount, redrives: 0 }
+        : undefined;
     },
   };
 }

@@ -10,7 +10,8 @@ import { DUE_SHARDS, Keys } from "./keys.ts";
 export function dynamoDueRecords(client: DynamoDBDocumentClient, tableName: string): DueRecords {
   return {
     overdue: (now, limit) => overdueRecords(client, tableName, now, limit),
-    postpone: (record, until) => postponeDue(client, tableName, record, until),
+    postpone: (record, until, options) =>
+      postponeDue(client, tableName, record, until, options?.redrive === true),
   };
 }
 
@@ -56,6 +57,7 @@ async function postponeDue(
   tableName: string,
   record: OverdueRecord,
   until: string,
+  redrive: boolean,
 ): Promise<boolean> {
   try {
     await client.send(
@@ -63,9 +65,13 @@ async function postponeDue(
         TableName: tableName,
         Key: { [TableKey.partition]: record.key.pk, [TableKey.sort]: record.key.sk },
         ConditionExpression: "#dueAt = :was",
-        UpdateExpression: "SET #dueAt = :until",
+        UpdateExpression: redrive ? "SET #dueAt = :until ADD redrives :one" : "SET #dueAt = :until",
         ExpressionAttributeNames: { "#dueAt": TableKey.dueAt },
-        ExpressionAttributeValues: { ":was": record.dueAt, ":until": until },
+        ExpressionAttributeValues: {
+          ":was": record.dueAt,
+          ":until": until,
+          ...(redrive ? { ":one": 1 } : {}),
+        },
       }),
     );
     return true;

@@ -3,7 +3,8 @@ import http from "node:http";
 import https from "node:https";
 import { isIP, type LookupFunction } from "node:net";
 import { performance } from "node:perf_hooks";
-import { RESPONSE_BODY_LIMIT_BYTES, type SendWebhook } from "../domain/deliver.ts";
+import { RESPONSE_BODY_LIMIT_BYTES, truncateUtf8 } from "../domain/attempt-history.ts";
+import type { SendWebhook } from "../domain/deliver.ts";
 import { connectionRefusalReason, type EndpointPolicy } from "../domain/endpoint-url.ts";
 
 class RefusedAddressError extends Error {
@@ -158,7 +159,12 @@ export function httpSender(policy: EndpointPolicy): SendWebhook {
           finish({
             statusCode: response.statusCode ?? 0,
             ...(retryAfter === undefined ? {} : { retryAfter }),
-            responseBody: Buffer.concat(chunks).subarray(0, RESPONSE_BODY_LIMIT_BYTES).toString("utf8"),
+            // Bytes that are not UTF-8 decode as U+FFFD, three bytes each: the excerpt is bounded again
+            // after decoding, on a character boundary.
+            responseBody: truncateUtf8(
+              Buffer.concat(chunks).subarray(0, RESPONSE_BODY_LIMIT_BYTES).toString("utf8"),
+              RESPONSE_BODY_LIMIT_BYTES,
+            ),
           });
         response.on("end", done);
         // The status is what counts; a receiver that resets after answering still answered.

@@ -276,6 +276,7 @@ const routes: Record<ManagementRouteKey, (event: ApiEvent, tenantId: string) => 
     return json(200, {
       ...deliveryResource(delivery),
       attempts: (delivery.attempts ?? []).map(attemptResource),
+      attempts_omitted: delivery.attemptsOmitted ?? 0,
     });
   },
 

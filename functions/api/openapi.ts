@@ -82,7 +82,7 @@ const AttemptShape = z.object({
   status_code: z.number().int().nullable().describe("null when no HTTP answer arrived"),
   duration_ms: z.number(),
   error: z.string().nullable(),
-  response_body: z.string().describe("the first 1 KB of the answer"),
+  response_body: z.string().describe("the first 1 KB of the answer (UTF-8 bytes)"),
 });
 
 const EventSummaryShape = z.object({
@@ -146,7 +146,12 @@ const components = {
     circuit_state: z.enum(["closed", "open", "half_open"]),
   }),
   Delivery: DeliveryShape,
-  DeliveryWithAttempts: DeliveryShape.extend({ attempts: z.array(AttemptShape) }),
+  DeliveryWithAttempts: DeliveryShape.extend({
+    attempts: z
+      .array(AttemptShape)
+      .describe("the first 5 and the latest 20 attempts, oldest first; manual retries included"),
+    attempts_omitted: z.number().int().describe("attempts made between those kept, no longer kept"),
+  }),
   DeliveryList: z.object({ data: z.array(DeliveryShape), next_cursor: z.string().nullable() }),
   Recover: RecoverBody,
   Recovering: z.object({

@@ -130,7 +130,12 @@ const fanOutDeps = {
 
 async function handleRecord(record: SQSRecord): Promise<void> {
   try {
-    await processQueueMessage(deps, fanOutDeps, QueueMessageSchema.parse(JSON.parse(record.body)));
+    await processQueueMessage(
+      deps,
+      fanOutDeps,
+      QueueMessageSchema.parse(JSON.parse(record.body)),
+      Number(record.attributes.ApproximateReceiveCount),
+    );
   } catch (error) {
     logger.error("queue message not processed; SQS will deliver it again", {
       message_id: record.messageId,

@@ -20,9 +20,6 @@ import {
 import { signingSecrets } from "./secret-rotation.ts";
 import { signatureHeader } from "./signing.ts";
 
-/** How much of a receiver's response body is kept on the delivery record. */
-export const RESPONSE_BODY_LIMIT_BYTES = 1024;
-
 export interface OutboundRequest {
   readonly url: string;
   readonly headers: Readonly<Record<string, string>>;

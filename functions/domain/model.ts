@@ -75,7 +75,10 @@ export interface Delivery {
   readonly createdAt: string;
   readonly completedAt?: string;
   readonly nextAttemptAt?: string;
+  /** The first and the latest attempts, oldest first (see attempt-history.ts). */
   readonly attempts?: readonly AttemptRecord[];
+  /** Attempts made but no longer kept, between the first and the latest. */
+  readonly attemptsOmitted?: number;
 }
 
 /** One attempt at an endpoint, as kept on its delivery. */
@@ -85,6 +88,6 @@ export interface AttemptRecord {
   readonly statusCode?: number;
   readonly durationMs: number;
   readonly error?: string;
-  /** The first 1 KB of the receiver's answer. */
+  /** The first 1 KB (UTF-8) of the receiver's answer. */
   readonly responseBody: string;
 }

@@ -149,6 +149,8 @@ export type DeliveryKey = RecordKey;
 export interface StoredDelivery extends Delivery {
   readonly scheduleStart: number;
   readonly parked: boolean;
+  /** Times the reconciler re-drove it since its last recorded step. */
+  readonly redrives: number;
 }
 
 export interface DeliveryPageRequest {
@@ -195,8 +197,18 @@ export interface DeliveryStore extends DeliveryRecorder, DeliveryHistory {
    * delivery is terminal): the write is conditional on the status and the attempt count it expects.
    */
   recordStep(message: DeliveryMessage, step: DeliveryStep, now: Date): Promise<boolean>;
-  /** Marks a delivery dead-lettered once its message is on the dead-letter queue. */
-  markDeadLettered(key: DeliveryKey, at: string): Promise<boolean>;
+  /**
+   * Says a dead-lettered delivery's message is on the dead-letter queue. `recordStep` marks the
+   * delivery `dead_lettered` first and leaves it due, so that the reconciler sends a message a crash
+   * left unsent; this ends that.
+   */
+  settleDeadLetter(key: DeliveryKey): Promise<boolean>;
+  /**
+   * Ends a delivery the reconciler re-drove `redrives` times without any step being recorded (a
+   * message that cannot be processed): `failed` with `reason`, unless it moved on meanwhile.
+   */
+  failStalled(delivery: StoredDelivery, reason: string, now: Date): Promise<boolean>;
+  /** The stored delivery, read strongly consistent: decisions are taken on it. */
   get(tenantId: string, webhookId: string, deliveryId: string): Promise<StoredDelivery | undefined>;
   /** A webhook's deliveries, newest first, up to `limit` (a bounded read; see `deliveryPage`). */
   list(
@@ -234,9 +246,10 @@ export interface DueRecords {
   overdue(now: Date, limit: number): Promise<readonly OverdueRecord[]>;
   /**
    * Moves a record's deadline, only if it is still the one that was read: of two reconcilers that find
-   * the same overdue record, one wins and drives it on.
+   * the same overdue record, one wins and drives it on. With `redrive`, the delivery's count of
+   * re-drives goes up by one in the same write.
    */
-  postpone(record: OverdueRecord, until: string): Promise<boolean>;
+  postpone(record: OverdueRecord, until: string, options?: { readonly redrive: boolean }): Promise<boolean>;
 }
 
 // ---- Queues ----

@@ -6,6 +6,7 @@ import {
   sqsDeliveryQueue,
   sqsFanOutContinuation,
   sqsLaneBacklogs,
+  sqsQueueSends,
 } from "../adapters/delivery-queue.ts";
 import { dynamodb } from "../adapters/dynamodb.ts";
 import { logger } from "../adapters/logger.ts";
@@ -24,6 +25,7 @@ const config = loadConfig([
   "retentionDays",
   "reconcileGraceSeconds",
   "priorityQueueUrl",
+  "deadLetterQueueUrl",
 ]);
 const stores = dynamoStores(dynamodb, config);
 const lanes = deliveryLanes(config);
@@ -42,6 +44,8 @@ const deps: ReconcileDeps = {
   circuits: stores.webhooks,
   openCircuitCountCap: OPEN_CIRCUIT_COUNT_CAP,
   backlogs: sqsLaneBacklogs(sqs, lanes),
+  deliveries: stores.deliveries,
+  sendToDeadLetterQueue: sqsQueueSends(sqs, lanes, config.deadLetterQueueUrl).sendToDeadLetterQueue,
   graceSeconds: config.reconcileGraceSeconds,
   now: () => new Date(),
   log: logger,

@@ -12,6 +12,7 @@ import {
   type StepResult,
 } from "../domain/deliver.ts";
 import type { DeadLetterMessage, DeliveryMessage, ProbeMessage, QueueMessage } from "../domain/messages.ts";
+import { TERMINAL_STATUSES } from "../domain/model.ts";
 import type {
   CircuitStore,
   DeliveryKey,
@@ -36,7 +37,6 @@ export type WorkflowAnswer =
       readonly [RetryStep.next]: typeof RetryStep.deadLetter;
       readonly [RetryStep.deadLetterMessage]: DeadLetterMessage;
       readonly [RetryStep.recordKey]: DeliveryKey;
-      readonly [RetryStep.completedAt]: string;
     }
   | { readonly [RetryStep.next]: typeof RetryStep.done };
 
@@ -82,6 +82,7 @@ export async function processDelivery(
   deps: DeliveryServiceDeps,
   message: DeliveryMessage,
   via: "queue" | "workflow",
+  receiveCount = 1,
 ): Promise<WorkflowAnswer> {
   const correlation = {
     tenant_id: message.tenantId,
@@ -89,6 +90,14 @@ export async function processDelivery(
     delivery_id: message.deliveryId,
     event_id: message.eventId,
   };
+  if (await alreadyRecorded(deps, message, receiveCount)) {
+    deps.log.info("delivery step already recorded; not sent again", {
+      ...correlation,
+      attempt: message.attempt,
+      receive_count: receiveCount,
+    });
+    return DONE;
+  }
   const result = await deliveryStep(deps.ports, message);
   const { step } = result;
   if (result.attemptClass === "gone" && result.webhook) {
@@ -149,10 +158,11 @@ export async function processDelivery(
       return { [RetryStep.next]: RetryStep.retry, [RetryStep.waitSeconds]: step.waitSeconds, ...next };
     }
     case "dead_letter": {
-      const at = nowIso(deps);
+      // Already recorded `dead_lettered` (and still due): the message goes to the dead-letter queue
+      // now, then the record is settled. A crash in between leaves the reconciler to send it.
       const deadLetter: DeadLetterMessage = {
         ...withoutPayload(message),
-        deadLetteredAt: at,
+        deadLetteredAt: nowIso(deps),
         ...(step.attempt.error ? { lastError: step.attempt.error } : {}),
       };
       if (via === "workflow") {
@@ -160,16 +170,32 @@ export async function processDelivery(
           [RetryStep.next]: RetryStep.deadLetter,
           [RetryStep.deadLetterMessage]: deadLetter,
           [RetryStep.recordKey]: deps.deliveryKey(message),
-          [RetryStep.completedAt]: at,
         };
       }
       await deps.sendToDeadLetterQueue(deadLetter);
-      await deps.deliveries.markDeadLettered(deps.deliveryKey(message), at);
+      await deps.deliveries.settleDeadLetter(deps.deliveryKey(message));
       return DONE;
     }
     default:
       return DONE;
   }
+}
+
+/**
+ * Whether this message's attempt is already recorded, or its delivery already ended, so that sending
+ * would repeat a recorded outcome. Read (strongly consistent) only for the messages likely to be
+ * duplicates: resumed ones (the reconciler, a release, a redrive) and ones SQS delivers again. A first
+ * attempt on its first receive costs no read; a rare duplicate of it is sent, but recorded only once.
+ */
+async function alreadyRecorded(
+  deps: DeliveryServiceDeps,
+  message: DeliveryMessage,
+  receiveCount: number,
+): Promise<boolean> {
+  if (message.resumed !== true && receiveCount <= 1) return false;
+  const current = await deps.deliveries.get(message.tenantId, message.webhookId, message.deliveryId);
+  if (!current) return false;
+  return TERMINAL_STATUSES.includes(current.status) || current.attemptCount >= message.attempt;
 }
 
 /**
@@ -303,8 +329,9 @@ export async function processQueueMessage(
   deps: DeliveryServiceDeps,
   fanOut: Parameters<typeof continueFanOut>[0],
   message: QueueMessage,
+  receiveCount = 1,
 ): Promise<void> {
-  if (!("kind" in message)) await processDelivery(deps, message, "queue");
+  if (!("kind" in message)) await processDelivery(deps, message, "queue", receiveCount);
   else if (message.kind === "probe") await processProbe(deps, message);
   else await continueFanOut(fanOut, message);
 }

@@ -1,7 +1,18 @@
-import type { DeliveryMessage } from "../domain/messages.ts";
+import type { DeadLetterMessage, DeliveryMessage } from "../domain/messages.ts";
 import { TERMINAL_STATUSES } from "../domain/model.ts";
-import type { DueRecords, LaneBacklogs, Log, MetricsSink, OpenCircuitCount } from "../domain/ports.ts";
+import type {
+  DeliveryStore,
+  DueRecords,
+  LaneBacklogs,
+  Log,
+  MetricsSink,
+  OpenCircuitCount,
+  QueueSends,
+  RecordKey,
+  StoredDelivery,
+} from "../domain/ports.ts";
 import { type PublishDeps, resumeFanOut } from "../domain/publish.ts";
+import { MAX_REDRIVES } from "../shared/limits.ts";
 import { MetricName } from "../shared/names.ts";
 import { resumeMessage } from "./delivery-step.ts";
 
@@ -15,6 +26,8 @@ export interface ReconcileDeps {
   /** The open-circuits gauge counts up to this many. */
   readonly openCircuitCountCap: number;
   readonly backlogs: LaneBacklogs;
+  readonly deliveries: Pick<DeliveryStore, "settleDeadLetter" | "failStalled">;
+  readonly sendToDeadLetterQueue: QueueSends["sendToDeadLetterQueue"];
   /** How long a claimed record is left to the run that claimed it before it is overdue again. */
   readonly graceSeconds: number;
   readonly now: () => Date;
@@ -37,15 +50,22 @@ export async function reconcile(deps: ReconcileDeps): Promise<{ fanOuts: number;
   const now = deps.now();
   const postponeTo = new Date(now.getTime() + deps.graceSeconds * 1000).toISOString();
   const overdue = await deps.due.overdue(now, RECORDS_PER_RUN);
-  // A pending delivery overdue while its lane still has messages waiting is most likely among them,
-  // late rather than lost: sending it again now would send it twice. It waits for the backlog to clear;
-  // one whose message really was lost (a crash) finds the queue drained soon after.
+  // A pending delivery overdue while its lane still has messages waiting or in flight is most likely
+  // among them, late rather than lost: sending it again now would send it twice. It waits for the
+  // backlog to clear; one whose message really was lost (a crash) finds the queue drained soon after.
   const backlogOf = overdue.length === 0 ? () => 0 : await deps.backlogs();
   let fanOuts = 0;
   let waiting = 0;
+  let poisoned = 0;
   const resumed: DeliveryMessage[] = [];
   for (const record of overdue) {
-    if (!(await deps.due.postpone(record, postponeTo))) continue;
+    // Only a re-drive into an empty lane counts towards poison: a grace later, its message has surely
+    // been processed (the grace exceeds the queue's visibility timeout), so a delivery still overdue
+    // then failed for a reason of its own, not for waiting behind others.
+    const quiet = record.kind === "delivery" && backlogOf(record.delivery.eventType) === 0;
+    const poison = quiet && record.delivery.redrives >= MAX_REDRIVES;
+    const counted = quiet && !poison && !TERMINAL_STATUSES.includes(record.delivery.status);
+    if (!(await deps.due.postpone(record, postponeTo, { redrive: counted }))) continue;
     if (record.kind === "fan_out") {
       const { event } = record;
       const deliveries = await resumeFanOut(deps.publish, event);
@@ -58,9 +78,17 @@ export async function reconcile(deps: ReconcileDeps): Promise<{ fanOuts: number;
       continue;
     }
     const { delivery } = record;
+    if (delivery.status === "dead_lettered") {
+      await finishDeadLetter(deps, record.key, delivery);
+      continue;
+    }
     if (TERMINAL_STATUSES.includes(delivery.status)) continue;
     if (delivery.status === "pending" && backlogOf(delivery.eventType) > 0) {
       waiting += 1;
+      continue;
+    }
+    if (poison) {
+      if (await failPoisoned(deps, delivery)) poisoned += 1;
       continue;
     }
     resumed.push(resumeMessage(delivery, delivery.createdAt));
@@ -72,7 +100,58 @@ export async function reconcile(deps: ReconcileDeps): Promise<{ fanOuts: number;
       fan_outs: fanOuts,
       deliveries: resumed.length,
       behind_a_backlog: waiting,
+      poisoned,
     });
   }
   return { fanOuts, deliveries: resumed.length };
+}
+
+/**
+ * A delivery marked `dead_lettered` whose dead-letter message a crash may have left unsent (it is still
+ * due): the message is sent now. Marking first means a crash costs at most this message sent late, or,
+ * when the crash fell between the send and the settling, a second letter that a redrive finds settled.
+ */
+async function finishDeadLetter(
+  deps: ReconcileDeps,
+  key: RecordKey,
+  delivery: StoredDelivery,
+): Promise<void> {
+  const letter: DeadLetterMessage = {
+    tenantId: delivery.tenantId,
+    webhookId: delivery.webhookId,
+    deliveryId: delivery.id,
+    eventId: delivery.eventId,
+    eventType: delivery.eventType,
+    acceptedAt: delivery.createdAt,
+    attempt: delivery.attemptCount,
+    scheduleStart: delivery.scheduleStart,
+    deadLetteredAt: delivery.completedAt ?? deps.now().toISOString(),
+    ...(delivery.lastError === undefined ? {} : { lastError: delivery.lastError }),
+  };
+  await deps.sendToDeadLetterQueue(letter);
+  await deps.deliveries.settleDeadLetter(key);
+  deps.log.warn("sent the dead-letter message a crash left unsent", {
+    tenant_id: delivery.tenantId,
+    webhook_id: delivery.webhookId,
+    delivery_id: delivery.id,
+  });
+}
+
+/**
+ * Ends a delivery re-driven `MAX_REDRIVES` times with no step recorded since: its message fails for a
+ * reason of its own (it cannot be parsed, processed or recorded), and sending it again changes nothing.
+ */
+async function failPoisoned(deps: ReconcileDeps, delivery: StoredDelivery): Promise<boolean> {
+  const reason = `poison: re-driven ${delivery.redrives} times and never processed (${delivery.status}, ${delivery.attemptCount} attempts recorded); see the delivery function's errors for this delivery id`;
+  const failed = await deps.deliveries.failStalled(delivery, reason, deps.now());
+  if (!failed) return false;
+  deps.metrics.addMetric(MetricName.deliveriesPoisoned, "Count", 1);
+  deps.metrics.addMetric(MetricName.deliveriesFailed, "Count", 1);
+  deps.log.error("delivery failed as a poison message", {
+    tenant_id: delivery.tenantId,
+    webhook_id: delivery.webhookId,
+    delivery_id: delivery.id,
+    redrives: delivery.redrives,
+  });
+  return true;
 }

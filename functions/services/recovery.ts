@@ -155,6 +155,8 @@ const DeliveryReference = z.looseObject({
   tenantId: z.string().min(1),
   webhookId: z.string().min(1),
   deliveryId: z.string().min(1),
+  /** Set on the letters of deliveries whose schedule ran out; absent on messages SQS gave up on. */
+  deadLetteredAt: z.string().optional(),
 });
 const ProbeReference = z.looseObject({ kind: z.literal("probe") });
 
@@ -189,9 +191,15 @@ async function redriveOne(deps: RecoveryDeps, letter: DeadLetter): Promise<Redri
   if (ProbeReference.safeParse(body).success) return "probe_dropped";
   const reference = DeliveryReference.safeParse(body);
   if (!reference.success) return "unrecognised";
-  const { tenantId, webhookId, deliveryId } = reference.data;
+  const { tenantId, webhookId, deliveryId, deadLetteredAt } = reference.data;
   const current = await deps.deliveries.get(tenantId, webhookId, deliveryId);
   if (!current || current.status === "delivered") return "settled";
+  // A delivery is marked dead-lettered before its letter is sent, so a letter whose delivery is no
+  // longer ended was already acted on: a second copy (a crash between the send and the settling, or
+  // the reconciler's) or one a manual retry overtook. Queuing it again would send it twice.
+  if (deadLetteredAt !== undefined && current.status !== "failed" && current.status !== "dead_lettered") {
+    return "settled";
+  }
   if (current.status === "failed" || current.status === "dead_lettered") {
     const reopened = await deps.deliveries.reopen(tenantId, webhookId, deliveryId, deps.now());
     if (!reopened) return "settled";

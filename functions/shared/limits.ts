@@ -16,3 +16,10 @@ export const MAX_TEST_SEND_TIMEOUT_SECONDS = 20;
  * many the open-circuit alarm has long since fired.
  */
 export const OPEN_CIRCUIT_COUNT_CAP = 1000;
+
+/**
+ * The reconciler re-drives a delivery at most this many times without a step being recorded in
+ * between; the next time it finds it overdue, it ends it `failed` as a poison message, so that nothing
+ * circulates forever between the queue, the dead-letter queue and the reconciler.
+ */
+export const MAX_REDRIVES = 3;

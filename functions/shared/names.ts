@@ -89,7 +89,6 @@ export const RetryStep = {
   done: "done",
   deadLetterMessage: "dead_letter_message",
   recordKey: "record_key",
-  completedAt: "completed_at",
 } as const;
 
 /** Name of the index that lists a partition's items newest first. */
@@ -116,6 +115,11 @@ export const MetricName = {
   deliveriesFailed: "DeliveriesFailed",
   /** Count: deliveries whose retry schedule ran out and that went to the dead-letter queue. */
   deliveriesDeadLettered: "DeliveriesDeadLettered",
+  /**
+   * Count: deliveries the reconciler ended `failed` (a `poison:` reason) after re-driving them
+   * `MAX_REDRIVES` times with no step recorded: a message that fails for a reason of its own.
+   */
+  deliveriesPoisoned: "DeliveriesPoisoned",
   /** Milliseconds: one HTTP attempt, from request to response or timeout. */
   attemptDuration: "AttemptDuration",
   /** Milliseconds: from the event's acceptance to the delivery's success. */

@@ -28,7 +28,7 @@ export const Setting = {
   /** How long an open circuit keeps requests away before one probe is allowed (`circuitCooldown`). */
   circuitCooldownSeconds: { default: 300, min: 1, max: DAY_SECONDS, unit: "seconds" },
   /** How overdue a record's next step must be before the reconciler drives it on (`reconcileGrace`). */
-  reconcileGraceSeconds: { default: 300, min: 1, max: DAY_SECONDS, unit: "seconds" },
+  reconcileGraceSeconds: { default: 50, min: 1, max: DAY_SECONDS, unit: "seconds" },
   /** How long a rotated-out secret keeps signing next to the new one (`secretRotationOverlap`). */
   secretRotationOverlapSeconds: { default: DAY_SECONDS, min: 0, max: 30 * DAY_SECONDS, unit: "seconds" },
   /** Most concurrent delivery function instances per lane (`deliveryConcurrency`): SQS allows 2 to 1,000. */

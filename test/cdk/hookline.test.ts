@@ -332,10 +332,15 @@ describe("Hookline stack with default props", () => {
       Resource: "arn:TOKEN:states:::sqs:sendMessage",
       Next: "MarkDeadLettered",
     });
+    // The delivery function marks the record dead_lettered before it answers; this only settles it.
     expect(definition.States.MarkDeadLettered).toMatchObject({
       Type: "Task",
       Resource: "arn:TOKEN:states:::dynamodb:updateItem",
       End: true,
+      Parameters: {
+        ConditionExpression: "#status = :deadLettered",
+        UpdateExpression: "REMOVE #dueShard, #dueAt",
+      },
     });
   });
 

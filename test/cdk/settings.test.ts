@@ -1,5 +1,5 @@
 import { App, Duration, Stack } from "aws-cdk-lib";
-import { Match, Template } from "aws-cdk-lib/assertions";
+import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
 import { TableV2 } from "aws-cdk-lib/aws-dynamodb";
 import { Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
 import { Queue } from "aws-cdk-lib/aws-sqs";
@@ -186,6 +186,35 @@ describe("props out of range fail synth, naming the prop", () => {
       "HooklineApi: secretRotationOverlapSeconds must be a whole number, at least 0 s and at most 30 days; found 31 days",
     );
   });
+
+  it("refuses a visibility timeout shorter than the delivery function's timeout, as Lambda would", () => {
+    const stack = new Stack(new App(), "Visibility");
+    const table = TableV2.fromTableName(stack, "Table", "table");
+    expect(
+      synthError(
+        () =>
+          new HooklineDelivery(stack, "Delivery", {
+            webhooksTable: table,
+            eventsTable: table,
+            environment: {},
+            retryStateMachineArn: "arn:aws:states:us-east-1:111122223333:stateMachine:retries",
+            visibilityTimeout: Duration.seconds(30),
+          }),
+      ),
+    ).toBe(
+      "HooklineDelivery: visibilityTimeout must be at least the delivery function's timeout (40 s) and at most 12 hours; found 30 s",
+    );
+  });
+
+  it("warns at synth when the reconciler's grace does not exceed the visibility timeout", () => {
+    const stack = new HooklineStack(new App(), "ShortGrace", {
+      hookline: { reconcileGrace: Duration.seconds(20) },
+    });
+    Annotations.fromStack(stack).hasWarning(
+      "*",
+      Match.stringLikeRegexp("reconcileGrace \\(20 s\\) does not exceed"),
+    );
+  });
 });
 
 /** Environment variables of the function whose description mentions `what`. */
@@ -216,18 +245,31 @@ describe("a Hookline with no props gets every documented @default", () => {
     });
   });
 
-  it("keeps records 30 days, with a 5-minute reconciler grace, running the reconciler every minute", () => {
+  it("keeps records 30 days, with a 50 s reconciler grace, running the reconciler every minute", () => {
     for (const fn of ["signs and POSTs", "drives on overdue", "management API", "resolves API keys"]) {
       expect(environmentOf(template, fn)).toMatchObject({
         [EnvVar.retentionDays]: "30",
-        [EnvVar.reconcileGraceSeconds]: "300",
+        [EnvVar.reconcileGraceSeconds]: "50",
       });
     }
     template.hasResourceProperties("AWS::Events::Rule", { ScheduleExpression: "rate(1 minute)" });
     expect(stack.hookline.retentionDays).toBe(30);
-    expect(stack.hookline.reconcileGraceSeconds).toBe(300);
+    expect(stack.hookline.reconcileGraceSeconds).toBe(50);
     template.hasOutput(StackOutput.retentionDays, { Value: "30" });
-    template.hasOutput(StackOutput.reconcileGraceSeconds, { Value: "300" });
+    template.hasOutput(StackOutput.reconcileGraceSeconds, { Value: "50" });
+  });
+
+  it("hides a received delivery message 45 s, no shorter than the delivery function may run, and less than the grace", () => {
+    const queues = template.findResources("AWS::SQS::Queue", {
+      Properties: { RedrivePolicy: Match.anyValue() },
+    });
+    expect(Object.values(queues).map((queue) => queue.Properties.VisibilityTimeout)).toEqual([45, 45]);
+    const deliveryFunctions = template.findResources("AWS::Lambda::Function", {
+      Properties: { Description: Match.stringLikeRegexp("signs and POSTs") },
+    });
+    for (const fn of Object.values(deliveryFunctions)) expect(fn.Properties.Timeout).toBeLessThanOrEqual(45);
+    expect(stack.hookline.reconcileGraceSeconds).toBeGreaterThan(45);
+    Annotations.fromStack(stack).hasNoWarning("*", Match.stringLikeRegexp("reconcileGrace"));
   });
 
   it("keeps a rotated-out secret 24 hours, caches authorizer answers 60 s, and runs up to 50 delivery instances", () => {

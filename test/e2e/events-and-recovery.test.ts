@@ -444,6 +444,52 @@ describe("recovering a webhook after an outage", () => {
     }
   });
 
+  it("keeps the first 5 and the latest 20 attempts of a delivery retried by hand, counts the rest, and bounds each answer to 1 KB", async () => {
+    const refusing = await Receiver.start();
+    try {
+      // 4,000 three-byte characters: an excerpt cut by bytes alone would end in half a character.
+      refusing.behave = () => ({ status: 400, body: "€".repeat(4000) });
+      const webhook = await webhookFor(refusing, ["session.ended"]);
+      await publish("session.ended", { history: true });
+      const path = `/v1/webhooks/${webhook.id}/deliveries`;
+      const failedAfter = (attempts: number) =>
+        eventually(`the delivery to fail after ${attempts} attempts`, async () => {
+          const { items } = await listAll<DeliveryView>(path);
+          const [delivery] = items;
+          return delivery?.status === "failed" && delivery.attempt_count === attempts ? delivery : undefined;
+        });
+      const { id } = await failedAfter(1);
+      const total = 28;
+      for (let attempts = 2; attempts <= total; attempts++) {
+        const retried = await callApi("POST", `${path}/${id}/retry`);
+        expect(retried.status, JSON.stringify(retried.body)).toBe(202);
+        await failedAfter(attempts);
+      }
+
+      const shown = await callApi("GET", `${path}/${id}`);
+      expect(shown.status).toBe(200);
+      const { attempts, attempts_omitted } = shown.body as {
+        attempts: { attempt: number; response_body: string }[];
+        attempts_omitted: number;
+      };
+      expect(attempts.map((attempt) => attempt.attempt)).toEqual([
+        1,
+        2,
+        3,
+        4,
+        5,
+        ...Array.from({ length: 20 }, (_, index) => total - 19 + index),
+      ]);
+      expect(attempts_omitted).toBe(total - 25);
+      for (const attempt of attempts) {
+        expect(attempt.response_body).toBe("€".repeat(341));
+      }
+      expect(refusing.attemptsOf(id)).toHaveLength(total);
+    } finally {
+      await refusing.stop();
+    }
+  });
+
   it("refuses an inactive webhook, a bad since, and another tenant's webhook", async () => {
     const inactive = await webhookFor(receiver, ["user.created"], { active: false });
     const now = Date.now();

@@ -18,6 +18,8 @@ export type Behaviour =
       readonly status: number;
       readonly headers?: Readonly<Record<string, string>>;
       readonly delayMs?: number;
+      /** The answer's body; by default a few words. */
+      readonly body?: string;
     }
   /** Drop the connection without answering. */
   | "reset"
@@ -68,7 +70,7 @@ export class Receiver {
         if (behaviour === "hang") return;
         const answer = () => {
           response.writeHead(behaviour.status, { "content-type": "text/plain", ...behaviour.headers });
-          response.end(behaviour.status < 300 ? "thanks" : "receiver says no");
+          response.end(behaviour.body ?? (behaviour.status < 300 ? "thanks" : "receiver says no"));
         };
         if (behaviour.delayMs) setTimeout(answer, behaviour.delayMs);
         else answer();

@@ -70,6 +70,8 @@ function world(options: WorldOptions = {}) {
   const deadLetters: DeadLetterMessage[] = [];
   const probes: { probe: ProbeMessage; delaySeconds: number }[] = [];
   const enqueued: DeliveryMessage[] = [];
+  const settled: string[] = [];
+  const consistentReads: string[] = [];
   const metricsSink = new Metrics({ namespace: "HooklineTest" });
   const addMetric = vi.spyOn(metricsSink, "addMetric");
   const circuitWrites: { from: Circuit; to: Circuit; won: boolean }[] = [];
@@ -99,23 +101,28 @@ function world(options: WorldOptions = {}) {
         status:
           step.kind === "delivered" || step.kind === "failed"
             ? step.kind
-            : step.kind === "retry" || step.kind === "dead_letter"
-              ? "retrying"
-              : record.status,
+            : step.kind === "dead_letter"
+              ? "dead_lettered"
+              : step.kind === "retry"
+                ? "retrying"
+                : record.status,
         ...(step.kind === "retry" ? { nextAttemptAt: step.nextAttemptAt } : {}),
-        ...(step.kind === "delivered" || step.kind === "failed" ? { completedAt: now.toISOString() } : {}),
+        ...(step.kind === "delivered" || step.kind === "failed" || step.kind === "dead_letter"
+          ? { completedAt: now.toISOString() }
+          : {}),
       });
       return true;
     },
-    async markDeadLettered(key, at) {
+    async settleDeadLetter(key) {
       const record = [...records.values()].find(
         (candidate) => deliveryKey(candidate.tenantId, candidate.webhookId, candidate.id).sk === key.sk,
       );
-      if (record?.status !== "retrying") return false;
-      records.set(record.id, { ...record, status: "dead_lettered", completedAt: at, parked: false });
+      if (record?.status !== "dead_lettered") return false;
+      settled.push(record.id);
       return true;
     },
     async get(_tenantId, _webhookId, deliveryId) {
+      consistentReads.push(deliveryId);
       return records.get(deliveryId);
     },
     async *parked() {
@@ -130,6 +137,7 @@ function world(options: WorldOptions = {}) {
       return true;
     },
     createPending: notUsed,
+    failStalled: notUsed,
     deliveryPage: notUsed,
     deliveriesOfEvent: notUsed,
     list: notUsed,
@@ -218,7 +226,7 @@ function world(options: WorldOptions = {}) {
       agenda.push({ dueAt: at(waitSeconds), run: () => workflowStep(next) });
     } else if (answer.next === RetryStep.deadLetter) {
       deadLetters.push(answer[RetryStep.deadLetterMessage]);
-      await deliveries.markDeadLettered(answer[RetryStep.recordKey], answer[RetryStep.completedAt]);
+      await deliveries.settleDeadLetter(answer[RetryStep.recordKey]);
     }
   }
 
@@ -247,6 +255,7 @@ function world(options: WorldOptions = {}) {
       createdAt: new Date(clock).toISOString(),
       scheduleStart: 0,
       parked: false,
+      redrives: 0,
       ...extra,
     });
     return {
@@ -278,6 +287,8 @@ function world(options: WorldOptions = {}) {
     deadLetters,
     probes,
     enqueued,
+    settled,
+    consistentReads,
     /** The names of the metrics counted so far. */
     metrics: () => addMetric.mock.calls.map(([name]) => name),
     circuitWrites,
@@ -403,6 +414,47 @@ describe("processDelivery", () => {
     expect(w.record("d1")).toEqual(before);
     expect(w.metrics()).toHaveLength(metricsBefore);
     expect(w.retriesStarted).toEqual([]);
+  });
+
+  it("does not send again a message SQS delivers a second time after its attempt was recorded", async () => {
+    const w = world({ outcomes: ["2xx", "2xx"] });
+    const message = w.pending("d1");
+    await processDelivery(w.deps, message, "queue");
+
+    await processDelivery(w.deps, message, "queue", 2);
+
+    expect(w.sent).toEqual(["d1"]);
+    expect(w.consistentReads).toEqual(["d1"]);
+  });
+
+  it("does not send a resumed message whose delivery ended meanwhile, and reads nothing on a first try", async () => {
+    const w = world({ outcomes: ["2xx", "2xx"] });
+    const first = w.pending("d1");
+    await processDelivery(w.deps, first, "queue");
+    expect(w.consistentReads).toEqual([]);
+
+    // The reconciler's copy of a delivery whose own message got there first.
+    await processDelivery(w.deps, { ...first, resumed: true }, "queue");
+
+    expect(w.sent).toEqual(["d1"]);
+    expect(w.record("d1")).toMatchObject({ status: "delivered", attemptCount: 1 });
+  });
+
+  it("marks a delivery dead-lettered before its dead-letter message is sent, then settles it", async () => {
+    const w = world({ outcomes: ["5xx"], schedule: [] });
+    let statusWhenSent: string | undefined;
+    const deps = {
+      ...w.deps,
+      sendToDeadLetterQueue: async () => {
+        statusWhenSent = w.record("d1")?.status;
+      },
+    };
+
+    await processDelivery(deps, w.pending("d1"), "queue");
+
+    // A crash after the send can neither attempt again (the record is terminal) nor dead-letter twice.
+    expect(statusWhenSent).toBe("dead_lettered");
+    expect(w.settled).toEqual(["d1"]);
   });
 });
 

@@ -28,6 +28,7 @@ function stored(id: string, status: DeliveryStatus, attemptCount: number): Store
     status,
     attemptCount,
     createdAt: "2026-11-25T11:00:00.000Z",
+    redrives: 0,
     scheduleStart: 0,
     parked: false,
   };
@@ -114,6 +115,18 @@ describe("redriveDeadLetters", () => {
     expect(queued.map((message) => message.attempt)).toEqual(Array(23).fill(7));
     expect(dlq.removed).toHaveLength(23);
     expect(progress).toEqual([10, 20, 23]);
+  });
+
+  it("redrives a delivery once when its dead letter is on the queue twice", async () => {
+    const { deps, queued } = world([stored("d1", "dead_lettered", 6)]);
+    const letter = reference("d1", { deadLetteredAt: "2026-11-25T11:30:00.000Z", attempt: 6 });
+    const dlq = letters([letter, letter]);
+
+    const summary = await redriveDeadLetters({ ...deps, deadLetters: dlq.source });
+
+    expect(summary).toMatchObject({ redriven: 1, requeued: 0, settled: 1 });
+    expect(queued.map((message) => message.deliveryId)).toEqual(["d1"]);
+    expect(dlq.removed).toHaveLength(2);
   });
 
   it("re-queues a stuck delivery, removes settled ones and probes, and leaves what it does not recognise", async () => {

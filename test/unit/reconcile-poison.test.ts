@@ -1,0 +1,175 @@
+import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterEach, describe, expect, it } from "vitest";
+import { sqsLaneBacklogs } from "../../functions/adapters/delivery-queue.ts";
+import type { DeadLetterMessage, DeliveryMessage } from "../../functions/domain/messages.ts";
+import type { OverdueRecord, StoredDelivery } from "../../functions/domain/ports.ts";
+import { type ReconcileDeps, reconcile } from "../../functions/services/reconcile.ts";
+import { MAX_REDRIVES } from "../../functions/shared/limits.ts";
+import { MetricName } from "../../functions/shared/names.ts";
+
+const GRACE_SECONDS = 40;
+
+/**
+ * One delivery record on the due index, the reconciler's runs a grace period apart, and the delivery
+ * function as a stub that does whatever `process` says with each re-driven message.
+ */
+function world(initial: Partial<StoredDelivery>, backlog = 0) {
+  let clock = Date.parse("2026-11-25T12:00:00Z");
+  let delivery: StoredDelivery = {
+    id: "d1",
+    tenantId: "t1",
+    webhookId: "wh_1",
+    eventId: "evt_1",
+    eventType: "memory.created",
+    status: "pending",
+    attemptCount: 0,
+    createdAt: "2026-11-25T11:59:00.000Z",
+    scheduleStart: 0,
+    parked: false,
+    redrives: 0,
+    ...initial,
+  };
+  let dueAt: string | undefined = "2026-11-25T11:59:40.000Z";
+  const redriven: DeliveryMessage[] = [];
+  const deadLetters: DeadLetterMessage[] = [];
+  const metrics: string[] = [];
+  const notUsed = async (): Promise<never> => {
+    throw new Error("not used by these runs");
+  };
+  const key = { pk: "TENANT#t1#WEBHOOK#wh_1", sk: "DELIVERY#d1" };
+  const deps: ReconcileDeps = {
+    due: {
+      async overdue(now) {
+        return dueAt !== undefined && dueAt <= now.toISOString()
+          ? [{ key, dueAt, kind: "delivery", delivery } satisfies OverdueRecord]
+          : [];
+      },
+      async postpone(record, until, options) {
+        if (record.dueAt !== dueAt) return false;
+        dueAt = until;
+        if (options?.redrive) delivery = { ...delivery, redrives: delivery.redrives + 1 };
+        return true;
+      },
+    },
+    publish: {
+      catalogue: [],
+      events: {
+        insertIfAbsent: notUsed,
+        insertFannedOut: notUsed,
+        markFannedOut: notUsed,
+        extendFanOut: notUsed,
+      },
+      subscribers: { activeWebhookPage: notUsed, subscriberSnapshot: notUsed },
+      deliveries: { createPending: notUsed },
+      queue: {
+        async enqueue(messages) {
+          redriven.push(...messages);
+        },
+      },
+      continueLater: notUsed,
+      now: () => new Date(clock),
+    },
+    circuits: { countOpenCircuits: async () => 0 },
+    openCircuitCountCap: 1000,
+    backlogs: async () => () => backlog,
+    deliveries: {
+      async settleDeadLetter() {
+        if (delivery.status !== "dead_lettered") return false;
+        dueAt = undefined;
+        return true;
+      },
+      async failStalled(expected, reason, now) {
+        if (expected.status !== delivery.status || expected.redrives !== delivery.redrives) return false;
+        delivery = { ...delivery, status: "failed", lastError: reason, completedAt: now.toISOString() };
+        dueAt = undefined;
+        return true;
+      },
+    },
+    async sendToDeadLetterQueue(message) {
+      deadLetters.push(message);
+    },
+    graceSeconds: GRACE_SECONDS,
+    now: () => new Date(clock),
+    log: { info: () => {}, warn: () => {}, error: () => {} },
+    metrics: {
+      addMetric: (name) => {
+        metrics.push(name);
+      },
+    },
+  };
+  return {
+    deps,
+    /** One reconciler run a grace period after the last. */
+    run: async () => {
+      clock += GRACE_SECONDS * 1000;
+      await reconcile(deps);
+    },
+    delivery: () => delivery,
+    dueAt: () => dueAt,
+    redriven,
+    deadLetters,
+    metrics,
+  };
+}
+
+describe("the reconciler and a delivery that is never processed (a poison message)", () => {
+  it("re-drives it a bounded number of times, then fails it with a poison reason, counted", async () => {
+    // Prepare: every re-driven message fails in the delivery function, so no step is ever recorded.
+    const w = world({ status: "pending" });
+
+    // Act
+    for (let run = 0; run < 10; run++) await w.run();
+
+    // Assess
+    expect(w.redriven).toHaveLength(MAX_REDRIVES);
+    expect(w.delivery()).toMatchObject({ status: "failed", lastError: expect.stringMatching(/^poison: /) });
+    expect(w.dueAt()).toBeUndefined();
+    expect(w.metrics.filter((name) => name === MetricName.deliveriesPoisoned)).toHaveLength(1);
+  });
+
+  it("does not count the runs a pending delivery waits behind its lane's backlog", async () => {
+    const w = world({ status: "pending" }, 5);
+
+    for (let run = 0; run < 10; run++) await w.run();
+
+    expect(w.redriven).toEqual([]);
+    expect(w.delivery()).toMatchObject({ status: "pending", redrives: 0 });
+  });
+
+  it("keeps re-driving a retrying delivery whose lane is busy, without counting it as poison", async () => {
+    const w = world({ status: "retrying", attemptCount: 2 }, 5);
+
+    for (let run = 0; run < 10; run++) await w.run();
+
+    expect(w.redriven).toHaveLength(10);
+    expect(w.delivery()).toMatchObject({ status: "retrying", redrives: 0 });
+  });
+
+  it("sends the dead-letter message of a delivery marked dead_lettered that a crash left unsent, once", async () => {
+    const w = world({ status: "dead_lettered", attemptCount: 6, completedAt: "2026-11-25T11:59:00.000Z" });
+
+    for (let run = 0; run < 3; run++) await w.run();
+
+    expect(w.deadLetters).toEqual([expect.objectContaining({ deliveryId: "d1", attempt: 6 })]);
+    expect(w.redriven).toEqual([]);
+    expect(w.dueAt()).toBeUndefined();
+  });
+});
+
+describe("a lane's backlog, as the reconciler reads it", () => {
+  const sqs = mockClient(SQSClient);
+  afterEach(() => sqs.reset());
+
+  it("counts the messages in flight, which may be the very ones overdue records wait for", async () => {
+    sqs.on(GetQueueAttributesCommand).resolves({
+      Attributes: { ApproximateNumberOfMessages: "0", ApproximateNumberOfMessagesNotVisible: "3" },
+    });
+    const backlogOf = await sqsLaneBacklogs(new SQSClient({}), {
+      queueUrl: "https://sqs/queue",
+      priorityQueueUrl: "https://sqs/priority",
+      priorityTypes: new Set(),
+    })();
+    expect(backlogOf("memory.created")).toBe(3);
+  });
+});
