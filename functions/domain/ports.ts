@@ -222,7 +222,10 @@ export type OverdueRecord = { readonly key: RecordKey; readonly dueAt: string } 
 );
 
 export interface DueRecords {
-  /** Records whose deadline passed, oldest first within each shard, at most `limit` in all. */
+  /**
+   * Records whose deadline passed, oldest first within each shard, at most `limit` in all; the limit is
+   * shared across the shards, so that no shard's backlog can keep another's records from being found.
+   */
   overdue(now: Date, limit: number): Promise<readonly OverdueRecord[]>;
   /**
    * Moves a record's deadline, only if it is still the one that was read: of two reconcilers that find
