@@ -17,6 +17,9 @@ export const Keys = {
   event: (tenantId: string, eventId: string) => `TENANT#${tenantId}#EVENT#${eventId}`,
   eventSort: "EVENT",
   tenantEvents: (tenantId: string) => `TENANT#${tenantId}#EVENTS`,
+  /** A tenant's publish-rate bucket, in the events table, alone in its partition. */
+  publishRate: (tenantId: string) => `TENANT#${tenantId}#PUBLISH_RATE`,
+  publishRateSort: "PUBLISH_RATE",
   webhookDeliveries: (tenantId: string, webhookId: string) => `TENANT#${tenantId}#WEBHOOK#${webhookId}`,
   delivery: (deliveryId: string) => `DELIVERY#${deliveryId}`,
   deliveryPrefix: "DELIVERY#",

@@ -8,6 +8,7 @@ import type { CursorPosition } from "./cursor.ts";
 import type { DeliveryStep } from "./deliver.ts";
 import type { DeadLetterMessage, DeliveryMessage, ProbeMessage } from "./messages.ts";
 import type { Delivery, DeliveryStatus, StoredEvent, Webhook } from "./model.ts";
+import type { PublishAdmission } from "./rate-limit.ts";
 
 // ---- Webhooks and their circuits ----
 
@@ -77,6 +78,11 @@ export interface SubscriberSource {
    * write that stores the fan-out checks its version, so a stale one is never used.
    */
   subscriberSnapshot(tenantId: string, fresh?: boolean): Promise<SubscriberSnapshot>;
+}
+
+/** A tenant's publish rate (`rate-limit.ts`): whether one more publish is admitted now. */
+export interface PublishRateLimiter {
+  admit(tenantId: string, now: number): Promise<PublishAdmission>;
 }
 
 // ---- Events ----

@@ -13,6 +13,7 @@ import { logger } from "../adapters/logger.ts";
 import {
   HooklineError,
   MalformedJsonError,
+  RateLimitedError,
   UnsupportedMediaTypeError,
   ValidationError,
 } from "../domain/errors.ts";
@@ -36,6 +37,8 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  limit_exceeded: 422,
+  rate_limited: 429,
 };
 
 export function json(statusCode: number, body: unknown): ApiResult {
@@ -82,6 +85,12 @@ export function httpErrors(): MiddlewareObj<ApiEvent, ApiResult> {
           error.message,
           error.details,
         );
+        if (error instanceof RateLimitedError) {
+          request.response.headers = {
+            ...request.response.headers,
+            "retry-after": String(error.retryAfterSeconds),
+          };
+        }
         return;
       }
       logger.error("unexpected error", { error });
