@@ -85,6 +85,7 @@ const config = loadConfig([
   "version",
   "deliveryTimeoutSeconds",
   "secretRotationOverlapSeconds",
+  "maxWebhooksPerTenant",
 ]);
 const stores = dynamoStores(dynamodb, config);
 const { webhooks } = stores;
@@ -136,7 +137,13 @@ const routes: Record<ManagementRouteKey, (event: ApiEvent, tenantId: string) => 
   [ManagementRoute.createWebhook]: async (event, tenantId) => {
     const body = parseWith(CreateWebhookBody, event.body, "webhook");
     const webhook = await registerWebhook(
-      { ...endpointChecks, store: webhooks, now: () => new Date(), randomBytes },
+      {
+        ...endpointChecks,
+        store: webhooks,
+        now: () => new Date(),
+        randomBytes,
+        maxWebhooksPerTenant: config.maxWebhooksPerTenant,
+      },
       tenantId,
       {
         url: body.url,

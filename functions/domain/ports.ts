@@ -26,7 +26,8 @@ export interface WebhookPage {
 }
 
 export interface WebhookStore {
-  create(webhook: Webhook): Promise<void>;
+  /** Returns false, writing nothing, when the tenant has `maxWebhooks` webhooks already. */
+  create(webhook: Webhook, maxWebhooks: number): Promise<boolean>;
   get(tenantId: string, webhookId: string): Promise<Webhook | undefined>;
   /** A tenant's webhooks, newest first (their ids sort by creation time). */
   list(tenantId: string, request: WebhookPageRequest): Promise<WebhookPage>;
