@@ -12,6 +12,8 @@ export const Keys = {
   /** The version of a tenant's subscriptions, beside its webhooks (see `changeSubscriptions`). */
   subscriptionsSort: "SUBSCRIPTIONS",
   rateLimit: (webhookId: string) => `RATELIMIT#${webhookId}`,
+  /** A webhook's in-flight slots, beside the webhook. */
+  inFlight: (webhookId: string) => `INFLIGHT#${webhookId}`,
   apiKey: (keyHash: string) => `${WebhooksPartition.apiKey}${keyHash}`,
   apiKeySort: "APIKEY",
   event: (tenantId: string, eventId: string) => `TENANT#${tenantId}#EVENT#${eventId}`,

@@ -86,6 +86,22 @@ export interface PublishRateLimiter {
   admit(tenantId: string, now: number): Promise<PublishAdmission>;
 }
 
+/** One delivery's hold on one of its webhook's in-flight slots (`in-flight.ts`). */
+export interface InFlightLease {
+  readonly tenantId: string;
+  readonly webhookId: string;
+  readonly slot: number;
+  /** When the lease lapses by itself, in epoch ms. */
+  readonly expiresAt: number;
+}
+
+export interface InFlightSlots {
+  /** Leases a free slot of the webhook's first `limit`; undefined when all are taken. */
+  claim(tenantId: string, webhookId: string, limit: number, now: number): Promise<InFlightLease | undefined>;
+  /** Hands the slot back, unless its lease lapsed and another delivery holds it now. */
+  release(lease: InFlightLease): Promise<void>;
+}
+
 // ---- Events ----
 
 /** Where in a tenant's events (sorted by acceptance time, then id) a page stopped. */

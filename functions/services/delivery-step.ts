@@ -11,12 +11,15 @@ import {
   deliveryStep,
   type StepResult,
 } from "../domain/deliver.ts";
+import { IN_FLIGHT_WAIT_SECONDS } from "../domain/in-flight.ts";
 import type { DeadLetterMessage, DeliveryMessage, ProbeMessage, QueueMessage } from "../domain/messages.ts";
 import type {
   CircuitStore,
   DeliveryKey,
   DeliveryQueue,
   DeliveryStore,
+  InFlightLease,
+  InFlightSlots,
   Log,
   MetricsSink,
   QueueSends,
@@ -54,6 +57,8 @@ export interface DeliveryServiceDeps {
   readonly log: Log;
   /** Collects the webhook stats counters of this invocation; the handler writes them at its end. */
   readonly stats: Pick<StatsBatch, "add">;
+  /** Each webhook's cap on deliveries in flight; absent, deliveries are not capped per webhook. */
+  readonly inFlight?: { readonly slots: InFlightSlots; readonly limit: number };
 }
 
 const DONE: WorkflowAnswer = { [RetryStep.next]: RetryStep.done };
@@ -89,7 +94,18 @@ export async function processDelivery(
     delivery_id: message.deliveryId,
     event_id: message.eventId,
   };
-  const result = await deliveryStep(deps.ports, message);
+  let lease: InFlightLease | undefined;
+  if (deps.inFlight) {
+    const { slots, limit } = deps.inFlight;
+    lease = await slots.claim(message.tenantId, message.webhookId, limit, deps.ports.now().getTime());
+    if (!lease) return waitForSlot(deps, message, via);
+  }
+  let result: StepResult;
+  try {
+    result = await deliveryStep(deps.ports, message);
+  } finally {
+    if (lease) await deps.inFlight?.slots.release(lease);
+  }
   const { step } = result;
   if (result.attemptClass === "gone" && result.webhook) {
     await deps.circuits.deactivate(
@@ -170,6 +186,27 @@ export async function processDelivery(
     default:
       return DONE;
   }
+}
+
+/**
+ * The webhook has as many deliveries in flight as it may: this one goes back to wait its turn, without
+ * an attempt and without holding the function, so other webhooks' deliveries go on meanwhile.
+ */
+async function waitForSlot(
+  deps: DeliveryServiceDeps,
+  message: DeliveryMessage,
+  via: "queue" | "workflow",
+): Promise<WorkflowAnswer> {
+  deps.metrics.addMetric(MetricName.deliveriesWaitingForSlot, "Count", 1);
+  if (via === "queue") {
+    await deps.sendLater(message, IN_FLIGHT_WAIT_SECONDS);
+    return DONE;
+  }
+  return {
+    [RetryStep.next]: RetryStep.retry,
+    [RetryStep.waitSeconds]: IN_FLIGHT_WAIT_SECONDS,
+    ...withoutPayload(message),
+  };
 }
 
 /**

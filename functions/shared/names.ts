@@ -129,6 +129,8 @@ export const MetricName = {
   circuitOpened: "CircuitOpened",
   /** Count: circuits that closed again. */
   circuitClosed: "CircuitClosed",
+  /** Count: deliveries sent back to wait because their webhook had its cap of deliveries in flight. */
+  deliveriesWaitingForSlot: "DeliveriesWaitingForSlot",
   /** Gauge, emitted by the reconciler on each run: circuits open right now. */
   openCircuits: "OpenCircuits",
 } as const;
