@@ -36,6 +36,7 @@ function localProps(): HooklineProps {
     circuitCooldownSeconds,
     reconcileGraceSeconds,
     attemptTimeoutSeconds,
+    ...limits
   } = LOCAL_OVERRIDES;
   const schedule = read(retryScheduleSeconds);
   const threshold = read(circuitFailureThreshold);
@@ -51,6 +52,12 @@ function localProps(): HooklineProps {
     ...(cooldown === undefined ? {} : { [circuitCooldownSeconds.prop]: cooldown }),
     ...(grace === undefined ? {} : { [reconcileGraceSeconds.prop]: grace }),
     ...(attemptTimeout === undefined ? {} : { [attemptTimeoutSeconds.prop]: attemptTimeout }),
+    ...Object.fromEntries(
+      Object.values(limits).flatMap((limit) => {
+        const value = read(limit);
+        return value === undefined ? [] : [[limit.prop, value]];
+      }),
+    ),
   };
 }
 

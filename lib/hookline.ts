@@ -97,6 +97,28 @@ export interface HooklineProps {
    */
   readonly deliveryConcurrency?: number;
   /**
+   * Events per second one tenant may publish through `POST /v1/events` in the long run before it is
+   * answered 429 with `Retry-After`: 1 to 100,000. Events from EventBridge are not limited.
+   * @default 1000
+   */
+  readonly tenantPublishRateLimit?: number;
+  /**
+   * Events one tenant may publish at once above `tenantPublishRateLimit`: 1 to 1,000,000.
+   * @default 2000
+   */
+  readonly tenantPublishBurstLimit?: number;
+  /**
+   * Webhooks one tenant may have; creating one more is answered 422: 1 to 100,000.
+   * @default 1000
+   */
+  readonly maxWebhooksPerTenant?: number;
+  /**
+   * Deliveries to one webhook in flight at once: the rest wait in the queue, so that a slow endpoint
+   * cannot hold the delivery concurrency every tenant shares: 1 to 1000.
+   * @default 10
+   */
+  readonly maxDeliveriesInFlightPerWebhook?: number;
+  /**
    * Delays, in seconds, after each failed attempt; a webhook may set its own. After the last one fails
    * the delivery is dead-lettered. At most 15 entries adding up to at most 3 days.
    * @default [1, 5, 30, 300, 1800] (6 attempts over about 36 minutes)
@@ -215,6 +237,14 @@ export class Hookline extends Construct {
         ["retentionDays", Setting.retentionDays, props.retentionDays],
         ["authorizerCacheTtl", Setting.authorizerCacheTtlSeconds, secondsOf(props.authorizerCacheTtl)],
         ["deliveryConcurrency", Setting.deliveryConcurrency, props.deliveryConcurrency],
+        ["tenantPublishRateLimit", Setting.tenantPublishRatePerSecond, props.tenantPublishRateLimit],
+        ["tenantPublishBurstLimit", Setting.tenantPublishBurst, props.tenantPublishBurstLimit],
+        ["maxWebhooksPerTenant", Setting.maxWebhooksPerTenant, props.maxWebhooksPerTenant],
+        [
+          "maxDeliveriesInFlightPerWebhook",
+          Setting.maxDeliveriesInFlightPerWebhook,
+          props.maxDeliveriesInFlightPerWebhook,
+        ],
         ["circuitFailureThreshold", Setting.circuitFailureThreshold, props.circuitFailureThreshold],
         ["circuitCooldown", Setting.circuitCooldownSeconds, secondsOf(props.circuitCooldown)],
         ["reconcileGrace", Setting.reconcileGraceSeconds, secondsOf(props.reconcileGrace)],
@@ -269,6 +299,18 @@ export class Hookline extends Construct {
         props.circuitCooldown?.toSeconds() ?? Setting.circuitCooldownSeconds.default,
       ),
       [EnvVar.reconcileGraceSeconds]: String(this.reconcileGraceSeconds),
+      [EnvVar.tenantPublishRatePerSecond]: String(
+        props.tenantPublishRateLimit ?? Setting.tenantPublishRatePerSecond.default,
+      ),
+      [EnvVar.tenantPublishBurst]: String(
+        props.tenantPublishBurstLimit ?? Setting.tenantPublishBurst.default,
+      ),
+      [EnvVar.maxWebhooksPerTenant]: String(
+        props.maxWebhooksPerTenant ?? Setting.maxWebhooksPerTenant.default,
+      ),
+      [EnvVar.maxDeliveriesInFlightPerWebhook]: String(
+        props.maxDeliveriesInFlightPerWebhook ?? Setting.maxDeliveriesInFlightPerWebhook.default,
+      ),
     };
     // Named in advance: the delivery function starts the workflow, and the workflow invokes the function.
     const retryStateMachineName = `${Names.uniqueResourceName(this, { maxLength: 60, separator: "-" })}-retries`;

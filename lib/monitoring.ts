@@ -449,6 +449,7 @@ export class HooklineMonitoring extends Construct {
             },
             custom(MetricName.circuitOpened, MetricStatistic.SUM, "Opened"),
             custom(MetricName.circuitClosed, MetricStatistic.SUM, "Closed"),
+            custom(MetricName.deliveriesWaitingForSlot, MetricStatistic.SUM, "Waiting for an in-flight slot"),
           ],
         },
       ],

@@ -62,6 +62,10 @@ const settings = {
   deadLetterQueueUrl: z.string().url(),
   reconcileGraceSeconds: inRange(Setting.reconcileGraceSeconds),
   secretRotationOverlapSeconds: inRange(Setting.secretRotationOverlapSeconds),
+  tenantPublishRatePerSecond: inRange(Setting.tenantPublishRatePerSecond),
+  tenantPublishBurst: inRange(Setting.tenantPublishBurst),
+  maxWebhooksPerTenant: inRange(Setting.maxWebhooksPerTenant),
+  maxDeliveriesInFlightPerWebhook: inRange(Setting.maxDeliveriesInFlightPerWebhook),
 } as const;
 
 type Settings = typeof settings;

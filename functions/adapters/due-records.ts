@@ -24,6 +24,12 @@ function overdueRecord(item: Record<string, unknown>): OverdueRecord {
     : { key, dueAt, kind: "delivery", delivery: deliveryFromItem(item) };
 }
 
+/**
+ * Shares `limit` across the shards in rounds: each shard with records left gets an even share of the
+ * budget left, so what a quiet shard does not use goes to the busy ones. Filled shard by shard instead,
+ * enough records that stay overdue in one shard would take every run's whole budget, and the other
+ * shards would never be reconciled. Every round either spends the budget or exhausts a shard.
+ */
 async function overdueRecords(
   client: DynamoDBDocumentClient,
   tableName: string,
@@ -31,25 +37,55 @@ async function overdueRecords(
   limit: number,
 ): Promise<OverdueRecord[]> {
   const found: OverdueRecord[] = [];
-  for (let shard = 0; shard < DUE_SHARDS && found.length < limit; shard += 1) {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await client.send(
-        new QueryCommand({
-          TableName: tableName,
-          IndexName: DUE_INDEX,
-          KeyConditionExpression: "#shard = :shard AND #dueAt <= :now",
-          ExpressionAttributeNames: { "#shard": TableKey.dueShard, "#dueAt": TableKey.dueAt },
-          ExpressionAttributeValues: { ":shard": `DUE#${shard}`, ":now": now.toISOString() },
-          Limit: limit - found.length,
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      );
-      for (const item of page.Items ?? []) found.push(overdueRecord(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey && found.length < limit);
+  let open: { shard: number; startKey: Record<string, unknown> | undefined }[] = Array.from(
+    { length: DUE_SHARDS },
+    (_, shard) => ({ shard, startKey: undefined }),
+  );
+  while (open.length > 0 && found.length < limit) {
+    const share = Math.ceil((limit - found.length) / open.length);
+    const next: typeof open = [];
+    for (const { shard, startKey } of open) {
+      const count = Math.min(share, limit - found.length);
+      const more = await readShard(client, tableName, now, shard, count, found, startKey);
+      if (more) next.push({ shard, startKey: more });
+    }
+    open = next;
   }
   return found;
+}
+
+/**
+ * Appends up to `count` overdue records of one shard to `found`, from `startKey` on; returns where the
+ * shard's overdue records go on, or undefined when none are left.
+ */
+async function readShard(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  now: Date,
+  shard: number,
+  count: number,
+  found: OverdueRecord[],
+  from: Record<string, unknown> | undefined,
+): Promise<Record<string, unknown> | undefined> {
+  const target = found.length + count;
+  let startKey = from;
+  while (found.length < target) {
+    const page = await client.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: DUE_INDEX,
+        KeyConditionExpression: "#shard = :shard AND #dueAt <= :now",
+        ExpressionAttributeNames: { "#shard": TableKey.dueShard, "#dueAt": TableKey.dueAt },
+        ExpressionAttributeValues: { ":shard": `DUE#${shard}`, ":now": now.toISOString() },
+        Limit: target - found.length,
+        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+      }),
+    );
+    for (const item of page.Items ?? []) found.push(overdueRecord(item));
+    startKey = page.LastEvaluatedKey;
+    if (!startKey) return undefined;
+  }
+  return startKey;
 }
 
 async function postponeDue(

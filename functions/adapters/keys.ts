@@ -12,11 +12,16 @@ export const Keys = {
   /** The version of a tenant's subscriptions, beside its webhooks (see `changeSubscriptions`). */
   subscriptionsSort: "SUBSCRIPTIONS",
   rateLimit: (webhookId: string) => `RATELIMIT#${webhookId}`,
+  /** A webhook's in-flight slots, beside the webhook. */
+  inFlight: (webhookId: string) => `INFLIGHT#${webhookId}`,
   apiKey: (keyHash: string) => `${WebhooksPartition.apiKey}${keyHash}`,
   apiKeySort: "APIKEY",
   event: (tenantId: string, eventId: string) => `TENANT#${tenantId}#EVENT#${eventId}`,
   eventSort: "EVENT",
   tenantEvents: (tenantId: string) => `TENANT#${tenantId}#EVENTS`,
+  /** A tenant's publish-rate bucket, in the events table, alone in its partition. */
+  publishRate: (tenantId: string) => `TENANT#${tenantId}#PUBLISH_RATE`,
+  publishRateSort: "PUBLISH_RATE",
   webhookDeliveries: (tenantId: string, webhookId: string) => `TENANT#${tenantId}#WEBHOOK#${webhookId}`,
   delivery: (deliveryId: string) => `DELIVERY#${deliveryId}`,
   deliveryPrefix: "DELIVERY#",

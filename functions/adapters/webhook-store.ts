@@ -184,6 +184,11 @@ const MAX_LIST_READS = 10;
 
 /** The attribute of a tenant's subscriptions item that counts the changes to its webhooks. */
 const SUBSCRIPTIONS_VERSION = "subscriptions_version";
+/**
+ * The attribute of the same item that counts the tenant's webhooks, moved in the transaction that
+ * creates or deletes one, so that the per-tenant limit costs no query.
+ */
+const WEBHOOK_COUNT = "webhook_count";
 
 /** The subscriber source also hands the fan-out's write a check that the subscribers are unchanged. */
 export interface SubscriptionsCheck {
@@ -211,32 +216,47 @@ export function dynamoWebhookStore(
    * Returns false when the change's own condition failed.
    */
   async function changeSubscriptions(tenantId: string, change: TransactItem): Promise<boolean> {
-    const result = await writeTransaction(client, [
-      change,
-      {
-        Update: {
-          TableName: tableName,
-          Key: subscriptionsKey(tenantId),
-          UpdateExpression: "ADD #version :one",
-          ExpressionAttributeNames: { "#version": SUBSCRIPTIONS_VERSION },
-          ExpressionAttributeValues: { ":one": 1 },
-        },
-      },
-    ]);
+    const result = await writeTransaction(client, [change, versionUpdate(tenantId)]);
     return result.written;
   }
 
+  function versionUpdate(tenantId: string) {
+    return {
+      Update: {
+        TableName: tableName,
+        Key: subscriptionsKey(tenantId),
+        UpdateExpression: "ADD #version :one",
+        ExpressionAttributeNames: { "#version": SUBSCRIPTIONS_VERSION },
+        ExpressionAttributeValues: { ":one": 1 },
+      },
+    } satisfies TransactItem;
+  }
+
   return {
-    async create(webhook) {
-      const created = await changeSubscriptions(webhook.tenantId, {
-        Put: {
-          TableName: tableName,
-          Item: toItem(webhook),
-          ConditionExpression: "attribute_not_exists(#pk)",
-          ExpressionAttributeNames: { "#pk": TableKey.partition },
+    async create(webhook, maxWebhooks) {
+      const { Update: version } = versionUpdate(webhook.tenantId);
+      const result = await writeTransaction(client, [
+        {
+          Put: {
+            TableName: tableName,
+            Item: toItem(webhook),
+            ConditionExpression: "attribute_not_exists(#pk)",
+            ExpressionAttributeNames: { "#pk": TableKey.partition },
+          },
         },
-      });
-      if (!created) throw new Error(`webhook ${webhook.id} exists already`);
+        {
+          Update: {
+            ...version,
+            UpdateExpression: "ADD #version :one, #count :one",
+            ConditionExpression: "attribute_not_exists(#count) OR #count < :max",
+            ExpressionAttributeNames: { ...version.ExpressionAttributeNames, "#count": WEBHOOK_COUNT },
+            ExpressionAttributeValues: { ...version.ExpressionAttributeValues, ":max": maxWebhooks },
+          },
+        },
+      ]);
+      if (result.written) return true;
+      if (result.failedConditions.includes(0)) throw new Error(`webhook ${webhook.id} exists already`);
+      return false;
     },
     subscriptionsCheck(tenantId, version) {
       return {
@@ -375,14 +395,26 @@ export function dynamoWebhookStore(
       return count;
     },
     async remove(tenantId, webhookId) {
-      return changeSubscriptions(tenantId, {
-        Delete: {
-          TableName: tableName,
-          Key: key(tenantId, webhookId),
-          ConditionExpression: "attribute_exists(#pk)",
-          ExpressionAttributeNames: { "#pk": TableKey.partition },
+      const { Update: version } = versionUpdate(tenantId);
+      const result = await writeTransaction(client, [
+        {
+          Delete: {
+            TableName: tableName,
+            Key: key(tenantId, webhookId),
+            ConditionExpression: "attribute_exists(#pk)",
+            ExpressionAttributeNames: { "#pk": TableKey.partition },
+          },
         },
-      });
+        {
+          Update: {
+            ...version,
+            UpdateExpression: "ADD #version :one, #count :minusOne",
+            ExpressionAttributeNames: { ...version.ExpressionAttributeNames, "#count": WEBHOOK_COUNT },
+            ExpressionAttributeValues: { ...version.ExpressionAttributeValues, ":minusOne": -1 },
+          },
+        },
+      ]);
+      return result.written;
     },
     async saveCircuit(tenantId, webhookId, from, to) {
       const next = circuitAttributes(to);

@@ -89,6 +89,7 @@ const config = loadConfig([
   "version",
   "deliveryTimeoutSeconds",
   "secretRotationOverlapSeconds",
+  "maxWebhooksPerTenant",
 ]);
 const stores = dynamoStores(dynamodb, config);
 const { webhooks } = stores;
@@ -141,7 +142,13 @@ const routes: Record<ManagementRouteKey, (event: ApiEvent, tenantId: string) => 
   [ManagementRoute.createWebhook]: async (event, tenantId) => {
     const body = parseWith(CreateWebhookBody, event.body, "webhook");
     const webhook = await registerWebhook(
-      { ...endpointChecks, store: webhooks, now: () => new Date(), randomBytes },
+      {
+        ...endpointChecks,
+        store: webhooks,
+        now: () => new Date(),
+        randomBytes,
+        maxWebhooksPerTenant: config.maxWebhooksPerTenant,
+      },
       tenantId,
       {
         url: body.url,

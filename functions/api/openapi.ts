@@ -214,7 +214,11 @@ const operations: Record<
   "POST /v1/webhooks": {
     summary: "Register a webhook",
     body: CreateWebhookBody,
-    responses: { 201: ["the webhook, with its signing secret", "CreatedWebhook"], 400: invalid },
+    responses: {
+      201: ["the webhook, with its signing secret", "CreatedWebhook"],
+      400: invalid,
+      422: ["the tenant has as many webhooks as it may have", "Error"],
+    },
   },
   "GET /v1/webhooks": {
     summary: "List webhooks, newest first, a page at a time",
@@ -304,7 +308,12 @@ const operations: Record<
   [IngestRoute.publishEvent]: {
     summary: "Publish an event to every subscribed webhook",
     body: PublishEventBody,
-    responses: { 202: ["accepted", "PublishedEvent"], 400: invalid, 413: tooLarge },
+    responses: {
+      202: ["accepted", "PublishedEvent"],
+      400: invalid,
+      413: tooLarge,
+      429: ["over the tenant's publish rate: try again after `Retry-After` seconds", "Error"],
+    },
   },
   [PublicRoute.health]: {
     summary: "Liveness: the API answers (no API key needed)",

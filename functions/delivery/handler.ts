@@ -12,6 +12,7 @@ import {
 import { deliveryKey } from "../adapters/delivery-store.ts";
 import { dynamodb } from "../adapters/dynamodb.ts";
 import { httpSender } from "../adapters/http-sender.ts";
+import { dynamoInFlightSlots } from "../adapters/in-flight.ts";
 import { logger } from "../adapters/logger.ts";
 import { metrics, publishMetrics } from "../adapters/metrics.ts";
 import { dynamoRateLimiter } from "../adapters/rate-limiter.ts";
@@ -47,6 +48,7 @@ const config = loadConfig([
   "circuitCooldownSeconds",
   "priorityQueueUrl",
   "eventTypes",
+  "maxDeliveriesInFlightPerWebhook",
 ]);
 const stores = dynamoStores(dynamodb, config);
 const lanes = deliveryLanes(config);
@@ -115,6 +117,10 @@ const deps: DeliveryServiceDeps = {
   metrics,
   log: logger,
   stats,
+  inFlight: {
+    slots: dynamoInFlightSlots(dynamodb, config.webhooksTable),
+    limit: config.maxDeliveriesInFlightPerWebhook,
+  },
 };
 
 /** What continuing a large fan-out needs: the same stores and queues as ingest. */

@@ -62,3 +62,20 @@ export class UnsupportedMediaTypeError extends HooklineError {
 export class PayloadTooLargeError extends HooklineError {
   readonly code = "payload_too_large";
 }
+
+/** The caller is over a rate limit; it may try again after `retryAfterSeconds`. */
+export class RateLimitedError extends HooklineError {
+  readonly code = "rate_limited";
+
+  readonly retryAfterSeconds: number;
+
+  constructor(message: string, retryAfterSeconds: number) {
+    super(message);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** The request would take the caller past a quota of its account. */
+export class LimitExceededError extends HooklineError {
+  readonly code = "limit_exceeded";
+}

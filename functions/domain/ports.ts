@@ -8,6 +8,7 @@ import type { CursorPosition } from "./cursor.ts";
 import type { DeliveryStep } from "./deliver.ts";
 import type { DeadLetterMessage, DeliveryMessage, ProbeMessage } from "./messages.ts";
 import type { Delivery, DeliveryStatus, StoredEvent, Webhook } from "./model.ts";
+import type { PublishAdmission } from "./rate-limit.ts";
 
 // ---- Webhooks and their circuits ----
 
@@ -25,7 +26,8 @@ export interface WebhookPage {
 }
 
 export interface WebhookStore {
-  create(webhook: Webhook): Promise<void>;
+  /** Returns false, writing nothing, when the tenant has `maxWebhooks` webhooks already. */
+  create(webhook: Webhook, maxWebhooks: number): Promise<boolean>;
   /**
    * The webhook as stored. Without `consistent` the read may be stale, as DynamoDB's eventually
    * consistent reads are: it may miss a webhook created or see one deleted within about a second.
@@ -85,6 +87,27 @@ export interface SubscriberSource {
    * write that stores the fan-out checks its version, so a stale one is never used.
    */
   subscriberSnapshot(tenantId: string, fresh?: boolean): Promise<SubscriberSnapshot>;
+}
+
+/** A tenant's publish rate (`rate-limit.ts`): whether one more publish is admitted now. */
+export interface PublishRateLimiter {
+  admit(tenantId: string, now: number): Promise<PublishAdmission>;
+}
+
+/** One delivery's hold on one of its webhook's in-flight slots (`in-flight.ts`). */
+export interface InFlightLease {
+  readonly tenantId: string;
+  readonly webhookId: string;
+  readonly slot: number;
+  /** When the lease lapses by itself, in epoch ms. */
+  readonly expiresAt: number;
+}
+
+export interface InFlightSlots {
+  /** Leases a free slot of the webhook's first `limit`; undefined when all are taken. */
+  claim(tenantId: string, webhookId: string, limit: number, now: number): Promise<InFlightLease | undefined>;
+  /** Hands the slot back, unless its lease lapsed and another delivery holds it now. */
+  release(lease: InFlightLease): Promise<void>;
 }
 
 // ---- Events ----
@@ -242,7 +265,10 @@ export type OverdueRecord = { readonly key: RecordKey; readonly dueAt: string } 
 );
 
 export interface DueRecords {
-  /** Records whose deadline passed, oldest first within each shard, at most `limit` in all. */
+  /**
+   * Records whose deadline passed, oldest first within each shard, at most `limit` in all; the limit is
+   * shared across the shards, so that no shard's backlog can keep another's records from being found.
+   */
   overdue(now: Date, limit: number): Promise<readonly OverdueRecord[]>;
   /**
    * Moves a record's deadline, only if it is still the one that was read: of two reconcilers that find

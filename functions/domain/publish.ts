@@ -1,12 +1,19 @@
 import type { EventTypeDefinition } from "../shared/event-catalogue.ts";
-import { PayloadTooLargeError } from "./errors.ts";
+import { PayloadTooLargeError, RateLimitedError } from "./errors.ts";
 import { matchesPattern } from "./event-pattern.ts";
 import { assertKnownEventType, isSubscribed } from "./event-types.ts";
 import { deliveryIdFor, newEventId } from "./ids.ts";
 import type { FanOutContinuation } from "./messages.ts";
 import type { Delivery, EventSource, StoredEvent, Webhook } from "./model.ts";
 import { assertDeliverableData, jsonText } from "./payload.ts";
-import type { DeliveryQueue, DeliveryRecorder, EventStore, SubscriberSource } from "./ports.ts";
+import type {
+  DeliveryQueue,
+  DeliveryRecorder,
+  EventStore,
+  PublishRateLimiter,
+  SubscriberSource,
+} from "./ports.ts";
+import { retryAfterSeconds } from "./rate-limit.ts";
 
 /** Largest event payload (the signed body) Hookline accepts. */
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
@@ -31,6 +38,25 @@ export interface PublishDeps {
   readonly queue: DeliveryQueue;
   readonly continueLater: (continuation: FanOutContinuation) => Promise<void>;
   readonly now: () => Date;
+}
+
+/**
+ * Takes a token from the tenant's publish bucket, or refuses the publish with how long to wait. Only
+ * the API is limited: events from EventBridge come from the operator's own bus, which cannot be answered
+ * 429 (a refused event would only be retried by EventBridge, or dropped), so they are not counted.
+ */
+export async function admitApiPublish(
+  limiter: PublishRateLimiter,
+  tenantId: string,
+  now: number,
+): Promise<void> {
+  const admission = await limiter.admit(tenantId, now);
+  if (admission.admitted) return;
+  const wait = retryAfterSeconds(admission.retryAfterMs);
+  throw new RateLimitedError(
+    `this tenant publishes faster than its limit allows; try again in ${wait} s`,
+    wait,
+  );
 }
 
 export interface PublishRequest {

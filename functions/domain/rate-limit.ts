@@ -43,3 +43,42 @@ export function reserveSlot(
   const sendAt = Math.max(now, nextSlotAt ?? now);
   return { sendAt, nextSlotAt: sendAt + slotIntervalMs(ratePerSecond) };
 }
+
+/**
+ * A tenant's publish rate: a token bucket of `burst` tokens refilled at `ratePerSecond`, kept as GCRA
+ * like the webhooks' limits: one number per tenant, the time at which the bucket would be full again
+ * (its theoretical arrival time, `tat`). A publish is admitted while the bucket holds a token, that is
+ * while `tat` is at most `(burst − 1)` intervals ahead of now; it then moves `tat` on by one interval.
+ * A refused publish moves nothing, so a tenant that keeps retrying too early does not lock itself out.
+ */
+export interface TenantBucket {
+  /** One token's worth of time, in ms. */
+  readonly intervalMs: number;
+  /** How far ahead of now `tat` may be for a publish to be admitted, in ms. */
+  readonly toleranceMs: number;
+}
+
+export function tenantBucket(ratePerSecond: number, burst: number): TenantBucket {
+  if (!(ratePerSecond > 0) || !(burst >= 1)) {
+    throw new RangeError(`rate and burst must be positive; got ${ratePerSecond} and ${burst}`);
+  }
+  const intervalMs = 1000 / ratePerSecond;
+  return { intervalMs, toleranceMs: (burst - 1) * intervalMs };
+}
+
+export type PublishAdmission =
+  | { readonly admitted: true; readonly tat: number }
+  | { readonly admitted: false; readonly retryAfterMs: number };
+
+/** Whether a publish at `now` is admitted by a bucket at `tat` (undefined: never used), and its new state. */
+export function admitPublish(bucket: TenantBucket, tat: number | undefined, now: number): PublishAdmission {
+  const from = Math.max(now, tat ?? now);
+  if (from - now > bucket.toleranceMs)
+    return { admitted: false, retryAfterMs: from - now - bucket.toleranceMs };
+  return { admitted: true, tat: from + bucket.intervalMs };
+}
+
+/** `Retry-After` in whole seconds for a wait of `ms`: rounded up, and never 0, which would invite a spin. */
+export function retryAfterSeconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
+}

@@ -3,7 +3,7 @@ import { type Circuit, CLOSED_CIRCUIT } from "./circuit.ts";
 import { type CursorPosition, decodeCursor, encodeCursor } from "./cursor.ts";
 import { customHeaderProblems } from "./custom-headers.ts";
 import { checkEndpointHost, checkEndpointUrl, type EndpointPolicy } from "./endpoint-url.ts";
-import { ConflictError, NotFoundError, ValidationError } from "./errors.ts";
+import { ConflictError, LimitExceededError, NotFoundError, ValidationError } from "./errors.ts";
 import { type EventPattern, patternPathText, patternProblem } from "./event-pattern.ts";
 import { assertValidSubscriptions } from "./event-types.ts";
 import { newWebhookId } from "./ids.ts";
@@ -23,6 +23,8 @@ export interface WebhookRegistrationDeps extends EndpointCheckDeps {
   readonly store: WebhookStore;
   readonly now: () => Date;
   readonly randomBytes: RandomBytes;
+  /** Webhooks one tenant may have (`maxWebhooksPerTenant`). */
+  readonly maxWebhooksPerTenant: number;
 }
 
 /** The settings a caller chooses for a webhook (everything but its identity, secret and state). */
@@ -115,7 +117,11 @@ export async function registerWebhook(
     ...(input.filter === undefined ? {} : { filter: input.filter }),
     circuit: CLOSED_CIRCUIT,
   };
-  await deps.store.create(webhook);
+  if (!(await deps.store.create(webhook, deps.maxWebhooksPerTenant))) {
+    throw new LimitExceededError(
+      `this tenant has ${deps.maxWebhooksPerTenant} webhooks, as many as it may have; delete one to register another`,
+    );
+  }
   return webhook;
 }
 

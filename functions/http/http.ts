@@ -14,6 +14,7 @@ import {
   HooklineError,
   InvalidApiKeyError,
   MalformedJsonError,
+  RateLimitedError,
   UnsupportedMediaTypeError,
   ValidationError,
 } from "../domain/errors.ts";
@@ -51,6 +52,8 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  limit_exceeded: 422,
+  rate_limited: 429,
 };
 
 export function json(statusCode: number, body: unknown): ApiResult {
@@ -118,6 +121,12 @@ export function httpErrors(): MiddlewareObj<ApiEvent, ApiResult> {
           error.message,
           error.details,
         );
+        if (error instanceof RateLimitedError) {
+          request.response.headers = {
+            ...request.response.headers,
+            "retry-after": String(error.retryAfterSeconds),
+          };
+        }
         return;
       }
       logger.error("unexpected error", { error });

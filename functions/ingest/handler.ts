@@ -8,12 +8,13 @@ import { deliveryLanes, sqsDeliveryQueue, sqsFanOutContinuation } from "../adapt
 import { dynamodb } from "../adapters/dynamodb.ts";
 import { logger } from "../adapters/logger.ts";
 import { MetricUnit, metrics, publishMetrics } from "../adapters/metrics.ts";
+import { dynamoPublishRateLimiter } from "../adapters/rate-limiter.ts";
 import { sqs } from "../adapters/sqs.ts";
 import { dynamoStores } from "../adapters/stores.ts";
 import { cachedSubscriberSnapshots } from "../adapters/subscriber-cache.ts";
 import { traceHandler } from "../adapters/tracing.ts";
 import { HooklineError } from "../domain/errors.ts";
-import { type PublishDeps, type PublishRequest, publishEvent } from "../domain/publish.ts";
+import { admitApiPublish, type PublishDeps, type PublishRequest, publishEvent } from "../domain/publish.ts";
 import {
   type ApiEvent,
   type ApiResult,
@@ -35,10 +36,18 @@ const config = loadConfig([
   "retentionDays",
   "reconcileGraceSeconds",
   "priorityQueueUrl",
+  "tenantPublishRatePerSecond",
+  "tenantPublishBurst",
 ]);
 
 const { webhooks, events, deliveries } = dynamoStores(dynamodb, config);
 const lanes = deliveryLanes(config);
+const publishRate = dynamoPublishRateLimiter(
+  dynamodb,
+  config.eventsTable,
+  config.tenantPublishRatePerSecond,
+  config.tenantPublishBurst,
+);
 
 const deps: PublishDeps = {
   catalogue: config.eventTypes,
@@ -83,6 +92,7 @@ async function publish(tenantId: string, request: PublishRequest) {
 
 async function publishFromApi(event: ApiEvent): Promise<ApiResult> {
   const body = parseWith(PublishEventBody, event.body, "event");
+  await admitApiPublish(publishRate, tenantOf(event), Date.now());
   const result = await publish(tenantOf(event), {
     type: body.type,
     data: body.data,

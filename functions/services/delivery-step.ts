@@ -11,6 +11,7 @@ import {
   deliveryStep,
   type StepResult,
 } from "../domain/deliver.ts";
+import { IN_FLIGHT_WAIT_SECONDS } from "../domain/in-flight.ts";
 import type { DeadLetterMessage, DeliveryMessage, ProbeMessage, QueueMessage } from "../domain/messages.ts";
 import { TERMINAL_STATUSES } from "../domain/model.ts";
 import type {
@@ -18,6 +19,8 @@ import type {
   DeliveryKey,
   DeliveryQueue,
   DeliveryStore,
+  InFlightLease,
+  InFlightSlots,
   Log,
   MetricsSink,
   QueueSends,
@@ -54,6 +57,8 @@ export interface DeliveryServiceDeps {
   readonly log: Log;
   /** Collects the webhook stats counters of this invocation; the handler writes them at its end. */
   readonly stats: Pick<StatsBatch, "add">;
+  /** Each webhook's cap on deliveries in flight; absent, deliveries are not capped per webhook. */
+  readonly inFlight?: { readonly slots: InFlightSlots; readonly limit: number };
 }
 
 const DONE: WorkflowAnswer = { [RetryStep.next]: RetryStep.done };
@@ -98,7 +103,18 @@ export async function processDelivery(
     });
     return DONE;
   }
-  const result = await deliveryStep(deps.ports, message);
+  let lease: InFlightLease | undefined;
+  if (deps.inFlight) {
+    const { slots, limit } = deps.inFlight;
+    lease = await slots.claim(message.tenantId, message.webhookId, limit, deps.ports.now().getTime());
+    if (!lease) return waitForSlot(deps, message, via);
+  }
+  let result: StepResult;
+  try {
+    result = await deliveryStep(deps.ports, message);
+  } finally {
+    if (lease) await deps.inFlight?.slots.release(lease);
+  }
   const { step } = result;
   if (result.attemptClass === "gone" && result.webhook) {
     await deps.circuits.deactivate(
@@ -196,6 +212,27 @@ async function alreadyRecorded(
   const current = await deps.deliveries.get(message.tenantId, message.webhookId, message.deliveryId);
   if (!current) return false;
   return TERMINAL_STATUSES.includes(current.status) || current.attemptCount >= message.attempt;
+}
+
+/**
+ * The webhook has as many deliveries in flight as it may: this one goes back to wait its turn, without
+ * an attempt and without holding the function, so other webhooks' deliveries go on meanwhile.
+ */
+async function waitForSlot(
+  deps: DeliveryServiceDeps,
+  message: DeliveryMessage,
+  via: "queue" | "workflow",
+): Promise<WorkflowAnswer> {
+  deps.metrics.addMetric(MetricName.deliveriesWaitingForSlot, "Count", 1);
+  if (via === "queue") {
+    await deps.sendLater(message, IN_FLIGHT_WAIT_SECONDS);
+    return DONE;
+  }
+  return {
+    [RetryStep.next]: RetryStep.retry,
+    [RetryStep.waitSeconds]: IN_FLIGHT_WAIT_SECONDS,
+    ...withoutPayload(message),
+  };
 }
 
 /**

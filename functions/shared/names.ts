@@ -28,6 +28,11 @@ export const EnvVar = {
   reconcileGraceSeconds: "HOOKLINE_RECONCILE_GRACE",
   /** How long a rotated-out signing secret keeps signing deliveries, next to the new one. */
   secretRotationOverlapSeconds: "HOOKLINE_SECRET_ROTATION_OVERLAP_SECONDS",
+  /** The fairness limits (`LOCAL_OVERRIDES` too): per tenant, and per webhook for the last one. */
+  tenantPublishRatePerSecond: "HOOKLINE_TENANT_PUBLISH_RATE",
+  tenantPublishBurst: "HOOKLINE_TENANT_PUBLISH_BURST",
+  maxWebhooksPerTenant: "HOOKLINE_TENANT_MAX_WEBHOOKS",
+  maxDeliveriesInFlightPerWebhook: "HOOKLINE_WEBHOOK_MAX_IN_FLIGHT",
   /** Read by Powertools Logger and Metrics: the service name in every log line and the metrics' dimension. */
   serviceName: "POWERTOOLS_SERVICE_NAME",
   logLevel: "POWERTOOLS_LOG_LEVEL",
@@ -128,6 +133,8 @@ export const MetricName = {
   circuitOpened: "CircuitOpened",
   /** Count: circuits that closed again. */
   circuitClosed: "CircuitClosed",
+  /** Count: deliveries sent back to wait because their webhook had its cap of deliveries in flight. */
+  deliveriesWaitingForSlot: "DeliveriesWaitingForSlot",
   /** Gauge, emitted by the reconciler on each run: circuits open right now. */
   openCircuits: "OpenCircuits",
 } as const;

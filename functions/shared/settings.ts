@@ -35,6 +35,14 @@ export const Setting = {
   deliveryConcurrency: { default: 50, min: 2, max: 1000, unit: "count" },
   /** How long API Gateway caches an authorizer's answer (`authorizerCacheTtl`): at most an hour. */
   authorizerCacheTtlSeconds: { default: 60, min: 0, max: 3600, unit: "seconds" },
+  /** Events per second one tenant may publish through the API in the long run (`tenantPublishRateLimit`). */
+  tenantPublishRatePerSecond: { default: 1000, min: 1, max: 100_000, unit: "count" },
+  /** Events one tenant may publish at once above its rate (`tenantPublishBurstLimit`). */
+  tenantPublishBurst: { default: 2000, min: 1, max: 1_000_000, unit: "count" },
+  /** Webhooks one tenant may have (`maxWebhooksPerTenant`). */
+  maxWebhooksPerTenant: { default: 1000, min: 1, max: 100_000, unit: "count" },
+  /** Deliveries one webhook may have in flight at once (`maxDeliveriesInFlightPerWebhook`). */
+  maxDeliveriesInFlightPerWebhook: { default: 10, min: 1, max: 1000, unit: "count" },
 } as const satisfies Record<string, RangeSetting>;
 
 function quantity(setting: RangeSetting, value: number): string {
@@ -95,7 +103,7 @@ function rangeOverride<P extends string>(
 /**
  * The environment variables the CDK app reads (only with the local context, `npm start`), as the
  * README documents them: they shorten the schedule, the circuit breaker, the grace and the attempt
- * timeout so that tests run in seconds.
+ * timeout so that tests run in seconds, and lower the fairness limits so that tests can reach them.
  */
 export const LOCAL_OVERRIDES = {
   retryScheduleSeconds: {
@@ -123,5 +131,25 @@ export const LOCAL_OVERRIDES = {
     EnvVar.deliveryTimeoutSeconds,
     "attemptTimeout",
     Setting.attemptTimeoutSeconds,
+  ),
+  tenantPublishRatePerSecond: rangeOverride(
+    EnvVar.tenantPublishRatePerSecond,
+    "tenantPublishRateLimit",
+    Setting.tenantPublishRatePerSecond,
+  ),
+  tenantPublishBurst: rangeOverride(
+    EnvVar.tenantPublishBurst,
+    "tenantPublishBurstLimit",
+    Setting.tenantPublishBurst,
+  ),
+  maxWebhooksPerTenant: rangeOverride(
+    EnvVar.maxWebhooksPerTenant,
+    "maxWebhooksPerTenant",
+    Setting.maxWebhooksPerTenant,
+  ),
+  maxDeliveriesInFlightPerWebhook: rangeOverride(
+    EnvVar.maxDeliveriesInFlightPerWebhook,
+    "maxDeliveriesInFlightPerWebhook",
+    Setting.maxDeliveriesInFlightPerWebhook,
   ),
 } as const satisfies Record<string, LocalOverride<number | number[]>>;

@@ -283,6 +283,28 @@ describe("a Hookline with no props gets every documented @default", () => {
     });
   });
 
+  it("limits each tenant to 1,000 events/s (bursts of 2,000) and 1,000 webhooks, and each webhook to 10 deliveries in flight", () => {
+    expect(environmentOf(template, "stores published events")).toMatchObject({
+      [EnvVar.tenantPublishRatePerSecond]: "1000",
+      [EnvVar.tenantPublishBurst]: "2000",
+    });
+    expect(environmentOf(template, "management API")).toMatchObject({
+      [EnvVar.maxWebhooksPerTenant]: "1000",
+    });
+    expect(environmentOf(template, "signs and POSTs")).toMatchObject({
+      [EnvVar.maxDeliveriesInFlightPerWebhook]: "10",
+    });
+  });
+
+  it("refuses fairness limits outside their ranges at synth", () => {
+    expect(
+      () => new HooklineStack(new App(), "NoInFlight", { hookline: { maxDeliveriesInFlightPerWebhook: 0 } }),
+    ).toThrow("maxDeliveriesInFlightPerWebhook must be a whole number, at least 1 and at most 1000; found 0");
+    expect(
+      () => new HooklineStack(new App(), "NoPublishing", { hookline: { tenantPublishRateLimit: 0 } }),
+    ).toThrow("tenantPublishRateLimit must be a whole number, at least 1 and at most 100000; found 0");
+  });
+
   it("uses the default catalogue, the strict endpoint policy, INFO logs kept a month, the Hookline namespace, no tracing", () => {
     const environment = environmentOf(template, "signs and POSTs");
     expect(JSON.parse(String(environment[EnvVar.eventTypes]))).toEqual(DEFAULT_EVENT_TYPES);

@@ -12,6 +12,10 @@ describe("the CDK app's environment (local overrides)", () => {
       "HOOKLINE_CIRCUIT_COOLDOWN",
       "HOOKLINE_RECONCILE_GRACE",
       "HOOKLINE_DELIVERY_TIMEOUT",
+      "HOOKLINE_TENANT_PUBLISH_RATE",
+      "HOOKLINE_TENANT_PUBLISH_BURST",
+      "HOOKLINE_TENANT_MAX_WEBHOOKS",
+      "HOOKLINE_WEBHOOK_MAX_IN_FLIGHT",
     ]);
     expect(LOCAL_OVERRIDES.circuitFailureThreshold.variable).toBe(EnvVar.circuitFailureThreshold);
     expect(LOCAL_OVERRIDES.retryScheduleSeconds.variable).toBe(EnvVar.retrySchedule);
@@ -63,6 +67,10 @@ describe("one range for synth and cold start", () => {
     circuitCooldownSeconds: Setting.circuitCooldownSeconds,
     reconcileGraceSeconds: Setting.reconcileGraceSeconds,
     secretRotationOverlapSeconds: Setting.secretRotationOverlapSeconds,
+    tenantPublishRatePerSecond: Setting.tenantPublishRatePerSecond,
+    tenantPublishBurst: Setting.tenantPublishBurst,
+    maxWebhooksPerTenant: Setting.maxWebhooksPerTenant,
+    maxDeliveriesInFlightPerWebhook: Setting.maxDeliveriesInFlightPerWebhook,
   } as const;
 
   it("a function accepts exactly the whole numbers the CDK props accept", () => {

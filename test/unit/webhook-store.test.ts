@@ -58,7 +58,8 @@ function webhookWrite<Kind extends "Put" | "Update">(kind: Kind, call = 0) {
   expect(items).toHaveLength(2);
   expect(items[1]?.Update).toMatchObject({
     Key: { pk: "TENANT#acme", sk: "SUBSCRIPTIONS" },
-    UpdateExpression: "ADD #version :one",
+    // Creating and deleting count the tenant's webhooks in the same item.
+    UpdateExpression: expect.stringMatching(/^ADD #version :one(, #count :one|, #count :minusOne)?$/),
   });
   const write = items[0]?.[kind];
   if (write === undefined) throw new Error(`the transaction has no ${kind}`);
@@ -164,14 +165,14 @@ describe("the webhook store and secret rotation", () => {
     const store = dynamoWebhookStore(client, "webhooks");
     const rotated = rotatedSecret(disabled, "whsec_new", new Date("2026-11-25T11:00:00.000Z"), 3600);
     ddb.on(TransactWriteCommand).resolves({});
-    await store.create(rotated);
+    await store.create(rotated, 1000);
     const item = webhookWrite("Put").Item;
     ddb.on(GetCommand).resolves({ Item: item });
     expect(await store.get("acme", "wh_01")).toEqual(rotated);
 
     ddb.reset();
     ddb.on(TransactWriteCommand).resolves({});
-    await store.create(disabled);
+    await store.create(disabled, 1000);
     const plain = webhookWrite("Put").Item;
     expect(plain).not.toHaveProperty("previous_secret");
     ddb.on(GetCommand).resolves({ Item: plain });
@@ -228,5 +229,46 @@ describe("the cursor key", () => {
     expect(first).toHaveLength(32);
     expect(await key()).toBe(first);
     expect(ddb.commandCalls(PutCommand)).toHaveLength(1);
+  });
+});
+
+describe("the webhook store counts a tenant's webhooks", () => {
+  it("creates a webhook only while the tenant's count is under the limit, counting it in the same write", async () => {
+    ddb.on(TransactWriteCommand).resolves({});
+    expect(await dynamoWebhookStore(client, "webhooks").create(disabled, 7)).toBe(true);
+    const count = ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems?.[1]?.Update;
+    expect(count).toMatchObject({
+      UpdateExpression: "ADD #version :one, #count :one",
+      ConditionExpression: "attribute_not_exists(#count) OR #count < :max",
+      ExpressionAttributeNames: { "#count": "webhook_count" },
+      ExpressionAttributeValues: { ":max": 7 },
+    });
+  });
+
+  it("answers false when the tenant is at its limit, and throws when the id exists", async () => {
+    const store = dynamoWebhookStore(client, "webhooks");
+    const cancelled = (failing: number) =>
+      new TransactionCanceledException({
+        message: "Transaction cancelled",
+        $metadata: {},
+        CancellationReasons: [0, 1].map((index) => ({
+          Code: index === failing ? "ConditionalCheckFailed" : "None",
+        })),
+      });
+    ddb.on(TransactWriteCommand).rejects(cancelled(1));
+    expect(await store.create(disabled, 7)).toBe(false);
+    ddb.on(TransactWriteCommand).rejects(cancelled(0));
+    await expect(store.create(disabled, 7)).rejects.toThrow("exists already");
+  });
+
+  it("counts a deleted webhook out in the transaction that deletes it", async () => {
+    ddb.on(TransactWriteCommand).resolves({});
+    expect(await dynamoWebhookStore(client, "webhooks").remove("acme", "wh_01")).toBe(true);
+    const count = ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems?.[1]?.Update;
+    expect(count).toMatchObject({
+      Key: { pk: "TENANT#acme", sk: "SUBSCRIPTIONS" },
+      UpdateExpression: "ADD #version :one, #count :minusOne",
+      ExpressionAttributeValues: { ":minusOne": -1 },
+    });
   });
 });

@@ -1,16 +1,23 @@
+import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { CLOSED_CIRCUIT } from "../../functions/domain/circuit.ts";
 import { decodeCursor } from "../../functions/domain/cursor.ts";
 import type { EndpointPolicy } from "../../functions/domain/endpoint-url.ts";
 import {
   ConflictError,
+  LimitExceededError,
   NotFoundError,
   UnsafeUrlError,
   ValidationError,
 } from "../../functions/domain/errors.ts";
 import type { Webhook } from "../../functions/domain/model.ts";
 import type { WebhookStore } from "../../functions/domain/ports.ts";
-import { applyWebhookPatch, listWebhooks, updateWebhook } from "../../functions/domain/webhooks.ts";
+import {
+  applyWebhookPatch,
+  listWebhooks,
+  registerWebhook,
+  updateWebhook,
+} from "../../functions/domain/webhooks.ts";
 import { DEFAULT_EVENT_TYPES } from "../../functions/shared/event-catalogue.ts";
 
 const disabled: Webhook = {
@@ -94,8 +101,11 @@ function memoryStore(initial: Webhook[], conflicts = 0) {
   const items = new Map(initial.map((webhook) => [`${webhook.tenantId}/${webhook.id}`, webhook]));
   let toLose = conflicts;
   const store: WebhookStore = {
-    async create(webhook) {
+    async create(webhook, maxWebhooks) {
+      const count = [...items.values()].filter((stored) => stored.tenantId === webhook.tenantId).length;
+      if (count >= maxWebhooks) return false;
       items.set(`${webhook.tenantId}/${webhook.id}`, webhook);
+      return true;
     },
     async get(tenantId, id) {
       return items.get(`${tenantId}/${id}`);
@@ -191,6 +201,22 @@ describe("updating a webhook", () => {
     await expect(updateWebhook(deps(store), "globex", "wh_01", { description: "x" })).rejects.toThrow(
       NotFoundError,
     );
+  });
+});
+
+describe("registering a webhook", () => {
+  it("refuses one more than the tenant's limit with a clear message, storing nothing, and counts tenants apart", async () => {
+    const { store, items } = memoryStore([]);
+    const limited = { ...deps(store), randomBytes, maxWebhooksPerTenant: 2 };
+    const input = { url: "https://example.com/hooks", eventTypes: ["memory.created"] };
+    await registerWebhook(limited, "acme", input);
+    await registerWebhook(limited, "acme", input);
+    const refused = registerWebhook(limited, "acme", input);
+    await expect(refused).rejects.toBeInstanceOf(LimitExceededError);
+    await expect(refused).rejects.toThrow("this tenant has 2 webhooks, as many as it may have");
+    expect(items.size).toBe(2);
+    await registerWebhook(limited, "globex", input);
+    expect(items.size).toBe(3);
   });
 });
 
