@@ -7,8 +7,9 @@ import type { WebhookReader } from "../domain/ports.ts";
  * so that every instance sees an opening circuit at once; so is every read that asks for `fresh`.
  *
  * An eventually consistent read can miss a webhook created a moment ago, or answer the version from
- * before a change: a miss, or a version older than the one the caller knows of (`atLeast`), is read
- * again strongly consistent before anyone decides on it, and a miss is never cached.
+ * before a change: a miss, a version older than the one the caller knows of (`atLeast`), or a webhook
+ * with failures (whose circuit may have opened since) is read again strongly consistent before anyone
+ * decides on it, and a miss is never cached.
  */
 export function cachedWebhookReader(
   store: { get(tenantId: string, webhookId: string, consistent?: boolean): Promise<Webhook | undefined> },
@@ -22,9 +23,13 @@ export function cachedWebhookReader(
     const cached = cache.get(key);
     if (!fresh && cached && cached.expires > options.now() && recentEnough(cached.webhook, atLeast))
       return cached.webhook;
+    const isHealthy = (candidate: Webhook | undefined) =>
+      candidate?.circuit.state === "closed" && candidate.circuit.consecutiveFailures === 0;
     let webhook = fresh ? undefined : await store.get(tenantId, webhookId);
-    if (!recentEnough(webhook, atLeast)) webhook = await store.get(tenantId, webhookId, true);
-    const healthy = webhook?.circuit.state === "closed" && webhook.circuit.consecutiveFailures === 0;
+    // A stale read of a failing webhook may show its circuit closed a moment after it opened.
+    if (!recentEnough(webhook, atLeast) || !isHealthy(webhook))
+      webhook = await store.get(tenantId, webhookId, true);
+    const healthy = isHealthy(webhook);
     if (webhook && healthy) cache.set(key, { webhook, expires: options.now() + options.ttlMs });
     else cache.delete(key);
     return webhook;

@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_EVENT_SOURCE, StackOutput } from "../../functions/shared/names.ts";
 import { callApi, localStack, newTenant, useApiKey } from "../support/local-stack.ts";
 import { eventually, Receiver } from "../support/receiver.ts";
 
@@ -137,8 +138,11 @@ describe("register → publish → signed delivery", () => {
       credentials: { accessKeyId: "local", secretAccessKey: "local" },
     });
     // The same event twice, as a producer that retries its PutEvents would send it.
+    const eventBusName = stack.outputs[StackOutput.eventBusName];
+    expect(eventBusName, "the stack's event bus output").toBeDefined();
     const entry = {
-      Source: "com.example.app",
+      EventBusName: eventBusName,
+      Source: DEFAULT_EVENT_SOURCE,
       DetailType: "session.started",
       Detail: JSON.stringify({ tenant_id: tenantId, id: "eb-session-1", data: { session: "s_1" } }),
     };

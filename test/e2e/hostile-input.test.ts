@@ -5,7 +5,7 @@ import { DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Keys } from "../../functions/adapters/keys.ts";
-import { StackOutput, TableKey } from "../../functions/shared/names.ts";
+import { DEFAULT_EVENT_SOURCE, StackOutput, TableKey } from "../../functions/shared/names.ts";
 import { callApi, localStack, newTenant, useApiKey } from "../support/local-stack.ts";
 import { eventually, type ReceivedRequest, Receiver } from "../support/receiver.ts";
 
@@ -155,7 +155,8 @@ describe("event data that SQS cannot carry as it is", () => {
       new PutEventsCommand({
         Entries: [
           {
-            Source: "com.example.app",
+            EventBusName: localStack().outputs[StackOutput.eventBusName],
+            Source: DEFAULT_EVENT_SOURCE,
             DetailType: "session.started",
             Detail: `{"tenant_id":"${tenantId}","id":"${eventId}","data":${hostileJson}}`,
           },

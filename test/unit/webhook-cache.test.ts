@@ -65,4 +65,24 @@ describe("cachedWebhookReader", () => {
     expect(await read("t1", "wh_1", true)).toEqual(stored);
     expect(reads.reads).toEqual(["consistent"]);
   });
+
+  it("re-reads a failing webhook strongly consistent: a stale read may show its circuit still closed", async () => {
+    const failing: Webhook = {
+      ...webhook("2026-01-01T00:00:00.000Z"),
+      circuit: { ...CLOSED_CIRCUIT, consecutiveFailures: 4 },
+    };
+    const open: Webhook = {
+      ...failing,
+      circuit: {
+        ...CLOSED_CIRCUIT,
+        state: "open",
+        consecutiveFailures: 5,
+        openedAt: "2026-01-01T00:00:01.000Z",
+      },
+    };
+    const reads = store({ stale: failing, current: open });
+    const read = cachedWebhookReader(reads, { ttlMs: 60_000, now: () => 0 });
+    expect((await read("t1", "wh_1", false))?.circuit.state).toBe("open");
+    expect(reads.reads).toEqual(["eventual", "consistent"]);
+  });
 });
