@@ -54,6 +54,9 @@ export const THROTTLED: LambdaError = {
 export interface AsyncInvocationFailure {
   readonly function: FunctionDefinition;
   readonly destination?: string;
+  /** Why Lambda gave up, and after how many attempts. */
+  readonly condition: "RetriesExhausted" | "EventAgeExceeded";
+  readonly attempts: number;
   /** The record Lambda sends to an on-failure destination. */
   readonly record: Record<string, unknown>;
 }
@@ -276,17 +279,22 @@ export class LambdaHost {
     };
     const report = this.#options.onAsyncFailure;
     if (report !== undefined && definition !== undefined) {
-      await report({ function: definition, destination: definition.asyncOnFailure, record }).catch(
-        (failure: unknown) =>
-          console.error(
-            `[local] could not hand over a failed event of ${nameOrArn}:`,
-            (failure as Error).message,
-          ),
+      await report({
+        function: definition,
+        destination: definition.asyncOnFailure,
+        condition,
+        attempts,
+        record,
+      }).catch((failure: unknown) =>
+        console.error(
+          `[local] could not hand over a failed event of ${nameOrArn}:`,
+          (failure as Error).message,
+        ),
       );
       return;
     }
     console.error(
-      `[local] asynchronous invocation of ${nameOrArn} given up (${condition} after ${attempts} attempts), dropping the event: ${error.errorType}: ${error.errorMessage}`,
+      `[local] asynchronous invocation of ${nameOrArn} failed ${attempts} times, dropping the event (${condition}): ${error.errorType}: ${error.errorMessage}`,
     );
   }
 

@@ -275,7 +275,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           : {}),
       },
       ...(options.throttling === undefined ? {} : { throttling: options.throttling }),
-      onAsyncFailure: async ({ function: definition, destination, record }) => {
+      onAsyncFailure: async ({ function: definition, destination, condition, attempts, record }) => {
         if (destination?.includes(":sqs:")) {
           await sqs.send(
             new SendMessageCommand({
@@ -286,7 +286,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           return;
         }
         console.error(
-          `[local] ${definition.logicalId}: an asynchronous event was given up and dropped (no on-failure destination):`,
+          `[local] ${definition.logicalId}: asynchronous invocation failed ${attempts} times, dropping the event (${condition}, no on-failure destination):`,
           JSON.stringify(record.responsePayload),
         );
       },
