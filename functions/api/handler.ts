@@ -228,7 +228,8 @@ const routes: Record<ManagementRouteKey, (event: ApiEvent, tenantId: string) => 
 
   [ManagementRoute.testWebhook]: async (event, tenantId) => {
     const { webhookId } = parseWith(WebhookPath, event.pathParameters, "path");
-    const body = parseWith(TestWebhookBody, event.body ?? {}, "test request");
+    // Only a body left out means "the defaults": a JSON `null` is a body, and not an object.
+    const body = parseWith(TestWebhookBody, event.body === undefined ? {} : event.body, "test request");
     const webhook = await findWebhook(webhooks, tenantId, webhookId);
     const result = await sendTestEvent(testPorts, webhook, {
       ...(body.event_type === undefined ? {} : { eventType: body.event_type }),

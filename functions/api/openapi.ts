@@ -371,6 +371,8 @@ export function openApiDocument(version: string, serverUrl?: string) {
     const parameters = parametersOf(path, operation.query);
     const body = operation.body === undefined ? undefined : componentOf(operation.body);
     const responses = {
+      // Path parameters are checked (their length, above all) before anything is looked up.
+      ...(path.includes("{") ? { 400: invalid } : {}),
       ...operation.responses,
       ...(body === undefined ? {} : { 415: NOT_JSON }),
       ...(PUBLIC_ROUTES.has(routeKey) ? {} : KEY_RESPONSES),
