@@ -119,6 +119,13 @@ export interface HooklineProps {
    */
   readonly maxDeliveriesInFlightPerWebhook?: number;
   /**
+   * Webhooks a fan-out reads per page: 10 to 100. Each page after the first is handed on through the
+   * delivery queue, so a tenant with many webhooks makes one chain of that many invocations (the delivery
+   * function allows recursive loops for it).
+   * @default 100
+   */
+  readonly fanOutPageSize?: number;
+  /**
    * Delays, in seconds, after each failed attempt; a webhook may set its own. After the last one fails
    * the delivery is dead-lettered. At most 15 entries adding up to at most 3 days.
    * @default [1, 5, 30, 300, 1800] (6 attempts over about 36 minutes)
@@ -245,6 +252,7 @@ export class Hookline extends Construct {
           Setting.maxDeliveriesInFlightPerWebhook,
           props.maxDeliveriesInFlightPerWebhook,
         ],
+        ["fanOutPageSize", Setting.fanOutPageSize, props.fanOutPageSize],
         ["circuitFailureThreshold", Setting.circuitFailureThreshold, props.circuitFailureThreshold],
         ["circuitCooldown", Setting.circuitCooldownSeconds, secondsOf(props.circuitCooldown)],
         ["reconcileGrace", Setting.reconcileGraceSeconds, secondsOf(props.reconcileGrace)],
@@ -311,6 +319,7 @@ export class Hookline extends Construct {
       [EnvVar.maxDeliveriesInFlightPerWebhook]: String(
         props.maxDeliveriesInFlightPerWebhook ?? Setting.maxDeliveriesInFlightPerWebhook.default,
       ),
+      [EnvVar.fanOutPageSize]: String(props.fanOutPageSize ?? Setting.fanOutPageSize.default),
     };
     // Named in advance: the delivery function starts the workflow, and the workflow invokes the function.
     const retryStateMachineName = `${Names.uniqueResourceName(this, { maxLength: 60, separator: "-" })}-retries`;
@@ -423,6 +432,7 @@ export class Hookline extends Construct {
         deliveryQueue: this.delivery.queue,
         priorityQueue: this.delivery.priorityQueue,
         deadLetterQueue: this.delivery.deadLetterQueue,
+        ingestDeadLetterQueue: this.ingest.deadLetterQueue,
         retryStateMachine: this.retryWorkflow.stateMachine,
         httpApi: this.api.httpApi,
         tables: { Webhooks: this.storage.webhooksTable, Events: this.storage.eventsTable },

@@ -76,6 +76,12 @@ export interface HooklineMonitoringProps {
    */
   readonly maxDeadLetterQueueDepth?: number;
   /**
+   * Alarm when more messages than this wait in the ingest dead-letter queue. Each one is an event
+   * that never reached its webhooks, so by default the first one alarms.
+   * @default 0
+   */
+  readonly maxIngestDeadLetterQueueDepth?: number;
+  /**
    * Alarm when at least one circuit has been open for this long (a whole number of minutes). A few
    * missing gauge readings (a reconciler run that failed) delay the alarm rather than reset it.
    * @default Duration.minutes(15)
@@ -110,6 +116,7 @@ export const DEFAULT_MONITORING_THRESHOLDS = {
   maxDeliveryQueueDepth: 10_000,
   maxQueuedMessageAge: Duration.minutes(15),
   maxDeadLetterQueueDepth: 100,
+  maxIngestDeadLetterQueueDepth: 0,
   maxCircuitOpenDuration: Duration.minutes(15),
   maxFunctionErrors: 0,
   maxFunctionThrottles: 0,
@@ -143,6 +150,8 @@ export interface HooklineMonitoringConstructProps extends HooklineMonitoringProp
   /** The priority lane's queue; alarmed on like the delivery queue. */
   readonly priorityQueue: IQueue;
   readonly deadLetterQueue: IQueue;
+  /** Where the ingest function's failed events land (the rule target's and the async invoke's). */
+  readonly ingestDeadLetterQueue: IQueue;
   readonly retryStateMachine: IStateMachine;
   readonly httpApi: IHttpApi;
   /** Each table by a short readable name, e.g. `Events`. */
@@ -252,6 +261,15 @@ export class HooklineMonitoring extends Construct {
       humanReadableName: "Priority queue",
       alarmFriendlyName: "PriorityQueue",
       ...laneAlarms,
+    });
+
+    this.facade.monitorSqsQueue({
+      queue: props.ingestDeadLetterQueue,
+      humanReadableName: "Ingest dead-letter queue",
+      alarmFriendlyName: "IngestDLQ",
+      addQueueMaxSizeAlarm: {
+        Depth: { maxMessageCount: thresholds.maxIngestDeadLetterQueueDepth, ...once, ...quietWhenIdle },
+      },
     });
 
     this.facade.monitorStepFunction({

@@ -74,6 +74,8 @@ export function storesOf(target: Target) {
       webhooksTable: webhooksTable(),
       eventsTable: eventsTable(),
       ...recordSettingsOf(target),
+      // The CLI never fans an event out (a republish goes through the bus), so the page size is unused.
+      fanOutPageSize: Setting.fanOutPageSize.default,
     });
   return {
     apiKeys: (): ApiKeyDeps => ({ ddb: target.ddb, tableName: webhooksTable() }),

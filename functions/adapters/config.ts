@@ -66,6 +66,7 @@ const settings = {
   tenantPublishBurst: inRange(Setting.tenantPublishBurst),
   maxWebhooksPerTenant: inRange(Setting.maxWebhooksPerTenant),
   maxDeliveriesInFlightPerWebhook: inRange(Setting.maxDeliveriesInFlightPerWebhook),
+  fanOutPageSize: inRange(Setting.fanOutPageSize),
 } as const;
 
 type Settings = typeof settings;

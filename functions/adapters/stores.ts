@@ -16,11 +16,12 @@ export interface StoreSettings {
   readonly eventsTable: string;
   readonly retentionDays: number;
   readonly reconcileGraceSeconds: number;
+  readonly fanOutPageSize: number;
 }
 
 /** Every DynamoDB store over the two tables; building them reads and writes nothing. */
 export function dynamoStores(client: DynamoDBDocumentClient, settings: StoreSettings) {
-  const webhooks = dynamoWebhookStore(client, settings.webhooksTable);
+  const webhooks = dynamoWebhookStore(client, settings.webhooksTable, settings.fanOutPageSize);
   const { eventsTable, retentionDays, reconcileGraceSeconds } = settings;
   return {
     webhooks,

@@ -12,6 +12,7 @@ import type {
   WebhookStore,
 } from "../domain/ports.ts";
 import { OPEN_CIRCUITS_INDEX, TableKey } from "../shared/names.ts";
+import { Setting } from "../shared/settings.ts";
 import { Keys } from "./keys.ts";
 import { type TransactItem, writeTransaction } from "./transactions.ts";
 
@@ -138,8 +139,6 @@ function fromItem(item: Record<string, unknown>): Webhook {
   };
 }
 
-const SUBSCRIBER_PAGE_SIZE = 100;
-
 /** A page's stopping point, kept to the key attributes of the caller's own partition. */
 function positionOf(lastEvaluatedKey: Record<string, unknown>, tenantId: string): CursorPosition {
   const sort = lastEvaluatedKey[TableKey.sort];
@@ -196,9 +195,11 @@ export interface SubscriptionsCheck {
   subscriptionsCheck(tenantId: string, version: number): TransactItem;
 }
 
+/** `subscriberPageSize` is how many webhooks a fan-out reads per page (`fanOutPageSize`). */
 export function dynamoWebhookStore(
   client: DynamoDBDocumentClient,
   tableName: string,
+  subscriberPageSize: number = Setting.fanOutPageSize.default,
 ): WebhookStore & SubscriberSource & SubscriptionsCheck & CircuitStore & OpenCircuitCount {
   const key = (tenantId: string, webhookId: string) => ({
     [TableKey.partition]: Keys.tenant(tenantId),
@@ -478,7 +479,7 @@ export function dynamoWebhookStore(
           ":prefix": Keys.webhookPrefix,
           ":true": true,
         },
-        Limit: SUBSCRIBER_PAGE_SIZE,
+        Limit: subscriberPageSize,
         ...(consistent ? { ConsistentRead: true } : {}),
         // The position is a sort key inside the tenant's own partition, never a key of another's.
         ...(after === undefined

@@ -83,6 +83,7 @@ const config = loadConfig([
   "endpointPolicy",
   "retentionDays",
   "reconcileGraceSeconds",
+  "fanOutPageSize",
   "deliveryQueueUrl",
   "priorityQueueUrl",
   "deadLetterQueueUrl",

@@ -41,6 +41,7 @@ const config = loadConfig([
   "deliveryTimeoutSeconds",
   "retentionDays",
   "reconcileGraceSeconds",
+  "fanOutPageSize",
   "version",
   "retryStateMachineArn",
   "retrySchedule",

@@ -35,6 +35,7 @@ const config = loadConfig([
   "eventTypes",
   "retentionDays",
   "reconcileGraceSeconds",
+  "fanOutPageSize",
   "priorityQueueUrl",
   "tenantPublishRatePerSecond",
   "tenantPublishBurst",

@@ -24,6 +24,7 @@ const config = loadConfig([
   "eventTypes",
   "retentionDays",
   "reconcileGraceSeconds",
+  "fanOutPageSize",
   "priorityQueueUrl",
   "deadLetterQueueUrl",
 ]);

@@ -33,6 +33,8 @@ export const EnvVar = {
   tenantPublishBurst: "HOOKLINE_TENANT_PUBLISH_BURST",
   maxWebhooksPerTenant: "HOOKLINE_TENANT_MAX_WEBHOOKS",
   maxDeliveriesInFlightPerWebhook: "HOOKLINE_WEBHOOK_MAX_IN_FLIGHT",
+  /** Webhooks a fan-out reads per page (`LOCAL_OVERRIDES` too). */
+  fanOutPageSize: "HOOKLINE_FANOUT_PAGE_SIZE",
   /** Read by Powertools Logger and Metrics: the service name in every log line and the metrics' dimension. */
   serviceName: "POWERTOOLS_SERVICE_NAME",
   logLevel: "POWERTOOLS_LOG_LEVEL",

@@ -43,6 +43,11 @@ export const Setting = {
   maxWebhooksPerTenant: { default: 1000, min: 1, max: 100_000, unit: "count" },
   /** Deliveries one webhook may have in flight at once (`maxDeliveriesInFlightPerWebhook`). */
   maxDeliveriesInFlightPerWebhook: { default: 10, min: 1, max: 1000, unit: "count" },
+  /**
+   * Webhooks a fan-out reads per page (`fanOutPageSize`); each page after the first is one more hop of
+   * the delivery function's chain through its own queue.
+   */
+  fanOutPageSize: { default: 100, min: 10, max: 100, unit: "count" },
 } as const satisfies Record<string, RangeSetting>;
 
 function quantity(setting: RangeSetting, value: number): string {
@@ -152,4 +157,5 @@ export const LOCAL_OVERRIDES = {
     "maxDeliveriesInFlightPerWebhook",
     Setting.maxDeliveriesInFlightPerWebhook,
   ),
+  fanOutPageSize: rangeOverride(EnvVar.fanOutPageSize, "fanOutPageSize", Setting.fanOutPageSize),
 } as const satisfies Record<string, LocalOverride<number | number[]>>;

@@ -121,9 +121,9 @@ describe("Hookline monitoring with default props", () => {
   });
 
   it("has exactly the documented alarms, each notifying the topic when it fires and when it recovers", () => {
-    // Success rate, open circuits, depth and message age of each lane's queue, DLQ depth, failed
-    // workflows, API 5xx, and errors and throttles of each function.
-    expect(alarms(template)).toHaveLength(9 + 2 * Object.keys(FUNCTIONS).length);
+    // Success rate, open circuits, depth and message age of each lane's queue, depth of each DLQ,
+    // failed workflows, API 5xx, and errors and throttles of each function.
+    expect(alarms(template)).toHaveLength(10 + 2 * Object.keys(FUNCTIONS).length);
     for (const properties of alarms(template)) {
       expect(properties.AlarmActions, properties.AlarmName).toEqual([topic]);
       expect(properties.OKActions, properties.AlarmName).toEqual([topic]);
@@ -265,6 +265,33 @@ describe("Hookline monitoring with default props", () => {
     });
   });
 
+  it("alarms on the first event in the ingest dead-letter queue and shows that queue on the dashboard", () => {
+    const properties = alarm(template, /IngestDLQ-Queue-Message-Count/);
+    expect(properties).toMatchObject({
+      ComparisonOperator: "GreaterThanThreshold",
+      Threshold: 0,
+      EvaluationPeriods: 1,
+      DatapointsToAlarm: 1,
+      TreatMissingData: "notBreaching",
+    });
+    const queueName = {
+      "Fn::GetAtt": [logicalIdOf(template, "AWS::SQS::Queue", "IngestDeadLetterQueue"), "QueueName"],
+    };
+    expect(metricOf(properties)).toEqual({
+      Metric: {
+        MetricName: "ApproximateNumberOfMessagesVisible",
+        Namespace: "AWS/SQS",
+        Dimensions: [{ Name: "QueueName", Value: queueName }],
+      },
+      Period: 300,
+      Stat: "Maximum",
+    });
+    const dashboard = Object.values(template.findResources("AWS::CloudWatch::Dashboard"))[0];
+    const body = JSON.stringify(dashboard);
+    expect(body).toContain("Ingest dead-letter queue");
+    expect(body).toContain(JSON.stringify(queueName));
+  });
+
   it("alarms when any retry workflow fails", () => {
     const properties = alarm(template, /RetryWorkflows-Failure-Count/);
     expect(properties).toMatchObject({
@@ -381,6 +408,7 @@ describe("Hookline monitoring props", () => {
         maxDeliveryQueueDepth: 500,
         maxQueuedMessageAge: Duration.minutes(5),
         maxDeadLetterQueueDepth: 1,
+        maxIngestDeadLetterQueueDepth: 6,
         maxCircuitOpenDuration: Duration.minutes(30),
         maxFunctionErrors: 2,
         maxFunctionThrottles: 3,
@@ -406,6 +434,7 @@ describe("Hookline monitoring props", () => {
     expect(alarm(template, /DeliveryQueue-Queue-Message-Count/).Threshold).toBe(500);
     expect(alarm(template, /DeliveryQueue-Queue-Message-Age/).Threshold).toBe(300);
     expect(alarm(template, /DeliveryQueue-DLQ-Queue-Message-Count/).Threshold).toBe(1);
+    expect(alarm(template, /IngestDLQ-Queue-Message-Count/).Threshold).toBe(6);
     expect(alarm(template, /RetryWorkflows-Failure-Count/).Threshold).toBe(4);
     expect(alarm(template, /Api5xx/).Threshold).toBe(5);
     for (const name of Object.keys(FUNCTIONS)) {

@@ -296,6 +296,20 @@ describe("a Hookline with no props gets every documented @default", () => {
     });
   });
 
+  it("fans out 100 webhooks a page in every function that may fan out", () => {
+    for (const fn of ["stores published events", "signs and POSTs", "drives on overdue", "management API"]) {
+      expect(environmentOf(template, fn)).toMatchObject({ [EnvVar.fanOutPageSize]: "100" });
+    }
+  });
+
+  it("refuses a fan-out page size outside 10 to 100 at synth", () => {
+    for (const fanOutPageSize of [9, 101]) {
+      expect(() => new HooklineStack(new App(), "BadPage", { hookline: { fanOutPageSize } })).toThrow(
+        `fanOutPageSize must be a whole number, at least 10 and at most 100; found ${fanOutPageSize}`,
+      );
+    }
+  });
+
   it("refuses fairness limits outside their ranges at synth", () => {
     expect(
       () => new HooklineStack(new App(), "NoInFlight", { hookline: { maxDeliveriesInFlightPerWebhook: 0 } }),

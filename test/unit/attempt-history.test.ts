@@ -54,6 +54,7 @@ const { deliveries } = dynamoStores(client, {
   eventsTable: "events",
   retentionDays: 30,
   reconcileGraceSeconds: 300,
+  fanOutPageSize: 100,
 });
 
 /**

@@ -15,6 +15,7 @@ const { deliveries, events } = dynamoStores(client, {
   eventsTable: "events",
   retentionDays: 30,
   reconcileGraceSeconds: 300,
+  fanOutPageSize: 100,
 });
 
 function deliveryItem(n: number, status = "failed") {

@@ -16,6 +16,7 @@ describe("the CDK app's environment (local overrides)", () => {
       "HOOKLINE_TENANT_PUBLISH_BURST",
       "HOOKLINE_TENANT_MAX_WEBHOOKS",
       "HOOKLINE_WEBHOOK_MAX_IN_FLIGHT",
+      "HOOKLINE_FANOUT_PAGE_SIZE",
     ]);
     expect(LOCAL_OVERRIDES.circuitFailureThreshold.variable).toBe(EnvVar.circuitFailureThreshold);
     expect(LOCAL_OVERRIDES.retryScheduleSeconds.variable).toBe(EnvVar.retrySchedule);
@@ -71,6 +72,7 @@ describe("one range for synth and cold start", () => {
     tenantPublishBurst: Setting.tenantPublishBurst,
     maxWebhooksPerTenant: Setting.maxWebhooksPerTenant,
     maxDeliveriesInFlightPerWebhook: Setting.maxDeliveriesInFlightPerWebhook,
+    fanOutPageSize: Setting.fanOutPageSize,
   } as const;
 
   it("a function accepts exactly the whole numbers the CDK props accept", () => {
