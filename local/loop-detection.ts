@@ -14,6 +14,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
+import { closeServer, listenOnLoopback } from "./loopback-server.ts";
 
 /** Lambda stops a chain at its 17th invocation. */
 export const MAX_CHAIN_INVOCATIONS = 16;
@@ -60,21 +61,11 @@ export class SqsChainProxy {
       );
     });
     this.#server = server;
-    return new Promise((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(0, "127.0.0.1", () => {
-        const address = server.address();
-        if (address === null || typeof address === "string") reject(new Error("no address"));
-        else resolve(`http://127.0.0.1:${address.port}`);
-      });
-    });
+    return listenOnLoopback(server);
   }
 
   close(): Promise<void> {
-    const server = this.#server;
-    if (server === undefined) return Promise.resolve();
-    server.closeAllConnections();
-    return new Promise((resolve) => server.close(() => resolve()));
+    return closeServer(this.#server);
   }
 
   async #handle(request: IncomingMessage): Promise<{ status: number; body: Buffer; contentType: string }> {

@@ -19,6 +19,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { crc32 } from "node:zlib";
+import { closeServer, listenOnLoopback } from "./loopback-server.ts";
 
 /** A table's key attribute names, and those of each of its indexes. */
 export interface TableKeys {
@@ -70,21 +71,11 @@ export class StaleReadsProxy {
       });
     });
     this.#server = server;
-    return new Promise((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(0, "127.0.0.1", () => {
-        const address = server.address();
-        if (address === null || typeof address === "string") reject(new Error("no address"));
-        else resolve(`http://127.0.0.1:${address.port}`);
-      });
-    });
+    return listenOnLoopback(server);
   }
 
   close(): Promise<void> {
-    const server = this.#server;
-    if (server === undefined) return Promise.resolve();
-    server.closeAllConnections();
-    return new Promise((resolve) => server.close(() => resolve()));
+    return closeServer(this.#server);
   }
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {

@@ -108,26 +108,42 @@ export function deadLetterTable(rows: readonly Listed[]): string[] {
   );
 }
 
-export function dlqCommands(program: Command): void {
-  const dlq = program.command("dlq").description("inspect and replay the dead-letter queue");
-
-  dlq
+/**
+ * A `list` subcommand that shows the messages of the queue a stack output names, one row each, and
+ * leaves them there (`--json` for the rows as data).
+ */
+export function listCommand<T>(
+  parent: Command,
+  options: {
+    readonly description: string;
+    readonly queueOutput: string;
+    readonly describe: (message: Message) => T;
+    readonly table: (rows: readonly T[]) => string[];
+  },
+): void {
+  parent
     .command("list")
-    .description("show what is on the dead-letter queue, and leave it there")
+    .description(options.description)
     .addOption(
       new Option("--limit <n>", "at most this many messages").argParser(wholeNumber(1, 10_000)).default(50),
     )
-    .action(async (options: { limit: number }, command: Command) => {
+    .action(async ({ limit }: { limit: number }, command: Command) => {
       const { target, json } = await connect(command);
-      const rows = await peek(
-        target,
-        requireOutput(target, StackOutput.deadLetterQueueUrl),
-        options.limit,
-        (message) => describeDeadLetter(message.MessageId ?? "", message.Body),
-      );
+      const rows = await peek(target, requireOutput(target, options.queueOutput), limit, options.describe);
       if (json) printJson({ data: rows });
-      else printLines(deadLetterTable(rows));
+      else printLines(options.table(rows));
     });
+}
+
+export function dlqCommands(program: Command): void {
+  const dlq = program.command("dlq").description("inspect and replay the dead-letter queue");
+
+  listCommand(dlq, {
+    description: "show what is on the dead-letter queue, and leave it there",
+    queueOutput: StackOutput.deadLetterQueueUrl,
+    describe: (message) => describeDeadLetter(message.MessageId ?? "", message.Body),
+    table: deadLetterTable,
+  });
 
   dlq
     .command("redrive")

@@ -1,13 +1,13 @@
 import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import type { Message } from "@aws-sdk/client-sqs";
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
 import { sqsDeadLetterSource } from "../../functions/adapters/dead-letter-queue.ts";
 import type { DeadLetter } from "../../functions/domain/ports.ts";
 import { StackOutput } from "../../functions/shared/names.ts";
 import { requireOutput } from "../target.ts";
-import { connect, wholeNumber } from "./context.ts";
-import { peek } from "./dlq.ts";
-import { printJson, printLines, tableOrEmpty } from "./output.ts";
+import { connect } from "./context.ts";
+import { listCommand } from "./dlq.ts";
+import { printJson, tableOrEmpty } from "./output.ts";
 
 /** An EventBridge event on the ingest dead-letter queue, and why it is there. */
 export interface IngestDeadLetter {
@@ -113,24 +113,13 @@ export function ingestDlqCommands(program: Command): void {
     .command("ingest-dlq")
     .description("inspect and replay the EventBridge events the ingest function did not take in");
 
-  dlq
-    .command("list")
-    .description("show each event on the ingest dead-letter queue with its reason, and leave it there")
-    .addOption(
-      new Option("--limit <n>", "at most this many messages").argParser(wholeNumber(1, 10_000)).default(50),
-    )
-    .action(async (options: { limit: number }, command: Command) => {
-      const { target, json } = await connect(command);
-      const rows = await peek(
-        target,
-        requireOutput(target, StackOutput.ingestDeadLetterQueueUrl),
-        options.limit,
-        (message) =>
-          describeIngestDeadLetter(message.MessageId ?? "", message.Body, message.MessageAttributes),
-      );
-      if (json) printJson({ data: rows });
-      else printLines(ingestDeadLetterTable(rows));
-    });
+  listCommand(dlq, {
+    description: "show each event on the ingest dead-letter queue with its reason, and leave it there",
+    queueOutput: StackOutput.ingestDeadLetterQueueUrl,
+    describe: (message) =>
+      describeIngestDeadLetter(message.MessageId ?? "", message.Body, message.MessageAttributes),
+    table: ingestDeadLetterTable,
+  });
 
   dlq
     .command("redrive")
