@@ -14,7 +14,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import { closeServer, listenOnLoopback } from "./loopback-server.ts";
+import { closeServer, forward, listenOnLoopback } from "./loopback-server.ts";
 
 /** Lambda stops a chain at its 17th invocation. */
 export const MAX_CHAIN_INVOCATIONS = 16;
@@ -78,16 +78,7 @@ export class SqsChainProxy {
     if (depth !== undefined && operation.startsWith("AmazonSQS.SendMessage")) {
       body = Buffer.from(JSON.stringify(tagged(JSON.parse(body.toString("utf8")) as Body, depth)));
     }
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(request.headers)) {
-      if (typeof value === "string" && !["host", "content-length", "connection"].includes(name))
-        headers[name] = value;
-    }
-    const answer = await fetch(`${this.#target}${request.url ?? "/"}`, {
-      method: request.method ?? "POST",
-      headers,
-      ...(request.method === "GET" || request.method === "HEAD" ? {} : { body }),
-    });
+    const answer = await forward(this.#target, request, body);
     return {
       status: answer.status,
       body: Buffer.from(await answer.arrayBuffer()),

@@ -19,7 +19,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { crc32 } from "node:zlib";
-import { closeServer, listenOnLoopback } from "./loopback-server.ts";
+import { closeServer, forward, listenOnLoopback } from "./loopback-server.ts";
 
 /** A table's key attribute names, and those of each of its indexes. */
 export interface TableKeys {
@@ -227,16 +227,7 @@ export class StaleReadsProxy {
   }
 
   async #forward(request: IncomingMessage, body: string): Promise<{ status: number; body: string }> {
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(request.headers)) {
-      if (typeof value === "string" && !["host", "content-length", "connection"].includes(name))
-        headers[name] = value;
-    }
-    const answer = await fetch(`${this.#target}${request.url ?? "/"}`, {
-      method: request.method ?? "POST",
-      headers,
-      ...(request.method === "GET" || request.method === "HEAD" ? {} : { body }),
-    });
+    const answer = await forward(this.#target, request, body);
     return { status: answer.status, body: await answer.text() };
   }
 }
