@@ -16,7 +16,8 @@
  * - `HOOKLINE_STACK` — which stack, if the app has several; `HOOKLINE_LOCAL_REGION` — region (us-east-1)
  *
  * Flags: `--fresh` wipes the DynamoDB and SQS data first; `--in-memory` keeps no data on disk at all (faster;
- * nothing survives a stop; implies `--fresh`); `--no-synth` reuses `<stateDir>/cdk.out`.
+ * nothing survives a stop; implies `--fresh`); `--no-synth` reuses `<stateDir>/cdk.out`; `--help` prints
+ * these with their defaults (`help.ts`) and the stack settings the app reads, and exits.
  */
 import { existsSync } from "node:fs";
 import { readFile, rename, rm, writeFile } from "node:fs/promises";
@@ -25,6 +26,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { LOCAL_CONTEXT_KEY, STRICT_TARGETS_CONTEXT_KEY, StackOutput } from "../functions/shared/names.ts";
 import { assertStateDirFree } from "./emulators.ts";
+import { nonDefaultSettings, usage } from "./help.ts";
 import { type LocalStack, startLocalStack, statePaths } from "./stack.ts";
 
 // fauxqs persists with node:sqlite, which Node 22 flags as experimental on every start; that notice is
@@ -62,7 +64,7 @@ function settings(argv: readonly string[], env: NodeJS.ProcessEnv): Settings {
   const unknown = argv.filter((arg) => !["--fresh", "--in-memory", "--no-synth"].includes(arg));
   if (unknown.length > 0)
     throw new Error(
-      `unknown argument ${unknown.join(" ")}; usage: npm start [-- --fresh | --in-memory] [--no-synth]`,
+      `unknown argument ${unknown.join(" ")}; usage: npm start [-- --fresh | --in-memory] [--no-synth]; npm start -- --help lists every option`,
     );
   const integer = (name: string, fallback: number, min: number, max: number) => {
     const raw = env[name];
@@ -139,6 +141,10 @@ async function devApiKey(
 
 async function main(): Promise<void> {
   const started = Date.now();
+  if (process.argv.includes("--help") || process.argv.includes("-h")) {
+    console.log(usage());
+    return;
+  }
   const config = settings(process.argv.slice(2), process.env);
   const paths = statePaths(config.stateDir);
   // A stack running on this directory still needs its local.json and cdk.out: refuse before touching either.
@@ -224,6 +230,7 @@ async function main(): Promise<void> {
 
 function banner(stack: LocalStack, config: Settings, apiKey: string | undefined, elapsedMs: number): void {
   const relative = (file: string) => path.relative(process.cwd(), file) || ".";
+  const changed = nonDefaultSettings(process.env);
   const lines = [
     "",
     `  Hookline (${stack.stackName}) is running locally — ready in ${(elapsedMs / 1_000).toFixed(1)} s`,
@@ -242,6 +249,7 @@ function banner(stack: LocalStack, config: Settings, apiKey: string | undefined,
       ? "  Data         in memory only (--in-memory): nothing is kept when the stack stops"
       : `  Data         ${relative(stack.dataDirs.dynamodb)}, ${relative(stack.dataDirs.sqs)} (kept across restarts; npm start -- --fresh wipes it)`,
     `  Info         ${relative(statePaths(config.stateDir).localJson)}`,
+    ...(changed.length === 0 ? [] : [`  Settings     ${changed.join(", ")}`]),
     "",
     "  Ctrl+C stops everything.",
     "",

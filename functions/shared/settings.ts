@@ -6,7 +6,7 @@
  */
 import { MAX_ATTEMPT_TIMEOUT_SECONDS } from "./limits.ts";
 import { EnvVar } from "./names.ts";
-import { parseRetrySchedule } from "./retry-policy.ts";
+import { DEFAULT_RETRY_SCHEDULE_SECONDS, formatRetrySchedule, parseRetrySchedule } from "./retry-policy.ts";
 
 export interface RangeSetting {
   readonly default: number;
@@ -88,6 +88,13 @@ export interface LocalOverride<T, P extends string = string> {
   readonly prop: P;
   /** What the variable takes, for help and messages. */
   readonly expected: string;
+  /** The value the stack has when the variable is unset. */
+  readonly default: T;
+  /**
+   * A value as the variable writes it, so help and the start banner show what a user would type.
+   * Method syntax, so that every row is a `LocalOverride<number | readonly number[]>` to whoever lists them.
+   */
+  format(value: T): string;
   /** The value, or an Error naming the variable and what it takes. */
   readonly parse: (text: string) => T;
 }
@@ -101,6 +108,8 @@ function rangeOverride<P extends string>(
     variable,
     prop,
     expected: rangeText(setting),
+    default: setting.default,
+    format: String,
     parse: (text) => parseSetting(variable, setting, text),
   };
 }
@@ -115,6 +124,8 @@ export const LOCAL_OVERRIDES = {
     variable: EnvVar.retrySchedule,
     prop: "retryScheduleSeconds" as const,
     expected: "comma-separated whole seconds, e.g. 1,5,30,300,1800",
+    default: DEFAULT_RETRY_SCHEDULE_SECONDS,
+    format: formatRetrySchedule,
     parse: (text: string) => parseRetrySchedule(text, EnvVar.retrySchedule),
   },
   circuitFailureThreshold: rangeOverride(
@@ -158,4 +169,4 @@ export const LOCAL_OVERRIDES = {
     Setting.maxDeliveriesInFlightPerWebhook,
   ),
   fanOutPageSize: rangeOverride(EnvVar.fanOutPageSize, "fanOutPageSize", Setting.fanOutPageSize),
-} as const satisfies Record<string, LocalOverride<number | number[]>>;
+} as const satisfies Record<string, LocalOverride<number | readonly number[]>>;
