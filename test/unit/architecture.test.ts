@@ -5,11 +5,18 @@ import { describe, expect, it } from "vitest";
 
 /**
  * The house drawn from the imports: entry points (handler folders, bin/, local/) → services → domain
- * and ports ← adapters; lib/ reads only functions/shared. Each rule names the arrow it forbids.
+ * and ports ← adapters; lib/ reads only functions/shared; the typed client (client/) stands alone.
+ * Each rule names the arrow it forbids.
  */
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const SCANNED = ["functions", "lib", "bin", "local"];
+const SCANNED = ["functions", "lib", "bin", "local", "client"];
+
+/** The one file outside the API's folder that reads its OpenAPI document, to type the client by it. */
+const CLIENT_GENERATOR = "client/generate.ts";
+const OPENAPI_DOCUMENT = "functions/api/openapi.ts";
+/** What the client may import: it runs in a browser or another application, without the stack. */
+const CLIENT_RUNTIME = "openapi-fetch";
 
 /** A file and what it imports: repository-relative paths for relative imports, package names otherwise. */
 interface SourceFile {
@@ -43,13 +50,23 @@ function sourceFile(path: string): SourceFile {
 
 type Layer =
   | {
-      readonly kind: "domain" | "adapter" | "service" | "shared" | "edge" | "lib" | "bin" | "local" | "other";
+      readonly kind:
+        | "domain"
+        | "adapter"
+        | "service"
+        | "shared"
+        | "edge"
+        | "lib"
+        | "bin"
+        | "local"
+        | "client"
+        | "other";
     }
   | { readonly kind: "handler"; readonly folder: string };
 
 function layerOf(path: string): Layer {
   const [top, second] = path.split("/");
-  if (top === "lib" || top === "bin" || top === "local") return { kind: top };
+  if (top === "lib" || top === "bin" || top === "local" || top === "client") return { kind: top };
   if (top !== "functions" || second === undefined || second.endsWith(".ts")) return { kind: "other" };
   const named: Record<string, Layer["kind"]> = {
     domain: "domain",
@@ -84,8 +101,21 @@ function layerViolations(files: readonly SourceFile[]): string[] {
       }
       if (from.kind === "service" && to.kind === "adapter")
         problems.push(`${arrow}: a service imports an adapter`);
-      if (to.kind === "handler" && !(from.kind === "handler" && from.folder === to.folder)) {
+      const readsDocument = file.path === CLIENT_GENERATOR && target === OPENAPI_DOCUMENT;
+      if (
+        to.kind === "handler" &&
+        !(from.kind === "handler" && from.folder === to.folder) &&
+        !readsDocument
+      ) {
         problems.push(`${arrow}: only its own folder may import a handler folder`);
+      }
+      if (
+        from.kind === "client" &&
+        file.path !== CLIENT_GENERATOR &&
+        to.kind !== "client" &&
+        target !== CLIENT_RUNTIME
+      ) {
+        problems.push(`${arrow}: the client imports something besides itself and ${CLIENT_RUNTIME}`);
       }
       if (from.kind === "lib" && target.startsWith("functions/") && to.kind !== "shared") {
         problems.push(`${arrow}: lib imports function code other than functions/shared`);
@@ -127,7 +157,7 @@ describe("the import directions", () => {
   it("reads the files of every level", () => {
     const kinds = new Set(repository.map((file) => layerOf(file.path).kind));
     expect([...kinds].sort()).toEqual(
-      ["adapter", "bin", "domain", "edge", "handler", "lib", "local", "service", "shared"].sort(),
+      ["adapter", "bin", "client", "domain", "edge", "handler", "lib", "local", "service", "shared"].sort(),
     );
     // Relative imports resolve to files that exist, so no rule is passed by a path it cannot match.
     const paths = new Set(repository.map((file) => file.path));
@@ -173,15 +203,23 @@ describe("the checks bite", () => {
     ["lib importing domain code", file("lib/a.ts", ["functions/domain/ids.ts"])],
     ["the CLI importing a handler folder", file("bin/cli/a.ts", ["functions/delivery/handler.ts"])],
     ["the local runtime importing a handler folder", file("local/a.ts", ["functions/api/route-match.ts"])],
+    ["the client importing stack code", file("client/index.ts", ["functions/shared/names.ts"])],
+    ["the client importing another package", file("client/index.ts", ["zod"])],
+    [
+      "the client's generator reading the API's handler",
+      file(CLIENT_GENERATOR, ["functions/api/handler.ts"]),
+    ],
   ])("%s", (_name, bad) => {
     expect(layerViolations([bad])).not.toEqual([]);
   });
 
-  it("a handler folder importing its own files, and lib reading shared names, pass", () => {
+  it("a handler folder importing its own files, lib reading shared names and the client its runtime, pass", () => {
     expect(
       layerViolations([
         file("functions/api/handler.ts", ["functions/api/openapi.ts", "functions/services/recovery.ts"]),
         file("lib/a.ts", ["functions/shared/names.ts"]),
+        file("client/index.ts", [CLIENT_RUNTIME, "client/schema.d.ts"]),
+        file(CLIENT_GENERATOR, [OPENAPI_DOCUMENT]),
       ]),
     ).toEqual([]);
   });
