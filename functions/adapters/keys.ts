@@ -24,8 +24,9 @@ export const Keys = {
   event: (tenantId: string, eventId: string) => `TENANT#${tenantId}#EVENT#${eventId}`,
   eventSort: "EVENT",
   tenantEvents: (tenantId: string) => `TENANT#${tenantId}#EVENTS`,
-  /** A tenant's publish-rate bucket, in the events table, alone in its partition. */
-  publishRate: (tenantId: string) => `TENANT#${tenantId}#PUBLISH_RATE`,
+  /** A tenant's publish-rate bucket, or one part of it, in the events table, alone in its partition. */
+  publishRate: (tenantId: string, shard?: number) =>
+    `TENANT#${tenantId}#PUBLISH_RATE${shard === undefined ? "" : `#${shard}`}`,
   publishRateSort: "PUBLISH_RATE",
   webhookDeliveries: (tenantId: string, webhookId: string) => `TENANT#${tenantId}#WEBHOOK#${webhookId}`,
   delivery: (deliveryId: string) => `DELIVERY#${deliveryId}`,
