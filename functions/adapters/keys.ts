@@ -16,14 +16,25 @@ export const Keys = {
    * to a webhook moves all of them on, and each publish reads one (see `SUBSCRIPTION_SHARDS`).
    */
   subscriptionsShard: (tenantId: string, shard: number) => `TENANT#${tenantId}#SUBSCRIPTIONS#${shard}`,
-  rateLimit: (webhookId: string) => `RATELIMIT#${webhookId}`,
-  /** A webhook's in-flight slots, beside the webhook. */
-  inFlight: (webhookId: string) => `INFLIGHT#${webhookId}`,
+  /**
+   * A rate-limited webhook's next slot, alone in its partition: it takes a write per delivery, which
+   * beside the tenant's webhooks would cap every webhook of the tenant together.
+   */
+  rateLimit: (tenantId: string, webhookId: string) => `TENANT#${tenantId}#RATELIMIT#${webhookId}`,
+  rateLimitSort: "RATELIMIT",
+  /** A webhook's in-flight slots, alone in their partition for the same reason (two writes a delivery). */
+  inFlight: (tenantId: string, webhookId: string) => `TENANT#${tenantId}#INFLIGHT#${webhookId}`,
+  inFlightSort: "INFLIGHT",
   apiKey: (keyHash: string) => `${WebhooksPartition.apiKey}${keyHash}`,
   apiKeySort: "APIKEY",
   event: (tenantId: string, eventId: string) => `TENANT#${tenantId}#EVENT#${eventId}`,
   eventSort: "EVENT",
-  tenantEvents: (tenantId: string) => `TENANT#${tenantId}#EVENTS`,
+  /**
+   * A tenant's events in the by-time index: one of `EVENT_LIST_SHARDS` partitions, by event id. The
+   * unsharded key holds the events stored before the events were spread; listings read it as well.
+   */
+  tenantEvents: (tenantId: string, shard?: number) =>
+    `TENANT#${tenantId}#EVENTS${shard === undefined ? "" : `#${shard}`}`,
   /** A tenant's publish-rate bucket, or one part of it, in the events table, alone in its partition. */
   publishRate: (tenantId: string, shard?: number) =>
     `TENANT#${tenantId}#PUBLISH_RATE${shard === undefined ? "" : `#${shard}`}`,
@@ -42,6 +53,13 @@ export const Keys = {
 export function expiryEpochSeconds(from: Date, retentionDays: number): number {
   return Math.floor(from.getTime() / 1000) + retentionDays * 86_400;
 }
+
+/**
+ * A tenant's events are spread over this many partitions of the by-time index, so that its publishes
+ * do not all write to one partition: each takes two write units there (a transactional write), so 32
+ * partitions carry 16,000 events a second. A listing reads them all and merges them.
+ */
+export const EVENT_LIST_SHARDS = 32;
 
 /**
  * Copies of each tenant's subscriptions version. A publish reads one copy at random (strongly

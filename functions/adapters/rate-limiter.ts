@@ -16,7 +16,7 @@ import { Keys } from "./keys.ts";
 const CLAIM_ROUNDS = 8;
 
 /**
- * Each rate-limited webhook's next free slot, in its own item beside the webhook. A busy limiter (the
+ * Each rate-limited webhook's next free slot, in its own item and partition. A busy limiter (the
  * next slot is still ahead) hands its slot out and moves it on in one atomic update, so concurrent
  * delivery functions queue up behind each other without losing rounds to each other; an idle one is
  * claimed with a write conditional on its still being idle.
@@ -30,7 +30,10 @@ export function dynamoRateLimiter(client: DynamoDBDocumentClient, tableName: str
       ratePerSecond: number,
       now: () => number,
     ): Promise<number> {
-      const key = { [TableKey.partition]: Keys.tenant(tenantId), [TableKey.sort]: Keys.rateLimit(webhookId) };
+      const key = {
+        [TableKey.partition]: Keys.rateLimit(tenantId, webhookId),
+        [TableKey.sort]: Keys.rateLimitSort,
+      };
       for (let round = 0; round < CLAIM_ROUNDS; round += 1) {
         const at = now();
         try {
