@@ -663,6 +663,8 @@ async function main(): Promise<void> {
       // Six attempts in about five seconds, and a circuit that never opens on the failing receiver.
       HOOKLINE_RETRY_SCHEDULE: "1,1,1,1,1",
       HOOKLINE_CIRCUIT_THRESHOLD: "1000",
+      // The fan-out phase gives one tenant its own 1,000 webhooks on top of the other phases' ones.
+      HOOKLINE_TENANT_MAX_WEBHOOKS: String(2 * settings.fanOut),
     },
   });
   const receivers: BenchReceiver[] = [];
