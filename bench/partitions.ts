@@ -24,6 +24,7 @@ const VALUE_AFTER: Readonly<Record<string, string>> = {
   TENANT: "<tenant>",
   WEBHOOK: "<webhook>",
   RATELIMIT: "<webhook>",
+  INFLIGHT: "<webhook>",
   EVENT: "<event>",
   DELIVERY: "<delivery>",
   STATS: "<hour>",

@@ -127,6 +127,18 @@ async function publish(client: Api, type: string, data: unknown): Promise<boolea
   return false;
 }
 
+/**
+ * Warms a function up: cold starts on a loaded machine can outlast the local API's timeout, so a
+ * refused publish is sent again (a few times) rather than ending the run before it measures anything.
+ */
+async function warmUpPublish(client: Api, type: string, data: unknown): Promise<void> {
+  for (let attempt = 1; attempt < 5; attempt += 1) {
+    if (await publish(client, type, data)) return;
+    await sleep(1_000);
+  }
+  await publishOrThrow(client, type, data);
+}
+
 /** Publishes and throws unless the API accepted. */
 async function publishOrThrow(client: Api, type: string, data: unknown): Promise<void> {
   if (!(await publish(client, type, data)))
@@ -651,6 +663,8 @@ async function main(): Promise<void> {
       // Six attempts in about five seconds, and a circuit that never opens on the failing receiver.
       HOOKLINE_RETRY_SCHEDULE: "1,1,1,1,1",
       HOOKLINE_CIRCUIT_THRESHOLD: "1000",
+      // The fan-out phase gives one tenant its own 1,000 webhooks on top of the other phases' ones.
+      HOOKLINE_TENANT_MAX_WEBHOOKS: String(2 * settings.fanOut),
     },
   });
   const receivers: BenchReceiver[] = [];
@@ -671,11 +685,13 @@ async function main(): Promise<void> {
 
     step("warming up (cold starts are not part of the figures)");
     await Promise.all(
-      Array.from({ length: 20 }, () => publishOrThrow(client, "memory.created", { n: "warm" })),
+      Array.from({ length: 20 }, () => warmUpPublish(client, "memory.created", { n: "warm" })),
     );
     await Promise.all(
-      Array.from({ length: 4 }, () => publishOrThrow(client, "memory.updated", { warm: true })),
+      Array.from({ length: 4 }, () => warmUpPublish(client, "memory.updated", { warm: true })),
     );
+    // What the warm-up had refused is not a figure of the phases that follow.
+    for (const status of Object.keys(refusedPublishes)) delete refusedPublishes[status];
     await waitFor("the warm-up deliveries", () => latencyReceiver.count >= 20, 60_000);
     await sleep(1_500);
     for (const receiver of burstReceivers) receiver.count = 0;

@@ -61,9 +61,9 @@ export class HooklineIngest extends Construct {
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
       ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
     });
-    // A tenant's subscribers and the version its fan-out is checked against; never an API key.
+    // A tenant's subscribers and the version its fan-out is checked against (read); never an API key.
     grantTableAccess(this.function, props.webhooksTable, {
-      actions: ["GetItem", "Query", "ConditionCheckItem"],
+      actions: ["GetItem", "Query"],
       leadingKeys: [`${WebhooksPartition.tenant}*`],
     });
     // The event (a duplicate's is read back) and its deliveries, in a transaction or in batches.

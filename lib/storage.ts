@@ -12,6 +12,7 @@ import { type IKey, Key } from "aws-cdk-lib/aws-kms";
 import { Construct } from "constructs";
 import {
   BY_TIME_INDEX,
+  BY_TIME_PROJECTION,
   DUE_INDEX,
   OPEN_CIRCUITS_INDEX,
   PARKED_INDEX,
@@ -97,6 +98,8 @@ export class HooklineStorage extends Construct {
           indexName: BY_TIME_INDEX,
           partitionKey: { name: TableKey.byTimePartition, type: AttributeType.STRING },
           sortKey: { name: TableKey.byTimeSort, type: AttributeType.STRING },
+          projectionType: ProjectionType.INCLUDE,
+          nonKeyAttributes: [...BY_TIME_PROJECTION],
         },
         {
           indexName: DUE_INDEX,

@@ -21,6 +21,9 @@ import { statsUpdate } from "./stats-store.ts";
 import { type TransactItem, writeTransaction } from "./transactions.ts";
 
 const BATCH_WRITE_LIMIT = 25;
+
+/** Records read by key at once, for an event's deliveries. */
+const PARALLEL_READS = 25;
 const BATCH_WRITE_ATTEMPTS = 8;
 
 /** A filtered listing reads at most this many pages of DynamoDB results per request; the cursor goes on. */
@@ -485,26 +488,48 @@ export function dynamoDeliveryStore(
 
     async deliveriesOfEvent(tenantId, eventId, limit) {
       // Every delivery item is indexed under its event (see `toItem`), so an event's deliveries are
-      // one query of the by-time index, also those of webhooks deleted since.
+      // one query of the by-time index, also those of webhooks deleted since. The index holds their
+      // keys, not their progress (which would rewrite it at every step): the records are read by key.
       const pages = paginateQuery(
         { client, pageSize: Math.min(limit, 100) },
         {
           TableName: tableName,
           IndexName: BY_TIME_INDEX,
           KeyConditionExpression: "#gsiPk = :event AND begins_with(#gsiSk, :prefix)",
-          ExpressionAttributeNames: { "#gsiPk": TableKey.byTimePartition, "#gsiSk": TableKey.byTimeSort },
+          ProjectionExpression: "#pk, #sk",
+          ExpressionAttributeNames: {
+            "#gsiPk": TableKey.byTimePartition,
+            "#gsiSk": TableKey.byTimeSort,
+            "#pk": TableKey.partition,
+            "#sk": TableKey.sort,
+          },
           ExpressionAttributeValues: {
             ":event": Keys.event(tenantId, eventId),
             ":prefix": Keys.deliveryPrefix,
           },
         },
       );
-      const deliveries: Delivery[] = [];
+      const keys: DeliveryKey[] = [];
       for await (const page of pages) {
-        deliveries.push(...(page.Items ?? []).map(deliveryFromItem));
-        if (deliveries.length >= limit) break;
+        for (const item of page.Items ?? []) {
+          keys.push({ pk: String(item[TableKey.partition]), sk: String(item[TableKey.sort]) });
+        }
+        if (keys.length >= limit) break;
       }
-      return deliveries.slice(0, limit);
+      const deliveries: Delivery[] = [];
+      for (let start = 0; start < Math.min(keys.length, limit); start += PARALLEL_READS) {
+        const items = await Promise.all(
+          keys.slice(start, Math.min(start + PARALLEL_READS, limit)).map(async (key) => {
+            const { Item } = await client.send(
+              new GetCommand({ TableName: tableName, Key: keyAttributes(key) }),
+            );
+            return Item;
+          }),
+        );
+        // A record that expired between the query and the read is simply gone.
+        for (const item of items) if (item) deliveries.push(deliveryFromItem(item));
+      }
+      return deliveries;
     },
 
     async *parked(tenantId, webhookId) {

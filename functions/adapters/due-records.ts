@@ -28,7 +28,8 @@ function overdueRecord(item: Record<string, unknown>): OverdueRecord {
  * Shares `limit` across the shards in rounds: each shard with records left gets an even share of the
  * budget left, so what a quiet shard does not use goes to the busy ones. Filled shard by shard instead,
  * enough records that stay overdue in one shard would take every run's whole budget, and the other
- * shards would never be reconciled. Every round either spends the budget or exhausts a shard.
+ * shards would never be reconciled. Every round either spends the budget or exhausts a shard. The
+ * shards of a round are read at once: a run reads every one of the many shards at least once.
  */
 async function overdueRecords(
   client: DynamoDBDocumentClient,
@@ -43,10 +44,16 @@ async function overdueRecords(
   );
   while (open.length > 0 && found.length < limit) {
     const share = Math.ceil((limit - found.length) / open.length);
+    const reads = await Promise.all(
+      open.map(async ({ shard, startKey }) => ({
+        shard,
+        ...(await readShard(client, tableName, now, shard, share, startKey)),
+      })),
+    );
     const next: typeof open = [];
-    for (const { shard, startKey } of open) {
-      const count = Math.min(share, limit - found.length);
-      const more = await readShard(client, tableName, now, shard, count, found, startKey);
+    for (const { shard, records, more } of reads) {
+      // Past the budget a round's last shards are cut short; the next run finds the rest again.
+      found.push(...records.slice(0, limit - found.length));
       if (more) next.push({ shard, startKey: more });
     }
     open = next;
@@ -55,8 +62,8 @@ async function overdueRecords(
 }
 
 /**
- * Appends up to `count` overdue records of one shard to `found`, from `startKey` on; returns where the
- * shard's overdue records go on, or undefined when none are left.
+ * Up to `count` overdue records of one shard, from `from` on, and where the shard's overdue records go
+ * on (absent when none are left).
  */
 async function readShard(
   client: DynamoDBDocumentClient,
@@ -64,12 +71,11 @@ async function readShard(
   now: Date,
   shard: number,
   count: number,
-  found: OverdueRecord[],
   from: Record<string, unknown> | undefined,
-): Promise<Record<string, unknown> | undefined> {
-  const target = found.length + count;
+): Promise<{ records: OverdueRecord[]; more?: Record<string, unknown> }> {
+  const records: OverdueRecord[] = [];
   let startKey = from;
-  while (found.length < target) {
+  while (records.length < count) {
     const page = await client.send(
       new QueryCommand({
         TableName: tableName,
@@ -77,15 +83,15 @@ async function readShard(
         KeyConditionExpression: "#shard = :shard AND #dueAt <= :now",
         ExpressionAttributeNames: { "#shard": TableKey.dueShard, "#dueAt": TableKey.dueAt },
         ExpressionAttributeValues: { ":shard": `DUE#${shard}`, ":now": now.toISOString() },
-        Limit: target - found.length,
+        Limit: count - records.length,
         ...(startKey ? { ExclusiveStartKey: startKey } : {}),
       }),
     );
-    for (const item of page.Items ?? []) found.push(overdueRecord(item));
+    for (const item of page.Items ?? []) records.push(overdueRecord(item));
     startKey = page.LastEvaluatedKey;
-    if (!startKey) return undefined;
+    if (!startKey) return { records };
   }
-  return startKey;
+  return { records, more: startKey };
 }
 
 async function postponeDue(

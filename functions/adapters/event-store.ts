@@ -9,9 +9,9 @@ import {
 import type { EventSource, StoredEvent } from "../domain/model.ts";
 import type { EventHistory, EventStore, EventSummary } from "../domain/ports.ts";
 import { MAX_DELIVERIES_STORED_WITH_EVENT } from "../domain/publish.ts";
-import { BY_TIME_INDEX, TableKey } from "../shared/names.ts";
+import { BY_TIME_INDEX, BY_TIME_PROJECTION, TableKey } from "../shared/names.ts";
 import { pendingDeliveryItem } from "./delivery-store.ts";
-import { dueShardOf, expiryEpochSeconds, Keys } from "./keys.ts";
+import { dueShardOf, EVENT_LIST_SHARDS, expiryEpochSeconds, Keys, shardOf } from "./keys.ts";
 import { writeTransaction } from "./transactions.ts";
 import type { SubscriptionsCheck } from "./webhook-store.ts";
 
@@ -25,14 +25,17 @@ interface EventItem {
   readonly delivery_count?: number;
 }
 
-/** A filtered listing reads at most this many pages of DynamoDB results per request; the cursor goes on. */
-const MAX_LIST_READS = 10;
+/**
+ * A listing reads at most this many pages of DynamoDB results from each partition per request; the
+ * cursor goes on. A filter that matches few events may leave a page short.
+ */
+const MAX_PARTITION_READS = 3;
 
 /** A filtered listing reads at least this many items a query, however small the page it fills. */
 const FILTERED_READ_BATCH = 100;
 
-/** What a listing reads of an event: everything but its payload. */
-const SUMMARY_ATTRIBUTES = ["id", "tenant_id", "type", "accepted_at", "source", "delivery_count"] as const;
+/** What a listing reads of an event: everything but its payload, as the by-time index holds it. */
+const SUMMARY_ATTRIBUTES = BY_TIME_PROJECTION;
 
 /** The by-time index's sort key of an event: newest first is descending order. */
 const byTimeSort = (acceptedAt: string, eventId: string) => `${acceptedAt}#${eventId}`;
@@ -66,7 +69,7 @@ export function dynamoEventStore(
   tableName: string,
   retentionDays: number,
   reconcileGraceSeconds: number,
-  /** Where the tenants' subscriptions versions are checked when a fan-out is stored with its event. */
+  /** Where the tenants' subscriptions versions are read when a fan-out is stored with its event. */
   subscriptions: SubscriptionsCheck,
 ): EventStore &
   EventHistory & {
@@ -78,7 +81,7 @@ export function dynamoEventStore(
   });
   const eventItem = (event: StoredEvent) => ({
     ...key(event.tenantId, event.id),
-    [TableKey.byTimePartition]: Keys.tenantEvents(event.tenantId),
+    [TableKey.byTimePartition]: Keys.tenantEvents(event.tenantId, shardOf(event.id, EVENT_LIST_SHARDS)),
     [TableKey.byTimeSort]: byTimeSort(event.acceptedAt, event.id),
     [TableKey.expiresAt]: expiryEpochSeconds(new Date(event.acceptedAt), retentionDays),
     id: event.id,
@@ -123,11 +126,16 @@ export function dynamoEventStore(
       if (deliveries.length > MAX_DELIVERIES_STORED_WITH_EVENT) {
         throw new Error(`at most ${MAX_DELIVERIES_STORED_WITH_EVENT} deliveries are stored with their event`);
       }
+      // Read, not checked in the transaction: a check there would put two write units per publish on
+      // one tenant item. A change racing this publish may or may not reach it; one that has returned
+      // before it started always does.
+      if (!(await subscriptions.subscriptionsUnchanged(event.tenantId, subscriptionsVersion))) {
+        return "subscribers_changed";
+      }
       // Already fanned out: the deliveries' own records keep them due until they are attempted.
       const item = { ...eventItem(event), delivery_count: deliveries.length };
       const result = await writeTransaction(client, [
         { Put: { TableName: tableName, Item: item, ...IF_ABSENT } },
-        subscriptions.subscriptionsCheck(event.tenantId, subscriptionsVersion),
         ...deliveries.map((delivery) => ({
           Put: {
             TableName: tableName,
@@ -136,10 +144,7 @@ export function dynamoEventStore(
         })),
       ]);
       if (result.written) return { event: { ...event, deliveryCount: deliveries.length }, created: true };
-      if (result.failedConditions.includes(0)) {
-        return { event: await storedEvent(event, new Error(`event ${event.id} vanished`)), created: false };
-      }
-      return "subscribers_changed";
+      return { event: await storedEvent(event, new Error(`event ${event.id} vanished`)), created: false };
     },
     async extendFanOut(tenantId, eventId) {
       try {
@@ -194,71 +199,38 @@ export function dynamoEventStore(
       return Item ? eventFromItem(Item) : undefined;
     },
     async eventPage(tenantId, request) {
-      const names: Record<string, string> = {
-        "#gsiPk": TableKey.byTimePartition,
-        ...Object.fromEntries(SUMMARY_ATTRIBUTES.map((attribute) => [`#${attribute}`, attribute])),
-      };
       // Sort keys are `accepted_at#id`: `since` itself sorts before every key of that millisecond, and
-      // `until` before every key of its own, so `>= since` and `< until` are exactly the time range.
-      const bounds: string[] = [];
-      const values: Record<string, unknown> = { ":tenant": Keys.tenantEvents(tenantId) };
-      if (request.since !== undefined) {
-        values[":since"] = request.since;
-        bounds.push("#gsiSk >= :since");
-      }
-      if (request.until !== undefined) {
-        values[":until"] = request.until;
-        bounds.push("#gsiSk < :until");
-      }
-      const range =
-        bounds.length === 2
-          ? " AND #gsiSk BETWEEN :since AND :until"
-          : bounds.map((b) => ` AND ${b}`).join("");
-      if (bounds.length > 0) names["#gsiSk"] = TableKey.byTimeSort;
-      if (request.type !== undefined) values[":type"] = request.type;
-      const events: EventSummary[] = [];
-      // Only the position is taken from the cursor; the keys around it are always the caller's own.
-      let start: Record<string, unknown> | undefined =
-        request.after === undefined
-          ? undefined
-          : {
-              ...key(tenantId, request.after.id),
-              [TableKey.byTimePartition]: Keys.tenantEvents(tenantId),
-              [TableKey.byTimeSort]: byTimeSort(request.after.acceptedAt, request.after.id),
-            };
-      // With a type filter, Limit counts items read, not kept: read batches of at least
-      // FILTERED_READ_BATCH, and stop the page at its last kept event when a batch holds more.
-      for (let read = 0; read < MAX_LIST_READS && events.length < request.limit; read++) {
-        const wanted = request.limit - events.length;
-        const page = await client.send(
-          new QueryCommand({
-            TableName: tableName,
-            IndexName: BY_TIME_INDEX,
-            KeyConditionExpression: `#gsiPk = :tenant${range}`,
-            ProjectionExpression: SUMMARY_ATTRIBUTES.map((attribute) => `#${attribute}`).join(", "),
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: values,
-            ...(request.type === undefined ? {} : { FilterExpression: "#type = :type" }),
-            ScanIndexForward: false,
-            Limit: request.type === undefined ? wanted : Math.max(wanted, FILTERED_READ_BATCH),
-            ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-          }),
-        );
-        const kept = (page.Items ?? []).map(summaryFromItem);
-        if (kept.length > wanted) {
-          events.push(...kept.slice(0, wanted));
-          const last = events[events.length - 1];
-          return {
-            events,
-            ...(last === undefined ? {} : { last: { acceptedAt: last.acceptedAt, id: last.id } }),
-          };
-        }
-        events.push(...kept);
-        start = page.LastEvaluatedKey;
-        if (start === undefined) break;
-      }
-      const lastSort = start?.[TableKey.byTimeSort];
-      if (typeof lastSort !== "string") return { events };
+      // `until` before every key of its own, so `>= since` and `< until` are exactly the time range. The
+      // cursor's position is an upper bound too, the lower of the two applies.
+      const after =
+        request.after === undefined ? undefined : byTimeSort(request.after.acceptedAt, request.after.id);
+      const upper =
+        after === undefined || (request.until !== undefined && request.until < after) ? request.until : after;
+      const range = { ...(request.since === undefined ? {} : { lower: request.since }), upper };
+      const partitions = [
+        Keys.tenantEvents(tenantId),
+        ...Array.from({ length: EVENT_LIST_SHARDS }, (_, shard) => Keys.tenantEvents(tenantId, shard)),
+      ];
+      const reads = await Promise.all(
+        partitions.map((partition) => readPartition(partition, range, request.type, request.limit)),
+      );
+      // Each partition is known down to its frontier; below the highest one, some partition is not.
+      const frontier = reads.reduce<string | undefined>(
+        (highest, read) =>
+          read.frontier !== undefined && (highest === undefined || read.frontier > highest)
+            ? read.frontier
+            : highest,
+        undefined,
+      );
+      const known = reads
+        .flatMap((read) => read.events)
+        .filter((entry) => frontier === undefined || entry.sort >= frontier)
+        .sort((a, b) => (a.sort < b.sort ? 1 : -1));
+      const events = known.slice(0, request.limit).map((entry) => entry.event);
+      // The next page starts below the page's last event when more are known, and below the frontier
+      // when every known event is on this page but some partition goes on.
+      const lastSort = known.length > request.limit ? known[request.limit - 1]?.sort : frontier;
+      if (lastSort === undefined) return { events };
       const separator = lastSort.indexOf("#");
       return {
         events,
@@ -266,4 +238,69 @@ export function dynamoEventStore(
       };
     },
   };
+
+  /**
+   * Up to `limit` summaries of one partition of the by-time index, newest first, in `range` (`upper`
+   * excluded) and of `type` if given, and its frontier: the sort key down to which the partition was
+   * read, when it goes on beyond (absent when it was read to its end).
+   */
+  async function readPartition(
+    partition: string,
+    range: { readonly lower?: string; readonly upper: string | undefined },
+    type: string | undefined,
+    limit: number,
+  ): Promise<{ events: { sort: string; event: EventSummary }[]; frontier?: string }> {
+    const names: Record<string, string> = {
+      "#gsiPk": TableKey.byTimePartition,
+      "#gsiSk": TableKey.byTimeSort,
+      ...Object.fromEntries(SUMMARY_ATTRIBUTES.map((attribute) => [`#${attribute}`, attribute])),
+    };
+    const values: Record<string, unknown> = { ":partition": partition };
+    let condition = "#gsiPk = :partition";
+    if (range.lower !== undefined) values[":lower"] = range.lower;
+    if (range.upper !== undefined) values[":upper"] = range.upper;
+    // BETWEEN includes its upper bound: the one key it may find there (the cursor's own) is dropped below.
+    if (range.lower !== undefined && range.upper !== undefined)
+      condition += " AND #gsiSk BETWEEN :lower AND :upper";
+    else if (range.lower !== undefined) condition += " AND #gsiSk >= :lower";
+    else if (range.upper !== undefined) condition += " AND #gsiSk < :upper";
+    if (type !== undefined) values[":type"] = type;
+    const events: { sort: string; event: EventSummary }[] = [];
+    let start: Record<string, unknown> | undefined;
+    // With a type filter, Limit counts items read, not kept: read batches of at least
+    // FILTERED_READ_BATCH, and stop at the last kept event when a batch holds more.
+    for (let read = 0; read < MAX_PARTITION_READS; read++) {
+      const wanted = limit - events.length;
+      const page = await client.send(
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: BY_TIME_INDEX,
+          KeyConditionExpression: condition,
+          ProjectionExpression: ["#gsiSk", ...SUMMARY_ATTRIBUTES.map((attribute) => `#${attribute}`)].join(
+            ", ",
+          ),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ...(type === undefined ? {} : { FilterExpression: "#type = :type" }),
+          ScanIndexForward: false,
+          Limit: type === undefined ? wanted : Math.max(wanted, FILTERED_READ_BATCH),
+          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+        }),
+      );
+      const kept = (page.Items ?? [])
+        .map((item) => ({ sort: String(item[TableKey.byTimeSort]), event: summaryFromItem(item) }))
+        .filter((entry) => range.upper === undefined || entry.sort < range.upper);
+      if (kept.length >= wanted) {
+        events.push(...kept.slice(0, wanted));
+        const last = events[events.length - 1];
+        const more = kept.length > wanted || page.LastEvaluatedKey !== undefined;
+        return more && last !== undefined ? { events, frontier: last.sort } : { events };
+      }
+      events.push(...kept);
+      start = page.LastEvaluatedKey;
+      if (start === undefined) return { events };
+    }
+    const frontier = start?.[TableKey.byTimeSort];
+    return typeof frontier === "string" ? { events, frontier } : { events };
+  }
 }

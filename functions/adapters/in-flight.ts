@@ -11,14 +11,14 @@ const CLAIM_ROUNDS = 3;
 const slotName = (slot: number) => `slot_${slot}`;
 
 /**
- * Each webhook's in-flight slots, in one item beside the webhook: attribute `slot_<n>` holds the expiry
+ * Each webhook's in-flight slots, in one item of its own partition: attribute `slot_<n>` holds the expiry
  * of the lease on slot n. A claim reads the item and takes a free slot with a write conditional on its
  * still being free, so a full webhook costs one read and no write.
  */
 export function dynamoInFlightSlots(client: DynamoDBDocumentClient, tableName: string): InFlightSlots {
   const key = (tenantId: string, webhookId: string) => ({
-    [TableKey.partition]: Keys.tenant(tenantId),
-    [TableKey.sort]: Keys.inFlight(webhookId),
+    [TableKey.partition]: Keys.inFlight(tenantId, webhookId),
+    [TableKey.sort]: Keys.inFlightSort,
   });
   return {
     async claim(tenantId, webhookId, limit, now) {

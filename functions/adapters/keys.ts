@@ -9,18 +9,35 @@ export const Keys = {
   tenant: (tenantId: string) => `${WebhooksPartition.tenant}${tenantId}`,
   webhook: (webhookId: string) => `WEBHOOK#${webhookId}`,
   webhookPrefix: "WEBHOOK#",
-  /** The version of a tenant's subscriptions, beside its webhooks (see `changeSubscriptions`). */
+  /** The count of a tenant's webhooks, beside them (see `changeSubscriptions`). */
   subscriptionsSort: "SUBSCRIPTIONS",
-  rateLimit: (webhookId: string) => `RATELIMIT#${webhookId}`,
-  /** A webhook's in-flight slots, beside the webhook. */
-  inFlight: (webhookId: string) => `INFLIGHT#${webhookId}`,
+  /**
+   * One of the copies of a tenant's subscriptions version, each alone in its partition: every change
+   * to a webhook moves all of them on, and each publish reads one (see `SUBSCRIPTION_SHARDS`).
+   */
+  subscriptionsShard: (tenantId: string, shard: number) => `TENANT#${tenantId}#SUBSCRIPTIONS#${shard}`,
+  /**
+   * A rate-limited webhook's next slot, alone in its partition: it takes a write per delivery, which
+   * beside the tenant's webhooks would cap every webhook of the tenant together.
+   */
+  rateLimit: (tenantId: string, webhookId: string) => `TENANT#${tenantId}#RATELIMIT#${webhookId}`,
+  rateLimitSort: "RATELIMIT",
+  /** A webhook's in-flight slots, alone in their partition for the same reason (two writes a delivery). */
+  inFlight: (tenantId: string, webhookId: string) => `TENANT#${tenantId}#INFLIGHT#${webhookId}`,
+  inFlightSort: "INFLIGHT",
   apiKey: (keyHash: string) => `${WebhooksPartition.apiKey}${keyHash}`,
   apiKeySort: "APIKEY",
   event: (tenantId: string, eventId: string) => `TENANT#${tenantId}#EVENT#${eventId}`,
   eventSort: "EVENT",
-  tenantEvents: (tenantId: string) => `TENANT#${tenantId}#EVENTS`,
-  /** A tenant's publish-rate bucket, in the events table, alone in its partition. */
-  publishRate: (tenantId: string) => `TENANT#${tenantId}#PUBLISH_RATE`,
+  /**
+   * A tenant's events in the by-time index: one of `EVENT_LIST_SHARDS` partitions, by event id. The
+   * unsharded key holds the events stored before the events were spread; listings read it as well.
+   */
+  tenantEvents: (tenantId: string, shard?: number) =>
+    `TENANT#${tenantId}#EVENTS${shard === undefined ? "" : `#${shard}`}`,
+  /** A tenant's publish-rate bucket, or one part of it, in the events table, alone in its partition. */
+  publishRate: (tenantId: string, shard?: number) =>
+    `TENANT#${tenantId}#PUBLISH_RATE${shard === undefined ? "" : `#${shard}`}`,
   publishRateSort: "PUBLISH_RATE",
   webhookDeliveries: (tenantId: string, webhookId: string) => `TENANT#${tenantId}#WEBHOOK#${webhookId}`,
   delivery: (deliveryId: string) => `DELIVERY#${deliveryId}`,
@@ -37,10 +54,33 @@ export function expiryEpochSeconds(from: Date, retentionDays: number): number {
   return Math.floor(from.getTime() / 1000) + retentionDays * 86_400;
 }
 
-/** Records awaiting a next step are spread over this many partitions of the due index. */
-export const DUE_SHARDS = 4;
+/**
+ * A tenant's events are spread over this many partitions of the by-time index, so that its publishes
+ * do not all write to one partition: each takes two write units there (a transactional write), so 32
+ * partitions carry 16,000 events a second. A listing reads them all and merges them.
+ */
+export const EVENT_LIST_SHARDS = 32;
+
+/**
+ * Copies of each tenant's subscriptions version. A publish reads one copy at random (strongly
+ * consistent, one read unit), so one tenant's publishes spread over this many partitions: 8 × 3,000
+ * read units a second. A webhook change writes them all in its transaction; changes are rare.
+ */
+export const SUBSCRIPTION_SHARDS = 8;
+
+/**
+ * Records awaiting a next step are spread over this many partitions of the due index. Each delivery
+ * enters the index and leaves it (about 3 write units), so one tenant's fan-out of 10 to 5,000 events a
+ * second puts 150,000 units a second on it: 256 partitions keep each under 1,000. The reconciler reads
+ * every shard once a run.
+ */
+export const DUE_SHARDS = 256;
+
+/** A stable number in [0, shards) for an id: which shard of a sharded key the id's item belongs to. */
+export function shardOf(id: string, shards: number): number {
+  return createHash("sha256").update(id).digest().readUInt32BE(0) % shards;
+}
 
 export function dueShardOf(id: string): string {
-  const digest = createHash("sha256").update(id).digest();
-  return `DUE#${(digest[0] ?? 0) % DUE_SHARDS}`;
+  return `DUE#${shardOf(id, DUE_SHARDS)}`;
 }

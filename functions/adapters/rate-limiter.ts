@@ -1,7 +1,14 @@
+import { randomInt } from "node:crypto";
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { PublishRateLimiter } from "../domain/ports.ts";
-import { admitPublish, reserveSlot, slotIntervalMs, tenantBucket } from "../domain/rate-limit.ts";
+import {
+  admitPublish,
+  publishBucketShards,
+  reserveSlot,
+  slotIntervalMs,
+  tenantBucket,
+} from "../domain/rate-limit.ts";
 import { TableKey } from "../shared/names.ts";
 import { Keys } from "./keys.ts";
 
@@ -9,7 +16,7 @@ import { Keys } from "./keys.ts";
 const CLAIM_ROUNDS = 8;
 
 /**
- * Each rate-limited webhook's next free slot, in its own item beside the webhook. A busy limiter (the
+ * Each rate-limited webhook's next free slot, in its own item and partition. A busy limiter (the
  * next slot is still ahead) hands its slot out and moves it on in one atomic update, so concurrent
  * delivery functions queue up behind each other without losing rounds to each other; an idle one is
  * claimed with a write conditional on its still being idle.
@@ -23,7 +30,10 @@ export function dynamoRateLimiter(client: DynamoDBDocumentClient, tableName: str
       ratePerSecond: number,
       now: () => number,
     ): Promise<number> {
-      const key = { [TableKey.partition]: Keys.tenant(tenantId), [TableKey.sort]: Keys.rateLimit(webhookId) };
+      const key = {
+        [TableKey.partition]: Keys.rateLimit(tenantId, webhookId),
+        [TableKey.sort]: Keys.rateLimitSort,
+      };
       for (let round = 0; round < CLAIM_ROUNDS; round += 1) {
         const at = now();
         try {
@@ -63,8 +73,9 @@ export function dynamoRateLimiter(client: DynamoDBDocumentClient, tableName: str
 }
 
 /**
- * Each tenant's publish bucket (`admitPublish`), in its own item of the events table so that a busy
- * tenant's publishes do not crowd the partition of its webhooks. A bucket in use is moved on in one
+ * Each tenant's publish bucket (`admitPublish`), split into `publishBucketShards` parts, each in its
+ * own item and partition of the events table, so that a busy tenant's publishes crowd neither the
+ * partition of its webhooks nor one item; a publish takes its token from one part at random. A bucket in use is moved on in one
  * update conditional on its still having a token; a failed condition returns the bucket as it was,
  * which tells a full bucket (refused, no write) from an idle one (claimed with a write conditional on
  * its still being idle). Only the moment a bucket turns busy can make a round fail.
@@ -75,11 +86,12 @@ export function dynamoPublishRateLimiter(
   ratePerSecond: number,
   burst: number,
 ): PublishRateLimiter {
-  const bucket = tenantBucket(ratePerSecond, burst);
+  const shards = publishBucketShards(ratePerSecond, burst);
+  const bucket = tenantBucket(ratePerSecond / shards, burst / shards);
   return {
     async admit(tenantId, now) {
       const key = {
-        [TableKey.partition]: Keys.publishRate(tenantId),
+        [TableKey.partition]: Keys.publishRate(tenantId, shards === 1 ? undefined : randomInt(shards)),
         [TableKey.sort]: Keys.publishRateSort,
       };
       for (let round = 0; round < CLAIM_ROUNDS; round += 1) {

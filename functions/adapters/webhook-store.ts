@@ -1,3 +1,4 @@
+import { randomInt } from "node:crypto";
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { type Circuit, type CircuitState, CLOSED_CIRCUIT } from "../domain/circuit.ts";
@@ -13,7 +14,7 @@ import type {
 } from "../domain/ports.ts";
 import { OPEN_CIRCUITS_INDEX, TableKey } from "../shared/names.ts";
 import { Setting } from "../shared/settings.ts";
-import { Keys } from "./keys.ts";
+import { Keys, SUBSCRIPTION_SHARDS } from "./keys.ts";
 import { type TransactItem, writeTransaction } from "./transactions.ts";
 
 interface WebhookItem {
@@ -181,18 +182,21 @@ const UPDATABLE = [
 /** Most items one list request reads before it answers with what it has (and a cursor). */
 const MAX_LIST_READS = 10;
 
-/** The attribute of a tenant's subscriptions item that counts the changes to its webhooks. */
+/** The attribute of each copy of a tenant's subscriptions version that counts the changes to its webhooks. */
 const SUBSCRIPTIONS_VERSION = "subscriptions_version";
 /**
- * The attribute of the same item that counts the tenant's webhooks, moved in the transaction that
- * creates or deletes one, so that the per-tenant limit costs no query.
+ * The attribute of the tenant's subscriptions item (beside its webhooks) that counts its webhooks,
+ * moved in the transaction that creates or deletes one, so that the per-tenant limit costs no query.
  */
 const WEBHOOK_COUNT = "webhook_count";
 
-/** The subscriber source also hands the fan-out's write a check that the subscribers are unchanged. */
+/** The subscriber source also tells the fan-out's write whether the subscribers are unchanged. */
 export interface SubscriptionsCheck {
-  /** A transaction item that holds only while the tenant's subscriptions are still at `version`. */
-  subscriptionsCheck(tenantId: string, version: number): TransactItem;
+  /**
+   * Whether the tenant's subscriptions are still at `version`: a strongly consistent read of one copy
+   * of the version, so a publish that starts after a webhook change has returned sees that change.
+   */
+  subscriptionsUnchanged(tenantId: string, version: number): Promise<boolean>;
 }
 
 /** `subscriberPageSize` is how many webhooks a fan-out reads per page (`fanOutPageSize`). */
@@ -209,33 +213,67 @@ export function dynamoWebhookStore(
     [TableKey.partition]: Keys.tenant(tenantId),
     [TableKey.sort]: Keys.subscriptionsSort,
   });
+  const versionKey = (tenantId: string, shard: number) => ({
+    [TableKey.partition]: Keys.subscriptionsShard(tenantId, shard),
+    [TableKey.sort]: Keys.subscriptionsSort,
+  });
+  /**
+   * The version as one copy holds it, read strongly consistent; a tenant whose webhooks never changed
+   * since the copies exist has none, which is version 0 on every copy alike.
+   */
+  const readVersion = async (tenantId: string) => {
+    const { Item } = await client.send(
+      new GetCommand({
+        TableName: tableName,
+        Key: versionKey(tenantId, randomInt(SUBSCRIPTION_SHARDS)),
+        ConsistentRead: true,
+      }),
+    );
+    return typeof Item?.[SUBSCRIPTIONS_VERSION] === "number" ? Item[SUBSCRIPTIONS_VERSION] : 0;
+  };
 
   /**
-   * Writes a change to one of a tenant's webhooks and moves the tenant's subscriptions version on, in
-   * one transaction: an ingest function that cached the tenant's subscribers checks that version in
-   * the write that stores an event's deliveries, so no event accepted after this change misses it.
+   * Writes a change to one of a tenant's webhooks and moves every copy of the tenant's subscriptions
+   * version on, in one transaction: an ingest function that cached the tenant's subscribers reads one
+   * copy before it stores an event's deliveries, so no event published after this change misses it.
    * Returns false when the change's own condition failed.
    */
   async function changeSubscriptions(tenantId: string, change: TransactItem): Promise<boolean> {
-    const result = await writeTransaction(client, [change, versionUpdate(tenantId)]);
+    const result = await writeTransaction(client, [change, ...versionUpdates(tenantId)]);
     return result.written;
   }
 
-  function versionUpdate(tenantId: string) {
-    return {
+  /** Moves every copy on by one: they start alike (absent) and always move together, so they stay alike. */
+  function versionUpdates(tenantId: string): TransactItem[] {
+    return Array.from({ length: SUBSCRIPTION_SHARDS }, (_, shard) => ({
       Update: {
         TableName: tableName,
-        Key: subscriptionsKey(tenantId),
+        Key: versionKey(tenantId, shard),
         UpdateExpression: "ADD #version :one",
         ExpressionAttributeNames: { "#version": SUBSCRIPTIONS_VERSION },
         ExpressionAttributeValues: { ":one": 1 },
       },
-    } satisfies TransactItem;
+    }));
+  }
+
+  /** Moves the tenant's webhook count by `by`; creating one is refused when the count is at `max`. */
+  function countUpdate(tenantId: string, by: 1 | -1, max?: number): TransactItem {
+    return {
+      Update: {
+        TableName: tableName,
+        Key: subscriptionsKey(tenantId),
+        UpdateExpression: "ADD #count :by",
+        ExpressionAttributeNames: { "#count": WEBHOOK_COUNT },
+        ExpressionAttributeValues: { ":by": by, ...(max === undefined ? {} : { ":max": max }) },
+        ...(max === undefined
+          ? {}
+          : { ConditionExpression: "attribute_not_exists(#count) OR #count < :max" }),
+      },
+    };
   }
 
   return {
     async create(webhook, maxWebhooks) {
-      const { Update: version } = versionUpdate(webhook.tenantId);
       const result = await writeTransaction(client, [
         {
           Put: {
@@ -245,39 +283,20 @@ export function dynamoWebhookStore(
             ExpressionAttributeNames: { "#pk": TableKey.partition },
           },
         },
-        {
-          Update: {
-            ...version,
-            UpdateExpression: "ADD #version :one, #count :one",
-            ConditionExpression: "attribute_not_exists(#count) OR #count < :max",
-            ExpressionAttributeNames: { ...version.ExpressionAttributeNames, "#count": WEBHOOK_COUNT },
-            ExpressionAttributeValues: { ...version.ExpressionAttributeValues, ":max": maxWebhooks },
-          },
-        },
+        countUpdate(webhook.tenantId, 1, maxWebhooks),
+        ...versionUpdates(webhook.tenantId),
       ]);
       if (result.written) return true;
       if (result.failedConditions.includes(0)) throw new Error(`webhook ${webhook.id} exists already`);
       return false;
     },
-    subscriptionsCheck(tenantId, version) {
-      return {
-        ConditionCheck: {
-          TableName: tableName,
-          Key: subscriptionsKey(tenantId),
-          // A tenant whose webhooks never changed has no subscriptions item: that is version 0.
-          ConditionExpression: version === 0 ? "attribute_not_exists(#version)" : "#version = :version",
-          ExpressionAttributeNames: { "#version": SUBSCRIPTIONS_VERSION },
-          ...(version === 0 ? {} : { ExpressionAttributeValues: { ":version": version } }),
-        },
-      };
+    async subscriptionsUnchanged(tenantId, version) {
+      return (await readVersion(tenantId)) === version;
     },
     async subscriberSnapshot(tenantId): Promise<SubscriberSnapshot> {
       // The version first, then the page, both strongly consistent: a change in between leaves the page
       // newer than the version, which only makes the fan-out's check fail and read again.
-      const { Item } = await client.send(
-        new GetCommand({ TableName: tableName, Key: subscriptionsKey(tenantId), ConsistentRead: true }),
-      );
-      const version = typeof Item?.[SUBSCRIPTIONS_VERSION] === "number" ? Item[SUBSCRIPTIONS_VERSION] : 0;
+      const version = await readVersion(tenantId);
       return { version, page: await activeWebhookPage(tenantId, undefined, true) };
     },
     async get(tenantId, webhookId, consistent = false) {
@@ -396,7 +415,6 @@ export function dynamoWebhookStore(
       return count;
     },
     async remove(tenantId, webhookId) {
-      const { Update: version } = versionUpdate(tenantId);
       const result = await writeTransaction(client, [
         {
           Delete: {
@@ -406,14 +424,8 @@ export function dynamoWebhookStore(
             ExpressionAttributeNames: { "#pk": TableKey.partition },
           },
         },
-        {
-          Update: {
-            ...version,
-            UpdateExpression: "ADD #version :one, #count :minusOne",
-            ExpressionAttributeNames: { ...version.ExpressionAttributeNames, "#count": WEBHOOK_COUNT },
-            ExpressionAttributeValues: { ...version.ExpressionAttributeValues, ":minusOne": -1 },
-          },
-        },
+        countUpdate(tenantId, -1),
+        ...versionUpdates(tenantId),
       ]);
       return result.written;
     },

@@ -145,8 +145,8 @@ export interface EventStore {
   insertIfAbsent(event: StoredEvent): Promise<{ readonly event: StoredEvent; readonly created: boolean }>;
   /**
    * Stores the event as fanned out to `deliveries`, together with their pending records, all or
-   * nothing, and only while the tenant's subscriptions are still at `subscriptionsVersion`: answers
-   * `subscribers_changed` when they moved on. When an event with its id exists, nothing is written and
+   * nothing, and only if the tenant's subscriptions are still at `subscriptionsVersion` when it writes:
+   * answers `subscribers_changed` when they moved on. When an event with its id exists, nothing is written and
    * that one is returned.
    */
   insertFannedOut(

@@ -23,9 +23,9 @@ export const INLINE_PAYLOAD_BYTES = 64 * 1024;
 
 /**
  * A fan-out to at most this many webhooks is stored with its event in one write (a DynamoDB transaction
- * holds at most 100 items: the event, the check of the subscriptions version, and 98 deliveries).
+ * holds at most 100 items: the event and 99 deliveries).
  */
-export const MAX_DELIVERIES_STORED_WITH_EVENT = 98;
+export const MAX_DELIVERIES_STORED_WITH_EVENT = 99;
 
 /** How often a publish reads the subscribers again when they changed under it, before it goes page by page. */
 const SNAPSHOT_ATTEMPTS = 2;

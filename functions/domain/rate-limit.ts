@@ -66,6 +66,24 @@ export function tenantBucket(ratePerSecond: number, burst: number): TenantBucket
   return { intervalMs, toleranceMs: (burst - 1) * intervalMs };
 }
 
+/** A tenant's bucket is split in at most this many, so that its publishes spread over as many items. */
+export const MAX_PUBLISH_BUCKET_SHARDS = 16;
+
+/** Each part of a split bucket takes at least this many publishes a second. */
+const MIN_SHARD_RATE_PER_SECOND = 50;
+
+/**
+ * How many equal parts a tenant's bucket is split into, each with its share of the rate and the
+ * burst, a publish taking a token from one part at random. One bucket in one item takes a write per
+ * publish, which caps a tenant at the 1,000 writes a second DynamoDB gives one item; parts of at least
+ * 50 publishes a second each keep a small limit exact (a rate under 100 a second is one bucket), and a
+ * publish refused by its part while another still holds tokens is the price above that.
+ */
+export function publishBucketShards(ratePerSecond: number, burst: number): number {
+  const byRate = Math.floor(ratePerSecond / MIN_SHARD_RATE_PER_SECOND);
+  return Math.max(1, Math.min(MAX_PUBLISH_BUCKET_SHARDS, byRate, Math.floor(burst)));
+}
+
 export type PublishAdmission =
   | { readonly admitted: true; readonly tat: number }
   | { readonly admitted: false; readonly retryAfterMs: number };

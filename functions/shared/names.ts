@@ -101,6 +101,20 @@ export const RetryStep = {
 /** Name of the index that lists a partition's items newest first. */
 export const BY_TIME_INDEX = "by-time";
 
+/**
+ * What the by-time index copies besides the keys: the fields of an event listing, never a payload (up
+ * to 256 KB an event). A delivery indexed under its event changes none of them as it progresses, so its
+ * updates write nothing to the index; its full record is read from the table.
+ */
+export const BY_TIME_PROJECTION = [
+  "id",
+  "tenant_id",
+  "type",
+  "accepted_at",
+  "source",
+  "delivery_count",
+] as const;
+
 /** Powertools reads this to name the service in every log line; it is also the metrics' only dimension value. */
 export const SERVICE_NAME = "hookline";
 

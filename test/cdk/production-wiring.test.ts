@@ -274,7 +274,7 @@ describe("production wiring", () => {
 
     it("keeps ingest to tenants' subscribers, and to writing events and deliveries", () => {
       expect(tableAccess(template, "IngestFunction", "WebhooksTable")).toEqual({
-        actions: dynamo("ConditionCheckItem", "GetItem", "Query"),
+        actions: dynamo("GetItem", "Query"),
         leadingKeys: [["TENANT#*"]],
         indexes: [],
       });

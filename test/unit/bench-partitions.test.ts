@@ -7,6 +7,9 @@ describe("keyPattern", () => {
     expect(keyPattern("TENANT#t_1#WEBHOOK#wh_01JZ")).toBe("TENANT#<tenant>#WEBHOOK#<webhook>");
     expect(keyPattern("TENANT#ACME#EVENTS")).toBe("TENANT#<tenant>#EVENTS");
     expect(keyPattern("RATELIMIT#wh_01JZ")).toBe("RATELIMIT#<webhook>");
+    expect(keyPattern("TENANT#t_1#INFLIGHT#wh_01JZ")).toBe("TENANT#<tenant>#INFLIGHT#<webhook>");
+    // A shard of a tenant's key is still the tenant's: every event of the tenant may land on it.
+    expect(keyPattern("TENANT#ACME#EVENTS#17")).toBe("TENANT#<tenant>#EVENTS#<id>");
     expect(keyPattern("DUE#3")).toBe("DUE#<shard>");
     expect(keyPattern("SUBSCRIPTIONS")).toBe("SUBSCRIPTIONS");
     expect(keyPattern("2026-01-01T00:00:00.000Z")).toBe("<id>");
@@ -18,6 +21,8 @@ describe("keyPattern", () => {
     expect(scopeOf("TENANT#<tenant> | WEBHOOK#<webhook>")).toBe("webhook");
     expect(scopeOf("TENANT#<tenant>#EVENTS")).toBe("shared");
     expect(scopeOf("DUE#<shard>")).toBe("shared");
+    expect(scopeOf("TENANT#<tenant>#EVENTS#<id>")).toBe("shared");
+    expect(scopeOf("TENANT#<tenant>#INFLIGHT#<webhook>")).toBe("webhook");
   });
 });
 

@@ -16,7 +16,7 @@ describe("a webhook's in-flight slots in DynamoDB", () => {
     ddb.on(GetCommand).resolves({ Item: { slot_0: NOW + 1, slot_1: NOW + 2 } });
     expect(await dynamoInFlightSlots(client, "webhooks").claim("acme", "wh_1", 2, NOW)).toBeUndefined();
     expect(ddb.commandCalls(GetCommand)[0]?.args[0].input).toMatchObject({
-      Key: { pk: "TENANT#acme", sk: "INFLIGHT#wh_1" },
+      Key: { pk: "TENANT#acme#INFLIGHT#wh_1", sk: "INFLIGHT" },
       ConsistentRead: true,
     });
     expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);

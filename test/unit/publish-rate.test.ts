@@ -7,7 +7,13 @@ import { afterEach, describe, expect, it } from "vitest";
 import { dynamoPublishRateLimiter } from "../../functions/adapters/rate-limiter.ts";
 import { RateLimitedError } from "../../functions/domain/errors.ts";
 import { admitApiPublish } from "../../functions/domain/publish.ts";
-import { admitPublish, type PublishAdmission, tenantBucket } from "../../functions/domain/rate-limit.ts";
+import {
+  admitPublish,
+  MAX_PUBLISH_BUCKET_SHARDS,
+  type PublishAdmission,
+  publishBucketShards,
+  tenantBucket,
+} from "../../functions/domain/rate-limit.ts";
 import { type ApiEvent, type ApiResult, httpErrors } from "../../functions/http/http.ts";
 
 /** Publishes at the given times (ms) against one bucket; true for each one admitted. */
@@ -59,6 +65,46 @@ describe("a tenant's publish bucket", () => {
   });
 });
 
+describe("a tenant's bucket split into parts", () => {
+  it("stays one bucket for small limits, and splits a large one into parts of at least 50/s", () => {
+    expect(publishBucketShards(10, 20)).toBe(1);
+    expect(publishBucketShards(99, 1000)).toBe(1);
+    expect(publishBucketShards(100, 200)).toBe(2);
+    expect(publishBucketShards(1000, 2000)).toBe(MAX_PUBLISH_BUCKET_SHARDS);
+    // Never more parts than tokens of burst: each part holds at least one.
+    expect(publishBucketShards(100_000, 3)).toBe(3);
+  });
+
+  it("never admits more than burst + rate × elapsed publishes in any window, over all its parts", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2000 }),
+        fc.integer({ min: 1, max: 400 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 3000 }), fc.nat()), { minLength: 1, maxLength: 300 }),
+        (rate, burst, publishes) => {
+          const shards = publishBucketShards(rate, burst);
+          const bucket = tenantBucket(rate / shards, burst / shards);
+          const tats: (number | undefined)[] = Array.from({ length: shards }, () => undefined);
+          const sorted = [...publishes].sort((a, b) => a[0] - b[0]);
+          const admitted = sorted.flatMap(([now, pick]) => {
+            const shard = pick % shards;
+            const admission = admitPublish(bucket, tats[shard], now);
+            if (!admission.admitted) return [];
+            tats[shard] = admission.tat;
+            return [now];
+          });
+          for (let start = 0; start < admitted.length; start += 1) {
+            for (let end = start; end < admitted.length; end += 1) {
+              const elapsed = (admitted[end] ?? 0) - (admitted[start] ?? 0);
+              expect(end - start + 1).toBeLessThanOrEqual(burst + Math.floor((elapsed * rate) / 1000 + 1e-9));
+            }
+          }
+        },
+      ),
+    );
+  });
+});
+
 describe("the publish bucket in DynamoDB", () => {
   const ddb = mockClient(DynamoDBDocumentClient);
   const client = DynamoDBDocumentClient.from(new DynamoDBClient({}));
@@ -78,6 +124,21 @@ describe("the publish bucket in DynamoDB", () => {
     expect(input?.Key).toEqual({ pk: "TENANT#acme#PUBLISH_RATE", sk: "PUBLISH_RATE" });
     expect(input?.ExpressionAttributeValues).toMatchObject({ ":now": 10_000, ":latest": 11_900 });
     expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
+  });
+
+  it("spreads a large limit's publishes over the parts of its bucket, each with its share", async () => {
+    ddb.on(UpdateCommand).resolves({ Attributes: { tat: 10_016 } });
+    const limiter = dynamoPublishRateLimiter(client, "events", 1000, 2000);
+    for (let publish = 0; publish < 200; publish += 1) await limiter.admit("acme", 10_000);
+    const inputs = ddb.commandCalls(UpdateCommand).map((call) => call.args[0].input);
+    const keys = new Set(inputs.map((input) => input.Key?.pk));
+    expect(keys.size).toBeGreaterThan(MAX_PUBLISH_BUCKET_SHARDS / 2);
+    for (const key of keys) expect(key).toMatch(/^TENANT#acme#PUBLISH_RATE#([0-9]|1[0-5])$/);
+    // 62.5 publishes a second per part: one token every 16 ms, 125 of them at once.
+    expect(inputs[0]?.ExpressionAttributeValues).toMatchObject({
+      ":interval": 16,
+      ":latest": 10_000 + 124 * 16,
+    });
   });
 
   it("refuses without writing when the bucket is empty", async () => {

@@ -13,6 +13,7 @@ import {
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
 import { dynamoCursorKey } from "../../functions/adapters/cursor-key.ts";
+import { SUBSCRIPTION_SHARDS } from "../../functions/adapters/keys.ts";
 import { dynamoWebhookStore } from "../../functions/adapters/webhook-store.ts";
 import type { Webhook } from "../../functions/domain/model.ts";
 import { rotatedSecret } from "../../functions/domain/secret-rotation.ts";
@@ -49,18 +50,37 @@ function cancelledOnCondition() {
   });
 }
 
+/** The items of the store's `call`-th transaction. */
+function transaction(call = 0) {
+  return ddb.commandCalls(TransactWriteCommand)[call]?.args[0].input.TransactItems ?? [];
+}
+
+/**
+ * Checks that the transaction's last items move every copy of the tenant's subscriptions version on
+ * (each caching ingest function reads one of them), each in its own partition.
+ */
+function expectEveryVersionCopyMoved(items: ReturnType<typeof transaction>) {
+  const copies = items.slice(-SUBSCRIPTION_SHARDS).map((item) => item.Update);
+  expect(new Set(copies.map((copy) => copy?.Key?.pk))).toEqual(
+    new Set(Array.from({ length: SUBSCRIPTION_SHARDS }, (_, shard) => `TENANT#acme#SUBSCRIPTIONS#${shard}`)),
+  );
+  for (const copy of copies) {
+    expect(copy).toMatchObject({
+      UpdateExpression: "ADD #version :one",
+      ExpressionAttributeNames: { "#version": "subscriptions_version" },
+    });
+  }
+}
+
 /**
  * The webhook write of the store's `call`-th transaction, after checking that the transaction's other
- * item moves the tenant's subscriptions version on (what a caching ingest function checks).
+ * items move the tenant's subscriptions version on (what a caching ingest function checks).
  */
 function webhookWrite<Kind extends "Put" | "Update">(kind: Kind, call = 0) {
-  const items = ddb.commandCalls(TransactWriteCommand)[call]?.args[0].input.TransactItems ?? [];
-  expect(items).toHaveLength(2);
-  expect(items[1]?.Update).toMatchObject({
-    Key: { pk: "TENANT#acme", sk: "SUBSCRIPTIONS" },
-    // Creating and deleting count the tenant's webhooks in the same item.
-    UpdateExpression: expect.stringMatching(/^ADD #version :one(, #count :one|, #count :minusOne)?$/),
-  });
+  const items = transaction(call);
+  // A create (a Put) also counts the webhook in; an update changes nothing else.
+  expect(items).toHaveLength((kind === "Put" ? 2 : 1) + SUBSCRIPTION_SHARDS);
+  expectEveryVersionCopyMoved(items);
   const write = items[0]?.[kind];
   if (write === undefined) throw new Error(`the transaction has no ${kind}`);
   return write;
@@ -236,12 +256,14 @@ describe("the webhook store counts a tenant's webhooks", () => {
   it("creates a webhook only while the tenant's count is under the limit, counting it in the same write", async () => {
     ddb.on(TransactWriteCommand).resolves({});
     expect(await dynamoWebhookStore(client, "webhooks").create(disabled, 7)).toBe(true);
-    const count = ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems?.[1]?.Update;
+    expectEveryVersionCopyMoved(transaction());
+    const count = transaction()[1]?.Update;
     expect(count).toMatchObject({
-      UpdateExpression: "ADD #version :one, #count :one",
+      Key: { pk: "TENANT#acme", sk: "SUBSCRIPTIONS" },
+      UpdateExpression: "ADD #count :by",
       ConditionExpression: "attribute_not_exists(#count) OR #count < :max",
       ExpressionAttributeNames: { "#count": "webhook_count" },
-      ExpressionAttributeValues: { ":max": 7 },
+      ExpressionAttributeValues: { ":by": 1, ":max": 7 },
     });
   });
 
@@ -251,7 +273,7 @@ describe("the webhook store counts a tenant's webhooks", () => {
       new TransactionCanceledException({
         message: "Transaction cancelled",
         $metadata: {},
-        CancellationReasons: [0, 1].map((index) => ({
+        CancellationReasons: Array.from({ length: 2 + SUBSCRIPTION_SHARDS }, (_, index) => ({
           Code: index === failing ? "ConditionalCheckFailed" : "None",
         })),
       });
@@ -264,11 +286,13 @@ describe("the webhook store counts a tenant's webhooks", () => {
   it("counts a deleted webhook out in the transaction that deletes it", async () => {
     ddb.on(TransactWriteCommand).resolves({});
     expect(await dynamoWebhookStore(client, "webhooks").remove("acme", "wh_01")).toBe(true);
-    const count = ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems?.[1]?.Update;
+    expectEveryVersionCopyMoved(transaction());
+    const count = transaction()[1]?.Update;
     expect(count).toMatchObject({
       Key: { pk: "TENANT#acme", sk: "SUBSCRIPTIONS" },
-      UpdateExpression: "ADD #version :one, #count :minusOne",
-      ExpressionAttributeValues: { ":minusOne": -1 },
+      UpdateExpression: "ADD #count :by",
+      ExpressionAttributeValues: { ":by": -1 },
     });
+    expect(count?.ConditionExpression).toBeUndefined();
   });
 });
