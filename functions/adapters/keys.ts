@@ -12,6 +12,12 @@ export const Keys = {
   /** The version of a tenant's subscriptions, beside its webhooks (see `changeSubscriptions`). */
   subscriptionsSort: "SUBSCRIPTIONS",
   rateLimit: (webhookId: string) => `RATELIMIT#${webhookId}`,
+  /**
+   * What a webhook's requests were built from until `until` (see sent-request.ts), beside the webhook;
+   * they sort by `until` (ISO times), so the first after a version is the one that replaced it.
+   */
+  requestSettings: (webhookId: string, until: string) => `SENT#${webhookId}#${until}`,
+  requestSettingsPrefix: (webhookId: string) => `SENT#${webhookId}#`,
   /** A webhook's in-flight slots, beside the webhook. */
   inFlight: (webhookId: string) => `INFLIGHT#${webhookId}`,
   apiKey: (keyHash: string) => `${WebhooksPartition.apiKey}${keyHash}`,

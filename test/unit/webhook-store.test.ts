@@ -49,13 +49,20 @@ function cancelledOnCondition() {
   });
 }
 
+/** The items of the store's `call`-th transaction. */
+function transactItems(call = 0) {
+  return ddb.commandCalls(TransactWriteCommand)[call]?.args[0].input.TransactItems ?? [];
+}
+
 /**
  * The webhook write of the store's `call`-th transaction, after checking that the transaction's other
- * item moves the tenant's subscriptions version on (what a caching ingest function checks).
+ * item moves the tenant's subscriptions version on (what a caching ingest function checks), and that
+ * anything else it writes is the settings the write replaces.
  */
 function webhookWrite<Kind extends "Put" | "Update">(kind: Kind, call = 0) {
-  const items = ddb.commandCalls(TransactWriteCommand)[call]?.args[0].input.TransactItems ?? [];
-  expect(items).toHaveLength(2);
+  const items = transactItems(call);
+  expect(items.length === 2 || items[2]?.Put?.Item?.sk === "SENT#wh_01#2026-11-25T11:00:00.000Z").toBe(true);
+  expect(items.length).toBeLessThanOrEqual(3);
   expect(items[1]?.Update).toMatchObject({
     Key: { pk: "TENANT#acme", sk: "SUBSCRIPTIONS" },
     // Creating and deleting count the tenant's webhooks in the same item.
@@ -159,6 +166,23 @@ describe("the webhook store and secret rotation", () => {
       previous_secret_expires_at: "2026-11-25T12:00:00.000Z",
     });
     expect(input?.ConditionExpression).toBe("attribute_exists(#pk) AND #seen = :seen");
+    // The settings the old secret signed with are kept, to show past requests with; never a secret.
+    const revision = transactItems()[2]?.Put;
+    expect(revision?.Item).toMatchObject({
+      pk: "TENANT#acme",
+      sk: "SENT#wh_01#2026-11-25T11:00:00.000Z",
+      url: "https://example.com/hooks",
+      headers: { "X-A": "1" },
+    });
+    expect(JSON.stringify(revision?.Item)).not.toContain("whsec_");
+  });
+
+  it("keeps no revision when a change leaves what requests are built from alone", async () => {
+    ddb.on(TransactWriteCommand).resolves({});
+    const store = dynamoWebhookStore(client, "webhooks");
+    const after = applyWebhookPatch(disabled, { description: "x" }, new Date("2026-11-25T11:00:00.000Z"));
+    expect(await store.update(disabled, after)).toBe(true);
+    expect(transactItems()).toHaveLength(2);
   });
 
   it("reads the previous secret back, and leaves it out when it was never set", async () => {
@@ -261,11 +285,22 @@ describe("the webhook store counts a tenant's webhooks", () => {
     await expect(store.create(disabled, 7)).rejects.toThrow("exists already");
   });
 
-  it("counts a deleted webhook out in the transaction that deletes it", async () => {
+  it("counts a deleted webhook out in the transaction that deletes it, keeping its settings", async () => {
+    ddb.on(GetCommand).resolves({
+      Item: {
+        id: "wh_01",
+        tenant_id: "acme",
+        url: "https://example.com/hooks",
+        updated_at: disabled.updatedAt,
+      },
+    });
     ddb.on(TransactWriteCommand).resolves({});
     expect(await dynamoWebhookStore(client, "webhooks").remove("acme", "wh_01")).toBe(true);
-    const count = ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems?.[1]?.Update;
-    expect(count).toMatchObject({
+    const [deletion, count, revision] = transactItems();
+    expect(deletion?.Delete?.ExpressionAttributeValues).toEqual({ ":seen": disabled.updatedAt });
+    expect(revision?.Put?.Item).toMatchObject({ url: "https://example.com/hooks" });
+    expect(String(revision?.Put?.Item?.sk) > `SENT#wh_01#${disabled.updatedAt}`).toBe(true);
+    expect(count?.Update).toMatchObject({
       Key: { pk: "TENANT#acme", sk: "SUBSCRIPTIONS" },
       UpdateExpression: "ADD #version :one, #count :minusOne",
       ExpressionAttributeValues: { ":minusOne": -1 },
