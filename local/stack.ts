@@ -328,7 +328,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
 
     // Step Functions' events:putEvents tasks and EventBridge's state machine targets refer to each other.
-    const stepFunctions: LocalStepFunctions = new LocalStepFunctions(stateMachineConfigs(template, resolver, names), {
+    const stepFunctions = new LocalStepFunctions(stateMachineConfigs(template, resolver, names), {
       host,
       sqs,
       ddb: workflowsDdb,
