@@ -340,7 +340,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       onServiceRequest: (service, operation) => usage.serviceRequest(service, operation),
     });
     const events = eventBridgeConfig(template, resolver, names);
-    const eventBridge: LocalEventBridge = new LocalEventBridge(events, {
+    const eventBridge = new LocalEventBridge(events, {
       host,
       sqs,
       names,
