@@ -10,6 +10,7 @@ import { dlqCommands } from "./cli/dlq.ts";
 import { eventCommands } from "./cli/events.ts";
 import { ingestDlqCommands } from "./cli/ingest-dlq.ts";
 import { listenCommand } from "./cli/listen.ts";
+import { statusCommand } from "./cli/status.ts";
 import { tailCommand } from "./cli/tail.ts";
 import { triggerCommand } from "./cli/trigger.ts";
 import { webhookCommands } from "./cli/webhooks.ts";
@@ -32,6 +33,7 @@ function hooklineProgram(): Command {
   tailCommand(program);
   listenCommand(program);
   triggerCommand(program);
+  statusCommand(program);
   return program;
 }
 

@@ -19,6 +19,11 @@ export interface Target {
   readonly logs: { readonly local: string } | { readonly cloudWatch: CloudWatchLogsClient };
   /** The HTTP API's address, and for the local stack the development key `npm start` made. */
   readonly api?: { readonly url: string; readonly key?: string };
+  /** The stack's name, and how it runs: the local stack's process, or CloudFormation's status. */
+  readonly stack: { readonly name: string } & (
+    | { readonly local: { readonly file: string; readonly pid?: number } }
+    | { readonly cloudFormationStatus: string }
+  );
 }
 
 /**
@@ -36,6 +41,7 @@ export async function resolveTarget(stackName: string | undefined): Promise<Targ
     const apiUrl = outputs[StackOutput.apiUrl];
     return {
       description: `stack ${stackName}`,
+      stack: { name: stackName, cloudFormationStatus: Stacks?.[0]?.StackStatus ?? "unknown" },
       outputs,
       ddb: DynamoDBDocumentClient.from(new DynamoDBClient({})),
       sqs: new SQSClient({}),
@@ -50,6 +56,8 @@ export async function resolveTarget(stackName: string | undefined): Promise<Targ
     apiKey?: string | null;
     outputs: Record<string, string>;
     endpoints: { dynamodb: string; sqs: string; eventbridge: string };
+    stackName?: string;
+    pid?: number;
   };
   try {
     local = JSON.parse(readFileSync(file, "utf8"));
@@ -65,6 +73,10 @@ export async function resolveTarget(stackName: string | undefined): Promise<Targ
   });
   return {
     description: "the local stack",
+    stack: {
+      name: local.stackName ?? "unnamed",
+      local: { file, ...(typeof local.pid === "number" ? { pid: local.pid } : {}) },
+    },
     outputs: local.outputs,
     ddb: DynamoDBDocumentClient.from(new DynamoDBClient(emulator(local.endpoints.dynamodb))),
     sqs: new SQSClient(emulator(local.endpoints.sqs)),

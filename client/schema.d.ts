@@ -513,6 +513,18 @@ export interface components {
             created_at: string;
             completed_at: string | null;
         };
+        /** @description the request of the latest attempt, as sent */
+        SentRequest: {
+            /** @constant */
+            method: "POST";
+            url: string;
+            /** @description the webhook's custom headers and the Standard Webhooks headers, each `webhook-signature` value masked (`v1,****`) */
+            headers: {
+                [key: string]: string;
+            };
+            /** @description the exact JSON text sent */
+            body: string;
+        };
         DeliveryWithAttempts: {
             id: string;
             webhook_id: string;
@@ -527,6 +539,18 @@ export interface components {
             next_attempt_at: string | null;
             created_at: string;
             completed_at: string | null;
+            /** @description the latest attempt's request as sent; null before the first attempt, when no request was built, or once the event expired */
+            request: {
+                /** @constant */
+                method: "POST";
+                url: string;
+                /** @description the webhook's custom headers and the Standard Webhooks headers, each `webhook-signature` value masked (`v1,****`) */
+                headers: {
+                    [key: string]: string;
+                };
+                /** @description the exact JSON text sent */
+                body: string;
+            } | null;
             /** @description the first 5 and the latest 20 attempts, oldest first; manual retries included */
             attempts: {
                 /** @description 1 for the first attempt */
@@ -538,6 +562,8 @@ export interface components {
                 error: string | null;
                 /** @description the first 1 KB of the answer (UTF-8 bytes) */
                 response_body: string;
+                /** @description where this attempt was sent, given only when not the request's URL */
+                url?: string;
             }[];
             /** @description attempts made between those kept, no longer kept */
             attempts_omitted: number;

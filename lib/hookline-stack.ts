@@ -34,6 +34,7 @@ export class HooklineStack extends Stack {
       deliveryLogGroupName: this.hookline.delivery.function.logGroup.logGroupName,
       retentionDays: String(this.hookline.retentionDays),
       reconcileGraceSeconds: String(this.hookline.reconcileGraceSeconds),
+      settings: JSON.stringify(this.hookline.settings),
     };
     for (const [key, value] of Object.entries(outputs)) {
       if (value !== undefined) new CfnOutput(this, StackOutput[key as keyof typeof StackOutput], { value });

@@ -10,7 +10,7 @@ import {
   formatRetrySchedule,
   retryScheduleProblems,
 } from "../functions/shared/retry-policy.ts";
-import { Setting } from "../functions/shared/settings.ts";
+import { type RangeSetting, Setting, type SettingInEffect } from "../functions/shared/settings.ts";
 import packageJson from "../package.json" with { type: "json" };
 import { acknowledge } from "./acknowledge.ts";
 import { HooklineApi } from "./api.ts";
@@ -210,6 +210,11 @@ export const DEFAULT_ENDPOINT_SAFETY = {
   allowedPorts: [443, 8443, 80, 8080],
 } as const satisfies EndpointSafetyProps;
 
+/** A ranged setting as in effect: the prop's value, Durations in seconds, or the default. */
+function ranged(setting: RangeSetting, value: number | undefined): SettingInEffect {
+  return { value: value ?? setting.default, default: setting.default, unit: setting.unit };
+}
+
 /**
  * Hookline: webhook delivery for AWS, composed of storage, ingest, delivery, the retry workflow, the
  * reconciler and the HTTP API.
@@ -232,6 +237,11 @@ export class Hookline extends Construct {
   readonly retentionDays: number;
   /** The reconciler's grace in seconds, resolved: the CLI sets the same deadlines on what it writes. */
   readonly reconcileGraceSeconds: number;
+  /**
+   * The settings in effect, each with its default, by prop name (Durations in seconds): what
+   * `hookline status` shows where they differ.
+   */
+  readonly settings: Readonly<Record<string, SettingInEffect>>;
 
   constructor(scope: Construct, id: string, props: HooklineProps = {}) {
     super(scope, id);
@@ -276,6 +286,33 @@ export class Hookline extends Construct {
     this.reconcileGraceSeconds = props.reconcileGrace?.toSeconds() ?? Setting.reconcileGraceSeconds.default;
     const attemptTimeout = props.attemptTimeout ?? Duration.seconds(Setting.attemptTimeoutSeconds.default);
     const safety = { ...DEFAULT_ENDPOINT_SAFETY, ...props.endpointSafety };
+    this.settings = {
+      retryScheduleSeconds: {
+        value: retrySchedule,
+        default: DEFAULT_RETRY_SCHEDULE_SECONDS,
+        unit: "seconds",
+      },
+      circuitFailureThreshold: ranged(Setting.circuitFailureThreshold, props.circuitFailureThreshold),
+      circuitCooldown: ranged(Setting.circuitCooldownSeconds, secondsOf(props.circuitCooldown)),
+      attemptTimeout: ranged(Setting.attemptTimeoutSeconds, secondsOf(props.attemptTimeout)),
+      reconcileGrace: ranged(Setting.reconcileGraceSeconds, secondsOf(props.reconcileGrace)),
+      retentionDays: ranged(Setting.retentionDays, props.retentionDays),
+      secretRotationOverlap: ranged(
+        Setting.secretRotationOverlapSeconds,
+        secondsOf(props.secretRotationOverlap),
+      ),
+      authorizerCacheTtl: ranged(Setting.authorizerCacheTtlSeconds, secondsOf(props.authorizerCacheTtl)),
+      deliveryConcurrency: ranged(Setting.deliveryConcurrency, props.deliveryConcurrency),
+      tenantPublishRateLimit: ranged(Setting.tenantPublishRatePerSecond, props.tenantPublishRateLimit),
+      tenantPublishBurstLimit: ranged(Setting.tenantPublishBurst, props.tenantPublishBurstLimit),
+      maxWebhooksPerTenant: ranged(Setting.maxWebhooksPerTenant, props.maxWebhooksPerTenant),
+      maxDeliveriesInFlightPerWebhook: ranged(
+        Setting.maxDeliveriesInFlightPerWebhook,
+        props.maxDeliveriesInFlightPerWebhook,
+      ),
+      fanOutPageSize: ranged(Setting.fanOutPageSize, props.fanOutPageSize),
+      endpointSafety: { value: safety, default: DEFAULT_ENDPOINT_SAFETY },
+    };
     const functionOptions = {
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
       ...(props.tracing === undefined ? {} : { tracing: props.tracing }),

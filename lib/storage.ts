@@ -36,7 +36,8 @@ export interface HooklineStorageProps {
 /**
  * Hookline's two tables, on-demand with point-in-time recovery:
  * - webhooks: tenants' webhooks and API keys (kept until deleted), with a sparse index of the
- *   webhooks whose circuit is not closed (for the health route's count);
+ *   webhooks whose circuit is not closed (for the health route's count); the settings a webhook
+ *   change replaced, which its deliveries' requests are shown with, expire through TTL with them;
  * - events: events and their deliveries, which expire through TTL after the retention period. Two
  *   sparse indexes hold only records that are waiting: those whose next step is due by a deadline (the
  *   reconciler's work list) and deliveries parked on an open circuit.
@@ -73,6 +74,8 @@ export class HooklineStorage extends Construct {
     const regionKnown = !Token.isUnresolved(Stack.of(this).region);
     this.webhooksTable = new TableV2(this, "WebhooksTable", {
       ...common,
+      // Only the replaced settings have the attribute: webhooks and API keys never expire.
+      timeToLiveAttribute: TableKey.expiresAt,
       encryption: regionKnown
         ? TableEncryptionV2.customerManagedKey(this.webhooksTableKey)
         : TableEncryptionV2.awsManagedKey(),

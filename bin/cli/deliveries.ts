@@ -1,7 +1,9 @@
 import { type Command, Option } from "commander";
 import { NotFoundError } from "../../functions/domain/errors.ts";
-import { attemptResource, DELIVERY_STATUSES, deliveryResource } from "../../functions/http/schemas.ts";
+import { sentView } from "../../functions/domain/sent-request.ts";
+import { DELIVERY_STATUSES, deliveryDetailResource, deliveryResource } from "../../functions/http/schemas.ts";
 import { retryDelivery } from "../../functions/services/recovery.ts";
+import packageJson from "../../package.json" with { type: "json" };
 import type { Target } from "../target.ts";
 import { connect, storesOf, tenantOption, webhookOption, wholeNumber } from "./context.ts";
 import { cell, formatDuration, formatFields, printJson, printLines, tableOrEmpty } from "./output.ts";
@@ -67,19 +69,32 @@ export function deliveryCommands(program: Command): void {
 
   deliveries
     .command("get")
-    .description("one delivery with its attempts")
+    .description("one delivery with its attempts, and its latest request as sent (signatures masked)")
     .argument("<delivery-id>")
     .addOption(tenantOption(true))
     .addOption(webhookOption())
     .action(async (deliveryId: string, options: WebhookOptions, command: Command) => {
       const { target, json } = await connect(command);
-      const delivery = await storesOf(target).deliveries().get(options.tenant, options.webhook, deliveryId);
+      const stores = storesOf(target);
+      const delivery = await stores.deliveries().get(options.tenant, options.webhook, deliveryId);
       if (!delivery)
         throw new NotFoundError(`delivery ${deliveryId} not found on webhook ${options.webhook}`);
-      const resource = deliveryResource(delivery);
-      const attempts = (delivery.attempts ?? []).map(attemptResource);
+      const webhooks = stores.webhooks();
+      const events = stores.events();
+      const sent = await sentView(
+        {
+          webhook: (tenantId, webhookId) => webhooks.get(tenantId, webhookId, true),
+          revisionAfter: (tenantId, webhookId, version) =>
+            webhooks.revisionAfter(tenantId, webhookId, version),
+          eventPayload: (tenantId, eventId) => events.payload(tenantId, eventId),
+          // The functions send the version they were deployed with, which is this checkout's.
+          userAgent: `Hookline/${packageJson.version}`,
+        },
+        delivery,
+      );
+      const { request, attempts, ...resource } = deliveryDetailResource(delivery, sent);
       if (json) {
-        printJson({ ...resource, attempts });
+        printJson({ ...resource, request, attempts });
         return;
       }
       printLines(
@@ -102,7 +117,7 @@ export function deliveryCommands(program: Command): void {
           tableOrEmpty(
             ["ATTEMPT", "AT", "CODE", "DURATION", "ERROR", "RESPONSE"],
             attempts.map((a) => [
-              String(a.attempt),
+              "url" in a ? `${a.attempt} (to ${a.url})` : String(a.attempt),
               a.at,
               cell(a.status_code),
               formatDuration(a.duration_ms),
@@ -112,6 +127,15 @@ export function deliveryCommands(program: Command): void {
             "",
           ),
         );
+      }
+      if (request) {
+        console.log("");
+        printLines([
+          `${request.method} ${request.url}`,
+          ...Object.entries(request.headers).map(([name, value]) => `${name}: ${value}`),
+          "",
+          request.body,
+        ]);
       }
     });
 

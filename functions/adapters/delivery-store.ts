@@ -68,6 +68,7 @@ interface AttemptItem {
   readonly duration_ms: number;
   readonly error?: string;
   readonly response_body: string;
+  readonly webhook_version?: string;
 }
 
 function attemptFromItem(attempt: AttemptItem): AttemptRecord {
@@ -78,6 +79,7 @@ function attemptFromItem(attempt: AttemptItem): AttemptRecord {
     durationMs: attempt.duration_ms,
     ...(attempt.error === undefined ? {} : { error: attempt.error }),
     responseBody: attempt.response_body,
+    ...(attempt.webhook_version === undefined ? {} : { webhookVersion: attempt.webhook_version }),
   };
 }
 
@@ -90,6 +92,7 @@ function attemptItem(record: AttemptRecord): AttemptItem {
     duration_ms: attempt.durationMs,
     ...(attempt.error === undefined ? {} : { error: attempt.error }),
     response_body: attempt.responseBody,
+    ...(attempt.webhookVersion === undefined ? {} : { webhook_version: attempt.webhookVersion }),
   };
 }
 

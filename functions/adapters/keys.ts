@@ -25,6 +25,12 @@ export const Keys = {
   /** A webhook's in-flight slots, alone in their partition for the same reason (two writes a delivery). */
   inFlight: (tenantId: string, webhookId: string) => `TENANT#${tenantId}#INFLIGHT#${webhookId}`,
   inFlightSort: "INFLIGHT",
+  /**
+   * What a webhook's requests were built from until `until` (see sent-request.ts), beside the webhook;
+   * they sort by `until` (ISO times), so the first after a version is the one that replaced it.
+   */
+  requestSettings: (webhookId: string, until: string) => `SENT#${webhookId}#${until}`,
+  requestSettingsPrefix: (webhookId: string) => `SENT#${webhookId}#`,
   apiKey: (keyHash: string) => `${WebhooksPartition.apiKey}${keyHash}`,
   apiKeySort: "APIKEY",
   event: (tenantId: string, eventId: string) => `TENANT#${tenantId}#EVENT#${eventId}`,

@@ -21,7 +21,12 @@ export interface StoreSettings {
 
 /** Every DynamoDB store over the two tables; building them reads and writes nothing. */
 export function dynamoStores(client: DynamoDBDocumentClient, settings: StoreSettings) {
-  const webhooks = dynamoWebhookStore(client, settings.webhooksTable, settings.fanOutPageSize);
+  const webhooks = dynamoWebhookStore(
+    client,
+    settings.webhooksTable,
+    settings.fanOutPageSize,
+    settings.retentionDays,
+  );
   const { eventsTable, retentionDays, reconcileGraceSeconds } = settings;
   return {
     webhooks,

@@ -7,14 +7,16 @@ import type { Webhook } from "../domain/model.ts";
 import type {
   CircuitStore,
   OpenCircuitCount,
+  RequestSettingsHistory,
   SubscriberPage,
   SubscriberSnapshot,
   SubscriberSource,
   WebhookStore,
 } from "../domain/ports.ts";
+import { requestSettingsChanged, requestSettingsOf, type SettingsRevision } from "../domain/sent-request.ts";
 import { OPEN_CIRCUITS_INDEX, TableKey } from "../shared/names.ts";
 import { Setting } from "../shared/settings.ts";
-import { Keys, SUBSCRIPTION_SHARDS } from "./keys.ts";
+import { expiryEpochSeconds, Keys, SUBSCRIPTION_SHARDS } from "./keys.ts";
 import { type TransactItem, writeTransaction } from "./transactions.ts";
 
 interface WebhookItem {
@@ -199,12 +201,31 @@ export interface SubscriptionsCheck {
   subscriptionsUnchanged(tenantId: string, version: number): Promise<boolean>;
 }
 
-/** `subscriberPageSize` is how many webhooks a fan-out reads per page (`fanOutPageSize`). */
+/** How often a deletion is tried again when the webhook changed between its read and its delete. */
+const DELETE_ROUNDS = 3;
+
+interface RevisionItem {
+  readonly until: string;
+  readonly url: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly previous_secret_expires_at?: string;
+}
+
+/**
+ * `subscriberPageSize` is how many webhooks a fan-out reads per page (`fanOutPageSize`);
+ * `retentionDays` how long the settings a change replaced are kept, like the deliveries sent with them.
+ */
 export function dynamoWebhookStore(
   client: DynamoDBDocumentClient,
   tableName: string,
   subscriberPageSize: number = Setting.fanOutPageSize.default,
-): WebhookStore & SubscriberSource & SubscriptionsCheck & CircuitStore & OpenCircuitCount {
+  retentionDays: number = Setting.retentionDays.default,
+): WebhookStore &
+  SubscriberSource &
+  SubscriptionsCheck &
+  CircuitStore &
+  OpenCircuitCount &
+  RequestSettingsHistory {
   const key = (tenantId: string, webhookId: string) => ({
     [TableKey.partition]: Keys.tenant(tenantId),
     [TableKey.sort]: Keys.webhook(webhookId),
@@ -238,9 +259,40 @@ export function dynamoWebhookStore(
    * copy before it stores an event's deliveries, so no event published after this change misses it.
    * Returns false when the change's own condition failed.
    */
-  async function changeSubscriptions(tenantId: string, change: TransactItem): Promise<boolean> {
-    const result = await writeTransaction(client, [change, ...versionUpdates(tenantId)]);
+  async function changeSubscriptions(
+    tenantId: string,
+    change: TransactItem,
+    ...alongside: TransactItem[]
+  ): Promise<boolean> {
+    const result = await writeTransaction(client, [change, ...alongside, ...versionUpdates(tenantId)]);
     return result.written;
+  }
+
+  /**
+   * Keeps what `webhook`'s requests were built from, in the write that replaces it (a change or a
+   * deletion at `until`), for as long as the deliveries sent with it are kept.
+   */
+  function revisionPut(webhook: Webhook, until: string): TransactItem {
+    const settings = requestSettingsOf(webhook);
+    const item: RevisionItem = {
+      until,
+      url: settings.url,
+      ...(settings.headers === undefined ? {} : { headers: settings.headers }),
+      ...(settings.previousSecretExpiresAt === undefined
+        ? {}
+        : { previous_secret_expires_at: settings.previousSecretExpiresAt }),
+    };
+    return {
+      Put: {
+        TableName: tableName,
+        Item: {
+          [TableKey.partition]: Keys.tenant(webhook.tenantId),
+          [TableKey.sort]: Keys.requestSettings(webhook.id, until),
+          [TableKey.expiresAt]: expiryEpochSeconds(new Date(until), retentionDays),
+          ...item,
+        },
+      },
+    };
   }
 
   /** Moves every copy on by one: they start alike (absent) and always move together, so they stay alike. */
@@ -382,16 +434,20 @@ export function dynamoWebhookStore(
           ...(after.circuit.probeClaimedAt ? { ":claimedAt": after.circuit.probeClaimedAt } : {}),
         });
       }
-      return changeSubscriptions(before.tenantId, {
-        Update: {
-          TableName: tableName,
-          Key: key(before.tenantId, before.id),
-          ConditionExpression: condition,
-          UpdateExpression: expression,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
+      return changeSubscriptions(
+        before.tenantId,
+        {
+          Update: {
+            TableName: tableName,
+            Key: key(before.tenantId, before.id),
+            ConditionExpression: condition,
+            UpdateExpression: expression,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+          },
         },
-      });
+        ...(requestSettingsChanged(before, after) ? [revisionPut(before, after.updatedAt)] : []),
+      );
     },
     async countOpenCircuits(limit) {
       let count = 0;
@@ -415,19 +471,58 @@ export function dynamoWebhookStore(
       return count;
     },
     async remove(tenantId, webhookId) {
-      const result = await writeTransaction(client, [
-        {
-          Delete: {
-            TableName: tableName,
-            Key: key(tenantId, webhookId),
-            ConditionExpression: "attribute_exists(#pk)",
-            ExpressionAttributeNames: { "#pk": TableKey.partition },
+      // Read first: the deletion keeps the settings its deliveries were sent with. A change between
+      // the read and the delete fails the condition, and the deletion reads again.
+      for (let round = 0; round < DELETE_ROUNDS; round += 1) {
+        const webhook = await this.get(tenantId, webhookId, true);
+        if (!webhook) return false;
+        // Later than the webhook's last version even if clocks disagree: that version is before it.
+        const until = new Date(Math.max(Date.now(), Date.parse(webhook.updatedAt) + 1)).toISOString();
+        const result = await writeTransaction(client, [
+          {
+            Delete: {
+              TableName: tableName,
+              Key: key(tenantId, webhookId),
+              ConditionExpression: "attribute_exists(#pk) AND #seen = :seen",
+              ExpressionAttributeNames: { "#pk": TableKey.partition, "#seen": "updated_at" },
+              ExpressionAttributeValues: { ":seen": webhook.updatedAt },
+            },
           },
-        },
-        countUpdate(tenantId, -1),
-        ...versionUpdates(tenantId),
-      ]);
-      return result.written;
+          countUpdate(tenantId, -1),
+          revisionPut(webhook, until),
+          ...versionUpdates(tenantId),
+        ]);
+        if (result.written) return true;
+      }
+      throw new Error(`webhook ${webhookId} kept changing while it was being deleted`);
+    },
+    async revisionAfter(tenantId, webhookId, version) {
+      const prefix = Keys.requestSettingsPrefix(webhookId);
+      const { Items } = await client.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: "#pk = :pk AND #sk > :after",
+          ExpressionAttributeNames: { "#pk": TableKey.partition, "#sk": TableKey.sort },
+          ExpressionAttributeValues: {
+            ":pk": Keys.tenant(tenantId),
+            ":after": Keys.requestSettings(webhookId, version),
+          },
+          Limit: 1,
+          ConsistentRead: true,
+        }),
+      );
+      const item = Items?.[0];
+      // The next key may be another webhook's or another kind of record: then nothing replaced it.
+      if (!item || !String(item[TableKey.sort]).startsWith(prefix)) return undefined;
+      const stored = item as unknown as RevisionItem;
+      return {
+        until: stored.until,
+        url: stored.url,
+        ...(stored.headers === undefined ? {} : { headers: stored.headers }),
+        ...(stored.previous_secret_expires_at === undefined
+          ? {}
+          : { previousSecretExpiresAt: stored.previous_secret_expires_at }),
+      } satisfies SettingsRevision;
     },
     async saveCircuit(tenantId, webhookId, from, to) {
       const next = circuitAttributes(to);

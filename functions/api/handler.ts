@@ -20,6 +20,7 @@ import { healthStatus } from "../domain/health.ts";
 import { eventDetail, listDeliveries, listEvents } from "../domain/history.ts";
 import { newTestIds } from "../domain/ids.ts";
 import { selectsEvent } from "../domain/publish.ts";
+import { sentView } from "../domain/sent-request.ts";
 import { statsView } from "../domain/stats.ts";
 import { sendTestEvent } from "../domain/test-event.ts";
 import {
@@ -44,9 +45,9 @@ import {
   tenantOf,
 } from "../http/http.ts";
 import {
-  attemptResource,
   CreateWebhookBody,
   DeliveryPath,
+  deliveryDetailResource,
   deliveryResource,
   EventPath,
   eventDeliveryResource,
@@ -127,6 +128,14 @@ function webhookPatch(body: ReturnType<typeof UpdateWebhookBody.parse>): Webhook
 const { deliveries, events, stats } = stores;
 const queue = sqsDeliveryQueue(sqs, deliveryLanes(config));
 /** Test sends go through the delivery function's HTTP client: the same address checks, no redirects. */
+/** What a delivery's detail rebuilds its request from. */
+const sentPorts = {
+  webhook: (tenantId: string, webhookId: string) => webhooks.get(tenantId, webhookId, true),
+  revisionAfter: (tenantId: string, webhookId: string, version: string) =>
+    webhooks.revisionAfter(tenantId, webhookId, version),
+  eventPayload: (tenantId: string, eventId: string) => events.payload(tenantId, eventId),
+  userAgent: `Hookline/${config.version}`,
+};
 const testPorts = {
   catalogue: config.eventTypes,
   send: httpSender(config.endpointPolicy),
@@ -282,11 +291,7 @@ const routes: Record<ManagementRouteKey, (event: ApiEvent, tenantId: string) => 
     const { webhookId, deliveryId } = parseWith(DeliveryPath, event.pathParameters, "path");
     const delivery = await deliveries.get(tenantId, webhookId, deliveryId);
     if (!delivery) throw new NotFoundError(`delivery ${deliveryId} not found`);
-    return json(200, {
-      ...deliveryResource(delivery),
-      attempts: (delivery.attempts ?? []).map(attemptResource),
-      attempts_omitted: delivery.attemptsOmitted ?? 0,
-    });
+    return json(200, deliveryDetailResource(delivery, await sentView(sentPorts, delivery)));
   },
 
   [ManagementRoute.retryDelivery]: async (event, tenantId) => {

@@ -13,6 +13,7 @@ import {
   ListWebhooksQuery,
   PublishEventBody,
   RecoverBody,
+  SentRequestShape,
   TestWebhookBody,
   UpdateWebhookBody,
 } from "../http/schemas.ts";
@@ -146,9 +147,20 @@ const components = {
     circuit_state: z.enum(["closed", "open", "half_open"]),
   }),
   Delivery: DeliveryShape,
+  SentRequest: SentRequestShape,
   DeliveryWithAttempts: DeliveryShape.extend({
+    request: SentRequestShape.nullable().describe(
+      "the latest attempt's request as sent; null before the first attempt, when no request was built, or once the event expired",
+    ),
     attempts: z
-      .array(AttemptShape)
+      .array(
+        AttemptShape.extend({
+          url: z
+            .string()
+            .optional()
+            .describe("where this attempt was sent, given only when not the request's URL"),
+        }),
+      )
       .describe("the first 5 and the latest 20 attempts, oldest first; manual retries included"),
     attempts_omitted: z.number().int().describe("attempts made between those kept, no longer kept"),
   }),

@@ -78,12 +78,27 @@ export function webhookHeaders(
   body: string,
   userAgent: string,
 ): Record<string, string> {
+  return standardHeaders(
+    deliveryId,
+    timestampSeconds,
+    userAgent,
+    signatureHeader(secrets, deliveryId, timestampSeconds, body),
+  );
+}
+
+/** The headers Hookline sets on every request, around a `webhook-signature` value made elsewhere. */
+export function standardHeaders(
+  deliveryId: string,
+  timestampSeconds: number,
+  userAgent: string,
+  signature: string,
+): Record<string, string> {
   return {
     "content-type": "application/json",
     "user-agent": userAgent,
     "webhook-id": deliveryId,
     "webhook-timestamp": String(timestampSeconds),
-    "webhook-signature": signatureHeader(secrets, deliveryId, timestampSeconds, body),
+    "webhook-signature": signature,
   };
 }
 
@@ -268,6 +283,7 @@ export async function deliveryStep(ports: DeliveryPorts, message: DeliveryMessag
       ? {}
       : { error: result.error ?? `receiver answered HTTP ${result.statusCode}` }),
     responseBody: result.responseBody,
+    webhookVersion: webhook.updatedAt,
   };
   const now = ports.now();
   // A request that was never sent says nothing about the endpoint: the circuit stays as it was.

@@ -90,4 +90,9 @@ export interface AttemptRecord {
   readonly error?: string;
   /** The first 1 KB (UTF-8) of the receiver's answer. */
   readonly responseBody: string;
+  /**
+   * The webhook's `updatedAt` the request was built from, so that the request can be shown as it was
+   * sent (see sent-request.ts); absent when no request was built (headers that cannot be sent).
+   */
+  readonly webhookVersion?: string;
 }

@@ -9,6 +9,7 @@ import type { DeliveryStep } from "./deliver.ts";
 import type { DeadLetterMessage, DeliveryMessage, ProbeMessage } from "./messages.ts";
 import type { Delivery, DeliveryStatus, StoredEvent, Webhook } from "./model.ts";
 import type { PublishAdmission } from "./rate-limit.ts";
+import type { SettingsRevision } from "./sent-request.ts";
 
 // ---- Webhooks and their circuits ----
 
@@ -60,6 +61,12 @@ export interface CircuitStore {
   saveCircuit(tenantId: string, webhookId: string, from: Circuit, to: Circuit): Promise<boolean>;
   /** Deactivates a webhook on Hookline's own initiative, with the reason shown on it. */
   deactivate(tenantId: string, webhookId: string, reason: string, at: string): Promise<void>;
+}
+
+/** The settings webhook changes and deletions replaced (see sent-request.ts). */
+export interface RequestSettingsHistory {
+  /** The oldest revision replaced after webhook version `version`, if any. */
+  revisionAfter(tenantId: string, webhookId: string, version: string): Promise<SettingsRevision | undefined>;
 }
 
 export interface OpenCircuitCount {

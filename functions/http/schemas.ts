@@ -20,6 +20,7 @@ import {
 } from "../domain/event-pattern.ts";
 import type { AttemptRecord, Delivery, Webhook } from "../domain/model.ts";
 import type { EventSummary } from "../domain/ports.ts";
+import type { SentRequest, SentView } from "../domain/sent-request.ts";
 import type { TestSendResult } from "../domain/test-event.ts";
 import type { EventTypeDefinition } from "../shared/event-catalogue.ts";
 import { MAX_ATTEMPT_TIMEOUT_SECONDS } from "../shared/limits.ts";
@@ -292,6 +293,40 @@ export function attemptResource(attempt: AttemptRecord) {
     duration_ms: attempt.durationMs,
     error: attempt.error ?? null,
     response_body: attempt.responseBody,
+  };
+}
+
+/**
+ * The request of a delivery's latest attempt as the receiver got it (the OpenAPI document's
+ * `SentRequest`): what the detail's `request` holds, signatures masked.
+ */
+export const SentRequestShape = z
+  .object({
+    method: z.literal("POST"),
+    url: z.string(),
+    headers: z
+      .record(z.string(), z.string())
+      .describe(
+        "the webhook's custom headers and the Standard Webhooks headers, each `webhook-signature` value masked (`v1,****`)",
+      ),
+    body: z.string().describe("the exact JSON text sent"),
+  })
+  .describe("the request of the latest attempt, as sent");
+
+export function sentRequestResource(request: SentRequest): z.infer<typeof SentRequestShape> {
+  return { method: request.method, url: request.url, headers: { ...request.headers }, body: request.body };
+}
+
+/** A delivery's detail: its attempts, each with the URL it went to when that is not the request's. */
+export function deliveryDetailResource(delivery: Delivery, sent: SentView) {
+  return {
+    ...deliveryResource(delivery),
+    request: sent.request === undefined ? null : sentRequestResource(sent.request),
+    attempts: (delivery.attempts ?? []).map((attempt) => {
+      const url = sent.attemptUrls.get(attempt.attempt);
+      return { ...attemptResource(attempt), ...(url === undefined ? {} : { url }) };
+    }),
+    attempts_omitted: delivery.attemptsOmitted ?? 0,
   };
 }
 

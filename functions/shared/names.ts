@@ -237,6 +237,11 @@ export const StackOutput = {
   retentionDays: "RetentionDays",
   /** The reconciler's grace: the CLI sets the same deadlines on the records it writes. */
   reconcileGraceSeconds: "ReconcileGraceSeconds",
+  /**
+   * JSON: every setting in effect with its default, by prop name (`{"circuitCooldown": {"value": 3,
+   * "default": 300, "unit": "seconds"}, ...}`), for `hookline status`.
+   */
+  settings: "Settings",
 } as const;
 
 /** The EventBridge `source` Hookline accepts unless the `eventSources` prop names others. */

@@ -18,6 +18,16 @@ export interface RangeSetting {
 
 const DAY_SECONDS = 86_400;
 
+/**
+ * One setting as a deployment has it, beside its default (Durations in seconds; `unit` says what a
+ * number counts): the stack's `Settings` output lists them, and `hookline status` shows those that differ.
+ */
+export interface SettingInEffect {
+  readonly value: unknown;
+  readonly default: unknown;
+  readonly unit?: RangeSetting["unit"];
+}
+
 export const Setting = {
   /** How long an attempt waits for an endpoint (`attemptTimeout`). */
   attemptTimeoutSeconds: { default: 10, min: 1, max: MAX_ATTEMPT_TIMEOUT_SECONDS, unit: "seconds" },

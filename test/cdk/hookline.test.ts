@@ -47,7 +47,7 @@ describe("Hookline stack with default props", () => {
     template.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: 30 });
   });
 
-  it("keeps two on-demand tables with point-in-time recovery, TTL on the expiring one, retained on delete", () => {
+  it("keeps two on-demand tables with point-in-time recovery and TTL, retained on delete", () => {
     template.resourceCountIs("AWS::DynamoDB::GlobalTable", 2);
     template.allResourcesProperties("AWS::DynamoDB::GlobalTable", {
       BillingMode: "PAY_PER_REQUEST",
@@ -59,7 +59,8 @@ describe("Hookline stack with default props", () => {
         Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } }),
       ],
     });
-    template.hasResourceProperties("AWS::DynamoDB::GlobalTable", {
+    // Both: only the webhooks table's replaced request settings carry the attribute there.
+    template.allResourcesProperties("AWS::DynamoDB::GlobalTable", {
       TimeToLiveSpecification: { AttributeName: TableKey.expiresAt, Enabled: true },
     });
     template.hasResource("AWS::DynamoDB::GlobalTable", { DeletionPolicy: "Retain" });

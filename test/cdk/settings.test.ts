@@ -339,4 +339,32 @@ describe("a Hookline with no props gets every documented @default", () => {
     template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
     template.hasOutput(StackOutput.alarmTopicArn, {});
   });
+
+  it("outputs every setting in effect at its default, for hookline status", () => {
+    const settings = JSON.parse(
+      String(template.findOutputs(StackOutput.settings)[StackOutput.settings]?.Value),
+    );
+    expect(settings).toMatchObject({
+      retryScheduleSeconds: { value: [1, 5, 30, 300, 1800], unit: "seconds" },
+      circuitCooldown: { value: 300, default: 300, unit: "seconds" },
+      retentionDays: { value: 30, default: 30, unit: "days" },
+      endpointSafety: { value: { allowInsecureHttp: false, allowPrivateTargets: false } },
+    });
+    for (const [name, setting] of Object.entries(
+      settings as Record<string, { value: unknown; default: unknown }>,
+    )) {
+      expect(setting.value, name).toEqual(setting.default);
+    }
+  });
+
+  it("outputs a setting a prop changes beside its default", () => {
+    const changed = new HooklineStack(new App(), "Changed", {
+      hookline: { circuitCooldown: Duration.seconds(3), endpointSafety: { allowInsecureHttp: true } },
+    });
+    const output = Template.fromStack(changed).findOutputs(StackOutput.settings)[StackOutput.settings]?.Value;
+    expect(JSON.parse(String(output))).toMatchObject({
+      circuitCooldown: { value: 3, default: 300 },
+      endpointSafety: { value: { allowInsecureHttp: true }, default: { allowInsecureHttp: false } },
+    });
+  });
 });

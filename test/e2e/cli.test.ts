@@ -1,4 +1,7 @@
-import { execFile, spawn } from "node:child_process";
+import { execFile, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { callApi, localStack, newTenant } from "../support/local-stack.ts";
@@ -15,8 +18,13 @@ const cliEnv = () => ({ ...process.env, HOOKLINE_DIR: localStack().stateDir });
 
 /** Runs the operator command against the test stack, as `npx hookline ...` would; never throws. */
 function hookline(...args: string[]): Promise<Run> {
+  return hooklineWith(cliEnv(), ...args);
+}
+
+/** Runs the operator command with `env` (another HOOKLINE_DIR, say); never throws. */
+function hooklineWith(env: NodeJS.ProcessEnv, ...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: cliEnv() }, (error, stdout, stderr) => {
+    execFile(process.execPath, [CLI, ...args], { env }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -568,5 +576,96 @@ describe("hookline listen and trigger", () => {
     const refused = await hookline("trigger", "memory.created", "--api-key", "hk_not_a_real_key");
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/^hookline: GET \/v1\/event-types answered 401 \(invalid_api_key: /);
+  });
+});
+
+describe("hookline deliveries get", () => {
+  it("shows the latest request as the receiver got it, its signature masked", async () => {
+    receiver = await Receiver.start();
+    const webhookId = await webhookFor(receiver, ["session.started"]);
+    const eventId = await publish("session.started", '{"user": "ana", "n": 1.5}');
+    const received = await eventually("the delivery at the receiver", () =>
+      receiver?.requests.find((request) => JSON.parse(request.rawBody).id === eventId),
+    );
+    const deliveryId = String(received.headers["webhook-id"]);
+    const where = ["--tenant", tenant.tenantId, "--webhook", webhookId];
+    await eventually("the delivery recorded as delivered", async () =>
+      (await deliveriesOf(webhookId))[0]?.status === "delivered" ? true : undefined,
+    );
+
+    const detail = await hooklineJson<{
+      request: { method: string; url: string; headers: Record<string, string>; body: string };
+    }>("deliveries", "get", deliveryId, ...where);
+    expect(detail.request).toMatchObject({ method: "POST", url: receiver.url, body: received.rawBody });
+    expect(detail.request.headers["webhook-signature"]).toBe("v1,****");
+    expect(detail.request.headers["webhook-timestamp"]).toBe(received.headers["webhook-timestamp"]);
+
+    const shown = await hookline("deliveries", "get", deliveryId, ...where);
+    expect(shown.stdout).toContain(`POST ${receiver.url}\n`);
+    expect(shown.stdout).toContain("webhook-signature: v1,****\n");
+    expect(shown.stdout).toContain(`\n\n${received.rawBody}\n`);
+    expect(shown.stdout).not.toContain(String(received.headers["webhook-signature"]).slice(3));
+  });
+});
+
+describe("hookline status", () => {
+  it("shows the running local stack, its API, the settings it changed and its queues", async () => {
+    const status = await hooklineJson<{
+      running: boolean;
+      stack: { kind: string; pid?: number };
+      api: { url: string; answering: boolean };
+      settings_changed: Record<string, { value: unknown; default: unknown }>;
+      queues: Record<string, number>;
+      open_circuits: number;
+    }>("status");
+    expect(status).toMatchObject({
+      running: true,
+      stack: { kind: "local", pid: expect.any(Number) },
+      api: { url: localStack().apiUrl, answering: true },
+      queues: {
+        delivery: expect.any(Number),
+        priority: expect.any(Number),
+        dead_letter: expect.any(Number),
+        ingest_dead_letter: expect.any(Number),
+      },
+      open_circuits: expect.any(Number),
+    });
+    // The e2e stack runs with a schedule of seconds (E2E_STACK_ENV) and lets loopback targets in.
+    expect(status.settings_changed.retryScheduleSeconds?.value).toEqual([1, 2, 2, 2, 2]);
+    expect(status.settings_changed.circuitCooldown).toMatchObject({ value: 3, default: 300 });
+    expect(status.settings_changed).toHaveProperty("endpointSafety");
+    expect(status.settings_changed).not.toHaveProperty("retentionDays");
+
+    const shown = await hookline("status");
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toContain(`Hookline is running: the local stack `);
+    expect(shown.stdout).toMatch(new RegExp(`API:\\s+${localStack().apiUrl} \\(answering\\)`));
+    expect(shown.stdout).toMatch(/retryScheduleSeconds:\s+1, 2, 2, 2, 2 seconds \(default /);
+    expect(shown.stdout).toMatch(/circuitCooldown:\s+3 seconds \(default 5 minutes\)/);
+    expect(shown.stdout).toMatch(/dead letters:\s+\d+ messages?\n/);
+  });
+
+  it("says in one line that nothing is running, with no local stack or a stopped one", async () => {
+    const empty = mkdtempSync(path.join(tmpdir(), "hookline-status-"));
+    try {
+      const none = await hooklineWith({ ...process.env, HOOKLINE_DIR: empty }, "status");
+      expect(none.code).toBe(1);
+      expect(none.stdout).toMatch(
+        /^nothing is running: no local stack found \(.*local\.json is missing\)[^\n]*\n$/,
+      );
+
+      // A local.json left by a stack whose process is gone (a kill -9, say).
+      const gone = spawnSync(process.execPath, ["-e", ""]).pid;
+      const info = JSON.parse(readFileSync(path.join(localStack().stateDir, "local.json"), "utf8"));
+      writeFileSync(path.join(empty, "local.json"), JSON.stringify({ ...info, pid: gone }));
+      const stopped = await hooklineWith({ ...process.env, HOOKLINE_DIR: empty }, "status", "--json");
+      expect(stopped.code).toBe(1);
+      expect(JSON.parse(stopped.stdout)).toEqual({
+        running: false,
+        reason: expect.stringContaining(`(pid ${gone}) has stopped`),
+      });
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
   });
 });

@@ -74,13 +74,19 @@ function expectEveryVersionCopyMoved(items: ReturnType<typeof transaction>) {
 
 /**
  * The webhook write of the store's `call`-th transaction, after checking that the transaction's other
- * items move the tenant's subscriptions version on (what a caching ingest function checks).
+ * items move the tenant's subscriptions version on (what a caching ingest function checks), and that
+ * anything else it writes is the settings the write replaces.
  */
 function webhookWrite<Kind extends "Put" | "Update">(kind: Kind, call = 0) {
   const items = transaction(call);
-  // A create (a Put) also counts the webhook in; an update changes nothing else.
-  expect(items).toHaveLength((kind === "Put" ? 2 : 1) + SUBSCRIPTION_SHARDS);
   expectEveryVersionCopyMoved(items);
+  const others = items.slice(0, -SUBSCRIPTION_SHARDS);
+  // A create (a Put) also counts the webhook in; a change may keep the settings it replaces.
+  const alongside = kind === "Put" ? 2 : 1;
+  expect(
+    others.length === alongside || others[alongside]?.Put?.Item?.sk === "SENT#wh_01#2026-11-25T11:00:00.000Z",
+  ).toBe(true);
+  expect(others.length).toBeLessThanOrEqual(alongside + 1);
   const write = items[0]?.[kind];
   if (write === undefined) throw new Error(`the transaction has no ${kind}`);
   return write;
@@ -179,6 +185,23 @@ describe("the webhook store and secret rotation", () => {
       previous_secret_expires_at: "2026-11-25T12:00:00.000Z",
     });
     expect(input?.ConditionExpression).toBe("attribute_exists(#pk) AND #seen = :seen");
+    // The settings the old secret signed with are kept, to show past requests with; never a secret.
+    const revision = transaction()[1]?.Put;
+    expect(revision?.Item).toMatchObject({
+      pk: "TENANT#acme",
+      sk: "SENT#wh_01#2026-11-25T11:00:00.000Z",
+      url: "https://example.com/hooks",
+      headers: { "X-A": "1" },
+    });
+    expect(JSON.stringify(revision?.Item)).not.toContain("whsec_");
+  });
+
+  it("keeps no revision when a change leaves what requests are built from alone", async () => {
+    ddb.on(TransactWriteCommand).resolves({});
+    const store = dynamoWebhookStore(client, "webhooks");
+    const after = applyWebhookPatch(disabled, { description: "x" }, new Date("2026-11-25T11:00:00.000Z"));
+    expect(await store.update(disabled, after)).toBe(true);
+    expect(transaction()).toHaveLength(1 + SUBSCRIPTION_SHARDS);
   });
 
   it("reads the previous secret back, and leaves it out when it was never set", async () => {
@@ -283,16 +306,27 @@ describe("the webhook store counts a tenant's webhooks", () => {
     await expect(store.create(disabled, 7)).rejects.toThrow("exists already");
   });
 
-  it("counts a deleted webhook out in the transaction that deletes it", async () => {
+  it("counts a deleted webhook out in the transaction that deletes it, keeping its settings", async () => {
+    ddb.on(GetCommand).resolves({
+      Item: {
+        id: "wh_01",
+        tenant_id: "acme",
+        url: "https://example.com/hooks",
+        updated_at: disabled.updatedAt,
+      },
+    });
     ddb.on(TransactWriteCommand).resolves({});
     expect(await dynamoWebhookStore(client, "webhooks").remove("acme", "wh_01")).toBe(true);
     expectEveryVersionCopyMoved(transaction());
-    const count = transaction()[1]?.Update;
-    expect(count).toMatchObject({
+    const [deletion, count, revision] = transaction();
+    expect(deletion?.Delete?.ExpressionAttributeValues).toEqual({ ":seen": disabled.updatedAt });
+    expect(revision?.Put?.Item).toMatchObject({ url: "https://example.com/hooks" });
+    expect(String(revision?.Put?.Item?.sk) > `SENT#wh_01#${disabled.updatedAt}`).toBe(true);
+    expect(count?.Update).toMatchObject({
       Key: { pk: "TENANT#acme", sk: "SUBSCRIPTIONS" },
       UpdateExpression: "ADD #count :by",
       ExpressionAttributeValues: { ":by": -1 },
     });
-    expect(count?.ConditionExpression).toBeUndefined();
+    expect(count?.Update?.ConditionExpression).toBeUndefined();
   });
 });

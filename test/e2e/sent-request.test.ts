@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { callApi, newTenant, useApiKey } from "../support/local-stack.ts";
+import { eventually, Receiver } from "../support/receiver.ts";
+
+let first: Receiver;
+let second: Receiver;
+
+beforeAll(async () => {
+  [first, second] = await Promise.all([Receiver.start(), Receiver.start()]);
+  useApiKey((await newTenant("sent-request")).apiKey);
+});
+afterAll(async () => {
+  await Promise.all([first.stop(), second.stop()]);
+});
+
+interface ShownRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+async function detail(webhookId: string, deliveryId: string) {
+  const response = await callApi("GET", `/v1/webhooks/${webhookId}/deliveries/${deliveryId}`);
+  expect(response.status, JSON.stringify(response.body)).toBe(200);
+  return response.body as {
+    status: string;
+    request: ShownRequest | null;
+    attempts: { attempt: number; status_code: number | null; url?: string }[];
+  };
+}
+
+describe("a delivery's request as sent", () => {
+  it("shows what the receiver got, signature masked, and where each attempt went across a change of URL", async () => {
+    // Prepare: the first endpoint fails every request; the webhook moves to the second after one
+    first.status = 500;
+    second.status = 200;
+    const created = await callApi("POST", "/v1/webhooks", {
+      body: { url: first.url, event_types: ["memory.created"], headers: { "X-Team": "blue" } },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const webhook = created.body as { id: string; secret: string };
+    const published = await callApi("POST", "/v1/events", {
+      body: {
+        type: "memory.created",
+        data: { note: "caf\u00e9 \u2603", amount: 12.5, nested: { list: [1, 2] } },
+      },
+    });
+    expect(published.status, JSON.stringify(published.body)).toBe(202);
+    const eventId = published.body.id as string;
+    const firstTry = await eventually("the first attempt at the first endpoint", () =>
+      first.requests.find((request) => JSON.parse(request.rawBody).id === eventId),
+    );
+    const deliveryId = String(firstTry.headers["webhook-id"]);
+    const patched = await callApi("PATCH", `/v1/webhooks/${webhook.id}`, {
+      body: { url: second.url, headers: { "X-Team": "red" } },
+    });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+
+    // Act: wait for the retry at the second endpoint to be recorded
+    const received = await eventually(
+      "the delivery at the second endpoint",
+      () => second.attemptsOf(deliveryId)[0],
+    );
+    const shown = await eventually("the delivery recorded as delivered", async () => {
+      const current = await detail(webhook.id, deliveryId);
+      return current.status === "delivered" ? current : undefined;
+    });
+
+    // Assess: the latest attempt's request is the one the second endpoint got, byte for byte
+    expect(shown.request).not.toBeNull();
+    const request = shown.request as ShownRequest;
+    expect(request.method).toBe("POST");
+    expect(request.url).toBe(second.url);
+    expect(request.body).toBe(received.rawBody);
+    expect(request.headers["X-Team"]).toBe("red");
+    expect(received.headers["x-team"]).toBe("red");
+    for (const name of ["content-type", "user-agent", "webhook-id", "webhook-timestamp"]) {
+      expect(request.headers[name], name).toBe(received.headers[name]);
+    }
+    // The signature is masked: neither it nor the secret appears anywhere in the answer.
+    expect(request.headers["webhook-signature"]).toMatch(/^v1,\*\*\*\*( v1,\*\*\*\*)?$/);
+    const answer = JSON.stringify(shown);
+    expect(answer).not.toContain(String(received.headers["webhook-signature"]).slice(3));
+    expect(answer).not.toContain(webhook.secret.slice("whsec_".length));
+    // Attempts made before the change name the endpoint they went to; the latest names none.
+    const failed = shown.attempts.filter((attempt) => attempt.status_code === 500);
+    expect(failed.length).toBeGreaterThan(0);
+    for (const attempt of failed) expect(attempt.url).toBe(first.url);
+    expect(shown.attempts.at(-1)).not.toHaveProperty("url");
+
+    // And once the webhook is deleted, its delivery still shows what was sent.
+    expect((await callApi("DELETE", `/v1/webhooks/${webhook.id}`)).status).toBe(204);
+    const afterDeletion = await detail(webhook.id, deliveryId);
+    expect(afterDeletion.request).toEqual(request);
+  });
+});
