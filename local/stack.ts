@@ -110,6 +110,8 @@ export function statePaths(stateDir: string) {
     dynamodbPid: path.join(stateDir, "dynamodb.pid"),
     sqs: path.join(stateDir, "sqs"),
     localJson: path.join(stateDir, "local.json"),
+    /** Everything the functions print, this run (`npm start`). */
+    functionsLog: path.join(stateDir, "functions.log"),
     scratch: path.join(stateDir, "tmp"),
   };
 }
@@ -340,7 +342,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       onServiceRequest: (service, operation) => usage.serviceRequest(service, operation),
     });
     const events = eventBridgeConfig(template, resolver, names);
-    const eventBridge = new LocalEventBridge(events, {
+    const eventBridge: LocalEventBridge = new LocalEventBridge(events, {
       host,
       sqs,
       names,
