@@ -122,9 +122,9 @@ function fromRuntime(entry: LogLine, line: string): string | undefined {
     const what = [text(error?.errorType), text(error?.errorMessage)].filter(Boolean).join(": ");
     return `${clock(undefined)} ! ${shortName(entry)} failed: ${what || "unknown error"}`;
   }
-  if (line.startsWith("INIT_REPORT Status: error") || line.startsWith("uncaught ")) {
-    return `${clock(undefined)} ! ${shortName(entry)}: ${line}`;
-  }
+  const initFailed = /^INIT_REPORT Status: error Error Type: (.*)$/.exec(line);
+  if (initFailed) return `${clock(undefined)} ! ${shortName(entry)}: init failed: ${initFailed[1]}`;
+  if (line.startsWith("uncaught ")) return `${clock(undefined)} ! ${shortName(entry)}: ${line}`;
   return undefined;
 }
 

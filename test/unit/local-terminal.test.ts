@@ -135,6 +135,10 @@ describe("the readable terminal of npm start", () => {
     expect(readableLine(runtime(`${AT} b9998e07 Task timed out after 40.00 seconds`))).toContain(
       "! HooklineDeliveryFunction: timed out after 40.00 seconds",
     );
+    const init = runtime("INIT_REPORT Status: error Error Type: Runtime.InitTimeout init took over 10000 ms");
+    expect(readableLine(init)).toContain(
+      "! HooklineDeliveryFunction: init failed: Runtime.InitTimeout init took over 10000 ms",
+    );
   });
 
   it("leaves out metric lines, routine logs, steps without an attempt and plain text", () => {
