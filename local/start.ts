@@ -22,7 +22,7 @@
  * defaults (`help.ts`) and the stack settings the app reads, and exits.
  */
 import { createWriteStream, existsSync, type WriteStream } from "node:fs";
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
@@ -159,7 +159,14 @@ async function main(): Promise<void> {
     ? (JSON.parse(await readFile(paths.localJson, "utf8")) as PreviousRun)
     : {};
   await rm(paths.localJson, { force: true });
+  await mkdir(config.stateDir, { recursive: true });
   const functionsLog = createWriteStream(paths.functionsLog);
+  // The stack runs on without its log file rather than stop over it; said once.
+  let logFailed = false;
+  functionsLog.on("error", (error) => {
+    if (!logFailed) say(`note: cannot write ${paths.functionsLog}: ${error.message}`);
+    logFailed = true;
+  });
 
   const context: Record<string, string> = { [LOCAL_CONTEXT_KEY]: "true" };
   if (config.strictTargets) context[STRICT_TARGETS_CONTEXT_KEY] = "true";
