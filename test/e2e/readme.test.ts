@@ -15,7 +15,8 @@ import { localStack } from "../support/local-stack.ts";
 import { receiverPorts, type ShellBlock, script, shellBlocks, withPorts } from "../support/readme-blocks.ts";
 
 const projectRoot = path.resolve(import.meta.dirname, "../..");
-const RUN_TIMEOUT_MS = 240_000;
+// The blocks take about 3 minutes on a loaded machine, most of it starting `npx hookline` a few times.
+const RUN_TIMEOUT_MS = 420_000;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -108,7 +109,7 @@ it("runs every shell block of the README, in order, against the local stack", as
   } finally {
     rmSync(view, { recursive: true, force: true });
   }
-}, 300_000);
+}, 480_000);
 
 function safeRead(file: string): string {
   try {
