@@ -13,6 +13,7 @@ import path from "node:path";
 import { expect, it } from "vitest";
 import { localStack } from "../support/local-stack.ts";
 import { receiverPorts, type ShellBlock, script, shellBlocks, withPorts } from "../support/readme-blocks.ts";
+import { eventually } from "../support/receiver.ts";
 
 const projectRoot = path.resolve(import.meta.dirname, "../..");
 // The blocks take about 3 minutes on a loaded machine, most of it starting `npx hookline` a few times.
@@ -87,7 +88,26 @@ function describeFailure(blocks: readonly ShellBlock[], output: string): string 
   return `README.md: the block at line ${blockLine} failed at line ${line} (exit status ${status}):\n${shown.join("\n")}`;
 }
 
+/**
+ * Waits until the API answers with the stack's key: on a loaded machine the first cold starts of the
+ * authorizer and the management function can outlast their init timeout, which is not the README's doing.
+ */
+async function warm(): Promise<void> {
+  const { apiUrl, apiKey } = localStack();
+  await eventually(
+    "the API to answer GET /v1/webhooks",
+    async () => {
+      const response = await fetch(`${apiUrl}/v1/webhooks?limit=1`, {
+        headers: { authorization: `Bearer ${apiKey}` },
+      }).catch(() => undefined);
+      return response?.status === 200 ? true : undefined;
+    },
+    120_000,
+  );
+}
+
 it("runs every shell block of the README, in order, against the local stack", async () => {
+  await warm();
   const blocks = shellBlocks(readFileSync(path.join(projectRoot, "README.md"), "utf8"));
   expect(blocks.filter((block) => block.mode === "run").length).toBeGreaterThan(5);
   const ports = new Map<string, number>();
