@@ -66,6 +66,10 @@ const FLAGS = [
   ["--fresh", "wipe the DynamoDB and SQS data first"],
   ["--in-memory", "keep no data on disk at all (faster; nothing survives a stop; implies --fresh)"],
   ["--no-synth", "reuse <stateDir>/cdk.out instead of synthesizing"],
+  [
+    "--verbose",
+    "print the functions' own output (logs, metric lines) instead of one line per event, attempt and circuit change; it always goes to <stateDir>/functions.log",
+  ],
   ["--help, -h", "print this and exit"],
 ] as const;
 
@@ -78,7 +82,7 @@ function table(rows: readonly (readonly string[])[]): string[] {
 
 export function usage(): string {
   return [
-    "Usage: npm start [-- --fresh | --in-memory] [--no-synth]",
+    "Usage: npm start [-- --fresh | --in-memory] [--no-synth] [--verbose]",
     "",
     "Runs the synthesized CDK stack on this machine against emulators.",
     "",

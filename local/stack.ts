@@ -110,6 +110,8 @@ export function statePaths(stateDir: string) {
     dynamodbPid: path.join(stateDir, "dynamodb.pid"),
     sqs: path.join(stateDir, "sqs"),
     localJson: path.join(stateDir, "local.json"),
+    /** Everything the functions print, this run (`npm start`). */
+    functionsLog: path.join(stateDir, "functions.log"),
     scratch: path.join(stateDir, "tmp"),
   };
 }

@@ -16,18 +16,22 @@
  * - `HOOKLINE_STACK` — which stack, if the app has several; `HOOKLINE_LOCAL_REGION` — region (us-east-1)
  *
  * Flags: `--fresh` wipes the DynamoDB and SQS data first; `--in-memory` keeps no data on disk at all (faster;
- * nothing survives a stop; implies `--fresh`); `--no-synth` reuses `<stateDir>/cdk.out`; `--help` prints
- * these with their defaults (`help.ts`) and the stack settings the app reads, and exits.
+ * nothing survives a stop; implies `--fresh`); `--no-synth` reuses `<stateDir>/cdk.out`; `--verbose` prints
+ * the functions' own output instead of one readable line per event, attempt and circuit change
+ * (`terminal.ts`; the output always goes to `<stateDir>/functions.log`); `--help` prints these with their
+ * defaults (`help.ts`) and the stack settings the app reads, and exits.
  */
-import { existsSync } from "node:fs";
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { createWriteStream, existsSync, type WriteStream } from "node:fs";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { LOCAL_CONTEXT_KEY, STRICT_TARGETS_CONTEXT_KEY, StackOutput } from "../functions/shared/names.ts";
 import { assertStateDirFree } from "./emulators.ts";
 import { nonDefaultSettings, usage } from "./help.ts";
+import type { LogLine } from "./lambda-host.ts";
 import { type LocalStack, startLocalStack, statePaths } from "./stack.ts";
+import { rawLine, readableLine } from "./terminal.ts";
 
 // fauxqs persists with node:sqlite, which Node 22 flags as experimental on every start; that notice is
 // noise here. Other warnings are still printed.
@@ -45,6 +49,7 @@ interface Settings {
   readonly fresh: boolean;
   readonly inMemory: boolean;
   readonly skipSynth: boolean;
+  readonly verbose: boolean;
   readonly stateDir: string;
   readonly port: number;
   readonly hostname: string;
@@ -61,10 +66,10 @@ interface Settings {
 }
 
 function settings(argv: readonly string[], env: NodeJS.ProcessEnv): Settings {
-  const unknown = argv.filter((arg) => !["--fresh", "--in-memory", "--no-synth"].includes(arg));
+  const unknown = argv.filter((arg) => !["--fresh", "--in-memory", "--no-synth", "--verbose"].includes(arg));
   if (unknown.length > 0)
     throw new Error(
-      `unknown argument ${unknown.join(" ")}; usage: npm start [-- --fresh | --in-memory] [--no-synth]; npm start -- --help lists every option`,
+      `unknown argument ${unknown.join(" ")}; usage: npm start [-- --fresh | --in-memory] [--no-synth] [--verbose]; npm start -- --help lists every option`,
     );
   const integer = (name: string, fallback: number, min: number, max: number) => {
     const raw = env[name];
@@ -91,6 +96,7 @@ function settings(argv: readonly string[], env: NodeJS.ProcessEnv): Settings {
     fresh: argv.includes("--fresh") || argv.includes("--in-memory"),
     inMemory: argv.includes("--in-memory"),
     skipSynth: argv.includes("--no-synth"),
+    verbose: argv.includes("--verbose"),
     stateDir: path.resolve(projectRoot, env.HOOKLINE_DIR || ".hookline"),
     port: integer("PORT", 3000, 0, 65_535),
     hostname: env.HOOKLINE_HOST || "127.0.0.1",
@@ -153,6 +159,14 @@ async function main(): Promise<void> {
     ? (JSON.parse(await readFile(paths.localJson, "utf8")) as PreviousRun)
     : {};
   await rm(paths.localJson, { force: true });
+  await mkdir(config.stateDir, { recursive: true });
+  const functionsLog = createWriteStream(paths.functionsLog);
+  // The stack runs on without its log file rather than stop over it; said once.
+  let logFailed = false;
+  functionsLog.on("error", (error) => {
+    if (!logFailed) say(`note: cannot write ${paths.functionsLog}: ${error.message}`);
+    logFailed = true;
+  });
 
   const context: Record<string, string> = { [LOCAL_CONTEXT_KEY]: "true" };
   if (config.strictTargets) context[STRICT_TARGETS_CONTEXT_KEY] = "true";
@@ -182,6 +196,7 @@ async function main(): Promise<void> {
     staleReadsMs: config.staleReadsMs,
     loopDetection: config.loopDetection,
     progress: (message) => say(`  ${message}`),
+    printLogLine: (line) => printLogLine(line, functionsLog, config.verbose),
   });
   let stopping: Promise<void> | undefined;
   const stop = (signal: string) => {
@@ -194,6 +209,7 @@ async function main(): Promise<void> {
       // A signal during start-up stops the stack once it is up (or has failed and cleaned up).
       const stack = await starting.catch(() => undefined);
       await stack?.stop();
+      await new Promise<void>((resolve) => functionsLog.end(resolve));
       clearTimeout(force);
       say("stopped");
       process.exit(0);
@@ -249,12 +265,30 @@ function banner(stack: LocalStack, config: Settings, apiKey: string | undefined,
       ? "  Data         in memory only (--in-memory): nothing is kept when the stack stops"
       : `  Data         ${relative(stack.dataDirs.dynamodb)}, ${relative(stack.dataDirs.sqs)} (kept across restarts; npm start -- --fresh wipes it)`,
     `  Info         ${relative(statePaths(config.stateDir).localJson)}`,
+    config.verbose
+      ? `  Logs         the functions' output below, and in ${relative(statePaths(config.stateDir).functionsLog)}`
+      : `  Logs         one line per event, attempt and circuit change below; the functions' own output (logs, metrics) in ${relative(statePaths(config.stateDir).functionsLog)} (--verbose prints it here)`,
     ...(changed.length === 0 ? [] : [`  Settings     ${changed.join(", ")}`]),
     "",
     "  Ctrl+C stops everything.",
     "",
   ];
   console.log(lines.join("\n"));
+}
+
+/**
+ * Every function line goes to the log file; the terminal gets it too with `--verbose`, else only the
+ * readable summary of the lines that have one.
+ */
+function printLogLine(entry: LogLine, file: WriteStream, verbose: boolean): void {
+  const raw = rawLine(entry);
+  file.write(`${raw}\n`);
+  if (verbose) {
+    (entry.stream === "stdout" ? process.stdout : process.stderr).write(`${raw}\n`);
+    return;
+  }
+  const readable = readableLine(entry);
+  if (readable !== undefined) console.log(readable);
 }
 
 main().catch((error: unknown) => {

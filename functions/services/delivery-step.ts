@@ -137,8 +137,10 @@ export async function processDelivery(
 
   deps.log.info(recorded ? `delivery ${step.kind}` : "delivery step already recorded by another process", {
     ...correlation,
+    event_type: message.eventType,
     attempt: message.attempt,
     step: step.kind,
+    ...(step.kind === "retry" ? { retry_in_seconds: step.waitSeconds } : {}),
     ...("attempt" in step && step.attempt
       ? {
           status_code: step.attempt.statusCode,

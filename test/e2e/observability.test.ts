@@ -149,7 +149,7 @@ describe("logs", () => {
     );
 
     // Function output only: the stack's own banner prints the development key on purpose.
-    const functionLines = readFileSync(path.join(stack().stateDir, "stack.log"), "utf8")
+    const functionLines = readFileSync(path.join(stack().stateDir, "functions.log"), "utf8")
       .split("\n")
       .filter((line) => line.startsWith("[Hookline"));
     expect(functionLines.some((line) => line.includes(webhook.id))).toBe(true);

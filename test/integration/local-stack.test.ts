@@ -179,11 +179,12 @@ describe("HTTP API", () => {
     const slow = await request(stack.info, "GET", "/slow", { token: allow });
     expect(slow.status).toBe(500);
     expect(Date.now() - started).toBeLessThan(4_000); // its Timeout is 1 s
-    expect(stack.output()).toMatch(/\[Slow\w+\] .*Task timed out after 1\.00 seconds/);
+    expect(stack.functionLog()).toMatch(/\[Slow\w+\] .*Task timed out after 1\.00 seconds/);
+    expect(stack.output()).toMatch(/! Slow\w*: timed out after 1\.00 seconds/);
   });
 
   it("queues invocations while all of a function's execution environments are busy", async () => {
-    const timeouts = () => stack.output().match(/\[Slow\w+\] .*Task timed out/g)?.length ?? 0;
+    const timeouts = () => stack.functionLog().match(/\[Slow\w+\] .*Task timed out/g)?.length ?? 0;
     const before = timeouts();
     const started = Date.now();
     // Six requests, four environments (HOOKLINE_LOCAL_CONCURRENCY's default): two waves of 1 s timeouts.
@@ -204,8 +205,10 @@ describe("HTTP API", () => {
     expect(response.status).toBe(413);
   });
 
-  it("prints each function's output prefixed with its logical id", () => {
-    expect(stack.output()).toMatch(/\[Authorizer\w+\] \{"level":"INFO","message":"authorizing"/);
+  it("writes each function's output to functions.log prefixed with its logical id, not to the terminal", () => {
+    expect(stack.functionLog()).toMatch(/\[Authorizer\w+\] \{"level":"INFO","message":"authorizing"/);
+    expect(stack.output()).not.toContain('"message":"authorizing"');
+    expect(stack.output()).toContain("functions.log (--verbose prints it here)");
   });
 });
 

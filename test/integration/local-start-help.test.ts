@@ -29,6 +29,7 @@ describe("npm start -- --help", () => {
         "--fresh",
         "--in-memory",
         "--no-synth",
+        "--verbose",
         "PORT",
         "HOOKLINE_DIR",
         "HOOKLINE_HOST",

@@ -1,0 +1,89 @@
+/**
+ * What a developer sees in the terminal of `npm start`: one readable line per delivery attempt and per
+ * circuit change, while the functions' raw logs and metric lines go to `<stateDir>/functions.log`. The
+ * e2e stack runs as `npm start` does; its terminal output is kept in `<stateDir>/stack.log`
+ * (test/support/start-stack.ts).
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { callApi, localStack, newTenant, useApiKey } from "../support/local-stack.ts";
+import { eventually, Receiver } from "../support/receiver.ts";
+
+let healthy: Receiver;
+let failing: Receiver;
+const webhooks: string[] = [];
+
+const terminal = () => readFileSync(path.join(localStack().stateDir, "stack.log"), "utf8");
+const functionsLog = () => readFileSync(path.join(localStack().stateDir, "functions.log"), "utf8");
+
+beforeAll(async () => {
+  useApiKey((await newTenant("terminal")).apiKey);
+  healthy = await Receiver.start();
+  failing = await Receiver.start();
+  failing.status = 500;
+});
+afterAll(async () => {
+  for (const id of webhooks) await callApi("DELETE", `/v1/webhooks/${id}`);
+  await healthy?.stop();
+  await failing?.stop();
+});
+
+async function registerWebhook(url: string, eventType: string): Promise<string> {
+  const created = await callApi("POST", "/v1/webhooks", { body: { url, event_types: [eventType] } });
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  webhooks.push(created.body.id);
+  return created.body.id as string;
+}
+
+async function publish(type: string, data: Record<string, unknown>): Promise<string> {
+  const published = await callApi("POST", "/v1/events", { body: { type, data } });
+  expect(published.status, JSON.stringify(published.body)).toBe(202);
+  return published.body.id as string;
+}
+
+/** The first terminal line matching `pattern`, once it has been printed. */
+function printed(what: string, pattern: RegExp): Promise<string> {
+  return eventually(
+    what,
+    () =>
+      terminal()
+        .split("\n")
+        .find((line) => pattern.test(line)),
+    60_000,
+  );
+}
+
+it("prints one line per attempt and per circuit change, and keeps the raw logs in functions.log", async () => {
+  const ok = await registerWebhook(healthy.url, "memory.created");
+  const down = await registerWebhook(failing.url, "memory.deleted");
+
+  const delivered = await publish("memory.created", { memory_id: "m_1" });
+  expect(
+    await printed("the event's line", new RegExp(`● memory\\.created ${delivered} published: 1 delivery`)),
+  ).toBeTruthy();
+  const attempt = await printed(
+    "the attempt's line",
+    new RegExp(`→ memory\\.created ${delivered} ${ok} 200 \\d+ ms$`),
+  );
+  expect(attempt).toMatch(/^\d\d:\d\d:\d\d → /);
+
+  // The e2e stack opens a circuit after 5 failed attempts in a row (test/e2e/global-setup.ts).
+  const failed: string[] = [];
+  for (let n = 0; n < 5; n += 1) failed.push(await publish("memory.deleted", { memory_id: `m_${n}` }));
+  await printed(
+    "a failed attempt's line",
+    new RegExp(`✗ memory\\.deleted ${failed[0]} ${down} 500 \\d+ ms \\(attempt 1; retry in \\d+ s\\)$`),
+  );
+  await printed("the circuit's line", new RegExp(`circuit ${down} open \\(probe in 3 s\\)$`));
+
+  // The raw lines are in the file, and only there: the terminal shows none of the JSON.
+  const raw = functionsLog().split("\n");
+  expect(
+    raw.some((line) => line.includes('"message":"delivery delivered"') && line.includes(delivered)),
+  ).toBe(true);
+  expect(raw.some((line) => line.includes('"message":"circuit opened"') && line.includes(down))).toBe(true);
+  expect(raw.some((line) => line.includes('"CloudWatchMetrics"'))).toBe(true);
+  expect(terminal()).not.toMatch(/"level":"(INFO|WARN)"|"CloudWatchMetrics"/);
+  expect(terminal()).toMatch(/Logs +one line per event, attempt and circuit change below; .*functions\.log/);
+});
