@@ -79,7 +79,7 @@ import { allowedMethods } from "./route-match.ts";
 const config = loadConfig([
   "webhooksTable",
   "eventsTable",
-  "eventTypes",
+  "eventCatalogue",
   "endpointPolicy",
   "retentionDays",
   "reconcileGraceSeconds",
@@ -96,7 +96,7 @@ const stores = dynamoStores(dynamodb, config);
 const { webhooks } = stores;
 const cursorKey = dynamoCursorKey(dynamodb, config.webhooksTable);
 const endpointChecks = {
-  catalogue: config.eventTypes,
+  catalogue: config.eventCatalogue,
   endpointPolicy: config.endpointPolicy,
   resolveHost,
 };
@@ -125,10 +125,10 @@ function webhookPatch(body: ReturnType<typeof UpdateWebhookBody.parse>): Webhook
   };
 }
 const { deliveries, events, stats } = stores;
-const queue = sqsDeliveryQueue(sqs, deliveryLanes(config));
+const queue = sqsDeliveryQueue(sqs, deliveryLanes({ ...config, eventTypes: config.eventCatalogue }));
 /** Test sends go through the delivery function's HTTP client: the same address checks, no redirects. */
 const testPorts = {
-  catalogue: config.eventTypes,
+  catalogue: config.eventCatalogue,
   send: httpSender(config.endpointPolicy),
   now: () => new Date(),
   newIds: newTestIds,
@@ -138,7 +138,8 @@ const testPorts = {
 };
 
 const routes: Record<ManagementRouteKey, (event: ApiEvent, tenantId: string) => Promise<ApiResult>> = {
-  [ManagementRoute.listEventTypes]: async () => json(200, { data: config.eventTypes.map(eventTypeResource) }),
+  [ManagementRoute.listEventTypes]: async () =>
+    json(200, { data: config.eventCatalogue.map(eventTypeResource) }),
 
   [ManagementRoute.createWebhook]: async (event, tenantId) => {
     const body = parseWith(CreateWebhookBody, event.body, "webhook");
@@ -248,7 +249,7 @@ const routes: Record<ManagementRouteKey, (event: ApiEvent, tenantId: string) => 
   [ManagementRoute.filterTest]: async (event, tenantId) => {
     const { webhookId } = parseWith(WebhookPath, event.pathParameters, "path");
     const body = parseWith(FilterTestBody, event.body, "filter test");
-    assertKnownEventType(config.eventTypes, body.type);
+    assertKnownEventType(config.eventCatalogue, body.type);
     const webhook = await findWebhook(webhooks, tenantId, webhookId);
     return json(200, { matches: selectsEvent(webhook, body.type, () => body.data) });
   },

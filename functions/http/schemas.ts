@@ -21,7 +21,7 @@ import {
 import type { AttemptRecord, Delivery, Webhook } from "../domain/model.ts";
 import type { EventSummary } from "../domain/ports.ts";
 import type { TestSendResult } from "../domain/test-event.ts";
-import type { EventTypeDefinition } from "../shared/event-catalogue.ts";
+import { type EventTypeDefinition, exampleEventData } from "../shared/event-catalogue.ts";
 import { MAX_ATTEMPT_TIMEOUT_SECONDS } from "../shared/limits.ts";
 
 /** Request and response shapes of the HTTP API. Field names are snake_case. */
@@ -228,7 +228,9 @@ export const TestWebhookBody = z.strictObject({
     .describe(
       "a catalogue type; by default the first of the webhook's subscriptions that is a plain name, else the catalogue's first",
     ),
-  data: EventData.optional().describe("the test event's `data`; a small sample by default"),
+  data: EventData.optional().describe(
+    "the test event's `data`, sent as given; by default the type's `example` (see GET /v1/event-types)",
+  ),
 });
 
 /** An event to try a webhook's event types and filter on. */
@@ -296,7 +298,12 @@ export function attemptResource(attempt: AttemptRecord) {
 }
 
 export function eventTypeResource(definition: EventTypeDefinition) {
-  return { name: definition.name, description: definition.description };
+  return {
+    name: definition.name,
+    description: definition.description,
+    schema: definition.schema ?? null,
+    example: exampleEventData(definition),
+  };
 }
 
 export function eventSummaryResource(event: EventSummary) {

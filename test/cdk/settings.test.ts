@@ -175,6 +175,7 @@ describe("props out of range fail synth, naming the prop", () => {
             webhooksTable: table,
             eventsTable: table,
             ingestFunction: LambdaFunction.fromFunctionName(stack, "Ingest", "ingest"),
+            eventCatalogue: DEFAULT_EVENT_TYPES,
             deliveryQueue: queue,
             priorityQueue: queue,
             deadLetterQueue: queue,

@@ -6,12 +6,13 @@ import type { Delivery, StoredEvent, Webhook } from "../../functions/domain/mode
 import {
   continueFanOut,
   INLINE_PAYLOAD_BYTES,
-  type PublishDeps,
+  type PublishEventDeps,
   publishEvent,
   resumeFanOut,
   selectsEvent,
 } from "../../functions/domain/publish.ts";
 import { DEFAULT_EVENT_TYPES } from "../../functions/shared/event-catalogue.ts";
+import { eventDataCheck } from "../../functions/shared/event-schemas.ts";
 
 const PRO_FILTER = { data: { plan: ["pro", "enterprise"], amount: [{ numeric: [">=", 100] }] } };
 
@@ -54,8 +55,9 @@ function harness(webhookPages: Webhook[][]) {
   /** The number of deliveries of each event stored together with its event, in one write. */
   const storedWithEvent: number[] = [];
   let failEnqueueOnce = false;
-  const deps: PublishDeps = {
+  const deps: PublishEventDeps = {
     catalogue: DEFAULT_EVENT_TYPES,
+    checkData: eventDataCheck(DEFAULT_EVENT_TYPES),
     now: () => new Date("2026-03-01T12:00:00.000Z"),
     events: {
       async insertIfAbsent(event) {
