@@ -275,6 +275,27 @@ describe("publishEvent", () => {
     expect(h.events.size).toBe(0);
   });
 
+  it("refuses data that misses its type's schema before storing anything, naming each field", async () => {
+    const h = harness([[webhook("wh_a", ["memory.created"])]]);
+    const refused = publishEvent(h.deps, "t1", {
+      id: "bad-1",
+      type: "memory.created",
+      data: { memory_id: 42, importance: 3 },
+      source: "eventbridge",
+    });
+    await expect(refused).rejects.toBeInstanceOf(ValidationError);
+    await expect(refused).rejects.toMatchObject({
+      message:
+        "data does not match the schema of memory.created: data.memory_id must be string; data.importance must be <= 1",
+      details: [
+        { path: "data.memory_id", message: "must be string" },
+        { path: "data.importance", message: "must be <= 1" },
+      ],
+    });
+    expect([...h.events.keys()]).toEqual([]);
+    expect(h.queued).toEqual([]);
+  });
+
   it("rejects payloads over 256 KB and keeps large-but-allowed ones out of the queue message", async () => {
     const h = harness([[webhook("wh_a", ["*"])]]);
     await expect(
