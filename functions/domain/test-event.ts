@@ -1,4 +1,5 @@
-import { type EventTypeDefinition, exampleEventData } from "../shared/event-catalogue.ts";
+import type { EventTypeDefinition } from "../shared/event-catalogue.ts";
+import { exampleEventData } from "../shared/event-example.ts";
 import { outboundRequest, type SendWebhook, sendRecordingThrows, unsendableHeaders } from "./deliver.ts";
 import { PayloadTooLargeError } from "./errors.ts";
 import { assertKnownEventType, isEventTypeName } from "./event-types.ts";

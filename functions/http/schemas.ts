@@ -21,7 +21,8 @@ import {
 import type { AttemptRecord, Delivery, Webhook } from "../domain/model.ts";
 import type { EventSummary } from "../domain/ports.ts";
 import type { TestSendResult } from "../domain/test-event.ts";
-import { type EventTypeDefinition, exampleEventData } from "../shared/event-catalogue.ts";
+import type { EventTypeDefinition } from "../shared/event-catalogue.ts";
+import { exampleEventData } from "../shared/event-example.ts";
 import { MAX_ATTEMPT_TIMEOUT_SECONDS } from "../shared/limits.ts";
 
 /** Request and response shapes of the HTTP API. Field names are snake_case. */

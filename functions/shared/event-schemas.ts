@@ -6,7 +6,8 @@
  */
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import formats from "ajv-formats";
-import { type EventTypeDefinition, exampleEventData } from "./event-catalogue.ts";
+import type { EventTypeDefinition } from "./event-catalogue.ts";
+import { exampleEventData } from "./event-example.ts";
 
 /** One way `data` misses its schema: where (`data.amount`, `data.items[0]`), and what is wrong. */
 export interface DataProblem {

@@ -1,9 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  DEFAULT_EVENT_TYPES,
-  type EventTypeDefinition,
-  exampleEventData,
-} from "../../functions/shared/event-catalogue.ts";
+import { DEFAULT_EVENT_TYPES, type EventTypeDefinition } from "../../functions/shared/event-catalogue.ts";
+import { exampleEventData } from "../../functions/shared/event-example.ts";
 import {
   catalogueSchemaProblems,
   dataPath,
