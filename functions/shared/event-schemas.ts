@@ -59,10 +59,7 @@ export function dataProblems(errors: readonly ErrorObject[]): DataProblem[] {
     if (error.keyword === "required" && typeof params.missingProperty === "string") {
       return { path: member(at, params.missingProperty), message: "is required" };
     }
-    if (
-      (error.keyword === "additionalProperties" || error.keyword === "unevaluatedProperties") &&
-      typeof params.additionalProperty === "string"
-    ) {
+    if (error.keyword === "additionalProperties" && typeof params.additionalProperty === "string") {
       return { path: member(at, params.additionalProperty), message: "is not allowed" };
     }
     if (error.keyword === "unevaluatedProperties" && typeof params.unevaluatedProperty === "string") {

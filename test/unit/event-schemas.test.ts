@@ -63,6 +63,10 @@ describe("checking data against its type's schema", () => {
       { path: "data.meta.extra", message: "is not allowed" },
       { path: 'data.meta["a/b"]', message: "must be string" },
     ]);
+    const closed = eventDataCheck([
+      { ...ORDER, schema: { type: "object", properties: { a: true }, unevaluatedProperties: false } },
+    ]);
+    expect(closed("order.paid", { a: 1, b: 2 })).toEqual([{ path: "data.b", message: "is not allowed" }]);
     expect(check("order.paid", {})).toEqual([
       { path: "data.amount", message: "is required" },
       { path: "data.currency", message: "is required" },
