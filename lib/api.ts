@@ -14,6 +14,7 @@ import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import type { EventTypeDefinition } from "../functions/shared/event-catalogue.ts";
 import { MAX_TEST_SEND_TIMEOUT_SECONDS } from "../functions/shared/limits.ts";
 import {
   BY_TIME_INDEX,
@@ -41,6 +42,8 @@ export interface HooklineApiProps {
   /** Only its depth is read, by the health route. */
   readonly deadLetterQueue: IQueue;
   readonly environment: Readonly<Record<string, string>>;
+  /** The event-type catalogue with its data schemas, written into the function's bundle. */
+  readonly eventCatalogue: readonly EventTypeDefinition[];
   /** How long a rotated-out signing secret keeps signing, next to the new one: at most 30 days. */
   readonly secretRotationOverlapSeconds: number;
   /**
@@ -142,6 +145,7 @@ export class HooklineApi extends Construct {
     this.managementFunction = new HooklineFunction(this, "ManagementFunction", {
       entry: "api/handler.ts",
       description: "Hookline: the webhook management API",
+      bundledSettings: { [EnvVar.eventCatalogue]: JSON.stringify(props.eventCatalogue) },
       // A test send may wait up to its cap for the endpoint; API Gateway's own limit is 30 s.
       timeout: Duration.seconds(MAX_TEST_SEND_TIMEOUT_SECONDS + 5),
       environment: {

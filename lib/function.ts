@@ -34,6 +34,12 @@ export interface HooklineFunctionProps {
   readonly entry: string;
   readonly description: string;
   readonly environment: Readonly<Record<string, string>>;
+  /**
+   * Settings too large for the environment (by variable name), written into the bundle as constants:
+   * the handler reads each by its literal name (`loadConfig`). Changing one changes the code asset.
+   * @default - none
+   */
+  readonly bundledSettings?: Readonly<Record<string, string>>;
   /** @default Duration.seconds(10) */
   readonly timeout?: Duration;
   /** @default 512 */
@@ -114,7 +120,15 @@ export class HooklineFunction extends NodejsFunction {
         // esbuild drop zod's 40-odd unused locales (258 KB); `import { z }` keeps them all.
         externalModules: ["@aws-sdk/*", "@smithy/*"],
         // Decided at build time, so that a function built without tracing carries no X-Ray SDK.
-        define: { "process.env.HOOKLINE_TRACING": JSON.stringify(String(props.tracing === true)) },
+        define: {
+          "process.env.HOOKLINE_TRACING": JSON.stringify(String(props.tracing === true)),
+          ...Object.fromEntries(
+            Object.entries(props.bundledSettings ?? {}).map(([name, value]) => [
+              `process.env.${name}`,
+              JSON.stringify(value),
+            ]),
+          ),
+        },
         banner: "import{createRequire}from'module';const require=createRequire(import.meta.url);",
         forceDockerBundling: false,
       },

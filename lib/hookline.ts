@@ -4,6 +4,7 @@ import type { IKey } from "aws-cdk-lib/aws-kms";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { DEFAULT_EVENT_TYPES, type EventTypeDefinition } from "../functions/shared/event-catalogue.ts";
+import { catalogueSchemaProblems } from "../functions/shared/event-schemas.ts";
 import { DEFAULT_METRICS_NAMESPACE, EnvVar } from "../functions/shared/names.ts";
 import {
   DEFAULT_RETRY_SCHEDULE_SECONDS,
@@ -48,8 +49,10 @@ export interface EndpointSafetyProps {
 
 export interface HooklineProps {
   /**
-   * The event-type catalogue: what may be published and subscribed to.
-   * @default DEFAULT_EVENT_TYPES (the 11 types of the original design)
+   * The event-type catalogue: what may be published and subscribed to, and what each type's data must
+   * match (a JSON Schema, draft 2020-12; synth fails, naming the type, on one that does not compile or
+   * whose `examples` it refuses).
+   * @default DEFAULT_EVENT_TYPES (the 11 types of the original design, each with a schema)
    */
   readonly eventTypes?: readonly EventTypeDefinition[];
   /**
@@ -203,6 +206,15 @@ export interface HooklineProps {
   readonly tracing?: boolean;
 }
 
+/** A catalogue entry as the functions' environment carries it. */
+function withoutSchema(definition: EventTypeDefinition): EventTypeDefinition {
+  return {
+    name: definition.name,
+    description: definition.description,
+    ...(definition.priority === undefined ? {} : { priority: definition.priority }),
+  };
+}
+
 /** Defaults of the endpoint policy, resolved; exported so tests can check the construct applies them. */
 export const DEFAULT_ENDPOINT_SAFETY = {
   allowInsecureHttp: false,
@@ -274,6 +286,7 @@ export class Hookline extends Construct {
       ],
       [
         ...(eventTypes.length === 0 ? ["eventTypes must list at least one event type"] : []),
+        ...catalogueSchemaProblems(eventTypes),
         ...retryScheduleProblems(retrySchedule, "retryScheduleSeconds").map(
           (problem) => `${problem.path} ${problem.message}`,
         ),
@@ -330,7 +343,8 @@ export class Hookline extends Construct {
     const environment = {
       [EnvVar.webhooksTable]: this.storage.webhooksTable.tableName,
       [EnvVar.eventsTable]: this.storage.eventsTable.tableName,
-      [EnvVar.eventTypes]: JSON.stringify(eventTypes),
+      // Without the schemas, which would not fit in Lambda's 4 KB: those that need them have them in their bundle.
+      [EnvVar.eventTypes]: JSON.stringify(eventTypes.map(withoutSchema)),
       [EnvVar.endpointPolicy]: JSON.stringify(safety),
       [EnvVar.retentionDays]: String(retentionDays),
       [EnvVar.version]: packageJson.version,
@@ -416,6 +430,7 @@ export class Hookline extends Construct {
       priorityQueue: this.delivery.priorityQueue,
       environment: queueEnvironment,
       eventTypeNames: this.eventTypeNames,
+      eventCatalogue: eventTypes,
       eventBus: this.eventBus,
       ...(props.eventSources === undefined ? {} : { eventSources: props.eventSources }),
       ...functionOptions,
@@ -424,6 +439,7 @@ export class Hookline extends Construct {
       webhooksTable: this.storage.webhooksTable,
       eventsTable: this.storage.eventsTable,
       ingestFunction: this.ingest.function,
+      eventCatalogue: eventTypes,
       deliveryQueue: this.delivery.queue,
       priorityQueue: this.delivery.priorityQueue,
       deadLetterQueue: this.delivery.deadLetterQueue,

@@ -6,7 +6,8 @@ import { SqsDestination } from "aws-cdk-lib/aws-lambda-destinations";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { type IQueue, Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { DEFAULT_EVENT_SOURCE, WebhooksPartition } from "../functions/shared/names.ts";
+import type { EventTypeDefinition } from "../functions/shared/event-catalogue.ts";
+import { DEFAULT_EVENT_SOURCE, EnvVar, WebhooksPartition } from "../functions/shared/names.ts";
 import { acknowledge } from "./acknowledge.ts";
 import { HooklineFunction } from "./function.ts";
 import { grantTableAccess } from "./table-access.ts";
@@ -18,6 +19,8 @@ export interface HooklineIngestProps {
   /** The priority lane's queue, for high-priority event types. */
   readonly priorityQueue: IQueue;
   readonly environment: Readonly<Record<string, string>>;
+  /** The event-type catalogue with its data schemas, written into the function's bundle. */
+  readonly eventCatalogue: readonly EventTypeDefinition[];
   /** Names of the event types in the catalogue; the rule matches only these. */
   readonly eventTypeNames: readonly string[];
   /** The bus whose events Hookline publishes. */
@@ -56,6 +59,7 @@ export class HooklineIngest extends Construct {
     this.function = new HooklineFunction(this, "Function", {
       entry: "ingest/handler.ts",
       description: "Hookline: stores published events and fans them out to the delivery queue",
+      bundledSettings: { [EnvVar.eventCatalogue]: JSON.stringify(props.eventCatalogue) },
       timeout: Duration.seconds(30),
       environment: props.environment,
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),

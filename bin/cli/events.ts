@@ -205,7 +205,8 @@ export function eventCommands(program: Command): void {
           throw new Error(
             `EventBridge took event ${id}, but Hookline had not stored it ${TAKE_IN_TIMEOUT_MS / 1000} s later: ` +
               "the rule matches only the eventSources prop's sources, and the ingest function rejects an " +
-              'unknown event type or a malformed event (after its retries, "hookline ingest-dlq list" shows it)',
+              "unknown event type, a malformed event or data its type's schema refuses " +
+              '(after its retries, "hookline ingest-dlq list" shows it with the reason)',
           );
         }
         const deliveries = stored.deliveryCount;

@@ -3,12 +3,17 @@
  * an application would, so that a `listen` (or any subscribed webhook) receives it.
  */
 import { type Command, Option } from "commander";
-import { exampleEventData } from "../../functions/domain/test-event.ts";
-import type { EventTypeDefinition } from "../../functions/shared/event-catalogue.ts";
 import { apiClientOf, apiKeyOption } from "./api.ts";
 import { connect } from "./context.ts";
 import { parseData, unknownTypeMessage } from "./events.ts";
 import { printJson } from "./output.ts";
+
+/** An entry of `GET /v1/event-types`. */
+interface ListedEventType {
+  readonly name: string;
+  /** What a test send of this type sends without data: the first of its schema's examples, or a sample. */
+  readonly example: Record<string, unknown>;
+}
 
 interface Published {
   readonly id: string;
@@ -27,7 +32,7 @@ export function triggerCommand(program: Command): void {
     .addOption(
       new Option(
         "--data <json>",
-        "the event's data, a JSON object (default: an example naming the type)",
+        "the event's data, a JSON object (default: the type's example, as GET /v1/event-types lists it)",
       ).argParser(parseData),
     )
     .addOption(apiKeyOption())
@@ -39,7 +44,7 @@ export function triggerCommand(program: Command): void {
       ) => {
         const { target, json } = await connect(command);
         const api = apiClientOf(target, options.apiKey);
-        const catalogue = await api.call<{ data: EventTypeDefinition[] }>("GET", "/v1/event-types");
+        const catalogue = await api.call<{ data: ListedEventType[] }>("GET", "/v1/event-types");
         const definition = catalogue.data.find((candidate) => candidate.name === type);
         if (!definition) {
           throw new Error(
@@ -51,7 +56,7 @@ export function triggerCommand(program: Command): void {
         }
         const published = await api.call<Published>("POST", "/v1/events", {
           type,
-          data: options.data ?? exampleEventData(definition),
+          data: options.data ?? definition.example,
         });
         if (json) {
           printJson(published);

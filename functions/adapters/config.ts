@@ -21,7 +21,12 @@ const jsonString = <T extends z.ZodType>(schema: T) =>
 const eventTypes = jsonString(
   z
     .array(
-      z.object({ name: z.string().min(1), description: z.string(), priority: z.literal("high").optional() }),
+      z.object({
+        name: z.string().min(1),
+        description: z.string(),
+        priority: z.literal("high").optional(),
+        schema: z.record(z.string(), z.unknown()).optional(),
+      }),
     )
     .min(1),
 ) satisfies z.ZodType<readonly EventTypeDefinition[]>;
@@ -44,6 +49,7 @@ const settings = {
   deliveryQueueUrl: z.string().url(),
   priorityQueueUrl: z.string().url(),
   eventTypes,
+  eventCatalogue: eventTypes,
   endpointPolicy,
   deliveryTimeoutSeconds: inRange(Setting.attemptTimeoutSeconds),
   retentionDays: inRange(Setting.retentionDays),
@@ -73,12 +79,21 @@ type Settings = typeof settings;
 export type Config<K extends keyof Settings> = { readonly [P in K]: z.output<Settings[P]> };
 
 /**
+ * Settings too large for Lambda's 4 KB environment, which the bundler writes into the code instead
+ * (`bundledSettings` in lib/function.ts): it replaces `process.env.<NAME>` where the code spells it
+ * out, so each is read here by its literal name. Outside a bundle (tests) they are environment variables.
+ */
+const bundledSettings = (): Readonly<Record<string, string | undefined>> => ({
+  [EnvVar.eventCatalogue]: process.env.HOOKLINE_EVENT_CATALOGUE,
+});
+
+/**
  * Reads the named settings from the environment, failing fast with every problem listed, so a
  * misconfigured function fails its first invocation loudly instead of misbehaving later.
  */
 export function loadConfig<K extends keyof Settings>(
   keys: readonly K[],
-  env: Readonly<Record<string, string | undefined>> = process.env,
+  env: Readonly<Record<string, string | undefined>> = { ...process.env, ...bundledSettings() },
 ): Config<K> {
   const shape = Object.fromEntries(keys.map((key) => [EnvVar[key], settings[key]]));
   const parsed = z.object(shape).safeParse(env);

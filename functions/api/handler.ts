@@ -80,7 +80,7 @@ import { allowedMethods } from "./route-match.ts";
 const config = loadConfig([
   "webhooksTable",
   "eventsTable",
-  "eventTypes",
+  "eventCatalogue",
   "endpointPolicy",
   "retentionDays",
   "reconcileGraceSeconds",
@@ -97,7 +97,7 @@ const stores = dynamoStores(dynamodb, config);
 const { webhooks } = stores;
 const cursorKey = dynamoCursorKey(dynamodb, config.webhooksTable);
 const endpointChecks = {
-  catalogue: config.eventTypes,
+  catalogue: config.eventCatalogue,
   endpointPolicy: config.endpointPolicy,
   resolveHost,
 };
@@ -126,7 +126,7 @@ function webhookPatch(body: ReturnType<typeof UpdateWebhookBody.parse>): Webhook
   };
 }
 const { deliveries, events, stats } = stores;
-const queue = sqsDeliveryQueue(sqs, deliveryLanes(config));
+const queue = sqsDeliveryQueue(sqs, deliveryLanes({ ...config, eventTypes: config.eventCatalogue }));
 /** Test sends go through the delivery function's HTTP client: the same address checks, no redirects. */
 /** What a delivery's detail rebuilds its request from. */
 const sentPorts = {
@@ -137,7 +137,7 @@ const sentPorts = {
   userAgent: `Hookline/${config.version}`,
 };
 const testPorts = {
-  catalogue: config.eventTypes,
+  catalogue: config.eventCatalogue,
   send: httpSender(config.endpointPolicy),
   now: () => new Date(),
   newIds: newTestIds,
@@ -147,7 +147,8 @@ const testPorts = {
 };
 
 const routes: Record<ManagementRouteKey, (event: ApiEvent, tenantId: string) => Promise<ApiResult>> = {
-  [ManagementRoute.listEventTypes]: async () => json(200, { data: config.eventTypes.map(eventTypeResource) }),
+  [ManagementRoute.listEventTypes]: async () =>
+    json(200, { data: config.eventCatalogue.map(eventTypeResource) }),
 
   [ManagementRoute.createWebhook]: async (event, tenantId) => {
     const body = parseWith(CreateWebhookBody, event.body, "webhook");
@@ -257,7 +258,7 @@ const routes: Record<ManagementRouteKey, (event: ApiEvent, tenantId: string) => 
   [ManagementRoute.filterTest]: async (event, tenantId) => {
     const { webhookId } = parseWith(WebhookPath, event.pathParameters, "path");
     const body = parseWith(FilterTestBody, event.body, "filter test");
-    assertKnownEventType(config.eventTypes, body.type);
+    assertKnownEventType(config.eventCatalogue, body.type);
     const webhook = await findWebhook(webhooks, tenantId, webhookId);
     return json(200, { matches: selectsEvent(webhook, body.type, () => body.data) });
   },

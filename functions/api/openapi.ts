@@ -111,7 +111,21 @@ const components = {
   Webhook: WebhookShape,
   CreatedWebhook: WebhookShape.extend({ secret: z.string().describe("signing secret, shown only here") }),
   WebhookList: z.object({ data: z.array(WebhookShape), next_cursor: z.string().nullable() }),
-  EventTypeList: z.object({ data: z.array(z.object({ name: z.string(), description: z.string() })) }),
+  EventTypeList: z.object({
+    data: z.array(
+      z.object({
+        name: z.string(),
+        description: z.string(),
+        schema: z
+          .record(z.string(), z.unknown())
+          .nullable()
+          .describe("the JSON Schema (draft 2020-12) the event's `data` must match; null: any object"),
+        example: z
+          .record(z.string(), z.unknown())
+          .describe("data of this type: what a test send or `hookline trigger` sends when given none"),
+      }),
+    ),
+  }),
   TestWebhook: TestWebhookBody,
   FilterTest: FilterTestBody,
   FilterTestResult: z.object({

@@ -1,5 +1,5 @@
 import type { EventTypeDefinition } from "../shared/event-catalogue.ts";
-import { PayloadTooLargeError, RateLimitedError } from "./errors.ts";
+import { type ErrorDetail, PayloadTooLargeError, RateLimitedError, ValidationError } from "./errors.ts";
 import { matchesPattern } from "./event-pattern.ts";
 import { assertKnownEventType, isSubscribed } from "./event-types.ts";
 import { deliveryIdFor, newEventId } from "./ids.ts";
@@ -38,6 +38,30 @@ export interface PublishDeps {
   readonly queue: DeliveryQueue;
   readonly continueLater: (continuation: FanOutContinuation) => Promise<void>;
   readonly now: () => Date;
+}
+
+/** The problems of an event's data against its type's schema: none when it matches, or the type has none. */
+export type EventDataCheck = (type: string, data: unknown) => readonly ErrorDetail[];
+
+/** What a publish needs beyond a fan-out: the check of the data against its type's schema. */
+export interface PublishEventDeps extends PublishDeps {
+  readonly checkData: EventDataCheck;
+}
+
+/** Problems named in an error's message (the reason an EventBridge event is dead-lettered with); `details` has them all. */
+const PROBLEMS_IN_MESSAGE = 5;
+
+/** Throws a ValidationError listing where `data` misses its type's schema; nothing is stored before. */
+function assertMatchesSchema(check: EventDataCheck, type: string, data: unknown): void {
+  const problems = check(type, data);
+  if (problems.length === 0) return;
+  const named = problems.slice(0, PROBLEMS_IN_MESSAGE).map((problem) => `${problem.path} ${problem.message}`);
+  const more =
+    problems.length > PROBLEMS_IN_MESSAGE ? `; and ${problems.length - PROBLEMS_IN_MESSAGE} more` : "";
+  throw new ValidationError(
+    `data does not match the schema of ${type}: ${named.join("; ")}${more}`,
+    problems,
+  );
 }
 
 /**
@@ -117,12 +141,13 @@ export function eventPayload(id: string, type: string, acceptedAt: Date, data: u
  * first, due until its last page is done, and goes on a page at a time.
  */
 export async function publishEvent(
-  deps: PublishDeps,
+  deps: PublishEventDeps,
   tenantId: string,
   request: PublishRequest,
 ): Promise<PublishResult> {
   assertKnownEventType(deps.catalogue, request.type);
   assertDeliverableData(request.data);
+  assertMatchesSchema(deps.checkData, request.type, request.data);
   const now = deps.now();
   const id = request.id ?? newEventId(now);
   const payload = eventPayload(id, request.type, now, request.data);

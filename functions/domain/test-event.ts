@@ -1,4 +1,5 @@
 import type { EventTypeDefinition } from "../shared/event-catalogue.ts";
+import { exampleEventData } from "../shared/event-example.ts";
 import { outboundRequest, type SendWebhook, sendRecordingThrows, unsendableHeaders } from "./deliver.ts";
 import { PayloadTooLargeError } from "./errors.ts";
 import { assertKnownEventType, isEventTypeName } from "./event-types.ts";
@@ -17,6 +18,10 @@ import { classifyAttempt } from "./retry-schedule.ts";
 export interface TestEventRequest {
   /** A catalogue type; see `testEventType` for the default. */
   readonly eventType?: string;
+  /**
+   * Sent as given, unchecked against the type's schema (a test send stores nothing, and trying a
+   * receiver on data the schema would refuse is a fair test); by default the type's example.
+   */
   readonly data?: Readonly<Record<string, unknown>>;
 }
 
@@ -42,17 +47,6 @@ export interface TestSendPorts {
   readonly maxTimeoutMs: number;
 }
 
-/** The `data` of a test event when the caller gives none. */
-export const DEFAULT_TEST_DATA = { test: true, message: "A test event sent by Hookline." } as const;
-
-/**
- * The `data` of an example event of a catalogue type (`hookline trigger` without `--data`): the test
- * sample, saying which type it stands for.
- */
-export function exampleEventData(definition: EventTypeDefinition): Readonly<Record<string, unknown>> {
-  return { ...DEFAULT_TEST_DATA, message: `An example ${definition.name} event: ${definition.description}` };
-}
-
 /**
  * The type of a test event: the one asked for (which must be in the catalogue), else the first of
  * the webhook's subscriptions that is a plain name, else the catalogue's first type.
@@ -75,6 +69,15 @@ export function testEventType(
   return fallback;
 }
 
+function exampleOf(
+  catalogue: readonly EventTypeDefinition[],
+  type: string,
+): Readonly<Record<string, unknown>> {
+  const definition = catalogue.find((candidate) => candidate.name === type);
+  if (definition === undefined) throw new Error(`event type ${type} is not in the catalogue`);
+  return exampleEventData(definition);
+}
+
 /** Signs and sends one test event to the webhook's endpoint now, and says how it went. */
 export async function sendTestEvent(
   ports: TestSendPorts,
@@ -85,7 +88,7 @@ export async function sendTestEvent(
   const sentAt = ports.now();
   const { eventId, messageId } = ports.newIds(sentAt);
   if (request.data !== undefined) assertDeliverableData(request.data);
-  const body = eventPayload(eventId, type, sentAt, request.data ?? DEFAULT_TEST_DATA);
+  const body = eventPayload(eventId, type, sentAt, request.data ?? exampleOf(ports.catalogue, type));
   if (Buffer.byteLength(body) > MAX_PAYLOAD_BYTES) {
     throw new PayloadTooLargeError(`test event payload is larger than ${MAX_PAYLOAD_BYTES / 1024} KB`);
   }

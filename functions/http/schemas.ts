@@ -23,6 +23,7 @@ import type { EventSummary } from "../domain/ports.ts";
 import type { SentRequest, SentView } from "../domain/sent-request.ts";
 import type { TestSendResult } from "../domain/test-event.ts";
 import type { EventTypeDefinition } from "../shared/event-catalogue.ts";
+import { exampleEventData } from "../shared/event-example.ts";
 import { MAX_ATTEMPT_TIMEOUT_SECONDS } from "../shared/limits.ts";
 
 /** Request and response shapes of the HTTP API. Field names are snake_case. */
@@ -229,7 +230,9 @@ export const TestWebhookBody = z.strictObject({
     .describe(
       "a catalogue type; by default the first of the webhook's subscriptions that is a plain name, else the catalogue's first",
     ),
-  data: EventData.optional().describe("the test event's `data`; a small sample by default"),
+  data: EventData.optional().describe(
+    "the test event's `data`, sent as given; by default the type's `example` (see GET /v1/event-types)",
+  ),
 });
 
 /** An event to try a webhook's event types and filter on. */
@@ -331,7 +334,12 @@ export function deliveryDetailResource(delivery: Delivery, sent: SentView) {
 }
 
 export function eventTypeResource(definition: EventTypeDefinition) {
-  return { name: definition.name, description: definition.description };
+  return {
+    name: definition.name,
+    description: definition.description,
+    schema: definition.schema ?? null,
+    example: exampleEventData(definition),
+  };
 }
 
 export function eventSummaryResource(event: EventSummary) {

@@ -14,7 +14,12 @@ import { dynamoStores } from "../adapters/stores.ts";
 import { cachedSubscriberSnapshots } from "../adapters/subscriber-cache.ts";
 import { traceHandler } from "../adapters/tracing.ts";
 import { HooklineError } from "../domain/errors.ts";
-import { admitApiPublish, type PublishDeps, type PublishRequest, publishEvent } from "../domain/publish.ts";
+import {
+  admitApiPublish,
+  type PublishEventDeps,
+  type PublishRequest,
+  publishEvent,
+} from "../domain/publish.ts";
 import {
   type ApiEvent,
   type ApiResult,
@@ -26,13 +31,14 @@ import {
   tenantOf,
 } from "../http/http.ts";
 import { EVENT_ID, EventData, PublishEventBody, TENANT_ID } from "../http/schemas.ts";
+import { eventDataCheck } from "../shared/event-schemas.ts";
 import { MetricName } from "../shared/names.ts";
 
 const config = loadConfig([
   "webhooksTable",
   "eventsTable",
   "deliveryQueueUrl",
-  "eventTypes",
+  "eventCatalogue",
   "retentionDays",
   "reconcileGraceSeconds",
   "fanOutPageSize",
@@ -42,7 +48,7 @@ const config = loadConfig([
 ]);
 
 const { webhooks, events, deliveries } = dynamoStores(dynamodb, config);
-const lanes = deliveryLanes(config);
+const lanes = deliveryLanes({ ...config, eventTypes: config.eventCatalogue });
 const publishRate = dynamoPublishRateLimiter(
   dynamodb,
   config.eventsTable,
@@ -50,8 +56,9 @@ const publishRate = dynamoPublishRateLimiter(
   config.tenantPublishBurst,
 );
 
-const deps: PublishDeps = {
-  catalogue: config.eventTypes,
+const deps: PublishEventDeps = {
+  catalogue: config.eventCatalogue,
+  checkData: eventDataCheck(config.eventCatalogue),
   events,
   subscribers: {
     activeWebhookPage: (tenantId, after) => webhooks.activeWebhookPage(tenantId, after),

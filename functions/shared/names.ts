@@ -10,6 +10,12 @@ export const EnvVar = {
   deliveryQueueUrl: "HOOKLINE_DELIVERY_QUEUE_URL",
   priorityQueueUrl: "HOOKLINE_PRIORITY_QUEUE_URL",
   eventTypes: "HOOKLINE_EVENT_TYPES",
+  /**
+   * The catalogue with its data schemas, for the functions that check or show them (ingest, the
+   * management API). Too large for the environment: the bundler writes it into their code (see
+   * `loadConfig`); the local runtime runs those bundles, so it is there too.
+   */
+  eventCatalogue: "HOOKLINE_EVENT_CATALOGUE",
   endpointPolicy: "HOOKLINE_ENDPOINT_POLICY",
   retentionDays: "HOOKLINE_RETENTION_DAYS",
   version: "HOOKLINE_VERSION",

@@ -251,7 +251,10 @@ describe("Hookline stack with default props", () => {
       allowPrivateTargets: false,
       allowedPorts: [443, 8443, 80, 8080],
     });
-    expect(JSON.parse(String(environment[EnvVar.eventTypes]))).toEqual(DEFAULT_EVENT_TYPES);
+    // Names, descriptions and lanes: the schemas travel in the bundles of the functions that use them.
+    expect(JSON.parse(String(environment[EnvVar.eventTypes]))).toEqual(
+      DEFAULT_EVENT_TYPES.map(({ schema: _schema, ...entry }) => entry),
+    );
     expect(environment[EnvVar.retentionDays]).toBe("30");
   });
 
@@ -415,6 +418,37 @@ describe("Hookline props", () => {
     expect(environment[EnvVar.logLevel]).toBe("WARN");
     template.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: 7 });
     template.hasResource("AWS::DynamoDB::GlobalTable", { DeletionPolicy: "Delete" });
+  });
+
+  it("fails synth, naming the type, on a schema that does not compile or refuses its own examples", () => {
+    const synth = (schema: Record<string, unknown>) => () =>
+      new Hookline(new Stack(new App(), "Schemas"), "Hookline", {
+        eventTypes: [
+          { name: "order.created", description: "An order was created." },
+          { name: "order.paid", description: "An order was paid.", schema },
+        ],
+      });
+    expect(synth({ type: "objekt" })).toThrow(
+      /^Hookline: eventTypes "order\.paid": schema is not a usable JSON Schema \(draft 2020-12\): schema is invalid: data\/type must be equal to one of the allowed values/,
+    );
+    // A typo is an unknown keyword, not a constraint silently ignored.
+    expect(synth({ type: "object", requried: ["amount"] })).toThrow(
+      /eventTypes "order\.paid": schema is not a usable JSON Schema \(draft 2020-12\): strict mode: unknown keyword: "requried"/,
+    );
+    expect(synth({ $ref: "https://example.com/order.json" })).toThrow(
+      /eventTypes "order\.paid": .*can't resolve reference/,
+    );
+    expect(
+      synth({ type: "object", properties: { amount: { type: "number" } }, examples: [{ amount: "12" }, []] }),
+    ).toThrow(
+      'Hookline: eventTypes "order.paid": schema.examples[0] does not match the schema: data.amount must be number; ' +
+        'eventTypes "order.paid": schema.examples[1] must be a JSON object, as event data is',
+    );
+    // Without examples, test sends would send Hookline's sample, which this schema refuses.
+    expect(synth({ type: "object", required: ["amount"] })).toThrow(
+      /eventTypes "order\.paid": schema refuses Hookline's test sample \{"test":true,.*give it `examples`/,
+    );
+    expect(synth({ type: "object", properties: { amount: { type: "number", minimum: 0 } } })).not.toThrow();
   });
 
   it("refuses an empty event catalogue", () => {

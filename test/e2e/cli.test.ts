@@ -562,9 +562,11 @@ describe("hookline listen and trigger", () => {
     const example = await hookline("trigger", "user.created", "--api-key", developer.apiKey, "--json");
     const exampleId = (JSON.parse(example.stdout) as { id: string }).id;
     const exampleEvent = await callApi("GET", `/v1/events/${exampleId}`, { apiKey: developer.apiKey });
-    expect(exampleEvent.body.data).toMatchObject({
-      test: true,
-      message: expect.stringContaining("user.created"),
+    // The type's example, the one a test send without data sends (GET /v1/event-types lists it).
+    expect(exampleEvent.body.data).toEqual({
+      user_id: "user_123",
+      email: "ada@example.com",
+      created_at: "2026-11-25T10:00:00Z",
     });
 
     const unknown = await hookline("trigger", "memory.creatd", "--api-key", developer.apiKey);

@@ -9,9 +9,10 @@ import { HooklineError, ValidationError } from "../../functions/domain/errors.ts
 import type { DeliveryMessage } from "../../functions/domain/messages.ts";
 import type { StoredEvent, Webhook } from "../../functions/domain/model.ts";
 import { jsonText } from "../../functions/domain/payload.ts";
-import { type PublishDeps, publishEvent } from "../../functions/domain/publish.ts";
+import { type PublishEventDeps, publishEvent } from "../../functions/domain/publish.ts";
 import { CreateWebhookBody, PublishEventBody, UpdateWebhookBody } from "../../functions/http/schemas.ts";
 import { DEFAULT_EVENT_TYPES } from "../../functions/shared/event-catalogue.ts";
+import { eventDataCheck } from "../../functions/shared/event-schemas.ts";
 
 /**
  * Input a hostile or careless client may send, thrown at the API's validation and at the publish
@@ -91,8 +92,9 @@ const deepData = fc
 function publishHarness() {
   const stored: StoredEvent[] = [];
   const queued: DeliveryMessage[] = [];
-  const deps: PublishDeps = {
+  const deps: PublishEventDeps = {
     catalogue: DEFAULT_EVENT_TYPES,
+    checkData: eventDataCheck(DEFAULT_EVENT_TYPES),
     now: () => new Date("2026-03-01T12:00:00.000Z"),
     events: {
       insertIfAbsent: async (event) => {

@@ -6,12 +6,13 @@ import type { Delivery, StoredEvent, Webhook } from "../../functions/domain/mode
 import {
   continueFanOut,
   INLINE_PAYLOAD_BYTES,
-  type PublishDeps,
+  type PublishEventDeps,
   publishEvent,
   resumeFanOut,
   selectsEvent,
 } from "../../functions/domain/publish.ts";
 import { DEFAULT_EVENT_TYPES } from "../../functions/shared/event-catalogue.ts";
+import { eventDataCheck } from "../../functions/shared/event-schemas.ts";
 
 const PRO_FILTER = { data: { plan: ["pro", "enterprise"], amount: [{ numeric: [">=", 100] }] } };
 
@@ -54,8 +55,9 @@ function harness(webhookPages: Webhook[][]) {
   /** The number of deliveries of each event stored together with its event, in one write. */
   const storedWithEvent: number[] = [];
   let failEnqueueOnce = false;
-  const deps: PublishDeps = {
+  const deps: PublishEventDeps = {
     catalogue: DEFAULT_EVENT_TYPES,
+    checkData: eventDataCheck(DEFAULT_EVENT_TYPES),
     now: () => new Date("2026-03-01T12:00:00.000Z"),
     events: {
       async insertIfAbsent(event) {
@@ -271,6 +273,27 @@ describe("publishEvent", () => {
       ValidationError,
     );
     expect(h.events.size).toBe(0);
+  });
+
+  it("refuses data that misses its type's schema before storing anything, naming each field", async () => {
+    const h = harness([[webhook("wh_a", ["memory.created"])]]);
+    const refused = publishEvent(h.deps, "t1", {
+      id: "bad-1",
+      type: "memory.created",
+      data: { memory_id: 42, importance: 3 },
+      source: "eventbridge",
+    });
+    await expect(refused).rejects.toBeInstanceOf(ValidationError);
+    await expect(refused).rejects.toMatchObject({
+      message:
+        "data does not match the schema of memory.created: data.memory_id must be string; data.importance must be <= 1",
+      details: [
+        { path: "data.memory_id", message: "must be string" },
+        { path: "data.importance", message: "must be <= 1" },
+      ],
+    });
+    expect([...h.events.keys()]).toEqual([]);
+    expect(h.queued).toEqual([]);
   });
 
   it("rejects payloads over 256 KB and keeps large-but-allowed ones out of the queue message", async () => {

@@ -5,12 +5,7 @@ import { PayloadTooLargeError, ValidationError } from "../../functions/domain/er
 import { newTestIds } from "../../functions/domain/ids.ts";
 import type { Webhook } from "../../functions/domain/model.ts";
 import { rotatedSecret } from "../../functions/domain/secret-rotation.ts";
-import {
-  DEFAULT_TEST_DATA,
-  sendTestEvent,
-  type TestSendPorts,
-  testEventType,
-} from "../../functions/domain/test-event.ts";
+import { sendTestEvent, type TestSendPorts, testEventType } from "../../functions/domain/test-event.ts";
 import { DEFAULT_EVENT_TYPES } from "../../functions/shared/event-catalogue.ts";
 
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -65,6 +60,16 @@ describe("the type of a test event", () => {
 });
 
 describe("sendTestEvent", () => {
+  it("sends a type without a schema a sample naming the type", async () => {
+    const { p, sent } = ports();
+    const catalogue = [{ name: "order.paid", description: "An order was paid." }];
+    await sendTestEvent({ ...p, catalogue }, { ...hook, eventTypes: ["order.paid"] }, {});
+    expect(JSON.parse(sent[0]?.body ?? "{}").data).toEqual({
+      test: true,
+      message: "An example order.paid event: An order was paid.",
+    });
+  });
+
   it("sends a signed evt_test_/msg_test_ event with the webhook's headers, even to an inactive webhook", async () => {
     const { p, sent } = ports();
     const result = await sendTestEvent(p, hook, {});
@@ -82,7 +87,8 @@ describe("sendTestEvent", () => {
       id: String(request.headers["webhook-id"]).replace("msg_test_", "evt_test_"),
       type: "sync.completed",
       timestamp: expect.any(String),
-      data: DEFAULT_TEST_DATA,
+      // The type's example, from its schema's `examples`.
+      data: { sync_id: "sync_123", items_synced: 150, duration_ms: 2500, sync_type: "full" },
     });
     expect(request.timeoutMs).toBe(10_000);
   });
