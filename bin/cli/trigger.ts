@@ -4,20 +4,10 @@
  */
 import { type Command, Option } from "commander";
 import { exampleEventData } from "../../functions/domain/test-event.ts";
-import type { EventTypeDefinition } from "../../functions/shared/event-catalogue.ts";
-import { apiClientOf, apiKeyOption } from "./api.ts";
+import { answer, apiClientOf, apiKeyOption } from "./api.ts";
 import { connect } from "./context.ts";
 import { parseData, unknownTypeMessage } from "./events.ts";
 import { printJson } from "./output.ts";
-
-interface Published {
-  readonly id: string;
-  readonly type: string;
-  readonly accepted_at: string;
-  readonly deliveries: number;
-  readonly duplicate: boolean;
-  readonly fan_out_complete: boolean;
-}
 
 export function triggerCommand(program: Command): void {
   program
@@ -39,7 +29,7 @@ export function triggerCommand(program: Command): void {
       ) => {
         const { target, json } = await connect(command);
         const api = apiClientOf(target, options.apiKey);
-        const catalogue = await api.call<{ data: EventTypeDefinition[] }>("GET", "/v1/event-types");
+        const catalogue = await answer(api.GET("/v1/event-types"));
         const definition = catalogue.data.find((candidate) => candidate.name === type);
         if (!definition) {
           throw new Error(
@@ -49,10 +39,9 @@ export function triggerCommand(program: Command): void {
             ),
           );
         }
-        const published = await api.call<Published>("POST", "/v1/events", {
-          type,
-          data: options.data ?? exampleEventData(definition),
-        });
+        const published = await answer(
+          api.POST("/v1/events", { body: { type, data: options.data ?? exampleEventData(definition) } }),
+        );
         if (json) {
           printJson(published);
           return;
