@@ -29,7 +29,7 @@ const HEADER = [
 ].join("\n");
 
 /** The text of schema.d.ts for the document the code describes today. */
-export async function clientSchema(): Promise<string> {
+async function clientSchema(): Promise<string> {
   // The JSON text the API serves; its version is left out of the generated types.
   const document = JSON.stringify(openApiDocument("0.0.0"));
   // A field with a default is optional in a request body: the API fills it in.

@@ -447,12 +447,20 @@ export interface components {
             data: {
                 name: string;
                 description: string;
+                /** @description the JSON Schema (draft 2020-12) the event's `data` must match; null: any object */
+                schema: {
+                    [key: string]: unknown;
+                } | null;
+                /** @description data of this type: what a test send or `hookline trigger` sends when given none */
+                example: {
+                    [key: string]: unknown;
+                };
             }[];
         };
         TestWebhook: {
             /** @description a catalogue type; by default the first of the webhook's subscriptions that is a plain name, else the catalogue's first */
             event_type?: string;
-            /** @description the test event's `data`; a small sample by default */
+            /** @description the test event's `data`, sent as given; by default the type's `example` (see GET /v1/event-types) */
             data?: {
                 [key: string]: unknown;
             };

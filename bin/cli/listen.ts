@@ -5,8 +5,8 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Command } from "commander";
-import type { attemptResource, deliveryResource, webhookResource } from "../../functions/http/schemas.ts";
-import { type ApiClient, apiClientOf, apiKeyOption } from "./api.ts";
+import type { HooklineClient, HooklineSchema } from "../../client/index.ts";
+import { answer, apiClientOf, apiKeyOption } from "./api.ts";
 import { connect } from "./context.ts";
 import { formatDuration, formatFields } from "./output.ts";
 
@@ -15,9 +15,9 @@ function printJsonLine(value: unknown): void {
   console.log(JSON.stringify(value));
 }
 
-type WebhookView = ReturnType<typeof webhookResource>;
-type DeliveryView = ReturnType<typeof deliveryResource>;
-type AttemptView = ReturnType<typeof attemptResource>;
+type WebhookView = HooklineSchema<"Webhook">;
+type DeliveryView = HooklineSchema<"Delivery">;
+type AttemptView = HooklineSchema<"DeliveryWithAttempts">["attempts"][number];
 interface Page<T> {
   readonly data: readonly T[];
   readonly next_cursor: string | null;
@@ -64,25 +64,27 @@ export function attemptLine(delivery: Pick<DeliveryView, "event_type" | "event_i
   return attempt.error === null ? line : `${line}  ${attempt.error}`;
 }
 
-/** Every page of a listing, following `next_cursor`. */
-async function listAll<T>(api: ApiClient, path: string, signal?: AbortSignal): Promise<T[]> {
+/** Every page of a listing, following `next_cursor` from the first page (`cursor` undefined). */
+async function listAll<T>(page: (cursor: string | undefined) => Promise<Page<T>>): Promise<T[]> {
   const items: T[] = [];
-  let cursor: string | null = null;
+  let cursor: string | undefined;
   do {
-    const separator = path.includes("?") ? "&" : "?";
-    const query: string = cursor === null ? "" : `${separator}cursor=${encodeURIComponent(cursor)}`;
-    const page: Page<T> = await api.call<Page<T>>("GET", `${path}${query}`, undefined, signal);
-    items.push(...page.data);
-    cursor = page.next_cursor;
-  } while (cursor !== null);
+    const { data, next_cursor } = await page(cursor);
+    items.push(...data);
+    cursor = next_cursor ?? undefined;
+  } while (cursor !== undefined);
   return items;
 }
 
 /** Removes the webhooks earlier `listen`s left behind when they were killed; returns how many. */
-async function removeAbandoned(api: ApiClient, now: Date): Promise<number> {
-  const webhooks = await listAll<WebhookView>(api, "/v1/webhooks?limit=100");
+async function removeAbandoned(api: HooklineClient, now: Date): Promise<number> {
+  const webhooks = await listAll((cursor) =>
+    answer(api.GET("/v1/webhooks", { params: { query: { limit: 100, cursor } } })),
+  );
   const abandoned = webhooks.filter((webhook) => isAbandoned(webhook, now));
-  for (const webhook of abandoned) await api.call("DELETE", `/v1/webhooks/${webhook.id}`);
+  for (const webhook of abandoned) {
+    await api.DELETE("/v1/webhooks/{webhookId}", { params: { path: { webhookId: webhook.id } } });
+  }
   return abandoned.length;
 }
 
@@ -123,7 +125,7 @@ class Watch {
 
 /** Prints each new attempt of the webhook's deliveries until `signal` aborts. */
 async function follow(
-  api: ApiClient,
+  api: HooklineClient,
   webhookId: string,
   signal: AbortSignal,
   print: (delivery: DeliveryView, attempt: AttemptView) => void,
@@ -132,8 +134,15 @@ async function follow(
   let renewedAt = Date.now();
   let waitMs = FIRST_POLL_MS;
   while (!signal.aborted) {
-    const path = `/v1/webhooks/${webhookId}/deliveries?limit=100&since=${encodeURIComponent(watch.since())}`;
-    const deliveries = await listAll<DeliveryView>(api, path, signal);
+    const since = watch.since();
+    const deliveries = await listAll((cursor) =>
+      answer(
+        api.GET("/v1/webhooks/{webhookId}/deliveries", {
+          params: { path: { webhookId }, query: { limit: 100, since, cursor } },
+          signal,
+        }),
+      ),
+    );
     let changed = false;
     // Oldest first, so that lines come out in the order the attempts were made.
     for (const delivery of [...deliveries].reverse()) {
@@ -143,23 +152,22 @@ async function follow(
         continue;
       }
       // The detail may be newer than the listing: what it shows is what counts as printed.
-      const detail = await api.call<DeliveryView & { attempts: AttemptView[] }>(
-        "GET",
-        `/v1/webhooks/${webhookId}/deliveries/${delivery.id}`,
-        undefined,
-        signal,
+      const detail = await answer(
+        api.GET("/v1/webhooks/{webhookId}/deliveries/{deliveryId}", {
+          params: { path: { webhookId, deliveryId: delivery.id } },
+          signal,
+        }),
       );
       for (const attempt of detail.attempts.filter((a) => a.attempt > printed)) print(detail, attempt);
       watch.saw(detail);
       changed = true;
     }
     if (Date.now() - renewedAt >= RENEW_EVERY_MS) {
-      await api.call(
-        "PATCH",
-        `/v1/webhooks/${webhookId}`,
-        { metadata: temporaryMetadata(new Date()) },
+      await api.PATCH("/v1/webhooks/{webhookId}", {
+        params: { path: { webhookId } },
+        body: { metadata: temporaryMetadata(new Date()) },
         signal,
-      );
+      });
       renewedAt = Date.now();
     }
     waitMs = changed ? FIRST_POLL_MS : Math.min(waitMs * 2, SLOWEST_POLL_MS);
@@ -189,12 +197,16 @@ export function listenCommand(program: Command): void {
         .split(",")
         .map((pattern) => pattern.trim())
         .filter(Boolean);
-      const webhook = await api.call<WebhookView & { secret: string }>("POST", "/v1/webhooks", {
-        url: options.forwardTo,
-        event_types: eventTypes,
-        description: "hookline listen (temporary: removed when it stops)",
-        metadata: temporaryMetadata(new Date()),
-      });
+      const webhook = await answer(
+        api.POST("/v1/webhooks", {
+          body: {
+            url: options.forwardTo,
+            event_types: eventTypes,
+            description: "hookline listen (temporary: removed when it stops)",
+            metadata: temporaryMetadata(new Date()),
+          },
+        }),
+      );
 
       const stop = new AbortController();
       const onSignal = () => stop.abort();
@@ -233,7 +245,7 @@ export function listenCommand(program: Command): void {
       } finally {
         process.off("SIGINT", onSignal);
         process.off("SIGTERM", onSignal);
-        await api.call("DELETE", `/v1/webhooks/${webhook.id}`);
+        await api.DELETE("/v1/webhooks/{webhookId}", { params: { path: { webhookId: webhook.id } } });
         console.error(`stopped: removed webhook ${webhook.id}`);
       }
     });

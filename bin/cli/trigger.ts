@@ -3,26 +3,10 @@
  * an application would, so that a `listen` (or any subscribed webhook) receives it.
  */
 import { type Command, Option } from "commander";
-import { apiClientOf, apiKeyOption } from "./api.ts";
+import { answer, apiClientOf, apiKeyOption } from "./api.ts";
 import { connect } from "./context.ts";
 import { parseData, unknownTypeMessage } from "./events.ts";
 import { printJson } from "./output.ts";
-
-/** An entry of `GET /v1/event-types`. */
-interface ListedEventType {
-  readonly name: string;
-  /** What a test send of this type sends without data: the first of its schema's examples, or a sample. */
-  readonly example: Record<string, unknown>;
-}
-
-interface Published {
-  readonly id: string;
-  readonly type: string;
-  readonly accepted_at: string;
-  readonly deliveries: number;
-  readonly duplicate: boolean;
-  readonly fan_out_complete: boolean;
-}
 
 export function triggerCommand(program: Command): void {
   program
@@ -44,7 +28,7 @@ export function triggerCommand(program: Command): void {
       ) => {
         const { target, json } = await connect(command);
         const api = apiClientOf(target, options.apiKey);
-        const catalogue = await api.call<{ data: ListedEventType[] }>("GET", "/v1/event-types");
+        const catalogue = await answer(api.GET("/v1/event-types"));
         const definition = catalogue.data.find((candidate) => candidate.name === type);
         if (!definition) {
           throw new Error(
@@ -54,10 +38,9 @@ export function triggerCommand(program: Command): void {
             ),
           );
         }
-        const published = await api.call<Published>("POST", "/v1/events", {
-          type,
-          data: options.data ?? definition.example,
-        });
+        const published = await answer(
+          api.POST("/v1/events", { body: { type, data: options.data ?? definition.example } }),
+        );
         if (json) {
           printJson(published);
           return;

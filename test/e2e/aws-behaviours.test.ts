@@ -4,7 +4,15 @@
  * invocations unless the function allows its loop. Hookline must deliver right through both.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { callApi, deliveryRecords, localStack, newTenant, useApiKey } from "../support/local-stack.ts";
+import {
+  answered,
+  api,
+  callApi,
+  deliveryRecords,
+  localStack,
+  newTenant,
+  useApiKey,
+} from "../support/local-stack.ts";
 import { eventually, Receiver } from "../support/receiver.ts";
 
 const COOLDOWN_MS = 3_000;
@@ -20,9 +28,7 @@ beforeAll(async () => {
 });
 
 async function publish(type: string, data: Record<string, unknown>) {
-  const response = await callApi("POST", "/v1/events", { body: { type, data } });
-  expect(response.status, JSON.stringify(response.body)).toBe(202);
-  return response.body as { id: string; deliveries: number };
+  return answered(api().POST("/v1/events", { body: { type, data } }), 202);
 }
 
 async function finalRecord(webhookId: string, eventId: string) {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { callApi, localStack, newTenant } from "../support/local-stack.ts";
+import { answered, api, callApi, localStack, newTenant } from "../support/local-stack.ts";
 import { eventually, Receiver } from "../support/receiver.ts";
 
 interface Run {
@@ -57,12 +57,13 @@ afterEach(async () => {
 });
 
 async function webhookFor(target: Receiver, eventTypes = ["memory.created"]): Promise<string> {
-  const response = await callApi("POST", "/v1/webhooks", {
-    body: { url: target.url, event_types: eventTypes },
-    apiKey: tenant.apiKey,
-  });
-  expect(response.status, JSON.stringify(response.body)).toBe(201);
-  return response.body.id as string;
+  const webhook = await answered(
+    api({ apiKey: tenant.apiKey }).POST("/v1/webhooks", {
+      body: { url: target.url, event_types: eventTypes },
+    }),
+    201,
+  );
+  return webhook.id;
 }
 
 async function publish(type = "memory.created", data = '{"k":"v"}'): Promise<string> {

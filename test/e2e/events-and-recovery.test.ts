@@ -1,6 +1,15 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { callApi, deliveryRecords, localStack, newTenant, useApiKey } from "../support/local-stack.ts";
+import type { HooklineSchema } from "../../client/index.ts";
+import {
+  answered,
+  api,
+  callApi,
+  deliveryRecords,
+  localStack,
+  newTenant,
+  useApiKey,
+} from "../support/local-stack.ts";
 import { eventually, Receiver } from "../support/receiver.ts";
 
 // The e2e stack (see global-setup.ts) opens a circuit after 5 failures for 3 s; retention is the
@@ -26,12 +35,15 @@ afterAll(async () => {
   await receiver.stop();
 });
 
-async function webhookFor(target: Receiver, eventTypes: string[], extra: Body = {}) {
-  const response = await callApi("POST", "/v1/webhooks", {
-    body: { url: target.url, event_types: eventTypes, ...extra },
-  });
-  expect(response.status, JSON.stringify(response.body)).toBe(201);
-  return response.body as { id: string };
+async function webhookFor(
+  target: Receiver,
+  eventTypes: string[],
+  extra: Partial<HooklineSchema<"CreateWebhook">> = {},
+) {
+  return answered(
+    api().POST("/v1/webhooks", { body: { url: target.url, event_types: eventTypes, ...extra } }),
+    201,
+  );
 }
 
 interface Published {
@@ -41,9 +53,7 @@ interface Published {
 }
 
 async function publish(type: string, data: Body = {}): Promise<Published> {
-  const response = await callApi("POST", "/v1/events", { body: { type, data } });
-  expect(response.status, JSON.stringify(response.body)).toBe(202);
-  return response.body as Published;
+  return answered(api().POST("/v1/events", { body: { type, data } }), 202);
 }
 
 /** Every item of a listing, following cursors, with the pages' sizes. */

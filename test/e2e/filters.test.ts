@@ -3,8 +3,18 @@
  * the publish answer counts only the deliveries made, a PATCH to `null` takes effect on the next
  * publish, and filter-test answers without sending anything.
  */
+
 import { beforeAll, expect, it } from "vitest";
-import { callApi, deliveryRecords, localStack, newTenant, useApiKey } from "../support/local-stack.ts";
+import type { HooklineSchema } from "../../client/index.ts";
+import {
+  answered,
+  api,
+  callApi,
+  deliveryRecords,
+  localStack,
+  newTenant,
+  useApiKey,
+} from "../support/local-stack.ts";
 import { eventually, Receiver } from "../support/receiver.ts";
 
 const PRO_FILTER = { data: { plan: ["pro", "enterprise"], amount: [{ numeric: [">=", 100] }] } };
@@ -19,18 +29,18 @@ beforeAll(async () => {
   return () => receiver.stop();
 });
 
-async function create(path: string, extra: Record<string, unknown> = {}): Promise<string> {
-  const response = await callApi("POST", "/v1/webhooks", {
-    body: { url: `${receiver.url}/${path}`, event_types: ["memory.created"], ...extra },
-  });
-  expect(response.status, JSON.stringify(response.body)).toBe(201);
-  return response.body.id;
+async function create(path: string, extra: Partial<HooklineSchema<"CreateWebhook">> = {}): Promise<string> {
+  const webhook = await answered(
+    api().POST("/v1/webhooks", {
+      body: { url: `${receiver.url}/${path}`, event_types: ["memory.created"], ...extra },
+    }),
+    201,
+  );
+  return webhook.id;
 }
 
 async function publish(data: Record<string, unknown>): Promise<{ id: string; deliveries: number }> {
-  const response = await callApi("POST", "/v1/events", { body: { type: "memory.created", data } });
-  expect(response.status, JSON.stringify(response.body)).toBe(202);
-  return response.body;
+  return answered(api().POST("/v1/events", { body: { type: "memory.created", data } }), 202);
 }
 
 /** The event ids the receiver got at one webhook's path. */

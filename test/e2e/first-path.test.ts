@@ -2,8 +2,9 @@ import { execFileSync } from "node:child_process";
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { HooklineSchema } from "../../client/index.ts";
 import { DEFAULT_EVENT_SOURCE, StackOutput } from "../../functions/shared/names.ts";
-import { callApi, localStack, newTenant, useApiKey } from "../support/local-stack.ts";
+import { answered, api, callApi, localStack, newTenant, useApiKey } from "../support/local-stack.ts";
 import { eventually, Receiver } from "../support/receiver.ts";
 
 let receiver: Receiver;
@@ -20,20 +21,18 @@ afterAll(async () => {
 });
 
 async function registerWebhook(eventTypes: string[], url = receiver.url) {
-  const response = await callApi("POST", "/v1/webhooks", {
-    body: { url, event_types: eventTypes, description: "e2e receiver" },
-  });
-  expect(response.status, JSON.stringify(response.body)).toBe(201);
-  return response.body as { id: string; secret: string; url: string };
+  return answered(
+    api().POST("/v1/webhooks", { body: { url, event_types: eventTypes, description: "e2e receiver" } }),
+    201,
+  );
 }
 
-async function deliveriesOf(webhookId: string, status?: string) {
-  const response = await callApi(
-    "GET",
-    `/v1/webhooks/${webhookId}/deliveries${status ? `?status=${status}` : ""}`,
+async function deliveriesOf(webhookId: string, status?: HooklineSchema<"Delivery">["status"]) {
+  const page = await answered(
+    api().GET("/v1/webhooks/{webhookId}/deliveries", { params: { path: { webhookId }, query: { status } } }),
+    200,
   );
-  expect(response.status).toBe(200);
-  return response.body.data as Array<Record<string, unknown>>;
+  return page.data;
 }
 
 /** What the receiver got for one event (event ids are unique per test). */

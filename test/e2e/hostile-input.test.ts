@@ -6,7 +6,7 @@ import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Keys } from "../../functions/adapters/keys.ts";
 import { DEFAULT_EVENT_SOURCE, StackOutput, TableKey } from "../../functions/shared/names.ts";
-import { callApi, localStack, newTenant, useApiKey } from "../support/local-stack.ts";
+import { answered, api, callApi, localStack, newTenant, useApiKey } from "../support/local-stack.ts";
 import { eventually, type ReceivedRequest, Receiver } from "../support/receiver.ts";
 
 let receiver: Receiver;
@@ -25,11 +25,11 @@ afterAll(async () => {
 /** A webhook at its own path of the receiver, so that its requests can be told from the others'. */
 async function registerWebhook(eventTypes: string[]) {
   const path = `/hooks/${randomUUID()}`;
-  const response = await callApi("POST", "/v1/webhooks", {
-    body: { url: new URL(path, receiver.url).href, event_types: eventTypes },
-  });
-  expect(response.status, JSON.stringify(response.body)).toBe(201);
-  return { ...(response.body as { id: string; secret: string }), path };
+  const webhook = await answered(
+    api().POST("/v1/webhooks", { body: { url: new URL(path, receiver.url).href, event_types: eventTypes } }),
+    201,
+  );
+  return { ...webhook, path };
 }
 
 /** The request a webhook got for an event, verified with the webhook's secret. */

@@ -1,8 +1,9 @@
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { HooklineSchema } from "../../client/index.ts";
 import { DEFAULT_EVENT_TYPES } from "../../functions/shared/event-catalogue.ts";
 import { IngestRoute, ManagementRoute, PublicRoute } from "../../functions/shared/names.ts";
-import { callApi, newTenant, useApiKey } from "../support/local-stack.ts";
+import { answered, api, callApi, newTenant, useApiKey } from "../support/local-stack.ts";
 import { eventually, Receiver } from "../support/receiver.ts";
 
 let receiver: Receiver;
@@ -18,15 +19,8 @@ afterAll(async () => {
   await receiver.stop();
 });
 
-type Body = Record<string, unknown>;
-
-async function create(body: Body, key?: string) {
-  const response = await callApi("POST", "/v1/webhooks", {
-    body,
-    ...(key === undefined ? {} : { apiKey: key }),
-  });
-  expect(response.status, JSON.stringify(response.body)).toBe(201);
-  return response.body as Body & { id: string };
+async function create(body: HooklineSchema<"CreateWebhook">, key?: string) {
+  return answered(api({ apiKey: key }).POST("/v1/webhooks", { body }), 201);
 }
 
 /** Every webhook of the caller's tenant, following cursors, with the pages' sizes. */

@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { callApi, type LocalStackInfo, newTenant } from "../support/local-stack.ts";
+import { answered, callApi, api as client, type LocalStackInfo, newTenant } from "../support/local-stack.ts";
 import { eventually, Receiver } from "../support/receiver.ts";
 import { type RunningStack, startStack } from "../support/start-stack.ts";
 import { E2E_STACK_ENV } from "./global-setup.ts";
@@ -55,14 +55,22 @@ afterAll(async () => {
 });
 
 async function registerWebhook(eventTypes: string[]) {
-  const created = await api("POST", "/v1/webhooks", { url: receiver.url, event_types: eventTypes });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  return created.body as { id: string; secret: string };
+  return answered(
+    client({ stack: stack(), apiKey }).POST("/v1/webhooks", {
+      body: { url: receiver.url, event_types: eventTypes },
+    }),
+    201,
+  );
 }
 
 async function deliveredCount(webhookId: string): Promise<number> {
-  const listed = await api("GET", `/v1/webhooks/${webhookId}/deliveries?status=delivered`);
-  return listed.body.data.length;
+  const listed = await answered(
+    client({ stack: stack(), apiKey }).GET("/v1/webhooks/{webhookId}/deliveries", {
+      params: { path: { webhookId }, query: { status: "delivered" } },
+    }),
+    200,
+  );
+  return listed.data.length;
 }
 
 describe("metrics", () => {

@@ -3,8 +3,9 @@ import { promisify } from "node:util";
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { HooklineSchema } from "../../client/index.ts";
 import { StackOutput } from "../../functions/shared/names.ts";
-import { callApi, localStack, newTenant, useApiKey } from "../support/local-stack.ts";
+import { answered, api, callApi, localStack, newTenant, useApiKey } from "../support/local-stack.ts";
 import { eventually, Receiver } from "../support/receiver.ts";
 
 // The e2e stack's schedule (see global-setup.ts): retries after 1, 2, 2, 2, 2 s; circuit 5 failures / 3 s;
@@ -24,41 +25,34 @@ afterEach(async () => {
 async function webhookFor(
   target: Receiver,
   eventTypes = ["memory.created"],
-  extra: Record<string, unknown> = {},
+  extra: Partial<HooklineSchema<"CreateWebhook">> = {},
 ) {
-  const response = await callApi("POST", "/v1/webhooks", {
-    body: { url: target.url, event_types: eventTypes, ...extra },
-  });
-  expect(response.status, JSON.stringify(response.body)).toBe(201);
-  return response.body as { id: string; secret: string };
+  return answered(
+    api().POST("/v1/webhooks", { body: { url: target.url, event_types: eventTypes, ...extra } }),
+    201,
+  );
 }
 
 async function publish(type = "memory.created", data: Record<string, unknown> = {}) {
-  const response = await callApi("POST", "/v1/events", { body: { type, data } });
-  expect(response.status, JSON.stringify(response.body)).toBe(202);
-  return response.body.id as string;
+  const published = await answered(api().POST("/v1/events", { body: { type, data } }), 202);
+  return published.id;
 }
 
 async function deliveriesOf(webhookId: string) {
-  const response = await callApi("GET", `/v1/webhooks/${webhookId}/deliveries`);
-  expect(response.status).toBe(200);
-  return response.body.data as Array<{
-    id: string;
-    status: string;
-    attempt_count: number;
-    [key: string]: unknown;
-  }>;
+  const page = await answered(
+    api().GET("/v1/webhooks/{webhookId}/deliveries", { params: { path: { webhookId } } }),
+    200,
+  );
+  return page.data;
 }
 
 async function delivery(webhookId: string, deliveryId: string) {
-  const response = await callApi("GET", `/v1/webhooks/${webhookId}/deliveries/${deliveryId}`);
-  expect(response.status).toBe(200);
-  return response.body as {
-    status: string;
-    attempt_count: number;
-    last_error: string | null;
-    attempts: { attempt: number; status_code: number | null; error: string | null; at: string }[];
-  };
+  return answered(
+    api().GET("/v1/webhooks/{webhookId}/deliveries/{deliveryId}", {
+      params: { path: { webhookId, deliveryId } },
+    }),
+    200,
+  );
 }
 
 async function terminalDelivery(webhookId: string, timeoutMs = 60_000) {

@@ -1,8 +1,17 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { HooklineSchema } from "../../client/index.ts";
 import { sign } from "../../functions/domain/signing.ts";
-import { callApi, deliveryRecords, localStack, newTenant, useApiKey } from "../support/local-stack.ts";
+import {
+  answered,
+  api,
+  callApi,
+  deliveryRecords,
+  localStack,
+  newTenant,
+  useApiKey,
+} from "../support/local-stack.ts";
 import { eventually, Receiver } from "../support/receiver.ts";
 
 let receiver: Receiver;
@@ -18,26 +27,26 @@ afterAll(async () => {
   await receiver.stop();
 });
 
-async function create(target: Receiver | string, body: Record<string, unknown> = {}, apiKey?: string) {
-  const response = await callApi("POST", "/v1/webhooks", {
-    ...(apiKey === undefined ? {} : { apiKey }),
-    body: {
-      url: typeof target === "string" ? target : target.url,
-      event_types: ["memory.*", "sync.completed"],
-      ...body,
-    },
-  });
-  expect(response.status, JSON.stringify(response.body)).toBe(201);
-  return response.body as { id: string; secret: string };
+async function create(
+  target: Receiver | string,
+  body: Partial<HooklineSchema<"CreateWebhook">> = {},
+  apiKey?: string,
+) {
+  return answered(
+    api({ apiKey }).POST("/v1/webhooks", {
+      body: {
+        url: typeof target === "string" ? target : target.url,
+        event_types: ["memory.*", "sync.completed"],
+        ...body,
+      },
+    }),
+    201,
+  );
 }
 
 async function publish(type: string, data: Record<string, unknown>, apiKey?: string) {
-  const response = await callApi("POST", "/v1/events", {
-    body: { type, data },
-    ...(apiKey === undefined ? {} : { apiKey }),
-  });
-  expect(response.status, JSON.stringify(response.body)).toBe(202);
-  return response.body.id as string;
+  const published = await answered(api({ apiKey }).POST("/v1/events", { body: { type, data } }), 202);
+  return published.id;
 }
 
 /** Whether a receiver holding only `secret` accepts the request, as the standardwebhooks library decides. */

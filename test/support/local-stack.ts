@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, paginateQuery } from "@aws-sdk/lib-dynamodb";
-import { inject } from "vitest";
+import { expect, inject } from "vitest";
+import { createHooklineClient, type HooklineClient } from "../../client/index.ts";
 import { createApiKey } from "../../functions/adapters/api-keys.ts";
 import { Keys } from "../../functions/adapters/keys.ts";
 import { StackOutput } from "../../functions/shared/names.ts";
@@ -41,47 +42,94 @@ export interface ApiResponse {
 
 let defaultKey: string | undefined;
 
-/** Makes `callApi` use this key when a call names none (a test file's own tenant). */
+/** Makes `api` and `callApi` use this key when a call names none (a test file's own tenant). */
 export function useApiKey(apiKey: string): void {
   defaultKey = apiKey;
 }
 
-/** Calls the local stack's HTTP API; `apiKey: null` sends no Authorization header. */
+interface CallOptions {
+  /** `null` sends no Authorization header; left out, the test file's key (`useApiKey`) or the stack's. */
+  readonly apiKey?: string | null;
+  /** Another stack than the one the e2e setup started (a test that restarts its own). */
+  readonly stack?: LocalStackInfo;
+}
+
+function keyFor(stack: LocalStackInfo, apiKey: string | null | undefined): string | undefined {
+  const key = apiKey === undefined ? (defaultKey ?? stack.apiKey) : apiKey;
+  return key ?? undefined;
+}
+
+/**
+ * The typed client (`hookline/client`) against the local stack, as an application uses it; every
+ * answer is checked against the stack's own OpenAPI document, as `callApi`'s are. The key is the one
+ * in force when it is called.
+ */
+export function api(options: CallOptions = {}): HooklineClient {
+  const stack = options.stack ?? localStack();
+  const apiKey = keyFor(stack, options.apiKey);
+  return createHooklineClient({
+    baseUrl: stack.apiUrl,
+    ...(apiKey === undefined ? {} : { apiKey }),
+    fetch: checkedFetch(stack),
+  });
+}
+
+/**
+ * The data of a typed call that must be answered `status`; any other answer fails the test with what
+ * the API said.
+ */
+export async function answered<Data>(
+  call: Promise<{ data?: Data; error?: unknown; response: Response }>,
+  status: number,
+): Promise<Data> {
+  const { data, error, response } = await call;
+  expect(response.status, JSON.stringify(error ?? data)).toBe(status);
+  if (data === undefined) throw new Error(`${response.url} answered ${status} without a body`);
+  return data;
+}
+
+/**
+ * Calls the local stack's HTTP API by method and path, for what the typed client cannot send: bodies
+ * that are not JSON or not what the document allows, paths it does not list, missing or bad keys.
+ */
 export async function callApi(
   method: string,
   path: string,
-  options: {
-    body?: unknown;
-    rawBody?: string;
-    apiKey?: string | null;
-    contentType?: string;
-    /** Another stack than the one the e2e setup started (a test that restarts its own). */
-    stack?: LocalStackInfo;
-  } = {},
+  options: CallOptions & { body?: unknown; rawBody?: string; contentType?: string } = {},
 ): Promise<ApiResponse> {
   const stack = options.stack ?? localStack();
-  const apiKey = options.apiKey === undefined ? (defaultKey ?? stack.apiKey) : options.apiKey;
+  const apiKey = keyFor(stack, options.apiKey);
   const headers: Record<string, string> = {};
-  if (apiKey !== null) headers.authorization = `Bearer ${apiKey}`;
+  if (apiKey !== undefined) headers.authorization = `Bearer ${apiKey}`;
   const body = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
   if (body !== undefined) headers["content-type"] = options.contentType ?? "application/json";
-  const response = await fetch(`${stack.apiUrl}${path}`, {
-    method,
-    headers,
-    ...(body === undefined ? {} : { body }),
-  });
-  const text = await response.text();
-  let parsed: unknown = text;
+  const response = await checkedFetch(stack)(
+    new Request(`${stack.apiUrl}${path}`, { method, headers, ...(body === undefined ? {} : { body }) }),
+  );
+  return { status: response.status, headers: response.headers, body: parseBody(await response.text()) };
+}
+
+/** JSON as parsed; anything else as its text, for the test to see. */
+function parseBody(text: string): unknown {
   try {
-    parsed = text ? JSON.parse(text) : undefined;
+    return text ? JSON.parse(text) : undefined;
   } catch {
-    // Not JSON: the test sees the text.
+    return text;
   }
-  const problems = (await checkerOf(stack))(method, path, response.status, parsed);
-  if (problems.length > 0) {
-    throw new Error(`the OpenAPI document does not describe this answer:\n${problems.join("\n")}`);
-  }
-  return { status: response.status, headers: response.headers, body: parsed };
+}
+
+/** `fetch`, failing on an answer the stack's OpenAPI document does not describe. */
+function checkedFetch(stack: LocalStackInfo): (request: Request) => Promise<Response> {
+  return async (request) => {
+    const response = await fetch(request);
+    const { pathname, search } = new URL(request.url);
+    const body = parseBody(await response.clone().text());
+    const problems = (await checkerOf(stack))(request.method, `${pathname}${search}`, response.status, body);
+    if (problems.length > 0) {
+      throw new Error(`the OpenAPI document does not describe this answer:\n${problems.join("\n")}`);
+    }
+    return response;
+  };
 }
 
 const checkers = new Map<string, Promise<ReturnType<typeof responseChecker>>>();
