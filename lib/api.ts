@@ -244,9 +244,11 @@ export class HooklineApi extends Construct {
     this.consoleFunction = new HooklineFunction(this, "ConsoleFunction", {
       entry: "console-assets/handler.ts",
       description: "Hookline: serves the web console's static files",
-      // Nothing else: it reads no table and no setting.
+      // The logging and metrics names every function has, and nothing else: it reads no table.
       environment: Object.fromEntries(
-        Object.entries(props.environment).filter(([name]) => name === EnvVar.logLevel),
+        Object.entries(props.environment).filter(
+          ([name]) => name === EnvVar.logLevel || name === EnvVar.metricsNamespace,
+        ),
       ),
       memorySize: 256,
       afterBundling: (outputDir) => [
