@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
  */
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const SCANNED = ["functions", "lib", "bin", "local"];
+const SCANNED = ["functions", "lib", "bin", "local", "console"];
 
 /** A file and what it imports: repository-relative paths for relative imports, package names otherwise. */
 interface SourceFile {
@@ -43,13 +43,23 @@ function sourceFile(path: string): SourceFile {
 
 type Layer =
   | {
-      readonly kind: "domain" | "adapter" | "service" | "shared" | "edge" | "lib" | "bin" | "local" | "other";
+      readonly kind:
+        | "domain"
+        | "adapter"
+        | "service"
+        | "shared"
+        | "edge"
+        | "lib"
+        | "bin"
+        | "local"
+        | "console"
+        | "other";
     }
   | { readonly kind: "handler"; readonly folder: string };
 
 function layerOf(path: string): Layer {
   const [top, second] = path.split("/");
-  if (top === "lib" || top === "bin" || top === "local") return { kind: top };
+  if (top === "lib" || top === "bin" || top === "local" || top === "console") return { kind: top };
   if (top !== "functions" || second === undefined || second.endsWith(".ts")) return { kind: "other" };
   const named: Record<string, Layer["kind"]> = {
     domain: "domain",
@@ -86,6 +96,13 @@ function layerViolations(files: readonly SourceFile[]): string[] {
         problems.push(`${arrow}: a service imports an adapter`);
       if (to.kind === "handler" && !(from.kind === "handler" && from.folder === to.folder)) {
         problems.push(`${arrow}: only its own folder may import a handler folder`);
+      }
+      // The console runs in a browser and reaches Hookline through its HTTP API only.
+      if (from.kind === "console" && /^(functions|lib|bin|local)\//.test(target)) {
+        problems.push(`${arrow}: the console imports server code`);
+      }
+      if (from.kind !== "console" && to.kind === "console") {
+        problems.push(`${arrow}: only the console imports the console`);
       }
       if (from.kind === "lib" && target.startsWith("functions/") && to.kind !== "shared") {
         problems.push(`${arrow}: lib imports function code other than functions/shared`);
@@ -127,13 +144,13 @@ describe("the import directions", () => {
   it("reads the files of every level", () => {
     const kinds = new Set(repository.map((file) => layerOf(file.path).kind));
     expect([...kinds].sort()).toEqual(
-      ["adapter", "bin", "domain", "edge", "handler", "lib", "local", "service", "shared"].sort(),
+      ["adapter", "bin", "console", "domain", "edge", "handler", "lib", "local", "service", "shared"].sort(),
     );
     // Relative imports resolve to files that exist, so no rule is passed by a path it cannot match.
     const paths = new Set(repository.map((file) => file.path));
     const dangling = repository.flatMap((file) =>
       file.imports.filter(
-        (target) => /^(functions|lib|bin|local)\/.*\.ts$/.test(target) && !paths.has(target),
+        (target) => /^(functions|lib|bin|local|console)\/.*\.ts$/.test(target) && !paths.has(target),
       ),
     );
     expect(dangling).toEqual([]);
@@ -173,6 +190,8 @@ describe("the checks bite", () => {
     ["lib importing domain code", file("lib/a.ts", ["functions/domain/ids.ts"])],
     ["the CLI importing a handler folder", file("bin/cli/a.ts", ["functions/delivery/handler.ts"])],
     ["the local runtime importing a handler folder", file("local/a.ts", ["functions/api/route-match.ts"])],
+    ["the console importing server code", file("console/a.ts", ["functions/domain/portal-token.ts"])],
+    ["a handler importing the console", file("functions/api/handler.ts", ["console/api.ts"])],
   ])("%s", (_name, bad) => {
     expect(layerViolations([bad])).not.toEqual([]);
   });
