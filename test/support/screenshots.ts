@@ -48,15 +48,21 @@ async function main(): Promise<void> {
   ] as const) {
     await api("POST", "/v1/events", { type, data });
   }
-  await eventually("the deliveries to settle", async () => {
-    const page = await api("GET", `/v1/webhooks/${webhookId}/deliveries`);
-    const rows = page.data as { status: string }[];
-    return rows.length === 5 &&
-      rows.some((row) => row.status === "retrying" || row.status === "dead_lettered")
-      ? true
-      : undefined;
-  });
-  const deliveries = (await api("GET", `/v1/webhooks/${webhookId}/deliveries`)).data as { id: string }[];
+  // Every event fanned out and tried at least once, the refused one more than once.
+  const deliveries = await eventually(
+    "the deliveries to settle",
+    async () => {
+      const rows = (await api("GET", `/v1/webhooks/${webhookId}/deliveries`)).data as {
+        id: string;
+        status: string;
+        attempt_count: number;
+      }[];
+      const settled = rows.length === 5 && rows.every((row) => row.status !== "pending");
+      return settled && rows.some((row) => row.attempt_count > 1) ? rows : undefined;
+    },
+    180_000,
+  );
+  const refused = deliveries.find((row) => row.status !== "delivered") ?? deliveries[0];
 
   const browser = await launchBrowser();
   try {
@@ -74,12 +80,7 @@ async function main(): Promise<void> {
     await shoot(page, "#/webhooks", "console-webhooks", "Webhooks");
     await shoot(page, `#/webhooks/${webhookId}`, "console-webhook", "Deliveries per hour");
     await shoot(page, `#/webhooks/${webhookId}/deliveries`, "console-deliveries", "Deliveries");
-    await shoot(
-      page,
-      `#/webhooks/${webhookId}/deliveries/${deliveries[0]?.id}`,
-      "console-delivery",
-      "Attempts",
-    );
+    await shoot(page, `#/webhooks/${webhookId}/deliveries/${refused?.id}`, "console-delivery", "Attempts");
     const link = await api("POST", "/v1/portal-links", { webhook_ids: [webhookId], read_only: true });
     const portal = await browser.context.newPage();
     await portal.setViewportSize({ width: 390, height: 800 });
