@@ -328,19 +328,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
 
     // Step Functions' events:putEvents tasks and EventBridge's state machine targets refer to each other.
-    const stepFunctions = new LocalStepFunctions(stateMachineConfigs(template, resolver, names), {
-      host,
-      sqs,
-      ddb: workflowsDdb,
-      names,
-      region: options.region,
-      accountId: LOCAL_ACCOUNT_ID,
-      putEvents: (input) => eventBridge.putEvents(input),
-      onStateTransition: () => usage.stateTransition(),
-      onServiceRequest: (service, operation) => usage.serviceRequest(service, operation),
-    });
+    const stepFunctions: LocalStepFunctions = new LocalStepFunctions(
+      stateMachineConfigs(template, resolver, names),
+      {
+        host,
+        sqs,
+        ddb: workflowsDdb,
+        names,
+        region: options.region,
+        accountId: LOCAL_ACCOUNT_ID,
+        putEvents: (input) => eventBridge.putEvents(input),
+        onStateTransition: () => usage.stateTransition(),
+        onServiceRequest: (service, operation) => usage.serviceRequest(service, operation),
+      },
+    );
     const events = eventBridgeConfig(template, resolver, names);
-    const eventBridge = new LocalEventBridge(events, {
+    const eventBridge: LocalEventBridge = new LocalEventBridge(events, {
       host,
       sqs,
       names,

@@ -5,11 +5,18 @@ import { describe, expect, it } from "vitest";
 
 /**
  * The house drawn from the imports: entry points (handler folders, bin/, local/) → services → domain
- * and ports ← adapters; lib/ reads only functions/shared. Each rule names the arrow it forbids.
+ * and ports ← adapters; lib/ reads only functions/shared; the typed client (client/) stands alone.
+ * Each rule names the arrow it forbids.
  */
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const SCANNED = ["functions", "lib", "bin", "local", "console"];
+const SCANNED = ["functions", "lib", "bin", "local", "client", "console"];
+
+/** The one file outside the API's folder that reads its OpenAPI document, to type the client by it. */
+const CLIENT_GENERATOR = "client/generate.ts";
+const OPENAPI_DOCUMENT = "functions/api/openapi.ts";
+/** What the client may import: it runs in a browser or another application, without the stack. */
+const CLIENT_RUNTIME = "openapi-fetch";
 
 /** A file and what it imports: repository-relative paths for relative imports, package names otherwise. */
 interface SourceFile {
@@ -52,6 +59,7 @@ type Layer =
         | "lib"
         | "bin"
         | "local"
+        | "client"
         | "console"
         | "other";
     }
@@ -59,7 +67,9 @@ type Layer =
 
 function layerOf(path: string): Layer {
   const [top, second] = path.split("/");
-  if (top === "lib" || top === "bin" || top === "local" || top === "console") return { kind: top };
+  if (top === "lib" || top === "bin" || top === "local" || top === "client" || top === "console") {
+    return { kind: top };
+  }
   if (top !== "functions" || second === undefined || second.endsWith(".ts")) return { kind: "other" };
   const named: Record<string, Layer["kind"]> = {
     domain: "domain",
@@ -94,7 +104,12 @@ function layerViolations(files: readonly SourceFile[]): string[] {
       }
       if (from.kind === "service" && to.kind === "adapter")
         problems.push(`${arrow}: a service imports an adapter`);
-      if (to.kind === "handler" && !(from.kind === "handler" && from.folder === to.folder)) {
+      const readsDocument = file.path === CLIENT_GENERATOR && target === OPENAPI_DOCUMENT;
+      if (
+        to.kind === "handler" &&
+        !(from.kind === "handler" && from.folder === to.folder) &&
+        !readsDocument
+      ) {
         problems.push(`${arrow}: only its own folder may import a handler folder`);
       }
       // The console runs in a browser and reaches Hookline through its HTTP API only.
@@ -103,6 +118,14 @@ function layerViolations(files: readonly SourceFile[]): string[] {
       }
       if (from.kind !== "console" && to.kind === "console") {
         problems.push(`${arrow}: only the console imports the console`);
+      }
+      if (
+        from.kind === "client" &&
+        file.path !== CLIENT_GENERATOR &&
+        to.kind !== "client" &&
+        target !== CLIENT_RUNTIME
+      ) {
+        problems.push(`${arrow}: the client imports something besides itself and ${CLIENT_RUNTIME}`);
       }
       if (from.kind === "lib" && target.startsWith("functions/") && to.kind !== "shared") {
         problems.push(`${arrow}: lib imports function code other than functions/shared`);
@@ -144,7 +167,19 @@ describe("the import directions", () => {
   it("reads the files of every level", () => {
     const kinds = new Set(repository.map((file) => layerOf(file.path).kind));
     expect([...kinds].sort()).toEqual(
-      ["adapter", "bin", "console", "domain", "edge", "handler", "lib", "local", "service", "shared"].sort(),
+      [
+        "adapter",
+        "bin",
+        "client",
+        "console",
+        "domain",
+        "edge",
+        "handler",
+        "lib",
+        "local",
+        "service",
+        "shared",
+      ].sort(),
     );
     // Relative imports resolve to files that exist, so no rule is passed by a path it cannot match.
     const paths = new Set(repository.map((file) => file.path));
@@ -192,15 +227,23 @@ describe("the checks bite", () => {
     ["the local runtime importing a handler folder", file("local/a.ts", ["functions/api/route-match.ts"])],
     ["the console importing server code", file("console/a.ts", ["functions/domain/portal-token.ts"])],
     ["a handler importing the console", file("functions/api/handler.ts", ["console/api.ts"])],
+    ["the client importing stack code", file("client/index.ts", ["functions/shared/names.ts"])],
+    ["the client importing another package", file("client/index.ts", ["zod"])],
+    [
+      "the client's generator reading the API's handler",
+      file(CLIENT_GENERATOR, ["functions/api/handler.ts"]),
+    ],
   ])("%s", (_name, bad) => {
     expect(layerViolations([bad])).not.toEqual([]);
   });
 
-  it("a handler folder importing its own files, and lib reading shared names, pass", () => {
+  it("a handler folder importing its own files, lib reading shared names and the client its runtime, pass", () => {
     expect(
       layerViolations([
         file("functions/api/handler.ts", ["functions/api/openapi.ts", "functions/services/recovery.ts"]),
         file("lib/a.ts", ["functions/shared/names.ts"]),
+        file("client/index.ts", [CLIENT_RUNTIME, "client/schema.d.ts"]),
+        file(CLIENT_GENERATOR, [OPENAPI_DOCUMENT]),
       ]),
     ).toEqual([]);
   });
