@@ -1,64 +1,21 @@
 /**
- * Every call the console makes to the Hookline API, in one module, so that moving to the generated
- * client (`hookline/client`) changes this file only. Same origin as the console: no CORS, no API URL to
- * configure. The credential is an API key or a portal link's token; both go as a bearer token.
+ * Every call the console makes to the Hookline API, in one module, through the typed client generated
+ * from the OpenAPI document (`hookline/client`): a change to the API the document does not describe
+ * breaks the console's build. Same origin as the console: no CORS, no API URL to configure. The
+ * credential is an API key or a portal link's token; both go as a bearer token.
  */
+import { createHooklineClient, type HooklineSchema } from "../client/index.ts";
 
 export const DELIVERY_STATUSES = ["pending", "retrying", "delivered", "failed", "dead_lettered"] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
-export interface Webhook {
-  readonly id: string;
-  readonly url: string;
-  readonly event_types: readonly string[];
-  readonly description: string;
-  readonly active: boolean;
-  readonly disabled_reason: string | null;
-  readonly filter: Record<string, unknown> | null;
-  readonly circuit_state: "closed" | "open" | "half_open";
-  readonly circuit_opened_at: string | null;
-  readonly timeout_seconds: number | null;
-  readonly rate_limit_per_second: number | null;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly created_at: string;
-  readonly updated_at: string;
-}
-
-export interface WebhookWithSecret extends Webhook {
-  readonly secret: string;
-}
-
-export interface WebhookStats {
-  readonly total_deliveries: number;
-  readonly success_rate: number | null;
-  readonly last_24h_deliveries: number;
-  readonly last_24h_success_rate: number | null;
-  readonly circuit_state: string;
-}
-
-export interface Delivery {
-  readonly id: string;
-  readonly webhook_id: string;
-  readonly event_id: string;
-  readonly event_type: string;
-  readonly status: DeliveryStatus;
-  readonly attempt_count: number;
-  readonly last_status_code: number | null;
-  readonly last_error: string | null;
-  readonly duration_ms: number | null;
-  readonly next_attempt_at: string | null;
-  readonly created_at: string;
-  readonly completed_at: string | null;
-}
-
-export interface Attempt {
-  readonly attempt: number;
-  readonly at: string;
-  readonly status_code: number | null;
-  readonly duration_ms: number;
-  readonly error: string | null;
-  readonly response_body: string;
-}
+export type Webhook = HooklineSchema<"Webhook">;
+export type WebhookWithSecret = HooklineSchema<"CreatedWebhook">;
+export type WebhookStats = HooklineSchema<"WebhookStats">;
+export type Delivery = HooklineSchema<"Delivery">;
+export type EventSummary = HooklineSchema<"EventList">["data"][number];
+export type EventWithDeliveries = HooklineSchema<"Event">;
+export type TestResult = HooklineSchema<"TestResult">;
 
 /** The request as it was sent, signatures masked; only from API versions that record it. */
 export interface SentRequest {
@@ -68,59 +25,15 @@ export interface SentRequest {
   readonly body: string;
 }
 
-export interface DeliveryDetail extends Delivery {
-  readonly attempts: readonly Attempt[];
-  readonly attempts_omitted: number;
-  readonly request?: SentRequest;
-}
-
-export interface EventSummary {
-  readonly id: string;
-  readonly type: string;
-  readonly accepted_at: string;
-  readonly source: string;
-  readonly deliveries: number | null;
-}
-
-export interface EventWithDeliveries extends Omit<EventSummary, "deliveries"> {
-  readonly data: unknown;
-  readonly deliveries: readonly {
-    readonly id: string;
-    readonly webhook_id: string;
-    readonly status: DeliveryStatus;
-    readonly attempt_count: number;
-    readonly last_status_code: number | null;
-  }[];
-}
-
-export interface EventType {
-  readonly name: string;
-  readonly description: string;
-}
-
-export interface TestResult {
-  readonly success: boolean;
-  readonly status_code: number | null;
-  readonly duration_ms: number;
-  readonly response_body: string;
-  readonly error: string | null;
-}
+export type DeliveryDetail = HooklineSchema<"DeliveryWithAttempts"> & { readonly request?: SentRequest };
 
 export interface Page<T> {
   readonly data: readonly T[];
   readonly next_cursor: string | null;
 }
 
-export interface WebhookChanges {
-  readonly url?: string;
-  readonly event_types?: readonly string[];
-  readonly description?: string;
-  readonly active?: boolean;
-  readonly filter?: Record<string, unknown> | null;
-}
-
 export interface DeliveryQuery {
-  readonly status?: string;
+  readonly status?: DeliveryStatus;
   readonly event_type?: string;
   readonly since?: string;
   readonly until?: string;
@@ -140,71 +53,66 @@ export class ApiError extends Error {
   }
 }
 
-function query(params: Readonly<Record<string, string | number | undefined>>): string {
-  const search = new URLSearchParams();
-  for (const [name, value] of Object.entries(params)) {
-    if (value !== undefined && value !== "") search.set(name, String(value));
-  }
-  const text = search.toString();
-  return text === "" ? "" : `?${text}`;
+/** The answer's data, or an ApiError with the API's code and message. */
+async function answer<T>(call: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
+  const { data, error, response } = await call;
+  if (response.ok) return data as T;
+  const body = (error as { error?: { code?: string; message?: string } } | undefined)?.error;
+  throw new ApiError(
+    response.status,
+    body?.code ?? "error",
+    body?.message ?? `the API answered ${response.status}`,
+  );
 }
 
-const id = encodeURIComponent;
-
 export function createApi(credential: string) {
-  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const response = await fetch(path, {
-      method,
-      headers: {
-        authorization: `Bearer ${credential}`,
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (response.status === 204) return undefined as T;
-    const parsed: unknown = await response.json().catch(() => undefined);
-    if (!response.ok) {
-      const error = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
-      throw new ApiError(
-        response.status,
-        error?.code ?? "error",
-        error?.message ?? `the API answered ${response.status}`,
-      );
-    }
-    return parsed as T;
-  }
+  const client = createHooklineClient({ baseUrl: window.location.origin, apiKey: credential });
+  const webhookPath = (webhookId: string) => ({ params: { path: { webhookId } } });
+  const deliveryPath = (webhookId: string, deliveryId: string) => ({
+    params: { path: { webhookId, deliveryId } },
+  });
 
   return {
-    eventTypes: () => call<Page<EventType>>("GET", "/v1/event-types"),
-    webhooks: (cursor?: string) => call<Page<Webhook>>("GET", `/v1/webhooks${query({ cursor, limit: 50 })}`),
-    webhook: (webhookId: string) => call<Webhook>("GET", `/v1/webhooks/${id(webhookId)}`),
-    createWebhook: (body: { url: string; event_types: readonly string[]; description?: string }) =>
-      call<WebhookWithSecret>("POST", "/v1/webhooks", body),
-    updateWebhook: (webhookId: string, changes: WebhookChanges) =>
-      call<Webhook>("PATCH", `/v1/webhooks/${id(webhookId)}`, changes),
-    deleteWebhook: (webhookId: string) => call<undefined>("DELETE", `/v1/webhooks/${id(webhookId)}`),
+    eventTypes: () => answer(client.GET("/v1/event-types")),
+    webhooks: (cursor?: string) =>
+      answer(client.GET("/v1/webhooks", { params: { query: { limit: 50, ...(cursor ? { cursor } : {}) } } })),
+    webhook: (webhookId: string) => answer(client.GET("/v1/webhooks/{webhookId}", webhookPath(webhookId))),
+    createWebhook: (body: { url: string; event_types: string[]; description?: string }) =>
+      answer(client.POST("/v1/webhooks", { body })),
+    updateWebhook: (
+      webhookId: string,
+      body: { url?: string; event_types?: string[]; description?: string; active?: boolean },
+    ) => answer(client.PATCH("/v1/webhooks/{webhookId}", { ...webhookPath(webhookId), body })),
+    deleteWebhook: (webhookId: string) =>
+      answer(client.DELETE("/v1/webhooks/{webhookId}", webhookPath(webhookId))),
     rotateSecret: (webhookId: string) =>
-      call<WebhookWithSecret>("POST", `/v1/webhooks/${id(webhookId)}/rotate-secret`),
-    testWebhook: (webhookId: string) => call<TestResult>("POST", `/v1/webhooks/${id(webhookId)}/test`),
-    stats: (webhookId: string) => call<WebhookStats>("GET", `/v1/webhooks/${id(webhookId)}/stats`),
-    deliveries: (webhookId: string, params: DeliveryQuery) =>
-      call<Page<Delivery>>(
-        "GET",
-        `/v1/webhooks/${id(webhookId)}/deliveries${query({ limit: 25, ...params })}`,
+      answer(client.POST("/v1/webhooks/{webhookId}/rotate-secret", webhookPath(webhookId))),
+    testWebhook: (webhookId: string) =>
+      answer(client.POST("/v1/webhooks/{webhookId}/test", { ...webhookPath(webhookId), body: {} })),
+    stats: (webhookId: string) =>
+      answer(client.GET("/v1/webhooks/{webhookId}/stats", webhookPath(webhookId))),
+    deliveries: (webhookId: string, query: DeliveryQuery) =>
+      answer(
+        client.GET("/v1/webhooks/{webhookId}/deliveries", {
+          params: { path: { webhookId }, query: { limit: 25, ...query } },
+        }),
       ),
-    delivery: (webhookId: string, deliveryId: string) =>
-      call<DeliveryDetail>("GET", `/v1/webhooks/${id(webhookId)}/deliveries/${id(deliveryId)}`),
+    delivery: (webhookId: string, deliveryId: string): Promise<DeliveryDetail> =>
+      answer(
+        client.GET("/v1/webhooks/{webhookId}/deliveries/{deliveryId}", deliveryPath(webhookId, deliveryId)),
+      ),
     retryDelivery: (webhookId: string, deliveryId: string) =>
-      call<Delivery>("POST", `/v1/webhooks/${id(webhookId)}/deliveries/${id(deliveryId)}/retry`),
-    recover: (webhookId: string, since: string) =>
-      call<{ recovering: number; next_since: string | null }>(
-        "POST",
-        `/v1/webhooks/${id(webhookId)}/recover`,
-        { since },
+      answer(
+        client.POST(
+          "/v1/webhooks/{webhookId}/deliveries/{deliveryId}/retry",
+          deliveryPath(webhookId, deliveryId),
+        ),
       ),
-    events: (params: { type?: string; cursor?: string }) =>
-      call<Page<EventSummary>>("GET", `/v1/events${query({ limit: 25, ...params })}`),
-    event: (eventId: string) => call<EventWithDeliveries>("GET", `/v1/events/${id(eventId)}`),
+    recover: (webhookId: string, since: string) =>
+      answer(client.POST("/v1/webhooks/{webhookId}/recover", { ...webhookPath(webhookId), body: { since } })),
+    events: (query: { type?: string; cursor?: string }) =>
+      answer(client.GET("/v1/events", { params: { query: { limit: 25, ...query } } })),
+    event: (eventId: string) => answer(client.GET("/v1/events/{eventId}", { params: { path: { eventId } } })),
   };
 }
 

@@ -84,8 +84,9 @@ function queryOf(filters: Filters, cursor: string | undefined): DeliveryQuery {
   const iso = (local: string) => (local === "" ? undefined : new Date(local).toISOString());
   const since = iso(filters.since);
   const until = iso(filters.until);
+  const status = DELIVERY_STATUSES.find((known) => known === filters.status);
   return {
-    ...(filters.status === "" ? {} : { status: filters.status }),
+    ...(status === undefined ? {} : { status }),
     ...(filters.eventType === "" ? {} : { event_type: filters.eventType }),
     ...(since === undefined ? {} : { since }),
     ...(until === undefined ? {} : { until }),
