@@ -14,6 +14,13 @@ const projectRoot = path.resolve(import.meta.dirname, "../..");
 const imagesDir = path.join(projectRoot, "docs", "images");
 const stateDir = process.env.HOOKLINE_DIR ?? path.join(projectRoot, ".hookline");
 
+/** Nothing still loading: no busy marker, no "…" placeholder. */
+async function settled(page: Page): Promise<void> {
+  await page.waitForFunction(
+    "!document.querySelector('[aria-busy]') && !document.querySelector('main').innerText.includes('…')",
+  );
+}
+
 async function main(): Promise<void> {
   const stack = JSON.parse(await readFile(path.join(stateDir, "local.json"), "utf8")) as LocalStackInfo;
   const tenant = await newTenant("screenshots", stack);
@@ -74,7 +81,7 @@ async function main(): Promise<void> {
     const shoot = async (target: Page, route: string, name: string, ready: string) => {
       await target.goto(`${consoleUrl}${route}`);
       await target.getByRole("heading", { name: ready }).first().waitFor();
-      await target.waitForLoadState("networkidle").catch(() => undefined);
+      await settled(target);
       await target.screenshot({ path: path.join(imagesDir, `${name}.png`), fullPage: true });
     };
     await shoot(page, "#/webhooks", "console-webhooks", "Webhooks");
@@ -86,7 +93,7 @@ async function main(): Promise<void> {
     await portal.setViewportSize({ width: 390, height: 800 });
     await portal.goto(String(link.url));
     await portal.getByRole("heading", { name: "Webhooks" }).waitFor();
-    await portal.waitForLoadState("networkidle").catch(() => undefined);
+    await settled(portal);
     await portal.screenshot({ path: path.join(imagesDir, "console-portal-mobile.png"), fullPage: true });
   } finally {
     await browser.close();
