@@ -30,9 +30,10 @@ export function DeliveryChart({ deliveries }: { deliveries: readonly Delivery[] 
     const element = box.current;
     if (element === null) return;
     const data = hourlyOutcomes(deliveries, Date.now());
+    const widthFor = () => Math.max(240, Math.min(element.clientWidth, 900));
     const plot = new uPlot(
       {
-        width: Math.max(280, Math.min(element.clientWidth, 900)),
+        width: widthFor(),
         height: 220,
         series: [{}, ...OUTCOMES.map((o) => ({ label: o.label, stroke: o.stroke, width: 2 }))],
         axes: [{}, { label: "deliveries" }],
@@ -41,7 +42,13 @@ export function DeliveryChart({ deliveries }: { deliveries: readonly Delivery[] 
       data as uPlot.AlignedData,
       element,
     );
-    return () => plot.destroy();
+    // Follows its box, so that a turned phone or a narrowed window never scrolls the page sideways.
+    const resized = new ResizeObserver(() => plot.setSize({ width: widthFor(), height: 220 }));
+    resized.observe(element);
+    return () => {
+      resized.disconnect();
+      plot.destroy();
+    };
   }, [deliveries]);
   const total = deliveries.length;
   return html`<figure class="chart">
