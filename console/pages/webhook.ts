@@ -6,6 +6,9 @@ import { canWrite, type Session } from "../session.ts";
 import { ErrorMessage, formatTime, Json, Loading, messageOf, percent, useLoad } from "../ui.ts";
 import { stateOf } from "./webhooks.ts";
 
+/** A figure still on its way. */
+const pending = () => html`<span aria-busy="true">…</span>`;
+
 const CHART_PAGES = 5;
 
 /** The last 24 hours of deliveries, a few pages of them: enough for a chart, bounded in requests. */
@@ -158,8 +161,8 @@ export function WebhookPage({ api, session, webhookId }: { api: Api; session: Se
         <dt>Description</dt><dd>${webhook.description || "—"}</dd>
         <dt>Timeout</dt><dd>${webhook.timeout_seconds === null ? "the deployment's" : `${webhook.timeout_seconds} s`}</dd>
         <dt>Created</dt><dd>${formatTime(webhook.created_at)}</dd>
-        <dt>Success rate</dt><dd>${stats.data === undefined ? "…" : `${percent(stats.data.success_rate)} of ${stats.data.total_deliveries}`}</dd>
-        <dt>Last 24 h</dt><dd>${stats.data === undefined ? "…" : `${stats.data.last_24h_deliveries} deliveries, ${percent(stats.data.last_24h_success_rate)}`}</dd>
+        <dt>Success rate</dt><dd>${stats.data === undefined ? pending() : `${percent(stats.data.success_rate)} of ${stats.data.total_deliveries}`}</dd>
+        <dt>Last 24 h</dt><dd>${stats.data === undefined ? pending() : `${stats.data.last_24h_deliveries} deliveries, ${percent(stats.data.last_24h_success_rate)}`}</dd>
       </dl>
       ${canWrite(session) && !editing ? html`<button type="button" onClick=${() => setEditing(true)}>Edit settings</button>` : null}
     </section>

@@ -4,6 +4,9 @@ import type { Api, Webhook, WebhookStats, WebhookWithSecret } from "../api.ts";
 import { canWrite, type Session } from "../session.ts";
 import { ErrorMessage, Loading, messageOf, percent, TableBox, useLoad } from "../ui.ts";
 
+/** A figure still on its way. */
+const pending = () => html`<span aria-busy="true">…</span>`;
+
 export function stateOf(webhook: Webhook): string {
   if (!webhook.active)
     return webhook.disabled_reason === null ? "paused" : `disabled: ${webhook.disabled_reason}`;
@@ -20,8 +23,8 @@ function Row({ api, webhook }: { api: Api; webhook: Webhook }) {
     <td>${webhook.event_types.join(", ")}</td>
     <td>${webhook.filter === null ? "—" : html`<code>${JSON.stringify(webhook.filter)}</code>`}</td>
     <td>${stateOf(webhook)}</td>
-    <td>${stats.data === undefined ? "…" : percent(stats.data.success_rate)}</td>
-    <td>${stats.data === undefined ? "…" : `${stats.data.last_24h_deliveries} (${percent(stats.data.last_24h_success_rate)})`}</td>
+    <td>${stats.data === undefined ? pending() : percent(stats.data.success_rate)}</td>
+    <td>${stats.data === undefined ? pending() : `${stats.data.last_24h_deliveries} (${percent(stats.data.last_24h_success_rate)})`}</td>
   </tr>`;
 }
 

@@ -14,11 +14,14 @@ const projectRoot = path.resolve(import.meta.dirname, "../..");
 const imagesDir = path.join(projectRoot, "docs", "images");
 const stateDir = process.env.HOOKLINE_DIR ?? path.join(projectRoot, ".hookline");
 
-/** Nothing still loading: no busy marker, no "…" placeholder. */
+/** Nothing still loading: no busy marker. */
 async function settled(page: Page): Promise<void> {
-  await page.waitForFunction(
-    "!document.querySelector('[aria-busy]') && !document.querySelector('main').innerText.includes('…')",
-  );
+  // A function, not a string: the console's CSP refuses the eval a string would need.
+  await page.waitForFunction(() => {
+    const doc = (globalThis as unknown as { document: { querySelector(selector: string): unknown } })
+      .document;
+    return doc.querySelector("[aria-busy]") === null;
+  });
 }
 
 async function main(): Promise<void> {
