@@ -228,6 +228,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/portal-links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A link that opens the web console for the tenant, or some of its webhooks, without an API key, for a while (API keys only) */
+        post: operations["POST_v1_portal_links"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/health": {
         parameters: {
             query?: never;
@@ -657,6 +674,25 @@ export interface components {
             dead_letter_depth: number;
             open_circuits: number;
         };
+        CreatePortalLink: {
+            /** @description the webhooks the link shows; left out: every webhook of the tenant, and its events */
+            webhook_ids?: string[];
+            /**
+             * @description no change, test send, retry or recovery through the link
+             * @default false
+             */
+            read_only?: boolean;
+            /**
+             * @description how long the link works: 1 hour unless told, at most 24 hours
+             * @default 3600
+             */
+            expires_in_seconds?: number;
+        };
+        PortalLink: {
+            /** @description the console, opened with the link's token in the URL's fragment */
+            url: string;
+            expires_at: string;
+        };
         OpenApiDocument: {
             openapi: string;
         } & {
@@ -689,13 +725,22 @@ export interface operations {
                     "application/json": components["schemas"]["EventTypeList"];
                 };
             };
-            /** @description no API key, or one that is unknown, revoked or malformed */
+            /** @description no API key, or one that is unknown, revoked or malformed; or an expired portal link */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["KeyRefused"];
+                };
+            };
+            /** @description a portal link's token used beyond its scope (route, webhooks, read-only) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -731,13 +776,22 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description no API key, or one that is unknown, revoked or malformed */
+            /** @description no API key, or one that is unknown, revoked or malformed; or an expired portal link */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["KeyRefused"];
+                };
+            };
+            /** @description a portal link's token used beyond its scope (route, webhooks, read-only) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -773,13 +827,22 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description no API key, or one that is unknown, revoked or malformed */
+            /** @description no API key, or one that is unknown, revoked or malformed; or an expired portal link */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["KeyRefused"];
+                };
+            };
+            /** @description a portal link's token used beyond its scope (route, webhooks, read-only) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description the body is not sent as application/json */
@@ -831,13 +894,22 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description no API key, or one that is unknown, revoked or malformed */
+            /** @description no API key, or one that is unknown, revoked or malformed; or an expired portal link */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["KeyRefused"];
+                };
+            };
+            /** @description a portal link's token used beyond its scope (route, webhooks, read-only) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such webhook (or it belongs to another tenant) */
@@ -878,13 +950,22 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description no API key, or one that is unknown, revoked or malformed */
+            /** @description no API key, or one that is unknown, revoked or malformed; or an expired portal link */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["KeyRefused"];
+                };
+            };
+            /** @description a portal link's token used beyond its scope (route, webhooks, read-only) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such webhook (or it belongs to another tenant) */
@@ -931,13 +1012,22 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description no API key, or one that is unknown, revoked or malformed */
+            /** @description no API key, or one that is unknown, revoked or malformed; or an expired portal link */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["KeyRefused"];
+                };
+            };
+            /** @description a portal link's token used beyond its scope (route, webhooks, read-only) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such webhook (or it belongs to another tenant) */
@@ -989,13 +1079,22 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description no API key, or one that is unknown, revoked or malformed */
+            /** @description no API key, or one that is unknown, revoked or malformed; or an expired portal link */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["KeyRefused"];
+                };
+            };
+            /** @description a portal link's token used beyond its scope (route, webhooks, read-only) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such webhook (or it belongs to another tenant) */
@@ -1042,13 +1141,22 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description no API key, or one that is unknown, revoked or malformed */
+            /** @description no API key, or one that is unknown, revoked or malformed; or an expired portal link */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["KeyRefused"];
+                };
+            };
+            /** @description a portal link's token used beyond its scope (route, webhooks, read-only) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such webhook (or it belongs to another tenant) */
@@ -1113,13 +1221,22 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description no API key, or one that is unknown, revoked or malformed */
+            /** @description no API key, or one that is unknown, revoked or malformed; or an expired portal link */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["KeyRefused"];
+                };
+            };
+            /** @description a portal link's token used beyond its scope (route, webhooks, read-only) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such webhook (or it belongs to another tenant) */
@@ -1171,13 +1288,22 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description no API key, or one that is unknown, revoked or malformed */
+            /** @description no API key, or one that is unknown, revoked or malformed; or an expired portal link */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["KeyRefused"];
+                };
+            };
+            /** @description a portal link's token used beyond its scope (route, webhooks, read-only) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such webhook (or it belongs to another tenant) */
@@ -1227,13 +1353,22 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description no API key, or one that is unknown, revoked or malformed */
+            /** @description no API key, or one that is unknown, revoked or malformed; or an expired portal link */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["KeyRefused"];
+                };
+            };
+            /** @description a portal link's token used beyond its scope (route, webhooks, read-only) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such webhook (or it belongs to another tenant) */
@@ -1277,13 +1412,22 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description no API key, or one that is unknown, revoked or malformed */
+            /** @description no API key, or one that is unknown, revoked or malformed; or an expired portal link */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["KeyRefused"];
+                };
+            };
+            /** @description a portal link's token used beyond its scope (route, webhooks, read-only) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such webhook (or it belongs to another tenant) */
@@ -1327,13 +1471,22 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description no API key, or one that is unknown, revoked or malformed */
+            /** @description no API key, or one that is unknown, revoked or malformed; or an expired portal link */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["KeyRefused"];
+                };
+            };
+            /** @description a portal link's token used beyond its scope (route, webhooks, read-only) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such webhook (or it belongs to another tenant) */
@@ -1389,13 +1542,22 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description no API key, or one that is unknown, revoked or malformed */
+            /** @description no API key, or one that is unknown, revoked or malformed; or an expired portal link */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["KeyRefused"];
+                };
+            };
+            /** @description a portal link's token used beyond its scope (route, webhooks, read-only) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such webhook (or it belongs to another tenant) */
@@ -1460,13 +1622,22 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description no API key, or one that is unknown, revoked or malformed */
+            /** @description no API key, or one that is unknown, revoked or malformed; or an expired portal link */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["KeyRefused"];
+                };
+            };
+            /** @description a portal link's token used beyond its scope (route, webhooks, read-only) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1502,13 +1673,22 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description no API key, or one that is unknown, revoked or malformed */
+            /** @description no API key, or one that is unknown, revoked or malformed; or an expired portal link */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["KeyRefused"];
+                };
+            };
+            /** @description a portal link's token used beyond its scope (route, webhooks, read-only) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description the event's data is too large */
@@ -1569,7 +1749,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description no API key, or one that is unknown, revoked or malformed */
+            /** @description no API key, or one that is unknown, revoked or malformed; or an expired portal link */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1578,8 +1758,86 @@ export interface operations {
                     "application/json": components["schemas"]["KeyRefused"];
                 };
             };
+            /** @description a portal link's token used beyond its scope (route, webhooks, read-only) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description no such event (or it belongs to another tenant) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    POST_v1_portal_links: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["CreatePortalLink"];
+            };
+        };
+        responses: {
+            /** @description the link */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalLink"];
+                };
+            };
+            /** @description the request is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no API key, or one that is unknown, revoked or malformed; or an expired portal link */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyRefused"];
+                };
+            };
+            /** @description a portal link's token used beyond its scope (route, webhooks, read-only) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no such webhook (or it belongs to another tenant) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the body is not sent as application/json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1627,13 +1885,22 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
-            /** @description no API key, or one that is unknown, revoked or malformed */
+            /** @description no API key, or one that is unknown, revoked or malformed; or an expired portal link */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["KeyRefused"];
+                };
+            };
+            /** @description a portal link's token used beyond its scope (route, webhooks, read-only) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };

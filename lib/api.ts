@@ -1,3 +1,4 @@
+import path from "node:path";
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
 import {
@@ -18,6 +19,8 @@ import type { EventTypeDefinition } from "../functions/shared/event-catalogue.ts
 import { MAX_TEST_SEND_TIMEOUT_SECONDS } from "../functions/shared/limits.ts";
 import {
   BY_TIME_INDEX,
+  CONSOLE_ASSETS_FOLDER,
+  ConsoleRoute,
   EnvVar,
   IngestRoute,
   ManagementRoute,
@@ -27,7 +30,7 @@ import {
 } from "../functions/shared/names.ts";
 import { Setting } from "../functions/shared/settings.ts";
 import { acknowledge } from "./acknowledge.ts";
-import { HooklineFunction } from "./function.ts";
+import { HooklineFunction, projectRoot } from "./function.ts";
 import { grantTableAccess } from "./table-access.ts";
 import { checkProps, secondsOf } from "./validate.ts";
 
@@ -112,6 +115,8 @@ export class HooklineApi extends Construct {
   readonly accessLogGroup: LogGroup;
   readonly managementFunction: HooklineFunction;
   readonly authorizerFunction: HooklineFunction;
+  /** Serves the web console's static files at `/console/`. */
+  readonly consoleFunction: HooklineFunction;
 
   constructor(scope: Construct, id: string, props: HooklineApiProps) {
     super(scope, id);
@@ -136,10 +141,11 @@ export class HooklineApi extends Construct {
       environment: props.environment,
       ...functionOptions,
     });
-    // One item per request, and only API keys: never a webhook or its signing secret.
+    // One item per request, API keys and the key portal tokens are signed with: never a webhook or its
+    // signing secret.
     grantTableAccess(this.authorizerFunction, props.webhooksTable, {
       actions: ["GetItem"],
-      leadingKeys: [`${WebhooksPartition.apiKey}*`],
+      leadingKeys: [`${WebhooksPartition.apiKey}*`, WebhooksPartition.config],
     });
 
     this.managementFunction = new HooklineFunction(this, "ManagementFunction", {
@@ -236,7 +242,39 @@ export class HooklineApi extends Construct {
       "AwsSolutions-APIG4":
         "answers only 404 or 405 in the API's error shape, reading nothing (see FALLBACK_ROUTE)",
     });
-    for (const fn of [this.authorizerFunction, this.managementFunction]) {
+    // Its own function, not the management one: no SDK, no table, so a small bundle and a short cold
+    // start, and the management function's stay as the benchmark measures them. The console is built by
+    // the same esbuild, into the bundle's folder, so it ships in this function's asset.
+    this.consoleFunction = new HooklineFunction(this, "ConsoleFunction", {
+      entry: "console-assets/handler.ts",
+      description: "Hookline: serves the web console's static files",
+      // The logging and metrics names every function has, and nothing else: it reads no table.
+      environment: Object.fromEntries(
+        Object.entries(props.environment).filter(
+          ([name]) => name === EnvVar.logLevel || name === EnvVar.metricsNamespace,
+        ),
+      ),
+      memorySize: 256,
+      afterBundling: (outputDir) => [
+        `"${process.execPath}" "${path.join(projectRoot, "console", "build.ts")}" "${path.join(outputDir, CONSOLE_ASSETS_FOLDER)}"`,
+      ],
+      ...functionOptions,
+    });
+    const consoleAssets = new HttpLambdaIntegration("ConsoleIntegration", this.consoleFunction);
+    for (const routeKey of Object.values(ConsoleRoute)) {
+      const { method, path: routePath } = splitRouteKey(routeKey);
+      for (const route of this.httpApi.addRoutes({
+        path: routePath,
+        methods: [method],
+        integration: consoleAssets,
+      })) {
+        acknowledge(route, {
+          "AwsSolutions-APIG4":
+            "public on purpose: the console's static files, the same for everyone; its API calls carry a key",
+        });
+      }
+    }
+    for (const fn of [this.authorizerFunction, this.managementFunction, this.consoleFunction]) {
       acknowledge(fn, {
         "Serverless-LambdaDLQ": "invoked synchronously by API Gateway, which answers the caller",
       });

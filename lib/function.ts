@@ -8,7 +8,7 @@ import type { Construct } from "constructs";
 import { EnvVar, SERVICE_NAME } from "../functions/shared/names.ts";
 import { acknowledge } from "./acknowledge.ts";
 
-const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 /** Lambda refuses a function whose environment variables, names and values, exceed 4 KB. */
 export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
@@ -59,6 +59,12 @@ export interface HooklineFunctionProps {
    * @default false
    */
   readonly allowRecursiveLoop?: boolean;
+  /**
+   * Shell commands run after esbuild has bundled the handler, given the bundle's folder: what they write
+   * there ships in the function's asset.
+   * @default - none
+   */
+  readonly afterBundling?: (outputDir: string) => string[];
 }
 
 /**
@@ -131,6 +137,16 @@ export class HooklineFunction extends NodejsFunction {
         },
         banner: "import{createRequire}from'module';const require=createRequire(import.meta.url);",
         forceDockerBundling: false,
+        ...(props.afterBundling === undefined
+          ? {}
+          : {
+              commandHooks: {
+                beforeBundling: () => [],
+                beforeInstall: () => [],
+                afterBundling: (_inputDir: string, outputDir: string) =>
+                  props.afterBundling?.(outputDir) ?? [],
+              },
+            }),
       },
     });
     acknowledge(this, {

@@ -357,7 +357,8 @@ export class HttpApiServer {
       rawPath: path,
       rawQueryString: facts.rawQueryString,
       ...(facts.cookies.length > 0 ? { cookies: facts.cookies } : {}),
-      headers: facts.headers,
+      // API Gateway adds the scheme the caller used; the local API speaks plain HTTP.
+      headers: { ...facts.headers, "x-forwarded-proto": "http" },
       ...(queryStringParameters === undefined ? {} : { queryStringParameters }),
       requestContext: {
         accountId: this.#accountId,

@@ -26,7 +26,12 @@ import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { LOCAL_CONTEXT_KEY, STRICT_TARGETS_CONTEXT_KEY, StackOutput } from "../functions/shared/names.ts";
+import {
+  CONSOLE_PATH,
+  LOCAL_CONTEXT_KEY,
+  STRICT_TARGETS_CONTEXT_KEY,
+  StackOutput,
+} from "../functions/shared/names.ts";
 import { assertStateDirFree } from "./emulators.ts";
 import { nonDefaultSettings, usage } from "./help.ts";
 import type { LogLine } from "./lambda-host.ts";
@@ -233,6 +238,7 @@ async function main(): Promise<void> {
   // Written last, and atomically: tools and tests take its appearance to mean "ready".
   const info = {
     apiUrl: stack.apiUrl,
+    consoleUrl: consoleUrl(stack),
     apiKey: apiKey ?? null,
     tenantId: DEV_TENANT,
     endpoints: stack.endpoints,
@@ -244,6 +250,11 @@ async function main(): Promise<void> {
   await rename(`${paths.localJson}.tmp`, paths.localJson);
 }
 
+/** The web console, served by the stack's own HTTP API. */
+function consoleUrl(stack: LocalStack): string {
+  return new URL(CONSOLE_PATH, stack.apiUrl).href;
+}
+
 function banner(stack: LocalStack, config: Settings, apiKey: string | undefined, elapsedMs: number): void {
   const relative = (file: string) => path.relative(process.cwd(), file) || ".";
   const changed = nonDefaultSettings(process.env);
@@ -253,6 +264,7 @@ function banner(stack: LocalStack, config: Settings, apiKey: string | undefined,
     `  ${stack.summary}`,
     "",
     `  API          ${stack.apiUrl}`,
+    `  Console      ${consoleUrl(stack)}   (sign in with the API key below)`,
     apiKey === undefined
       ? "  API key      (none: the stack has no WebhooksTableName output)"
       : `  API key      ${apiKey}   (tenant "${DEV_TENANT}"; send it as "Authorization: Bearer <key>")`,

@@ -63,3 +63,25 @@ export function dynamoCursorKey(
     return cached;
   };
 }
+
+/**
+ * The same key, read only: for the authorizer, which verifies portal tokens and must never create the
+ * key (a token can only exist once the management function has created it). Undefined while there is
+ * none; kept in memory once found.
+ */
+export function dynamoExistingCursorKey(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+): () => Promise<Uint8Array | undefined> {
+  const itemKey = { [TableKey.partition]: Keys.config, [TableKey.sort]: Keys.cursorKeySort };
+  let found: Uint8Array | undefined;
+  return async () => {
+    if (found !== undefined) return found;
+    // Consistent: a link is often used the moment it is issued, right after its key was created.
+    const { Item } = await client.send(
+      new GetCommand({ TableName: tableName, Key: itemKey, ConsistentRead: true }),
+    );
+    found = typeof Item?.key === "string" ? Buffer.from(Item.key, "base64") : undefined;
+    return found;
+  };
+}

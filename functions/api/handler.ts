@@ -19,6 +19,13 @@ import { assertKnownEventType } from "../domain/event-types.ts";
 import { healthStatus } from "../domain/health.ts";
 import { eventDetail, listDeliveries, listEvents } from "../domain/history.ts";
 import { newTestIds } from "../domain/ids.ts";
+import {
+  assertPortalAllows,
+  type PortalScope,
+  portalKey,
+  portalUrl,
+  signPortalToken,
+} from "../domain/portal-token.ts";
 import { selectsEvent } from "../domain/publish.ts";
 import { sentView } from "../domain/sent-request.ts";
 import { statsView } from "../domain/stats.ts";
@@ -35,6 +42,8 @@ import {
 import {
   type ApiEvent,
   type ApiResult,
+  type Caller,
+  callerOf,
   errorResponse,
   httpErrors,
   json,
@@ -42,9 +51,10 @@ import {
   noContent,
   parseWith,
   refuseInvalidKeys,
-  tenantOf,
+  requestOrigin,
 } from "../http/http.ts";
 import {
+  CreatePortalLinkBody,
   CreateWebhookBody,
   DeliveryPath,
   deliveryDetailResource,
@@ -67,6 +77,7 @@ import {
 import { recoverWebhook, retryDelivery } from "../services/recovery.ts";
 import { MAX_TEST_SEND_TIMEOUT_SECONDS, OPEN_CIRCUIT_COUNT_CAP } from "../shared/limits.ts";
 import {
+  CONSOLE_PATH,
   FALLBACK_ROUTE,
   IngestRoute,
   ManagementRoute,
@@ -146,7 +157,26 @@ const testPorts = {
   maxTimeoutMs: MAX_TEST_SEND_TIMEOUT_SECONDS * 1000,
 };
 
-const routes: Record<ManagementRouteKey, (event: ApiEvent, tenantId: string) => Promise<ApiResult>> = {
+/**
+ * The webhooks a portal link names that still exist, in its order: the link's whole list, one page.
+ * Read one by one: a link names at most MAX_PORTAL_WEBHOOKS.
+ */
+async function portalWebhooks(scope: PortalScope & { webhookIds: readonly string[] }) {
+  const found = await Promise.all(
+    scope.webhookIds.map((id) =>
+      findWebhook(webhooks, scope.tenantId, id).catch((error: unknown) => {
+        if (error instanceof NotFoundError) return undefined;
+        throw error;
+      }),
+    ),
+  );
+  return found.filter((webhook) => webhook !== undefined);
+}
+
+const routes: Record<
+  ManagementRouteKey,
+  (event: ApiEvent, tenantId: string, caller: Caller) => Promise<ApiResult>
+> = {
   [ManagementRoute.listEventTypes]: async () =>
     json(200, { data: config.eventCatalogue.map(eventTypeResource) }),
 
@@ -182,8 +212,19 @@ const routes: Record<ManagementRouteKey, (event: ApiEvent, tenantId: string) => 
     return json(201, { ...webhookResource(webhook), secret: webhook.secret });
   },
 
-  [ManagementRoute.listWebhooks]: async (event, tenantId) => {
+  [ManagementRoute.listWebhooks]: async (event, tenantId, caller) => {
     const query = parseWith(ListWebhooksQuery, event.queryStringParameters ?? {}, "query");
+    const scoped = caller.portal?.webhookIds;
+    if (caller.portal !== undefined && scoped !== undefined) {
+      const listed = await portalWebhooks({ ...caller.portal, webhookIds: scoped });
+      const active = query.active === undefined ? undefined : query.active === "true";
+      return json(200, {
+        data: listed
+          .filter((webhook) => active === undefined || webhook.active === active)
+          .map(webhookResource),
+        next_cursor: null,
+      });
+    }
     const page = await listWebhooks({ store: webhooks, cursorKey }, tenantId, {
       limit: query.limit,
       ...(query.active === undefined ? {} : { active: query.active === "true" }),
@@ -360,6 +401,29 @@ const routes: Record<ManagementRouteKey, (event: ApiEvent, tenantId: string) => 
     });
   },
 
+  [ManagementRoute.createPortalLink]: async (event, tenantId) => {
+    // Only a body left out means "the defaults", as for a test send.
+    const body = parseWith(CreatePortalLinkBody, event.body === undefined ? {} : event.body, "portal link");
+    // A link never names a webhook the issuing key could not see.
+    for (const webhookId of body.webhook_ids ?? []) await findWebhook(webhooks, tenantId, webhookId);
+    const expiresAt = Math.floor(Date.now() / 1000) + body.expires_in_seconds;
+    const token = signPortalToken(portalKey(await cursorKey()), {
+      tenantId,
+      readOnly: body.read_only,
+      expiresAt,
+      ...(body.webhook_ids === undefined ? {} : { webhookIds: body.webhook_ids }),
+    });
+    logger.info("portal link issued", {
+      webhook_ids: body.webhook_ids ?? null,
+      read_only: body.read_only,
+      expires_at: expiresAt,
+    });
+    return json(201, {
+      url: portalUrl(requestOrigin(event), CONSOLE_PATH, token),
+      expires_at: new Date(expiresAt * 1000).toISOString(),
+    });
+  },
+
   [ManagementRoute.getEvent]: async (event, tenantId) => {
     const { eventId } = parseWith(EventPath, event.pathParameters, "path");
     const detail = await eventDetail({ events, deliveries }, tenantId, eventId);
@@ -399,11 +463,17 @@ async function route(event: ApiEvent): Promise<ApiResult> {
   if (event.routeKey === FALLBACK_ROUTE) return unmatched(event);
   const publicHandle = publicRoutes[event.routeKey as PublicRouteKey];
   if (publicHandle) return publicHandle(event);
-  const tenantId = tenantOf(event);
-  logger.appendKeys({ tenant_id: tenantId });
+  const caller = callerOf(event);
+  logger.appendKeys({
+    tenant_id: caller.tenantId,
+    ...(caller.portal === undefined ? {} : { via: "portal" }),
+  });
+  if (caller.portal !== undefined) {
+    assertPortalAllows(caller.portal, event.routeKey, event.pathParameters?.webhookId, new Date());
+  }
   const handle = routes[event.routeKey as ManagementRouteKey];
   if (!handle) throw new Error(`no handler for route ${event.routeKey}`);
-  return handle(event, tenantId);
+  return handle(event, caller.tenantId, caller);
 }
 
 /** The management API: one function behind the webhook routes, dispatching on API Gateway's route key. */

@@ -5,6 +5,7 @@
  */
 import * as z from "zod";
 import {
+  CreatePortalLinkBody,
   CreateWebhookBody,
   DELIVERY_STATUSES,
   FilterTestBody,
@@ -220,6 +221,11 @@ const components = {
     dead_letter_depth: z.number().int(),
     open_circuits: z.number().int(),
   }),
+  CreatePortalLink: CreatePortalLinkBody,
+  PortalLink: z.object({
+    url: z.string().describe("the console, opened with the link's token in the URL's fragment"),
+    expires_at: z.string(),
+  }),
   OpenApiDocument: z.looseObject({ openapi: z.string() }),
 } satisfies Record<string, z.ZodType>;
 
@@ -331,6 +337,13 @@ const operations: Record<
       404: ["no such event (or it belongs to another tenant)", "Error"],
     },
   },
+  "POST /v1/portal-links": {
+    summary:
+      "A link that opens the web console for the tenant, or some of its webhooks, without an API key, for a while (API keys only)",
+    body: CreatePortalLinkBody,
+    optionalBody: true,
+    responses: { 201: ["the link", "PortalLink"], 400: invalid, 404: missing },
+  },
   [IngestRoute.publishEvent]: {
     summary: "Publish an event to every subscribed webhook",
     body: PublishEventBody,
@@ -359,7 +372,8 @@ const PUBLIC_ROUTES: ReadonlySet<string> = new Set(Object.values(PublicRoute));
 
 /** What every route that needs a key answers without a valid one. */
 const KEY_RESPONSES = {
-  401: ["no API key, or one that is unknown, revoked or malformed", "KeyRefused"],
+  401: ["no API key, or one that is unknown, revoked or malformed; or an expired portal link", "KeyRefused"],
+  403: ["a portal link's token used beyond its scope (route, webhooks, read-only)", "Error"],
 } as const;
 
 /** What every route with a JSON body answers when the body is sent as something else. */
@@ -440,7 +454,12 @@ export function openApiDocument(version: string, serverUrl?: string) {
     paths,
     components: {
       securitySchemes: {
-        apiKey: { type: "http", scheme: "bearer", description: "a Hookline API key, hk_..." },
+        apiKey: {
+          type: "http",
+          scheme: "bearer",
+          description:
+            "a Hookline API key, hk_..., or a portal link's token, hlp_..., on the console's routes",
+        },
       },
       schemas: Object.fromEntries(
         Object.entries(components).map(([name, schema]) => [name, jsonSchema(schema)]),

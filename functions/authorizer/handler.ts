@@ -6,21 +6,42 @@ import type {
 } from "aws-lambda";
 import { tenantForApiKey } from "../adapters/api-keys.ts";
 import { loadConfig } from "../adapters/config.ts";
+import { dynamoExistingCursorKey } from "../adapters/cursor-key.ts";
 import { dynamodb } from "../adapters/dynamodb.ts";
 import { logger } from "../adapters/logger.ts";
 import { traceHandler } from "../adapters/tracing.ts";
+import { isPortalToken, type PortalScope, portalKey, verifyPortalToken } from "../domain/portal-token.ts";
 import type { AuthorizerContext } from "../http/http.ts";
 
 const config = loadConfig(["webhooksTable"]);
+const cursorKey = dynamoExistingCursorKey(dynamodb, config.webhooksTable);
 const BEARER = /^Bearer\s+(\S+)$/i;
 
 type AuthorizerResult = APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext>;
 
+async function portalScope(token: string): Promise<PortalScope | undefined> {
+  const key = await cursorKey();
+  return key === undefined ? undefined : verifyPortalToken(portalKey(key), token, new Date());
+}
+
 async function authorize(event: APIGatewayRequestAuthorizerEventV2): Promise<AuthorizerResult> {
   const header = event.headers?.authorization ?? event.headers?.Authorization ?? "";
-  const apiKey = BEARER.exec(header)?.[1];
-  const tenantId = apiKey
-    ? await tenantForApiKey({ ddb: dynamodb, tableName: config.webhooksTable }, apiKey)
+  const credential = BEARER.exec(header)?.[1];
+  // Which routes a portal token may use is the management function's to check: this answer is cached
+  // per Authorization header, whatever the route (functions/domain/portal-token.ts).
+  if (credential !== undefined && isPortalToken(credential)) {
+    const scope = await portalScope(credential);
+    if (scope !== undefined) {
+      return {
+        isAuthorized: true,
+        context: { tenantId: scope.tenantId, portalScope: JSON.stringify(scope) },
+      };
+    }
+    logger.info("request refused: portal token expired, altered or unknown");
+    return { isAuthorized: true, context: { refused: "invalid_api_key" } };
+  }
+  const tenantId = credential
+    ? await tenantForApiKey({ ddb: dynamodb, tableName: config.webhooksTable }, credential)
     : undefined;
   if (!tenantId) {
     logger.info("request refused: unknown, revoked or malformed API key");
@@ -31,7 +52,7 @@ async function authorize(event: APIGatewayRequestAuthorizerEventV2): Promise<Aut
   return { isAuthorized: true, context: { tenantId } };
 }
 
-/** The HTTP API's Lambda authorizer: resolves a bearer API key to its tenant. */
+/** The HTTP API's Lambda authorizer: resolves a bearer API key, or a portal link's token, to its tenant. */
 export const handler = middy(authorize)
   .use(traceHandler())
   .use(injectLambdaContext(logger, { resetKeys: true }));

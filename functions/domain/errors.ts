@@ -79,3 +79,8 @@ export class RateLimitedError extends HooklineError {
 export class LimitExceededError extends HooklineError {
   readonly code = "limit_exceeded";
 }
+
+/** The caller is known but its credential does not allow this request (a portal link's scope). */
+export class ForbiddenError extends HooklineError {
+  readonly code = "forbidden";
+}

@@ -11,6 +11,7 @@ import type {
 import type * as z from "zod";
 import { logger } from "../adapters/logger.ts";
 import {
+  ForbiddenError,
   HooklineError,
   InvalidApiKeyError,
   MalformedJsonError,
@@ -18,6 +19,7 @@ import {
   UnsupportedMediaTypeError,
   ValidationError,
 } from "../domain/errors.ts";
+import type { PortalScope } from "../domain/portal-token.ts";
 import { FALLBACK_ROUTE } from "../shared/names.ts";
 
 /** What the API Lambda authorizer puts in the request context for a key it knows. */
@@ -37,7 +39,23 @@ export interface RefusedContext {
   readonly refused: "invalid_api_key";
 }
 
-export type AuthorizerContext = TenantContext | RefusedContext;
+/**
+ * What it puts there for a valid portal link's token: the tenant and the token's scope as JSON
+ * (authorizer context values are strings), which `callerOf` reads and the management function checks
+ * route by route (domain/portal-token.ts).
+ */
+export interface PortalContext {
+  readonly tenantId: string;
+  readonly portalScope: string;
+}
+
+export type AuthorizerContext = TenantContext | PortalContext | RefusedContext;
+
+/** Who is calling: a tenant's API key, or a portal link's token with its scope. */
+export interface Caller {
+  readonly tenantId: string;
+  readonly portal?: PortalScope;
+}
 
 export type ApiEvent = Omit<APIGatewayProxyEventV2WithLambdaAuthorizer<AuthorizerContext>, "body"> & {
   body?: unknown;
@@ -48,6 +66,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   validation_error: 400,
   invalid_json: 400,
   invalid_api_key: 401,
+  forbidden: 403,
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
@@ -77,11 +96,34 @@ export function errorResponse(
 const INVALID_KEY_MESSAGE =
   "the API key is unknown, revoked or malformed: send Authorization: Bearer <key> with a key of this deployment";
 
-/** The tenant of the caller, as established by the authorizer. */
+/**
+ * The tenant of a caller with an API key, as established by the authorizer. A portal token is refused
+ * here, so every route that does not read `callerOf` (publishing, for one) is closed to portal links.
+ */
 export function tenantOf(event: ApiEvent): string {
+  const caller = callerOf(event);
+  if (caller.portal !== undefined) {
+    throw new ForbiddenError(`a portal link's token is not accepted by ${event.routeKey}: use an API key`);
+  }
+  return caller.tenantId;
+}
+
+/** The caller as established by the authorizer, a portal token's scope included. */
+export function callerOf(event: ApiEvent): Caller {
   const context = event.requestContext.authorizer.lambda;
   if ("refused" in context) throw new InvalidApiKeyError(INVALID_KEY_MESSAGE);
-  return context.tenantId;
+  if (!("portalScope" in context)) return { tenantId: context.tenantId };
+  return { tenantId: context.tenantId, portal: JSON.parse(context.portalScope) as PortalScope };
+}
+
+/**
+ * Where the caller reached the API, e.g. `https://abc.execute-api.eu-west-1.amazonaws.com`: API Gateway
+ * passes the scheme in `x-forwarded-proto` and the host as the caller wrote it.
+ */
+export function requestOrigin(event: ApiEvent): string {
+  const headers = event.headers ?? {};
+  const scheme = headers["x-forwarded-proto"] === "http" ? "http" : "https";
+  return `${scheme}://${headers.host ?? event.requestContext.domainName}`;
 }
 
 /**

@@ -19,6 +19,12 @@ import {
   patternProblem,
 } from "../domain/event-pattern.ts";
 import type { AttemptRecord, Delivery, Webhook } from "../domain/model.ts";
+import {
+  DEFAULT_PORTAL_LINK_SECONDS,
+  MAX_PORTAL_LINK_SECONDS,
+  MAX_PORTAL_WEBHOOKS,
+  MIN_PORTAL_LINK_SECONDS,
+} from "../domain/portal-token.ts";
 import type { EventSummary } from "../domain/ports.ts";
 import type { SentRequest, SentView } from "../domain/sent-request.ts";
 import type { TestSendResult } from "../domain/test-event.ts";
@@ -195,6 +201,24 @@ export const RecoverBody = z.strictObject({
   since: isoTime("since").describe(
     "re-send the failed and dead-lettered deliveries created since this time; not in the future, at most the retention period back",
   ),
+});
+
+export const CreatePortalLinkBody = z.strictObject({
+  webhook_ids: z
+    .array(z.string().min(1).max(128))
+    .min(1)
+    .max(MAX_PORTAL_WEBHOOKS)
+    .refine((ids) => new Set(ids).size === ids.length, "list each webhook once")
+    .optional()
+    .describe("the webhooks the link shows; left out: every webhook of the tenant, and its events"),
+  read_only: z.boolean().default(false).describe("no change, test send, retry or recovery through the link"),
+  expires_in_seconds: z
+    .number()
+    .int()
+    .min(MIN_PORTAL_LINK_SECONDS)
+    .max(MAX_PORTAL_LINK_SECONDS)
+    .default(DEFAULT_PORTAL_LINK_SECONDS)
+    .describe("how long the link works: 1 hour unless told, at most 24 hours"),
 });
 
 /** Caller-chosen event ids double as idempotency keys, so they are restricted to a safe alphabet. */

@@ -193,6 +193,8 @@ export const ManagementRoute = {
   recoverWebhook: "POST /v1/webhooks/{webhookId}/recover",
   listEvents: "GET /v1/events",
   getEvent: "GET /v1/events/{eventId}",
+  /** A signed link that opens the console for this tenant (or some of its webhooks), without an API key. */
+  createPortalLink: "POST /v1/portal-links",
   /** Deployment-wide figures (queue depths, open circuits): any tenant's key, never none. */
   healthDetails: "GET /v1/health/details",
 } as const;
@@ -212,6 +214,21 @@ export const PublicRoute = {
   openApi: "GET /v1/openapi.json",
 } as const;
 export type PublicRouteKey = (typeof PublicRoute)[keyof typeof PublicRoute];
+
+/**
+ * The web console's static files, served by their own small function without the authorizer: they are
+ * the same for everyone, and the console then calls the API with the key or portal token it was given.
+ */
+export const ConsoleRoute = {
+  index: "GET /console",
+  assets: "GET /console/{proxy+}",
+} as const;
+
+/** Where the console is, under the API's URL. */
+export const CONSOLE_PATH = "/console/";
+
+/** The console's files, in a folder of this name next to the console function's bundle. */
+export const CONSOLE_ASSETS_FOLDER = "console";
 
 /**
  * API Gateway's catch-all route key: requests no other route matches. It goes to the management

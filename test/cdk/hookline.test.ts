@@ -7,6 +7,7 @@ import { DEFAULT_EVENT_TYPES } from "../../functions/shared/event-catalogue.ts";
 import {
   BY_TIME_INDEX,
   BY_TIME_PROJECTION,
+  ConsoleRoute,
   DEFAULT_EVENT_SOURCE,
   EnvVar,
   FALLBACK_ROUTE,
@@ -38,12 +39,12 @@ describe("Hookline stack with default props", () => {
 
   it("runs every function on Node.js 22, arm64, with a log group that has a retention", () => {
     const functions = template.findResources("AWS::Lambda::Function");
-    expect(Object.keys(functions)).toHaveLength(6);
+    expect(Object.keys(functions)).toHaveLength(7);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties).toMatchObject({ Runtime: "nodejs22.x", Architectures: ["arm64"] });
     }
     // One per function, the retry workflow's, and the HTTP API's access log.
-    template.resourceCountIs("AWS::Logs::LogGroup", 8);
+    template.resourceCountIs("AWS::Logs::LogGroup", 9);
     template.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: 30 });
   });
 
@@ -112,7 +113,7 @@ describe("Hookline stack with default props", () => {
     expect(environmentOf(template, "signs and POSTs")[EnvVar.deliveryTimeoutSeconds]).toBe("10");
   });
 
-  it("exposes every tenant route behind the API-key authorizer, and only health, the document and $default without", () => {
+  it("exposes every tenant route behind the API-key authorizer, and only health, the document, the console's files and $default without", () => {
     template.hasResourceProperties("AWS::ApiGatewayV2::Authorizer", {
       AuthorizerType: "REQUEST",
       EnableSimpleResponses: true,
@@ -123,7 +124,7 @@ describe("Hookline stack with default props", () => {
     const keys = Object.values(routes).map(
       (route) => (route as { Properties: { RouteKey: string } }).Properties.RouteKey,
     );
-    const open = [...Object.values(PublicRoute), FALLBACK_ROUTE];
+    const open = [...Object.values(PublicRoute), ...Object.values(ConsoleRoute), FALLBACK_ROUTE];
     const guarded = [...Object.values(ManagementRoute), ...Object.values(IngestRoute)];
     expect(keys.sort()).toEqual([...guarded, ...open].sort());
     for (const route of Object.values(routes)) {

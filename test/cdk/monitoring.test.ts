@@ -374,7 +374,7 @@ describe("Hookline monitoring with default props", () => {
 
   it("tells every function its metrics namespace and service name", () => {
     const functions = Object.values(template.findResources("AWS::Lambda::Function"));
-    expect(functions).toHaveLength(6);
+    expect(functions).toHaveLength(7);
     for (const fn of functions) {
       expect(
         (fn as { Properties: { Environment: { Variables: Record<string, unknown> } } }).Properties.Environment
@@ -506,7 +506,7 @@ describe("Hookline monitoring props", () => {
 
   it("traces every function and the retry workflow when tracing is on", () => {
     const template = hooklineTemplate({ tracing: true });
-    template.resourceCountIs("AWS::Lambda::Function", 6);
+    template.resourceCountIs("AWS::Lambda::Function", 7);
     template.allResourcesProperties("AWS::Lambda::Function", { TracingConfig: { Mode: "Active" } });
     template.hasResourceProperties("AWS::StepFunctions::StateMachine", {
       TracingConfiguration: { Enabled: true },

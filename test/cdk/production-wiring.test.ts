@@ -263,10 +263,10 @@ describe("production wiring", () => {
       }
     });
 
-    it("lets the authorizer read API keys only, one at a time", () => {
+    it("lets the authorizer read API keys and the key portal tokens are signed with only, one at a time", () => {
       expect(tableAccess(template, "ApiAuthorizerFunction", "WebhooksTable")).toEqual({
         actions: dynamo("GetItem"),
-        leadingKeys: [["APIKEY#*"]],
+        leadingKeys: [["APIKEY#*", "CONFIG"]],
         indexes: [],
       });
       expect(tableAccess(template, "ApiAuthorizerFunction", "EventsTable").actions).toEqual([]);

@@ -11,6 +11,7 @@ import { type OpenApiDocument, responseChecker } from "./openapi-responses.ts";
 /** What `npm start` writes to `.hookline/local.json`. */
 export interface LocalStackInfo {
   readonly apiUrl: string;
+  readonly consoleUrl: string;
   readonly apiKey: string;
   readonly tenantId: string;
   readonly endpoints: {

@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
  */
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const SCANNED = ["functions", "lib", "bin", "local", "client"];
+const SCANNED = ["functions", "lib", "bin", "local", "client", "console"];
 
 /** The one file outside the API's folder that reads its OpenAPI document, to type the client by it. */
 const CLIENT_GENERATOR = "client/generate.ts";
@@ -60,13 +60,16 @@ type Layer =
         | "bin"
         | "local"
         | "client"
+        | "console"
         | "other";
     }
   | { readonly kind: "handler"; readonly folder: string };
 
 function layerOf(path: string): Layer {
   const [top, second] = path.split("/");
-  if (top === "lib" || top === "bin" || top === "local" || top === "client") return { kind: top };
+  if (top === "lib" || top === "bin" || top === "local" || top === "client" || top === "console") {
+    return { kind: top };
+  }
   if (top !== "functions" || second === undefined || second.endsWith(".ts")) return { kind: "other" };
   const named: Record<string, Layer["kind"]> = {
     domain: "domain",
@@ -108,6 +111,13 @@ function layerViolations(files: readonly SourceFile[]): string[] {
         !readsDocument
       ) {
         problems.push(`${arrow}: only its own folder may import a handler folder`);
+      }
+      // The console runs in a browser and reaches Hookline through its HTTP API only.
+      if (from.kind === "console" && /^(functions|lib|bin|local)\//.test(target)) {
+        problems.push(`${arrow}: the console imports server code`);
+      }
+      if (from.kind !== "console" && to.kind === "console") {
+        problems.push(`${arrow}: only the console imports the console`);
       }
       if (
         from.kind === "client" &&
@@ -157,13 +167,25 @@ describe("the import directions", () => {
   it("reads the files of every level", () => {
     const kinds = new Set(repository.map((file) => layerOf(file.path).kind));
     expect([...kinds].sort()).toEqual(
-      ["adapter", "bin", "client", "domain", "edge", "handler", "lib", "local", "service", "shared"].sort(),
+      [
+        "adapter",
+        "bin",
+        "client",
+        "console",
+        "domain",
+        "edge",
+        "handler",
+        "lib",
+        "local",
+        "service",
+        "shared",
+      ].sort(),
     );
     // Relative imports resolve to files that exist, so no rule is passed by a path it cannot match.
     const paths = new Set(repository.map((file) => file.path));
     const dangling = repository.flatMap((file) =>
       file.imports.filter(
-        (target) => /^(functions|lib|bin|local)\/.*\.ts$/.test(target) && !paths.has(target),
+        (target) => /^(functions|lib|bin|local|console)\/.*\.ts$/.test(target) && !paths.has(target),
       ),
     );
     expect(dangling).toEqual([]);
@@ -203,6 +225,8 @@ describe("the checks bite", () => {
     ["lib importing domain code", file("lib/a.ts", ["functions/domain/ids.ts"])],
     ["the CLI importing a handler folder", file("bin/cli/a.ts", ["functions/delivery/handler.ts"])],
     ["the local runtime importing a handler folder", file("local/a.ts", ["functions/api/route-match.ts"])],
+    ["the console importing server code", file("console/a.ts", ["functions/domain/portal-token.ts"])],
+    ["a handler importing the console", file("functions/api/handler.ts", ["console/api.ts"])],
     ["the client importing stack code", file("client/index.ts", ["functions/shared/names.ts"])],
     ["the client importing another package", file("client/index.ts", ["zod"])],
     [

@@ -5,6 +5,7 @@ import {
   type ApiEvent,
   type ApiResult,
   type AuthorizerContext,
+  callerOf,
   httpErrors,
   json,
   refuseInvalidKeys,
@@ -63,5 +64,24 @@ describe("a key the authorizer refused", () => {
     ).use(httpErrors());
     const response = await bare(eventWith({ refused: "invalid_api_key" }), {} as Context);
     expect(response.statusCode).toBe(401);
+  });
+});
+
+describe("a portal link's token", () => {
+  const scope = { tenantId: "t1", webhookIds: ["wh_1"], readOnly: true, expiresAt: 4_102_444_800 };
+  const portal = { tenantId: "t1", portalScope: JSON.stringify(scope) };
+
+  it("is refused 403 by a route that takes API keys only (publishing, here)", async () => {
+    const bare = middy<ApiEvent, ApiResult>(async (event: ApiEvent) =>
+      json(200, { tenant: tenantOf(event) }),
+    ).use(httpErrors());
+    const response = await bare(eventWith(portal), {} as Context);
+    expect(response.statusCode).toBe(403);
+    expect(JSON.parse(String(response.body)).error.code).toBe("forbidden");
+  });
+
+  it("is read with its scope by the routes that check it", () => {
+    expect(callerOf(eventWith(portal))).toEqual({ tenantId: "t1", portal: scope });
+    expect(callerOf(eventWith({ tenantId: "t1" }))).toEqual({ tenantId: "t1" });
   });
 });

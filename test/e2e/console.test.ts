@@ -1,0 +1,217 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dynamoCursorKey } from "../../functions/adapters/cursor-key.ts";
+import { portalKey, signPortalToken } from "../../functions/domain/portal-token.ts";
+import { StackOutput } from "../../functions/shared/names.ts";
+import { type Browser, launchBrowser, seriousAxeViolations } from "../support/browser.ts";
+import { callApi, localStack, newTenant, useApiKey } from "../support/local-stack.ts";
+import { Receiver } from "../support/receiver.ts";
+
+/** How long the console may take to show what the API already has: its polling backs off to 30 s. */
+const SEEN_WITHIN_MS = 45_000;
+
+let browser: Browser;
+let receiver: Receiver;
+let tenant: { tenantId: string; apiKey: string };
+let page: Page;
+let webhookId: string;
+let firstSecret: string;
+
+beforeAll(async () => {
+  receiver = await Receiver.start();
+  tenant = await newTenant("console");
+  useApiKey(tenant.apiKey);
+  browser = await launchBrowser();
+  page = await browser.context.newPage();
+});
+afterAll(async () => {
+  await browser?.close();
+  await receiver?.stop();
+});
+
+async function publish(type: string, data: unknown): Promise<string> {
+  const published = await callApi("POST", "/v1/events", { body: { type, data } });
+  expect(published.status, JSON.stringify(published.body)).toBe(202);
+  return published.body.id as string;
+}
+
+/** A delivery's row in the deliveries table, found by its event type and status. */
+const deliveryRow = (status: string) =>
+  page
+    .locator("tbody tr")
+    .filter({ hasText: "memory.created" })
+    .filter({ hasText: status.replace("_", " ") });
+
+describe("the web console, in Chromium, against the local stack", () => {
+  it("is served at <ApiUrl>/console/ with a strict content security policy", async () => {
+    const { consoleUrl } = localStack();
+    expect(consoleUrl).toBe(new URL("/console/", localStack().apiUrl).href);
+    const response = await page.goto(consoleUrl);
+    expect(response?.status()).toBe(200);
+    const csp = response?.headers()["content-security-policy"] ?? "";
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).not.toContain("unsafe-inline");
+    await expect(page.getByRole("heading", { name: "Hookline console" }).isVisible()).resolves.toBe(true);
+  });
+
+  it("signs in with an API key, kept in sessionStorage and nowhere in the URL", async () => {
+    await page.getByLabel("API key").fill(tenant.apiKey);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Webhooks" }).waitFor();
+    expect(page.url()).not.toContain(tenant.apiKey);
+    const stored = await page.evaluate(() => sessionStorage.getItem("hookline.credential"));
+    expect(stored).toBe(tenant.apiKey);
+    expect(await browser.context.cookies()).toEqual([]);
+  });
+
+  it("creates a webhook and shows its secret once", async () => {
+    await page.getByLabel("Endpoint URL").fill(receiver.url);
+    await page.getByRole("checkbox", { name: "memory.created" }).check();
+    await page.getByRole("button", { name: "Add webhook" }).click();
+    const secret = page.getByTestId("new-secret");
+    await secret.waitFor();
+    firstSecret = (await secret.textContent()) ?? "";
+    expect(firstSecret).toMatch(/^whsec_/);
+    await page.getByRole("link", { name: "Open the new webhook" }).click();
+    await page.getByRole("heading", { name: receiver.url }).waitFor();
+    webhookId = /#\/webhooks\/([^/]+)$/.exec(page.url())?.[1] ?? "";
+    expect(webhookId).toMatch(/^wh_/);
+    const listed = await callApi("GET", `/v1/webhooks/${webhookId}`);
+    expect(listed.body).toMatchObject({ url: receiver.url, event_types: ["memory.created"] });
+  });
+
+  it("shows an event published through the API as delivered, without a reload", async () => {
+    await page.getByRole("link", { name: "Deliveries of this webhook" }).click();
+    await page.getByRole("heading", { name: "Deliveries" }).waitFor();
+    await page.getByText("No deliveries yet.").waitFor();
+    await publish("memory.created", { memory_id: "m_console_1", text: "shown in the console" });
+    await deliveryRow("delivered").waitFor({ timeout: SEEN_WITHIN_MS });
+  });
+
+  it("opens a delivery with its attempts and its payload", async () => {
+    await deliveryRow("delivered").getByRole("link").click();
+    await page.getByRole("heading", { name: "Attempts" }).waitFor();
+    const attempts = page.getByRole("region", { name: "Attempts" });
+    await attempts.getByRole("cell", { name: "200", exact: true }).waitFor();
+    await attempts.getByText("thanks").waitFor();
+    await page.getByLabel("Payload sent").getByText("m_console_1").waitFor();
+  });
+
+  it("retries a failed delivery from the console once the receiver is fixed", async () => {
+    receiver.status = 400;
+    await page.goto(`${localStack().consoleUrl}#/webhooks/${webhookId}/deliveries`);
+    await publish("memory.created", { memory_id: "m_console_2" });
+    await deliveryRow("failed").waitFor({ timeout: SEEN_WITHIN_MS });
+    await deliveryRow("failed").getByRole("link").click();
+    await page
+      .getByRole("region", { name: "Attempts" })
+      .getByRole("cell", { name: "400", exact: true })
+      .waitFor();
+    receiver.status = 200;
+    await page.getByRole("button", { name: "Retry delivery" }).click();
+    await page.getByTestId("delivery-status").getByText("delivered").waitFor({ timeout: SEEN_WITHIN_MS });
+    await page
+      .getByRole("region", { name: "Attempts" })
+      .getByRole("cell", { name: "200", exact: true })
+      .waitFor();
+  });
+
+  it("rotates the secret and shows the new one once", async () => {
+    await page.goto(`${localStack().consoleUrl}#/webhooks/${webhookId}`);
+    await page.getByRole("button", { name: "Rotate secret" }).click();
+    const secret = page.getByTestId("new-secret");
+    await secret.waitFor();
+    const rotated = (await secret.textContent()) ?? "";
+    expect(rotated).toMatch(/^whsec_/);
+    expect(rotated).not.toBe(firstSecret);
+    await page.reload();
+    await page.getByRole("heading", { name: "Settings" }).waitFor();
+    expect(await page.getByTestId("new-secret").count()).toBe(0);
+  });
+
+  it("has no serious or critical accessibility violation, and fits a 360 px wide screen", async () => {
+    for (const route of [
+      "#/webhooks",
+      `#/webhooks/${webhookId}`,
+      `#/webhooks/${webhookId}/deliveries`,
+      "#/events",
+      "#/event-types",
+    ]) {
+      await page.goto(`${localStack().consoleUrl}${route}`);
+      await page.locator("main h1").waitFor();
+      await page.waitForLoadState("networkidle").catch(() => undefined);
+      const violations = await seriousAxeViolations(page);
+      expect(
+        violations.map((v) => `${route} ${v.id}: ${v.help} ${JSON.stringify(v.nodes.map((n) => n.target))}`),
+      ).toEqual([]);
+      await page.setViewportSize({ width: 360, height: 800 });
+      const overflow = await page.evaluate<number>(
+        "document.documentElement.scrollWidth - window.innerWidth",
+      );
+      expect(overflow, `${route} scrolls sideways at 360 px`).toBeLessThanOrEqual(0);
+      await page.setViewportSize({ width: 1200, height: 900 });
+    }
+  });
+
+  it("opens a read-only portal link for one webhook, with no write control, and the API refuses writes", async () => {
+    const link = await callApi("POST", "/v1/portal-links", {
+      body: { webhook_ids: [webhookId], read_only: true },
+    });
+    expect(link.status, JSON.stringify(link.body)).toBe(201);
+    const url = new URL(link.body.url as string);
+    expect(url.pathname).toBe("/console/");
+    expect(url.hash).toMatch(/^#portal=hlp_/);
+    const portal = await browser.context.newPage();
+    await portal.goto(url.href);
+    await portal.getByRole("note").getByText("read-only").waitFor();
+    expect(portal.url()).not.toContain("hlp_");
+    await portal.getByRole("link", { name: receiver.url }).click();
+    await portal.getByRole("heading", { name: "Settings" }).waitFor();
+    await portal.getByRole("heading", { name: "Deliveries per hour" }).waitFor();
+    expect(await portal.getByRole("button").allTextContents()).toEqual(["Sign out"]);
+    expect(await portal.getByRole("textbox").count()).toBe(0);
+    await portal.getByRole("link", { name: "Deliveries of this webhook" }).click();
+    await portal.locator("tbody tr").first().getByRole("link").click();
+    await portal.getByRole("heading", { name: "Attempts" }).waitFor();
+    expect(await portal.getByRole("button", { name: "Retry delivery" }).count()).toBe(0);
+
+    const token = url.hash.slice("#portal=".length);
+    const write = await callApi("PATCH", `/v1/webhooks/${webhookId}`, {
+      apiKey: token,
+      body: { active: false },
+    });
+    expect(write.status).toBe(403);
+    const publishing = await callApi("POST", "/v1/events", {
+      apiKey: token,
+      body: { type: "memory.created", data: {} },
+    });
+    expect(publishing.status).toBe(403);
+    await portal.close();
+  });
+
+  it("refuses an expired portal link and says so", async () => {
+    const stack = localStack();
+    const ddb = DynamoDBDocumentClient.from(
+      new DynamoDBClient({
+        endpoint: stack.endpoints.dynamodb,
+        region: "us-east-1",
+        credentials: { accessKeyId: "local", secretAccessKey: "local" },
+      }),
+    );
+    const key = await dynamoCursorKey(ddb, stack.outputs[StackOutput.webhooksTable] ?? "")();
+    ddb.destroy();
+    const expired = signPortalToken(portalKey(key), {
+      tenantId: tenant.tenantId,
+      readOnly: true,
+      expiresAt: Math.floor(Date.now() / 1000) - 1,
+    });
+    const portal = await browser.context.newPage();
+    await portal.goto(`${stack.consoleUrl}#portal=${expired}`);
+    await portal.getByRole("alert").getByText("This portal link has expired or is not valid").waitFor();
+    await portal.getByRole("heading", { name: "Hookline console" }).waitFor();
+    expect((await callApi("GET", "/v1/webhooks", { apiKey: expired })).status).toBe(401);
+    await portal.close();
+  });
+});
