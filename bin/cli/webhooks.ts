@@ -63,10 +63,7 @@ export function webhookCommands(program: Command): void {
             "filter",
             resource.filter === null ? "none (every event of its types)" : JSON.stringify(resource.filter),
           ],
-          [
-            "ordering",
-            resource.ordering === "fifo" ? "fifo (one at a time, in the order accepted)" : "none",
-          ],
+          ["ordering", resource.ordering === "fifo" ? "fifo (one at a time, in the order accepted)" : "none"],
           ["description", resource.description || undefined],
           ["active", resource.active ? "yes" : "no"],
           ["disabled because", resource.disabled_reason ?? undefined],
