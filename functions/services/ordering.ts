@@ -43,11 +43,15 @@ export async function takeTurn(deps: OrderingDeps, message: DeliveryMessage): Pr
         // Queue messages arrive in any order: an earlier delivery whose message is still on its way
         // goes first, and this one waits behind it.
         const next = await deps.order.nextWaiting(tenantId, webhookId, state.last ?? "");
-        if (next === undefined || next.id === deliveryId) {
+        // None found within the bounded read (many ended ones lie past `last`): this one goes, if it
+        // is still to be sent at all.
+        const first = next?.id === deliveryId || (next === undefined && (await stillToSend(deps, message)));
+        if (first) {
           if (await deps.order.claim(tenantId, webhookId, claim, undefined)) return GO;
           break;
         }
-        if (next.id > deliveryId) return { kind: "wait" };
+        // Not waiting any more (it ended), or an earlier one is.
+        if (next === undefined || next.id > deliveryId) return { kind: "wait" };
         if (await deps.order.advance(tenantId, webhookId, undefined, next.id)) await deps.sendNext(next);
         return { kind: "wait" };
       }
@@ -67,7 +71,7 @@ export async function takeTurn(deps: OrderingDeps, message: DeliveryMessage): Pr
         if ((await deps.order.advance(tenantId, webhookId, place.head, next?.id)) && next) {
           await deps.sendNext(next);
         }
-        // Nothing waits (this delivery's own record may not be readable yet): it takes the head next round.
+        // None found within the bounded read: with nothing in progress, the next round takes the head.
         if (next === undefined) break;
         return { kind: "wait" };
       }
