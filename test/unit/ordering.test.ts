@@ -3,8 +3,9 @@ import { describe, expect, it } from "vitest";
 import type { DeliveryMessage } from "../../functions/domain/messages.ts";
 import { TERMINAL_STATUSES } from "../../functions/domain/model.ts";
 import { ORDER_CLAIM_LEASE_MS, type OrderState, placeOf } from "../../functions/domain/ordering.ts";
-import type { DeliveryOrderStore, StoredDelivery } from "../../functions/domain/ports.ts";
+import type { StoredDelivery } from "../../functions/domain/ports.ts";
 import { afterOrderedStep, type OrderingDeps, takeTurn } from "../../functions/services/ordering.ts";
+import { memoryOrderStore } from "../support/memory-order-store.ts";
 
 const NOW = Date.parse("2026-11-25T12:00:00.000Z");
 
@@ -61,7 +62,6 @@ describe("placeOf", () => {
  */
 function orderWorld(ids: readonly string[]) {
   let clock = NOW;
-  let state: { -readonly [K in keyof OrderState]: OrderState[K] } = {};
   const records = new Map<string, StoredDelivery>(
     ids.map((id) => [
       id,
@@ -81,52 +81,9 @@ function orderWorld(ids: readonly string[]) {
     ]),
   );
   const resumed: DeliveryMessage[] = [];
-  const order: DeliveryOrderStore = {
-    async state() {
-      return { ...state };
-    },
-    async claim(_t, _w, claim, expectedHead) {
-      const holds =
-        expectedHead === claim.deliveryId
-          ? state.head === claim.deliveryId &&
-            (state.claimedAttempt === undefined ||
-              state.claimedAttempt < claim.attempt ||
-              (state.claimedUntil ?? 0) <= claim.now)
-          : expectedHead === undefined
-            ? state.head === undefined && (state.last === undefined || state.last < claim.deliveryId)
-            : state.head === expectedHead;
-      if (!holds) return false;
-      state = {
-        head: claim.deliveryId,
-        last: claim.deliveryId,
-        claimedAttempt: claim.attempt,
-        claimedUntil: claim.until,
-      };
-      return true;
-    },
-    async release(_t, _w, deliveryId, attempt) {
-      if (state.head !== deliveryId || state.claimedAttempt !== attempt) return;
-      state = { head: state.head, ...(state.last === undefined ? {} : { last: state.last }) };
-    },
-    async advance(_t, _w, from, to) {
-      if (from === undefined) {
-        if (to === undefined) return true;
-        if (state.head !== undefined || (state.last !== undefined && state.last >= to)) return false;
-      } else if (state.head !== from) return false;
-      state =
-        to === undefined
-          ? { ...(state.last === undefined ? {} : { last: state.last }) }
-          : { head: to, last: to };
-      return true;
-    },
-    async nextWaiting(_t, _w, after) {
-      return [...records.values()]
-        .filter((record) => record.id > after && !TERMINAL_STATUSES.includes(record.status))
-        .sort((a, b) => a.id.localeCompare(b.id))[0];
-    },
-  };
+  const order = memoryOrderStore(() => records.values());
   const deps: OrderingDeps = {
-    order,
+    order: order.store,
     deliveries: { get: async (_t, _w, id) => records.get(id) },
     sendNext: async (delivery) => {
       resumed.push(message(delivery.id, delivery.attemptCount + 1, true));
@@ -137,7 +94,7 @@ function orderWorld(ids: readonly string[]) {
     deps,
     records,
     resumed,
-    state: () => state,
+    state: order.state,
     tick: (ms: number) => {
       clock += ms;
     },
