@@ -23,6 +23,18 @@ afterAll(async () => {
   await crashStack?.stop("SIGTERM");
 });
 
+/**
+ * Waits for a freshly started stack's API to answer: on a loaded machine its first cold start can
+ * exceed Lambda's 10 s init limit (which the local runtime models) and answer 500 once or twice.
+ */
+async function apiAnswers(stack: RunningStack): Promise<void> {
+  await eventually(
+    "the API to answer",
+    async () => ((await fetch(`${stack.info.apiUrl}/v1/openapi.json`)).ok ? true : undefined),
+    120_000,
+  );
+}
+
 /** The event's sequence number, as published in its data. */
 function sequenceOf(request: ReceivedRequest): number {
   return (JSON.parse(request.rawBody) as { data: { n: number } }).data.n;
@@ -111,6 +123,7 @@ it("delivers a fifo webhook's events one at a time in publish order, the 3rd aft
 it("keeps a fifo webhook's order across a SIGKILL of the stack mid-run", { timeout: 900_000 }, async () => {
   crashStack = await startStack({ name: "ordering-crash", env: E2E_STACK_ENV, timeoutMs: STACK_START_MS });
   const first = crashStack;
+  await apiAnswers(first);
   const { apiKey } = await newTenant("ordering-crash", first.info);
   const crashReceiver = await Receiver.start();
   // Slow enough that the kill falls mid-run, with one delivery in flight.
@@ -150,6 +163,7 @@ it("keeps a fifo webhook's order across a SIGKILL of the stack mid-run", { timeo
       env: E2E_STACK_ENV,
       timeoutMs: STACK_START_MS,
     });
+    await apiAnswers(crashStack);
     await eventually(
       "every event to arrive after the restart",
       () => (new Set(crashReceiver.requests.map(sequenceOf)).size === count ? true : undefined),
