@@ -55,3 +55,20 @@ export function memoryOrderStore(records: () => Iterable<StoredDelivery>): {
   };
   return { store, state: () => state };
 }
+
+/** A new pending delivery of webhook `wh_1` of tenant `t1`, as the fan-out stores it. */
+export function pendingDelivery(id: string, createdAt: string): StoredDelivery {
+  return {
+    id,
+    tenantId: "t1",
+    webhookId: "wh_1",
+    eventId: `evt_${id}`,
+    eventType: "memory.created",
+    status: "pending",
+    attemptCount: 0,
+    createdAt,
+    scheduleStart: 0,
+    parked: false,
+    redrives: 0,
+  };
+}

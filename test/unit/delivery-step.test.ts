@@ -15,7 +15,7 @@ import {
 } from "../../functions/services/delivery-step.ts";
 import { takeTurn } from "../../functions/services/ordering.ts";
 import { MetricName, RetryStep } from "../../functions/shared/names.ts";
-import { memoryOrderStore } from "../support/memory-order-store.ts";
+import { memoryOrderStore, pendingDelivery } from "../support/memory-order-store.ts";
 
 const T0 = Date.parse("2026-11-25T12:00:00.000Z");
 const SCHEDULE = [1, 5, 30];
@@ -262,20 +262,7 @@ function world(options: WorldOptions = {}) {
 
   /** A stored pending delivery and the queue message that fans out to it. */
   function pending(id: string, extra: Partial<StoredDelivery> = {}): DeliveryMessage {
-    records.set(id, {
-      id,
-      tenantId: "t1",
-      webhookId: "wh_1",
-      eventId: `evt_${id}`,
-      eventType: "memory.created",
-      status: "pending",
-      attemptCount: 0,
-      createdAt: new Date(clock).toISOString(),
-      scheduleStart: 0,
-      parked: false,
-      redrives: 0,
-      ...extra,
-    });
+    records.set(id, { ...pendingDelivery(id, new Date(clock).toISOString()), ...extra });
     return {
       tenantId: "t1",
       webhookId: "wh_1",

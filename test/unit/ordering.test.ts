@@ -5,7 +5,7 @@ import { TERMINAL_STATUSES } from "../../functions/domain/model.ts";
 import { ORDER_CLAIM_LEASE_MS, type OrderState, placeOf } from "../../functions/domain/ordering.ts";
 import type { StoredDelivery } from "../../functions/domain/ports.ts";
 import { afterOrderedStep, type OrderingDeps, takeTurn } from "../../functions/services/ordering.ts";
-import { memoryOrderStore } from "../support/memory-order-store.ts";
+import { memoryOrderStore, pendingDelivery } from "../support/memory-order-store.ts";
 
 const NOW = Date.parse("2026-11-25T12:00:00.000Z");
 
@@ -63,22 +63,7 @@ describe("placeOf", () => {
 function orderWorld(ids: readonly string[]) {
   let clock = NOW;
   const records = new Map<string, StoredDelivery>(
-    ids.map((id) => [
-      id,
-      {
-        id,
-        tenantId: "t1",
-        webhookId: "wh_1",
-        eventId: `evt_${id}`,
-        eventType: "memory.created",
-        status: "pending",
-        attemptCount: 0,
-        createdAt: new Date(NOW).toISOString(),
-        scheduleStart: 0,
-        parked: false,
-        redrives: 0,
-      },
-    ]),
+    ids.map((id) => [id, pendingDelivery(id, new Date(NOW).toISOString())]),
   );
   const resumed: DeliveryMessage[] = [];
   const order = memoryOrderStore(() => records.values());
