@@ -348,6 +348,12 @@ export interface components {
             filter?: {
                 [key: string]: unknown;
             };
+            /**
+             * @description fifo: deliveries are attempted one at a time, in the order their events were accepted, a failing one holding the later ones until it ends; none: each delivery goes on its own
+             * @default none
+             * @enum {string}
+             */
+            ordering?: "none" | "fifo";
         };
         UpdateWebhook: {
             url?: string;
@@ -369,6 +375,11 @@ export interface components {
             filter?: {
                 [key: string]: unknown;
             } | null;
+            /**
+             * @description fifo: deliveries are attempted one at a time, in the order their events were accepted, a failing one holding the later ones until it ends; none: each delivery goes on its own
+             * @enum {string}
+             */
+            ordering?: "none" | "fifo";
         };
         PublishEvent: {
             type: string;
@@ -397,6 +408,11 @@ export interface components {
             filter: {
                 [key: string]: unknown;
             } | null;
+            /**
+             * @description fifo: deliveries are attempted one at a time, in the order their events were accepted, a failing one holding the later ones until it ends; none: each delivery goes on its own
+             * @enum {string}
+             */
+            ordering: "none" | "fifo";
             /** @enum {string} */
             circuit_state: "closed" | "open" | "half_open";
             circuit_opened_at: string | null;
@@ -423,6 +439,11 @@ export interface components {
             filter: {
                 [key: string]: unknown;
             } | null;
+            /**
+             * @description fifo: deliveries are attempted one at a time, in the order their events were accepted, a failing one holding the later ones until it ends; none: each delivery goes on its own
+             * @enum {string}
+             */
+            ordering: "none" | "fifo";
             /** @enum {string} */
             circuit_state: "closed" | "open" | "half_open";
             circuit_opened_at: string | null;
@@ -452,6 +473,11 @@ export interface components {
                 filter: {
                     [key: string]: unknown;
                 } | null;
+                /**
+                 * @description fifo: deliveries are attempted one at a time, in the order their events were accepted, a failing one holding the later ones until it ends; none: each delivery goes on its own
+                 * @enum {string}
+                 */
+                ordering: "none" | "fifo";
                 /** @enum {string} */
                 circuit_state: "closed" | "open" | "half_open";
                 circuit_opened_at: string | null;

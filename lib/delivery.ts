@@ -143,7 +143,8 @@ export class HooklineDelivery extends Construct {
       // Attempts, stats and parked deliveries; a continued fan-out writes a page of deliveries, in one
       // batch when fresh and one conditional put each when resumed.
       grantTableAccess(fn, props.eventsTable, {
-        actions: ["GetItem", "PutItem", "UpdateItem", "BatchWriteItem"],
+        // Query: an ordered webhook's next waiting delivery, read from its own partition.
+        actions: ["GetItem", "Query", "PutItem", "UpdateItem", "BatchWriteItem"],
         queriedIndexes: [PARKED_INDEX],
       });
       // The queues for circuit probes, released and deferred deliveries; the dead-letter queue for a

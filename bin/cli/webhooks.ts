@@ -24,12 +24,13 @@ export function webhookCommands(program: Command): void {
       }
       printLines(
         tableOrEmpty(
-          ["ID", "URL", "EVENT TYPES", "FILTER", "ACTIVE", "CIRCUIT", "CREATED"],
+          ["ID", "URL", "EVENT TYPES", "FILTER", "ORDERING", "ACTIVE", "CIRCUIT", "CREATED"],
           all.map((webhook) => [
             webhook.id,
             webhook.url,
             webhook.event_types.join(","),
             webhook.filter === null ? "" : truncated(JSON.stringify(webhook.filter), FILTER_COLUMN_WIDTH),
+            webhook.ordering,
             webhook.active ? "yes" : `no${webhook.disabled_reason ? ` (${webhook.disabled_reason})` : ""}`,
             webhook.circuit_state,
             webhook.created_at,
@@ -62,6 +63,7 @@ export function webhookCommands(program: Command): void {
             "filter",
             resource.filter === null ? "none (every event of its types)" : JSON.stringify(resource.filter),
           ],
+          ["ordering", resource.ordering === "fifo" ? "fifo (one at a time, in the order accepted)" : "none"],
           ["description", resource.description || undefined],
           ["active", resource.active ? "yes" : "no"],
           ["disabled because", resource.disabled_reason ?? undefined],

@@ -271,6 +271,13 @@ export function dynamoDeliveryStore(
         .set(TableKey.dueShard, dueShardOf(message.deliveryId))
         .set(TableKey.dueAt, dueAfter(step.until));
     }
+    if (step.kind === "queued") {
+      // Still waiting, not stalled: the reconciler leaves it be until its turn is likely to have come.
+      const until = step.until !== undefined && Date.parse(step.until) > now.getTime() ? step.until : now;
+      return update
+        .set(TableKey.dueShard, dueShardOf(message.deliveryId))
+        .set(TableKey.dueAt, dueAfter(until));
+    }
     if (step.kind === "parked") {
       return update
         .set("next_attempt_at", step.until)

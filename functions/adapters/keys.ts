@@ -48,6 +48,8 @@ export const Keys = {
   webhookDeliveries: (tenantId: string, webhookId: string) => `TENANT#${tenantId}#WEBHOOK#${webhookId}`,
   delivery: (deliveryId: string) => `DELIVERY#${deliveryId}`,
   deliveryPrefix: "DELIVERY#",
+  /** An ordered webhook's order record (see ordering.ts), beside its deliveries. */
+  deliveryOrder: "ORDER",
   /** A webhook's stats counters live beside its deliveries, one item per hour. */
   statsHour: (hour: string) => `STATS#${hour}`,
   /** Deployment-wide settings Hookline keeps for itself, outside every tenant's partitions. */

@@ -47,6 +47,8 @@ interface WebhookItem {
    * JavaScript's safe integers, and a pattern may compare with any number a publisher sends.
    */
   readonly filter?: string;
+  /** Written only for `fifo`: a webhook without it is unordered. */
+  readonly ordering?: "fifo";
 }
 
 /** The value of the sparse open-circuit index key; the attribute exists only while a circuit is not closed. */
@@ -89,6 +91,7 @@ function settingAttributes(webhook: Webhook) {
       : { rate_limit_per_second: webhook.rateLimitPerSecond }),
     ...(webhook.metadata ? { metadata: webhook.metadata } : {}),
     ...(webhook.filter ? { filter: JSON.stringify(webhook.filter) } : {}),
+    ...(webhook.ordering === "fifo" ? { ordering: "fifo" as const } : {}),
   };
 }
 
@@ -129,6 +132,7 @@ function fromItem(item: Record<string, unknown>): Webhook {
       : { rateLimitPerSecond: stored.rate_limit_per_second }),
     ...(stored.metadata ? { metadata: stored.metadata } : {}),
     ...(stored.filter ? { filter: JSON.parse(stored.filter) } : {}),
+    ...(stored.ordering === "fifo" ? { ordering: "fifo" as const } : {}),
     circuit:
       stored.circuit_state === undefined
         ? CLOSED_CIRCUIT
@@ -176,6 +180,7 @@ const UPDATABLE = [
   "rate_limit_per_second",
   "metadata",
   "filter",
+  "ordering",
   "secret",
   "previous_secret",
   "previous_secret_expires_at",

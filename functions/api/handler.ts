@@ -134,6 +134,7 @@ function webhookPatch(body: ReturnType<typeof UpdateWebhookBody.parse>): Webhook
     ...(body.rate_limit_per_second === undefined ? {} : { rateLimitPerSecond: body.rate_limit_per_second }),
     ...(body.metadata === undefined ? {} : { metadata: body.metadata }),
     ...(body.filter === undefined ? {} : { filter: body.filter }),
+    ...(body.ordering === undefined ? {} : { ordering: body.ordering }),
   };
 }
 const { deliveries, events, stats } = stores;
@@ -206,6 +207,7 @@ const routes: Record<
           : { rateLimitPerSecond: body.rate_limit_per_second }),
         ...(body.metadata === undefined ? {} : { metadata: body.metadata }),
         ...(body.filter === undefined ? {} : { filter: body.filter }),
+        ordering: body.ordering,
       },
     );
     logger.info("webhook registered", { webhook_id: webhook.id });

@@ -12,6 +12,7 @@ import {
   ListDeliveriesQuery,
   ListEventsQuery,
   ListWebhooksQuery,
+  OrderingSchema,
   PublishEventBody,
   RecoverBody,
   SentRequestShape,
@@ -57,6 +58,7 @@ const WebhookShape = z.object({
     .record(z.string(), z.unknown())
     .nullable()
     .describe("the EventBridge pattern events must match; null: every event of its types"),
+  ordering: OrderingSchema,
   circuit_state: z.enum(["closed", "open", "half_open"]),
   circuit_opened_at: z.string().nullable(),
   created_at: z.string(),

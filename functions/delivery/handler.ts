@@ -15,6 +15,7 @@ import { httpSender } from "../adapters/http-sender.ts";
 import { dynamoInFlightSlots } from "../adapters/in-flight.ts";
 import { logger } from "../adapters/logger.ts";
 import { metrics, publishMetrics } from "../adapters/metrics.ts";
+import { dynamoDeliveryOrderStore } from "../adapters/order-store.ts";
 import { dynamoRateLimiter } from "../adapters/rate-limiter.ts";
 import { startRetryWorkflow } from "../adapters/retry-workflow.ts";
 import { sfn } from "../adapters/sfn.ts";
@@ -26,10 +27,12 @@ import { DeliveryMessageSchema, QueueMessageSchema } from "../domain/messages.ts
 import { StatsBatch } from "../domain/stats.ts";
 import {
   type DeliveryServiceDeps,
+  orderingDeps,
   processDelivery,
   processQueueMessage,
   type WorkflowAnswer,
 } from "../services/delivery-step.ts";
+import { takeTurn } from "../services/ordering.ts";
 import { MAX_ATTEMPT_TIMEOUT_SECONDS } from "../shared/limits.ts";
 
 const config = loadConfig([
@@ -56,6 +59,13 @@ const lanes = deliveryLanes(config);
 const queueSends = sqsQueueSends(sqs, lanes, config.deadLetterQueueUrl);
 const rateLimiter = dynamoRateLimiter(dynamodb, config.webhooksTable);
 const stats = new StatsBatch();
+const queue = sqsDeliveryQueue(sqs, lanes);
+const ordering = orderingDeps({
+  order: dynamoDeliveryOrderStore(dynamodb, config.eventsTable, config.retentionDays),
+  deliveries: stores.deliveries,
+  queue,
+  now: () => new Date(),
+});
 
 /**
  * Writes the invocation's stats counters. A failure here costs only counts, never a delivery, so it is
@@ -105,10 +115,11 @@ const deps: DeliveryServiceDeps = {
       // A probe outlives the longest attempt a webhook may ask for, and then some.
       probeTimeoutSeconds: MAX_ATTEMPT_TIMEOUT_SECONDS + 30,
     },
+    takeTurn: (message) => takeTurn(ordering, message),
   },
   deliveries: stores.deliveries,
   circuits: stores.webhooks,
-  queue: sqsDeliveryQueue(sqs, lanes),
+  queue,
   // SQS delays at most 15 minutes; a longer cooldown is covered by sending the probe again.
   sendProbe: queueSends.sendProbe,
   startRetry: (next, waitSeconds) => startRetryWorkflow(sfn, config.retryStateMachineArn, next, waitSeconds),
@@ -122,6 +133,7 @@ const deps: DeliveryServiceDeps = {
     slots: dynamoInFlightSlots(dynamodb, config.webhooksTable),
     limit: config.maxDeliveriesInFlightPerWebhook,
   },
+  ordering,
 };
 
 /** What continuing a large fan-out needs: the same stores and queues as ingest. */

@@ -9,6 +9,7 @@ import {
 import { customHeaderProblems } from "./custom-headers.ts";
 import type { DeliveryMessage } from "./messages.ts";
 import type { AttemptRecord, Webhook } from "./model.ts";
+import type { Turn } from "./ordering.ts";
 import { MAX_SLOT_LATENESS_MS, MAX_SLOT_RESERVATIONS } from "./rate-limit.ts";
 import {
   type AttemptClass,
@@ -150,6 +151,11 @@ export type DeliveryStep =
   /** The endpoint's circuit is open: no request was made; wait for the circuit. */
   | { readonly kind: "parked"; readonly until: string }
   /**
+   * An ordered webhook's earlier delivery is not over: no request was made; this one waits its turn,
+   * and is queued when it comes (or driven on by the reconciler after `until`, if given).
+   */
+  | { readonly kind: "queued"; readonly until?: string }
+  /**
    * The webhook's rate limit gave this delivery a slot too far out to wait for here: no request was
    * made; the delivery comes back after `waitSeconds`, shortly before its slot (`slotAt`), and keeps it.
    */
@@ -197,6 +203,11 @@ export interface DeliveryPorts {
   readonly userAgent: string;
   readonly defaultSchedule: readonly number[];
   readonly circuitPolicy: CircuitPolicy;
+  /**
+   * Whether it is this delivery's turn, asked only for webhooks with `ordering: "fifo"` (ordering.ts);
+   * absent, no webhook's deliveries are ordered.
+   */
+  readonly takeTurn?: (message: DeliveryMessage) => Promise<Turn>;
 }
 
 export interface StepResult {
@@ -238,6 +249,17 @@ export async function deliveryStep(ports: DeliveryPorts, message: DeliveryMessag
       responseBody: "",
     };
     return { step: { kind: "failed", reason: unsendable, attempt }, webhook, wasProbe: false };
+  }
+  // Before the circuit: a delivery that waits its turn neither spends a probe nor parks on the circuit.
+  if (webhook.ordering === "fifo" && ports.takeTurn) {
+    const turn = await ports.takeTurn(message);
+    if (turn.kind === "wait") {
+      const step: DeliveryStep = {
+        kind: "queued",
+        ...(turn.until === undefined ? {} : { until: turn.until }),
+      };
+      return { step, webhook, wasProbe: false };
+    }
   }
 
   const admission = await admitted(ports, webhook);

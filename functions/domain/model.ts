@@ -40,8 +40,18 @@ export interface Webhook {
    * it does not match gets no delivery to this webhook. Absent: every event of its types.
    */
   readonly filter?: EventPattern;
+  /**
+   * `fifo`: the webhook's deliveries are attempted one at a time, in the order their events were
+   * accepted (see ordering.ts). Absent: `none`, each delivery goes on its own.
+   */
+  readonly ordering?: "fifo";
   readonly circuit: Circuit;
 }
+
+/** How a webhook's deliveries are sequenced: `fifo` one at a time in acceptance order, `none` freely. */
+export type Ordering = "none" | "fifo";
+
+export const ORDERINGS: readonly Ordering[] = ["none", "fifo"];
 
 export type EventSource = "api" | "eventbridge";
 

@@ -8,6 +8,7 @@ import type { CursorPosition } from "./cursor.ts";
 import type { DeliveryStep } from "./deliver.ts";
 import type { DeadLetterMessage, DeliveryMessage, ProbeMessage } from "./messages.ts";
 import type { Delivery, DeliveryStatus, StoredEvent, Webhook } from "./model.ts";
+import type { OrderState } from "./ordering.ts";
 import type { PublishAdmission } from "./rate-limit.ts";
 import type { SettingsRevision } from "./sent-request.ts";
 
@@ -263,6 +264,51 @@ export interface DeliveryStore extends DeliveryRecorder, DeliveryHistory {
     deliveryId: string,
     now: Date,
   ): Promise<StoredDelivery | undefined>;
+}
+
+// ---- Ordered delivery (ordering.ts) ----
+
+/** Claims one attempt of a delivery of an ordered webhook: the attempt `attempt`, held until `until`. */
+export interface OrderClaim {
+  readonly deliveryId: string;
+  readonly attempt: number;
+  /** Epoch ms. */
+  readonly until: number;
+  readonly now: number;
+}
+
+export interface DeliveryOrderStore {
+  /** The webhook's order record, read strongly consistent (empty when it has none). */
+  state(tenantId: string, webhookId: string): Promise<OrderState>;
+  /**
+   * Claims an attempt, making its delivery the head (and `last`) if it is not yet, only if the head is
+   * still `expectedHead`: when that is the delivery itself, only if no live claim holds this attempt;
+   * when undefined (nothing in progress), only if `last` is before the delivery. Says whether it did.
+   */
+  claim(
+    tenantId: string,
+    webhookId: string,
+    claim: OrderClaim,
+    expectedHead: string | undefined,
+  ): Promise<boolean>;
+  /** Hands back the claim of an attempt that made no request (parked, deferred); the head stays. */
+  release(tenantId: string, webhookId: string, deliveryId: string, attempt: number): Promise<void>;
+  /**
+   * Moves the head from `from` on to `to`, unclaimed (absent: nothing in progress), only if the head is
+   * still `from`; `from` undefined: only if nothing is in progress and `last` is before `to`. Says
+   * whether it did.
+   */
+  advance(
+    tenantId: string,
+    webhookId: string,
+    from: string | undefined,
+    to: string | undefined,
+  ): Promise<boolean>;
+  /**
+   * The first delivery after `after` (in id order; "" for the first of all) that has not ended, read
+   * strongly consistent; undefined when none is within a bounded read.
+   */
+  nextWaiting(tenantId: string, webhookId: string, after: string): Promise<StoredDelivery | undefined>;
 }
 
 /** A record (event or delivery) whose next step was due before now, decoded. */

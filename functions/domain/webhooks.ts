@@ -7,7 +7,7 @@ import { ConflictError, LimitExceededError, NotFoundError, ValidationError } fro
 import { type EventPattern, patternPathText, patternProblem } from "./event-pattern.ts";
 import { assertValidSubscriptions } from "./event-types.ts";
 import { newWebhookId } from "./ids.ts";
-import type { Webhook } from "./model.ts";
+import type { Ordering, Webhook } from "./model.ts";
 import type { WebhookStore } from "./ports.ts";
 import { validateRetrySchedule } from "./retry-schedule.ts";
 import { rotatedSecret } from "./secret-rotation.ts";
@@ -39,6 +39,7 @@ export interface NewWebhook {
   readonly rateLimitPerSecond?: number;
   readonly metadata?: Readonly<Record<string, string>>;
   readonly filter?: EventPattern;
+  readonly ordering?: Ordering;
 }
 
 /**
@@ -56,6 +57,7 @@ export interface WebhookPatch {
   readonly rateLimitPerSecond?: number | null;
   readonly metadata?: Readonly<Record<string, string>>;
   readonly filter?: EventPattern | null;
+  readonly ordering?: Ordering;
 }
 
 /** Refuses a filter the matcher could not evaluate, naming the first problem's place in it. */
@@ -115,6 +117,7 @@ export async function registerWebhook(
     ...(input.rateLimitPerSecond === undefined ? {} : { rateLimitPerSecond: input.rateLimitPerSecond }),
     ...(input.metadata && Object.keys(input.metadata).length > 0 ? { metadata: { ...input.metadata } } : {}),
     ...(input.filter === undefined ? {} : { filter: input.filter }),
+    ...(input.ordering === "fifo" ? { ordering: "fifo" as const } : {}),
     circuit: CLOSED_CIRCUIT,
   };
   if (!(await deps.store.create(webhook, deps.maxWebhooksPerTenant))) {
@@ -154,6 +157,8 @@ export function applyWebhookPatch(webhook: Webhook, patch: WebhookPatch, now: Da
   }
   if (patch.filter === null) delete next.filter;
   else if (patch.filter !== undefined) next.filter = patch.filter;
+  if (patch.ordering === "none") delete next.ordering;
+  else if (patch.ordering === "fifo") next.ordering = "fifo";
   if (patch.active !== undefined) {
     next.active = patch.active;
     if (patch.active && webhook.disabledReason !== undefined) {

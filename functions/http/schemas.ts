@@ -18,7 +18,7 @@ import {
   MAX_PATTERN_VALUES,
   patternProblem,
 } from "../domain/event-pattern.ts";
-import type { AttemptRecord, Delivery, Webhook } from "../domain/model.ts";
+import { type AttemptRecord, type Delivery, ORDERINGS, type Webhook } from "../domain/model.ts";
 import {
   DEFAULT_PORTAL_LINK_SECONDS,
   MAX_PORTAL_LINK_SECONDS,
@@ -104,6 +104,13 @@ const filter = z
     `an EventBridge event pattern matched against {"type": <event type>, "data": <event data>}: exact values, prefix, suffix, anything-but, numeric, exists, equals-ignore-case, wildcard, cidr and $or; at most ${MAX_PATTERN_BYTES} bytes of JSON, ${MAX_PATTERN_DEPTH} levels of fields and ${MAX_PATTERN_VALUES} values`,
   );
 
+/** A webhook's `ordering`, as given and as shown. */
+export const OrderingSchema = z
+  .enum(ORDERINGS)
+  .describe(
+    "fifo: deliveries are attempted one at a time, in the order their events were accepted, a failing one holding the later ones until it ends; none: each delivery goes on its own",
+  );
+
 export const CreateWebhookBody = z.strictObject({
   url,
   event_types: eventTypes,
@@ -115,6 +122,7 @@ export const CreateWebhookBody = z.strictObject({
   rate_limit_per_second: rateLimit.optional(),
   metadata: metadata.optional(),
   filter: filter.optional(),
+  ordering: OrderingSchema.default("none"),
 });
 
 /**
@@ -134,6 +142,7 @@ export const UpdateWebhookBody = z
     rate_limit_per_second: rateLimit.nullable().optional(),
     metadata: metadata.optional(),
     filter: filter.nullable().optional(),
+    ordering: OrderingSchema.optional(),
   })
   .refine((body) => Object.keys(body).length > 0, { message: "give at least one field to change" });
 
@@ -289,6 +298,7 @@ export function webhookResource(webhook: Webhook) {
     rate_limit_per_second: webhook.rateLimitPerSecond ?? null,
     metadata: webhook.metadata ?? {},
     filter: webhook.filter ?? null,
+    ordering: webhook.ordering ?? "none",
     ...circuitView(webhook.circuit),
     created_at: webhook.createdAt,
     updated_at: webhook.updatedAt,

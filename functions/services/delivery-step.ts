@@ -17,6 +17,7 @@ import { TERMINAL_STATUSES } from "../domain/model.ts";
 import type {
   CircuitStore,
   DeliveryKey,
+  DeliveryOrderStore,
   DeliveryQueue,
   DeliveryStore,
   InFlightLease,
@@ -29,6 +30,7 @@ import type {
 import { continueFanOut } from "../domain/publish.ts";
 import type { StatsBatch } from "../domain/stats.ts";
 import { MetricName, RetryStep } from "../shared/names.ts";
+import { afterOrderedStep, type OrderingDeps } from "./ordering.ts";
 
 /** What the delivery function answers the retry workflow. */
 export type WorkflowAnswer =
@@ -59,6 +61,23 @@ export interface DeliveryServiceDeps {
   readonly stats: Pick<StatsBatch, "add">;
   /** Each webhook's cap on deliveries in flight; absent, deliveries are not capped per webhook. */
   readonly inFlight?: { readonly slots: InFlightSlots; readonly limit: number };
+  /** What ordered webhooks' deliveries take their turns with (`orderingDeps`); absent, none are ordered. */
+  readonly ordering?: OrderingDeps;
+}
+
+/** What ordered delivery needs: a waiting delivery whose turn comes is resumed through the queue. */
+export function orderingDeps(deps: {
+  readonly order: DeliveryOrderStore;
+  readonly deliveries: DeliveryStore;
+  readonly queue: DeliveryQueue;
+  readonly now: () => Date;
+}): OrderingDeps {
+  return {
+    order: deps.order,
+    deliveries: deps.deliveries,
+    sendNext: (delivery) => deps.queue.enqueue([resumeMessage(delivery, delivery.createdAt)]),
+    now: deps.now,
+  };
 }
 
 const DONE: WorkflowAnswer = { [RetryStep.next]: RetryStep.done };
@@ -152,6 +171,8 @@ export async function processDelivery(
     ...(result.wasProbe ? { probe: true } : {}),
   });
   if (!recorded) return DONE;
+  if (deps.ordering && result.webhook?.ordering === "fifo")
+    await afterOrderedStep(deps.ordering, message, step);
 
   switch (step.kind) {
     case "deferred": {

@@ -298,7 +298,7 @@ describe("production wiring", () => {
       });
     });
 
-    it("gives both delivery functions tenants' webhooks and deliveries, without deletes", () => {
+    it("gives both delivery functions tenants' webhooks and deliveries (an ordered webhook's next one is queried), without deletes", () => {
       for (const fragment of ["DeliveryFunction", "DeliveryPriorityFunction"]) {
         expect(tableAccess(template, fragment, "WebhooksTable"), fragment).toEqual({
           actions: dynamo("GetItem", "PutItem", "Query", "UpdateItem"),
@@ -306,7 +306,7 @@ describe("production wiring", () => {
           indexes: [],
         });
         expect(tableAccess(template, fragment, "EventsTable"), fragment).toEqual({
-          actions: dynamo("BatchWriteItem", "GetItem", "PutItem", "UpdateItem"),
+          actions: dynamo("BatchWriteItem", "GetItem", "PutItem", "Query", "UpdateItem"),
           leadingKeys: [undefined],
           indexes: [PARKED_INDEX],
         });

@@ -319,6 +319,22 @@ describe("bad input gets a clear 4xx", () => {
       },
       "filter.data.a.b.c.d",
     ],
+    [
+      "an unknown ordering",
+      { url: "http://127.0.0.1:9/x", event_types: ["*"], ordering: "lifo" },
+      "ordering",
+    ],
+    [
+      "an ordering in capitals",
+      { url: "http://127.0.0.1:9/x", event_types: ["*"], ordering: "FIFO" },
+      "ordering",
+    ],
+    ["a null ordering", { url: "http://127.0.0.1:9/x", event_types: ["*"], ordering: null }, "ordering"],
+    [
+      "an ordering that is not a string",
+      { url: "http://127.0.0.1:9/x", event_types: ["*"], ordering: true },
+      "ordering",
+    ],
   ])("rejects a webhook with %s", async (_case, body, path) => {
     const response = await callApi("POST", "/v1/webhooks", { body });
     expect(response.status).toBe(400);

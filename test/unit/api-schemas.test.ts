@@ -15,7 +15,7 @@ const minimal = { url: "https://example.com/hooks", event_types: ["memory.create
 
 describe("the create body", () => {
   it("fills in defaults and keeps every setting", () => {
-    expect(CreateWebhookBody.parse(minimal)).toEqual({ ...minimal, active: true });
+    expect(CreateWebhookBody.parse(minimal)).toEqual({ ...minimal, active: true, ordering: "none" });
     const full = {
       ...minimal,
       description: "d",
@@ -26,6 +26,7 @@ describe("the create body", () => {
       rate_limit_per_second: 5,
       metadata: { team: "a" },
       filter: { data: { plan: ["pro", "enterprise"], amount: [{ numeric: [">=", 100] }] } },
+      ordering: "fifo",
     };
     expect(CreateWebhookBody.parse(full)).toEqual(full);
   });
@@ -36,6 +37,9 @@ describe("the create body", () => {
     ["a timeout of 31", { timeout_seconds: 31 }],
     ["a fractional timeout", { timeout_seconds: 1.5 }],
     ["a zero rate limit", { rate_limit_per_second: 0 }],
+    ["an unknown ordering", { ordering: "lifo" }],
+    ["an ordering in capitals", { ordering: "FIFO" }],
+    ["a null ordering", { ordering: null }],
     ["a reserved header", { headers: { "Content-Type": "text/plain" } }],
     ["a header with CRLF in its value", { headers: { "X-A": "a\r\nB: c" } }],
     ["a header with CRLF in its name", { headers: { "X-A\r\nB": "c" } }],
@@ -69,6 +73,7 @@ describe("the update body", () => {
     expect(UpdateWebhookBody.parse({ active: true })).toEqual({ active: true });
     expect(UpdateWebhookBody.parse({ timeout_seconds: null })).toEqual({ timeout_seconds: null });
     expect(UpdateWebhookBody.parse({ filter: null })).toEqual({ filter: null });
+    expect(UpdateWebhookBody.parse({ ordering: "none" })).toEqual({ ordering: "none" });
   });
 
   it("refuses an empty body, unknown fields and anything a create refuses", () => {
@@ -78,6 +83,8 @@ describe("the update body", () => {
       { timeout_seconds: 99 },
       { headers: { Host: "x" } },
       { url: "" },
+      { ordering: null },
+      { ordering: "lifo" },
       null,
     ]) {
       expect(UpdateWebhookBody.safeParse(body).success, JSON.stringify(body)).toBe(false);

@@ -9,10 +9,13 @@ import { TERMINAL_STATUSES, type Webhook } from "../../functions/domain/model.ts
 import type { CircuitStore, DeliveryStore, StoredDelivery } from "../../functions/domain/ports.ts";
 import {
   type DeliveryServiceDeps,
+  orderingDeps,
   processDelivery,
   processProbe,
 } from "../../functions/services/delivery-step.ts";
+import { takeTurn } from "../../functions/services/ordering.ts";
 import { MetricName, RetryStep } from "../../functions/shared/names.ts";
+import { memoryOrderStore, pendingDelivery } from "../support/memory-order-store.ts";
 
 const T0 = Date.parse("2026-11-25T12:00:00.000Z");
 const SCHEDULE = [1, 5, 30];
@@ -41,6 +44,8 @@ interface WorldOptions {
   readonly circuit?: Circuit;
   /** Another process's write that lands just before each of this process's circuit writes. */
   readonly interfere?: (stored: Circuit, round: number) => Circuit | undefined;
+  /** The webhook has `ordering: "fifo"`, with an in-memory order record. */
+  readonly ordered?: boolean;
 }
 
 /**
@@ -63,6 +68,7 @@ function world(options: WorldOptions = {}) {
     createdAt: new Date(T0).toISOString(),
     updatedAt: new Date(T0).toISOString(),
     circuit: options.circuit ?? CLOSED_CIRCUIT,
+    ...(options.ordered ? { ordering: "fifo" as const } : {}),
   };
   const records = new Map<string, StoredDelivery>();
   const sent: string[] = [];
@@ -213,6 +219,18 @@ function world(options: WorldOptions = {}) {
     log: { info: () => {}, warn: () => {}, error: () => {} },
     stats: { add: () => {} },
   };
+  if (options.ordered) {
+    const ordering = orderingDeps({
+      order: memoryOrderStore(() => records.values()).store,
+      deliveries,
+      queue: deps.queue,
+      now: deps.ports.now,
+    });
+    Object.assign(deps, {
+      ordering,
+      ports: { ...deps.ports, takeTurn: (message: DeliveryMessage) => takeTurn(ordering, message) },
+    });
+  }
 
   async function fromQueue(message: DeliveryMessage): Promise<void> {
     await processDelivery(deps, message, "queue");
@@ -244,20 +262,7 @@ function world(options: WorldOptions = {}) {
 
   /** A stored pending delivery and the queue message that fans out to it. */
   function pending(id: string, extra: Partial<StoredDelivery> = {}): DeliveryMessage {
-    records.set(id, {
-      id,
-      tenantId: "t1",
-      webhookId: "wh_1",
-      eventId: `evt_${id}`,
-      eventType: "memory.created",
-      status: "pending",
-      attemptCount: 0,
-      createdAt: new Date(clock).toISOString(),
-      scheduleStart: 0,
-      parked: false,
-      redrives: 0,
-      ...extra,
-    });
+    records.set(id, { ...pendingDelivery(id, new Date(clock).toISOString()), ...extra });
     return {
       tenantId: "t1",
       webhookId: "wh_1",
@@ -579,5 +584,32 @@ describe("a delivery driven through its steps (property)", () => {
       ),
       { numRuns: 200 },
     );
+  });
+});
+
+describe("an ordered webhook", () => {
+  it("sends one delivery at a time in id order, whatever order the messages arrive in, a failing one holding the rest through its retries", async () => {
+    const w = world({ ordered: true, outcomes: ["2xx", "2xx", "5xx", "5xx", "2xx", "2xx", "2xx"] });
+    const messages = ["d1", "d2", "d3", "d4", "d5"].map((id) => w.pending(id));
+    await w.deps.queue.enqueue([...messages].reverse());
+    await w.drain();
+
+    expect(w.sent).toEqual(["d1", "d2", "d3", "d3", "d3", "d4", "d5"]);
+    for (const id of ["d1", "d2", "d3", "d4", "d5"]) expect(w.record(id)?.status).toBe("delivered");
+    expect(attemptNumbers(w.record("d3"))).toEqual([1, 2, 3]);
+  });
+
+  it("parks only the delivery whose turn it is on an open circuit, and sends the rest after its probe", async () => {
+    const w = world({
+      ordered: true,
+      policy: { ...POLICY, failureThreshold: 1 },
+      outcomes: ["5xx", "2xx", "2xx"],
+    });
+    await w.deps.queue.enqueue(["d1", "d2"].map((id) => w.pending(id)));
+    await w.drain();
+
+    expect(w.sent).toEqual(["d1", "d1", "d2"]);
+    expect(w.probes.length).toBeGreaterThan(0);
+    expect(w.record("d2")?.status).toBe("delivered");
   });
 });

@@ -18,6 +18,7 @@ const webhook = {
   rate_limit_per_second: null,
   metadata: { team: "core" },
   filter: null,
+  ordering: "none",
   circuit_state: "closed",
   circuit_opened_at: null,
   created_at: "2026-11-25T12:00:00.000Z",

@@ -15,23 +15,12 @@ import {
   retryDelivery,
   type WebhookRecoveryDeps,
 } from "../../functions/services/recovery.ts";
+import { pendingDelivery } from "../support/memory-order-store.ts";
 
 const NOW = new Date("2026-11-25T12:00:00Z");
 
 function stored(id: string, status: DeliveryStatus, attemptCount: number): StoredDelivery {
-  return {
-    id,
-    tenantId: "t1",
-    webhookId: "wh_1",
-    eventId: `evt_${id}`,
-    eventType: "memory.created",
-    status,
-    attemptCount,
-    createdAt: "2026-11-25T11:00:00.000Z",
-    redrives: 0,
-    scheduleStart: 0,
-    parked: false,
-  };
+  return { ...pendingDelivery(id, "2026-11-25T11:00:00.000Z"), status, attemptCount };
 }
 
 /** Deliveries by id, re-opened the way the DynamoDB store does: only from failed or dead_lettered. */

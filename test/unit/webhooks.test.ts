@@ -75,6 +75,13 @@ describe("applying a patch", () => {
       expect(patched).not.toHaveProperty(field);
   });
 
+  it("orders a webhook with fifo and stops ordering it with none, which is stored as no setting", () => {
+    const ordered = applyWebhookPatch(disabled, { ordering: "fifo" }, now);
+    expect(ordered.ordering).toBe("fifo");
+    expect(applyWebhookPatch(ordered, { description: "x" }, now).ordering).toBe("fifo");
+    expect(applyWebhookPatch(ordered, { ordering: "none" }, now)).not.toHaveProperty("ordering");
+  });
+
   it("re-enables a deactivated webhook: clears the reason and closes its circuit with the next version", () => {
     const patched = applyWebhookPatch(disabled, { active: true }, now);
     expect(patched.active).toBe(true);
