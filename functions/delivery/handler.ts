@@ -30,7 +30,6 @@ import {
   processQueueMessage,
   type WorkflowAnswer,
 } from "../services/delivery-step.ts";
-import { MAX_ATTEMPT_TIMEOUT_SECONDS } from "../shared/limits.ts";
 
 const config = loadConfig([
   "webhooksTable",
@@ -102,8 +101,6 @@ const deps: DeliveryServiceDeps = {
     circuitPolicy: {
       failureThreshold: config.circuitFailureThreshold,
       cooldownSeconds: config.circuitCooldownSeconds,
-      // A probe outlives the longest attempt a webhook may ask for, and then some.
-      probeTimeoutSeconds: MAX_ATTEMPT_TIMEOUT_SECONDS + 30,
     },
   },
   deliveries: stores.deliveries,
