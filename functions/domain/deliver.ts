@@ -123,7 +123,7 @@ function attemptTimeoutMs(webhook: Webhook, defaultTimeoutMs: number): number {
 }
 
 /** What a probe may take beyond its attempt and a rate limit's wait: reads, the record, the circuit. */
-export const PROBE_BOOKKEEPING_SECONDS = 10;
+const PROBE_BOOKKEEPING_SECONDS = 10;
 
 /**
  * The circuit policy for one webhook. Its probe claim lasts as long as that webhook's probe can take —

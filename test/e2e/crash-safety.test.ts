@@ -110,10 +110,11 @@ it("loses no accepted event when the stack is SIGKILLed mid-run and started agai
   const second = stack;
   const readyAt = Date.now();
   const took = await settled(() => second.info, tenantId, webhooks, accepted, 180_000);
+  const settledAt = Date.now();
   const report = await audit(second.info, tenantId, webhooks, accepted, { extraEvents: true });
   console.log(
     `${describeReport("crash safety", report, took)}; ${inFlight.length} deliveries were in flight at the kill; ` +
-      recoveryTimeline(restartedAt, readyAt, Date.now(), { steady, recovering, slow }),
+      recoveryTimeline(restartedAt, readyAt, settledAt, { steady, recovering, slow }),
   );
   expect(report.problems).toEqual([]);
   expect(report.byStatus.delivered).toBe(report.deliveries);
