@@ -5,7 +5,7 @@ import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { MAX_ATTEMPT_TIMEOUT_SECONDS } from "../functions/shared/limits.ts";
+import { DELIVERY_FUNCTION_TIMEOUT_SECONDS } from "../functions/shared/limits.ts";
 import { EnvVar, PARKED_INDEX, WebhooksPartition } from "../functions/shared/names.ts";
 import { Setting } from "../functions/shared/settings.ts";
 import { acknowledge } from "./acknowledge.ts";
@@ -76,12 +76,7 @@ export class HooklineDelivery extends Construct {
       ["maxConcurrency", Setting.deliveryConcurrency, props.maxConcurrency],
     ]);
     const attemptTimeout = props.attemptTimeout ?? Duration.seconds(Setting.attemptTimeoutSeconds.default);
-    // Records of a batch are attempted in parallel, so one batch takes about one attempt's time: the
-    // longest a webhook may ask for, a rate limit's in-process wait (5 s), and the bookkeeping around
-    // them. Kept short: the queue's visibility timeout, and so the time to recover a message lost with
-    // its function, cannot be shorter.
-    const longestAttempt = Math.max(attemptTimeout.toSeconds(), MAX_ATTEMPT_TIMEOUT_SECONDS);
-    const functionTimeout = Duration.seconds(longestAttempt + 10);
+    const functionTimeout = Duration.seconds(DELIVERY_FUNCTION_TIMEOUT_SECONDS);
     this.visibilityTimeout = props.visibilityTimeout ?? functionTimeout.plus(Duration.seconds(5));
     const visibilitySeconds = this.visibilityTimeout.toSeconds();
     if (visibilitySeconds < functionTimeout.toSeconds() || visibilitySeconds > 43_200) {

@@ -33,7 +33,6 @@ import {
   type WorkflowAnswer,
 } from "../services/delivery-step.ts";
 import { takeTurn } from "../services/ordering.ts";
-import { MAX_ATTEMPT_TIMEOUT_SECONDS } from "../shared/limits.ts";
 
 const config = loadConfig([
   "webhooksTable",
@@ -112,8 +111,6 @@ const deps: DeliveryServiceDeps = {
     circuitPolicy: {
       failureThreshold: config.circuitFailureThreshold,
       cooldownSeconds: config.circuitCooldownSeconds,
-      // A probe outlives the longest attempt a webhook may ask for, and then some.
-      probeTimeoutSeconds: MAX_ATTEMPT_TIMEOUT_SECONDS + 30,
     },
     takeTurn: (message) => takeTurn(ordering, message),
   },

@@ -95,7 +95,7 @@ export function admit(circuit: Circuit, policy: CircuitPolicy, now: Date): Admis
 export function afterAttempt(
   circuit: Circuit,
   succeeded: boolean,
-  policy: CircuitPolicy,
+  policy: Pick<CircuitPolicy, "failureThreshold">,
   now: Date,
   wasProbe: boolean,
 ): AttemptResult {

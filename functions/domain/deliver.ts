@@ -129,7 +129,33 @@ export function outboundRequest(
       ),
     },
     body,
-    timeoutMs: webhook.timeoutSeconds === undefined ? defaultTimeoutMs : webhook.timeoutSeconds * 1000,
+    timeoutMs: attemptTimeoutMs(webhook, defaultTimeoutMs),
+  };
+}
+
+/** How long an attempt at this webhook waits for its endpoint: its own timeout, or the deployment's. */
+function attemptTimeoutMs(webhook: Webhook, defaultTimeoutMs: number): number {
+  return webhook.timeoutSeconds === undefined ? defaultTimeoutMs : webhook.timeoutSeconds * 1000;
+}
+
+/** What a probe may take beyond its attempt and a rate limit's wait: reads, the record, the circuit. */
+const PROBE_BOOKKEEPING_SECONDS = 10;
+
+/**
+ * The circuit policy for one webhook. Its probe claim lasts as long as that webhook's probe can take —
+ * its attempt timeout, a rate limit's in-process wait, the bookkeeping — rather than the longest attempt
+ * any webhook may ask for: a claim whose prober crashed holds the webhook's deliveries back until it
+ * lapses (a whole local stack killed mid-probe waited a minute for it).
+ */
+export function circuitPolicyFor(
+  ports: Pick<DeliveryPorts, "circuitPolicy" | "timeoutMs" | "maxSlotWaitMs">,
+  webhook: Webhook,
+): CircuitPolicy {
+  const rateLimitWaitMs = webhook.rateLimitPerSecond === undefined ? 0 : ports.maxSlotWaitMs;
+  const probeMs = attemptTimeoutMs(webhook, ports.timeoutMs) + rateLimitWaitMs;
+  return {
+    ...ports.circuitPolicy,
+    probeTimeoutSeconds: Math.ceil(probeMs / 1000) + PROBE_BOOKKEEPING_SECONDS,
   };
 }
 
@@ -202,7 +228,8 @@ export interface DeliveryPorts {
   readonly timeoutMs: number;
   readonly userAgent: string;
   readonly defaultSchedule: readonly number[];
-  readonly circuitPolicy: CircuitPolicy;
+  /** The probe claim's lifetime is not a deployment setting: `circuitPolicyFor` derives it per webhook. */
+  readonly circuitPolicy: Omit<CircuitPolicy, "probeTimeoutSeconds">;
   /**
    * Whether it is this delivery's turn, asked only for webhooks with `ordering: "fifo"` (ordering.ts);
    * absent, no webhook's deliveries are ordered.
@@ -350,11 +377,12 @@ export async function deliveryStep(ports: DeliveryPorts, message: DeliveryMessag
 /** Asks the circuit for admission; a probe must first win its conditional claim, or it waits. */
 async function admitted(ports: DeliveryPorts, webhook: Webhook): Promise<Admission> {
   const now = ports.now();
-  const admission = admit(webhook.circuit, ports.circuitPolicy, now);
+  const policy = circuitPolicyFor(ports, webhook);
+  const admission = admit(webhook.circuit, policy, now);
   if (admission.kind !== "probe") return admission;
   if (await ports.claimProbe(webhook, webhook.circuit, admission.claim)) return admission;
   return {
     kind: "wait",
-    until: new Date(now.getTime() + ports.circuitPolicy.probeTimeoutSeconds * 1000).toISOString(),
+    until: new Date(now.getTime() + policy.probeTimeoutSeconds * 1000).toISOString(),
   };
 }

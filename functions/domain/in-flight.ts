@@ -2,11 +2,13 @@
  * A webhook's cap on deliveries in flight (`maxDeliveriesInFlightPerWebhook`): a slow endpoint waits
  * its turn instead of holding the delivery concurrency every tenant shares. Each delivery leases one of
  * the webhook's `limit` slots before it sends and hands it back after; a lease expires on its own, so
- * a function that crashed mid-send holds its slot no longer than the longest attempt and then some.
+ * a function that crashed mid-send holds its slot no longer than it could have run. That is shorter
+ * than the queues' visibility timeout: when the messages of a crashed function come back, the slots
+ * it held are free for them.
  */
-import { MAX_ATTEMPT_TIMEOUT_SECONDS } from "../shared/limits.ts";
+import { DELIVERY_FUNCTION_TIMEOUT_SECONDS } from "../shared/limits.ts";
 
-export const IN_FLIGHT_LEASE_MS = (MAX_ATTEMPT_TIMEOUT_SECONDS + 30) * 1000;
+export const IN_FLIGHT_LEASE_MS = DELIVERY_FUNCTION_TIMEOUT_SECONDS * 1000;
 
 /**
  * How long a delivery that found its webhook's slots taken waits in the queue before it tries again:

@@ -6,6 +6,7 @@
 import { admit, afterAttempt, type CircuitTransition } from "../domain/circuit.ts";
 import {
   type CircuitChange,
+  circuitPolicyFor,
   type DeliveryPorts,
   type DeliveryStep,
   deliveryStep,
@@ -367,7 +368,7 @@ export async function processProbe(deps: DeliveryServiceDeps, probe: ProbeMessag
     return;
   }
   const now = deps.ports.now();
-  const admission = admit(webhook.circuit, deps.ports.circuitPolicy, now);
+  const admission = admit(webhook.circuit, circuitPolicyFor(deps.ports, webhook), now);
   if (admission.kind === "wait") {
     const seconds = Math.max(1, Math.ceil((Date.parse(admission.until) - now.getTime()) / 1000));
     await deps.sendProbe(probe, seconds);

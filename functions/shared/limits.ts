@@ -4,6 +4,15 @@
 export const MAX_ATTEMPT_TIMEOUT_SECONDS = 30;
 
 /**
+ * The delivery function's timeout. Records of a batch are attempted in parallel, so one batch takes
+ * about one attempt's time: the longest a webhook may ask for, a rate limit's in-process wait (5 s),
+ * and the bookkeeping around them. Kept short: the queues' visibility timeout, and so the time to
+ * recover a message lost with its function, cannot be shorter; and nothing a delivery holds (an
+ * in-flight slot) needs to outlive it.
+ */
+export const DELIVERY_FUNCTION_TIMEOUT_SECONDS = MAX_ATTEMPT_TIMEOUT_SECONDS + 10;
+
+/**
  * A test send (`POST /v1/webhooks/{id}/test`) waits at most this long for the endpoint, whatever the
  * webhook's own timeout: it answers inside an API request, and API Gateway gives up after 30 s.
  */

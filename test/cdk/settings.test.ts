@@ -4,6 +4,7 @@ import { TableV2 } from "aws-cdk-lib/aws-dynamodb";
 import { Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
 import { Queue } from "aws-cdk-lib/aws-sqs";
 import { beforeAll, describe, expect, it } from "vitest";
+import { IN_FLIGHT_LEASE_MS } from "../../functions/domain/in-flight.ts";
 import { DEFAULT_EVENT_TYPES } from "../../functions/shared/event-catalogue.ts";
 import { EnvVar, StackOutput } from "../../functions/shared/names.ts";
 import { HooklineApi } from "../../lib/api.ts";
@@ -269,6 +270,11 @@ describe("a Hookline with no props gets every documented @default", () => {
       Properties: { Description: Match.stringLikeRegexp("signs and POSTs") },
     });
     for (const fn of Object.values(deliveryFunctions)) expect(fn.Properties.Timeout).toBeLessThanOrEqual(45);
+    // An in-flight slot that a crashed function held lapses once it could no longer be running, so
+    // its messages find the slot free when they come back.
+    for (const fn of Object.values(deliveryFunctions))
+      expect(fn.Properties.Timeout * 1000).toBe(IN_FLIGHT_LEASE_MS);
+    expect(IN_FLIGHT_LEASE_MS).toBeLessThan(45_000);
     expect(stack.hookline.reconcileGraceSeconds).toBeGreaterThan(45);
     Annotations.fromStack(stack).hasNoWarning("*", Match.stringLikeRegexp("reconcileGrace"));
   });

@@ -108,13 +108,39 @@ it("loses no accepted event when the stack is SIGKILLed mid-run and started agai
   const restartedAt = Date.now();
   stack = await startStack({ name: "crash", fresh: false, env: CRASH_STACK_ENV });
   const second = stack;
+  const readyAt = Date.now();
   const took = await settled(() => second.info, tenantId, webhooks, accepted, 180_000);
-  const recoverySeconds = (Date.now() - restartedAt) / 1000;
+  const settledAt = Date.now();
   const report = await audit(second.info, tenantId, webhooks, accepted, { extraEvents: true });
   console.log(
     `${describeReport("crash safety", report, took)}; ${inFlight.length} deliveries were in flight at the kill; ` +
-      `all terminal ${recoverySeconds.toFixed(1)} s after the restart began`,
+      recoveryTimeline(restartedAt, readyAt, settledAt, { steady, recovering, slow }),
   );
   expect(report.problems).toEqual([]);
   expect(report.byStatus.delivered).toBe(report.deliveries);
 });
+
+/**
+ * Where the recovery time went, in seconds after the restart began: the stack's start (load makes it
+ * vary most), each receiver's first and last request after the restart, and the failures it answered.
+ */
+function recoveryTimeline(
+  restartedAt: number,
+  readyAt: number,
+  settledAt: number,
+  receivers: Readonly<Record<string, Receiver>>,
+): string {
+  const after = (at: number) => `${((at - restartedAt) / 1000).toFixed(1)} s`;
+  const perReceiver = Object.entries(receivers).map(([name, receiver]) => {
+    const since = receiver.requests.filter((request) => request.receivedAt >= restartedAt);
+    const first = since[0];
+    const last = since.at(-1);
+    if (!first || !last) return `${name} none`;
+    const failed = since.filter((request) => request.answer !== 200).length;
+    return `${name} ${since.length} (${failed} failed) from ${after(first.receivedAt)} to ${after(last.receivedAt)}`;
+  });
+  return (
+    `after the restart: ready at ${after(readyAt)}; requests ${perReceiver.join(", ")}; ` +
+    `all terminal ${after(settledAt)} after the restart began`
+  );
+}

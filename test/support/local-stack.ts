@@ -182,7 +182,15 @@ export interface DeliveryRecord {
   readonly event_id: string;
   readonly status: string;
   readonly attempt_count: number;
-  readonly attempts?: readonly { attempt: number; status_code?: number; error?: string }[];
+  /** The first attempts; the later ones are in `attempts_tail` (functions/domain/attempt-history.ts). */
+  readonly attempts?: readonly StoredAttempt[];
+  readonly attempts_tail?: readonly StoredAttempt[];
+}
+
+interface StoredAttempt {
+  readonly attempt: number;
+  readonly status_code?: number;
+  readonly error?: string;
 }
 
 /**

@@ -68,7 +68,7 @@ function ports(
     timeoutMs: 10_000,
     userAgent: "Hookline/1.2.3",
     defaultSchedule: [1, 5, 30, 300, 1800],
-    circuitPolicy: { failureThreshold: 5, cooldownSeconds: 300, probeTimeoutSeconds: 60 },
+    circuitPolicy: { failureThreshold: 5, cooldownSeconds: 300 },
     ...rest,
   };
 }
@@ -186,6 +186,37 @@ describe("deliveryStep", () => {
     const lost = await deliveryStep(loser, message);
     expect(lost.step.kind).toBe("parked");
     expect(loser.sent).toHaveLength(0);
+  });
+
+  it("takes over a probe claim once the webhook's own probe could no longer be running", async () => {
+    // A prober killed mid-probe leaves the circuit half-open. Its claim lasts the webhook's attempt
+    // timeout (10 s), a rate limit's wait when it has one (5 s) and the bookkeeping (10 s).
+    const halfOpenSince = (seconds: number): Circuit => ({
+      state: "half_open",
+      consecutiveFailures: 5,
+      openedAt: new Date(NOW.getTime() - 400_000).toISOString(),
+      probeClaimedAt: new Date(NOW.getTime() - seconds * 1000).toISOString(),
+      version: 4,
+    });
+    const stillRunning = ports({ webhookValue: { ...hook, circuit: halfOpenSince(19) } });
+    expect((await deliveryStep(stillRunning, message)).step).toEqual({
+      kind: "parked",
+      until: new Date(NOW.getTime() + 1_000).toISOString(),
+    });
+    expect(stillRunning.sent).toHaveLength(0);
+
+    const lapsed = ports({ webhookValue: { ...hook, circuit: halfOpenSince(20) } });
+    expect((await deliveryStep(lapsed, message)).wasProbe).toBe(true);
+    expect(lapsed.sent).toHaveLength(1);
+
+    const rateLimited = ports({
+      webhookValue: { ...hook, rateLimitPerSecond: 10, circuit: halfOpenSince(24) },
+    });
+    expect((await deliveryStep(rateLimited, message)).step.kind).toBe("parked");
+    const slow = ports({ webhookValue: { ...hook, timeoutSeconds: 30, circuit: halfOpenSince(39) } });
+    expect((await deliveryStep(slow, message)).step.kind).toBe("parked");
+    const slowLapsed = ports({ webhookValue: { ...hook, timeoutSeconds: 30, circuit: halfOpenSince(40) } });
+    expect((await deliveryStep(slowLapsed, message)).wasProbe).toBe(true);
   });
 
   it("opens the circuit on the failure that reaches the threshold", async () => {

@@ -19,7 +19,7 @@ import { memoryOrderStore, pendingDelivery } from "../support/memory-order-store
 
 const T0 = Date.parse("2026-11-25T12:00:00.000Z");
 const SCHEDULE = [1, 5, 30];
-const POLICY = { failureThreshold: 3, cooldownSeconds: 300, probeTimeoutSeconds: 60 };
+const POLICY = { failureThreshold: 3, cooldownSeconds: 300 };
 
 type Outcome = "2xx" | "5xx" | "timeout" | "429" | "410" | "4xx";
 

@@ -82,7 +82,7 @@ function setup(send: (url: string) => Promise<OutboundResult>) {
       timeoutMs: 10_000,
       userAgent: "Hookline/test",
       defaultSchedule: [1, 5],
-      circuitPolicy: { failureThreshold: 5, cooldownSeconds: 300, probeTimeoutSeconds: 60 },
+      circuitPolicy: { failureThreshold: 5, cooldownSeconds: 300 },
     },
     deliveries: deliveries as DeliveryStore,
     circuits: { saveCircuit: async () => true, deactivate: unused },

@@ -83,7 +83,7 @@ describe("deliveries after a rotation", () => {
       timeoutMs: 10_000,
       userAgent: "Hookline/test",
       defaultSchedule: [1],
-      circuitPolicy: { failureThreshold: 5, cooldownSeconds: 300, probeTimeoutSeconds: 60 },
+      circuitPolicy: { failureThreshold: 5, cooldownSeconds: 300 },
     };
   }
   const message = {
