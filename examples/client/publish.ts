@@ -2,7 +2,7 @@
  * The typed client in a few lines: publish an event, then list a webhook's deliveries. Run it after
  * the README's walkthrough, with its API and KEY exported and WH the webhook's id:
  *
- *     WH=wh_01K... node examples/client/publish.ts
+ *     WH=$WH node examples/client/publish.ts
  */
 import { createHooklineClient } from "hookline/client";
 

@@ -2,6 +2,7 @@ import { Validator } from "@seriousme/openapi-schema-validator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HooklineSchema } from "../../client/index.ts";
 import { DEFAULT_EVENT_TYPES } from "../../functions/shared/event-catalogue.ts";
+import { exampleEventData } from "../../functions/shared/event-example.ts";
 import { IngestRoute, ManagementRoute, PublicRoute } from "../../functions/shared/names.ts";
 import { answered, api, callApi, newTenant, useApiKey } from "../support/local-stack.ts";
 import { eventually, Receiver } from "../support/receiver.ts";
@@ -49,11 +50,16 @@ function expectError(response: { status: number; body: unknown }, status: number
 }
 
 describe("event types", () => {
-  it("lists the catalogue to a caller with a key, and to no one else", async () => {
+  it("lists the catalogue, each type with its schema and example, to a caller with a key, and to no one else", async () => {
     const response = await callApi("GET", "/v1/event-types");
     expect(response.status).toBe(200);
     expect(response.body).toEqual({
-      data: DEFAULT_EVENT_TYPES.map(({ name, description }) => ({ name, description })),
+      data: DEFAULT_EVENT_TYPES.map((definition) => ({
+        name: definition.name,
+        description: definition.description,
+        schema: definition.schema ?? null,
+        example: exampleEventData(definition),
+      })),
     });
     expect((await callApi("GET", "/v1/event-types", { apiKey: null })).status).toBe(401);
   });
