@@ -3,6 +3,7 @@
  * its API answers, the settings in effect that differ from the defaults, and how full its queues are.
  */
 import type { Command } from "commander";
+import { createHooklineClient } from "../../client/index.ts";
 import { queueDepth } from "../../functions/adapters/queue-depth.ts";
 import { OPEN_CIRCUIT_COUNT_CAP } from "../../functions/shared/limits.ts";
 import { StackOutput } from "../../functions/shared/names.ts";
@@ -91,7 +92,9 @@ function notRunning(target: Target): string | undefined {
 
 async function answers(url: string): Promise<boolean> {
   try {
-    const response = await fetch(`${url}/v1/health`, { signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) });
+    const { response } = await createHooklineClient({ baseUrl: url }).GET("/v1/health", {
+      signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS),
+    });
     return response.ok;
   } catch {
     return false;
