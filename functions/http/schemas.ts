@@ -48,26 +48,43 @@ const retrySchedule = z
   .array(z.number())
   .describe("delays in seconds after each failed attempt: at most 15, at most 3 days in all");
 
-// customHeaderProblems checks names and values, one problem per header; the limits are only described
-// here, for the OpenAPI document.
-const headers = z
-  .record(
-    z.string().meta({ minLength: 1, maxLength: MAX_HEADER_NAME_LENGTH, pattern: HEADER_NAME.source }),
-    z.string().meta({ maxLength: MAX_HEADER_VALUE_LENGTH, pattern: HEADER_VALUE.source }),
-  )
-  .superRefine((value, context) => {
-    for (const problem of customHeaderProblems(value, "")) {
+// zod's record skips a `__proto__` key without a word (it cannot be an own key of the object it builds),
+// so a map holding one is refused here rather than stored with that entry silently gone.
+function refusingPrototypeKey<Map extends z.ZodType>(map: Map) {
+  return z.preprocess((value, context) => {
+    if (value !== null && typeof value === "object" && Object.hasOwn(value, "__proto__")) {
       context.addIssue({
         code: "custom",
-        message: problem.message,
-        path: problem.path === "" ? [] : [problem.path.slice(1)],
+        message: "`__proto__` is not allowed as a name",
+        path: ["__proto__"],
       });
     }
-  })
-  .meta({ maxProperties: MAX_CUSTOM_HEADERS })
-  .describe(
-    "request headers sent with every delivery: values of visible ASCII, spaces and tabs; not webhook-*, proxy-*, content-*, host, user-agent or the hop-by-hop headers",
-  );
+    return value;
+  }, map);
+}
+
+// customHeaderProblems checks names and values, one problem per header; the limits are only described
+// here, for the OpenAPI document.
+const headers = refusingPrototypeKey(
+  z
+    .record(
+      z.string().meta({ minLength: 1, maxLength: MAX_HEADER_NAME_LENGTH, pattern: HEADER_NAME.source }),
+      z.string().meta({ maxLength: MAX_HEADER_VALUE_LENGTH, pattern: HEADER_VALUE.source }),
+    )
+    .superRefine((value, context) => {
+      for (const problem of customHeaderProblems(value, "")) {
+        context.addIssue({
+          code: "custom",
+          message: problem.message,
+          path: problem.path === "" ? [] : [problem.path.slice(1)],
+        });
+      }
+    })
+    .meta({ maxProperties: MAX_CUSTOM_HEADERS })
+    .describe(
+      "request headers sent with every delivery: values of visible ASCII, spaces and tabs; not webhook-*, proxy-*, content-*, host, user-agent or the hop-by-hop headers",
+    ),
+);
 
 const timeoutSeconds = z
   .number()
@@ -83,13 +100,15 @@ const rateLimit = z
   .max(10_000)
   .describe("most deliveries per second the endpoint accepts");
 
-const metadata = z
-  .record(z.string().min(1).max(MAX_METADATA_KEY_LENGTH), z.string().max(MAX_METADATA_VALUE_LENGTH))
-  .refine((value) => Object.keys(value).length <= MAX_METADATA_ENTRIES, {
-    message: `at most ${MAX_METADATA_ENTRIES} metadata entries`,
-  })
-  .meta({ maxProperties: MAX_METADATA_ENTRIES })
-  .describe("your own string labels, returned as given");
+const metadata = refusingPrototypeKey(
+  z
+    .record(z.string().min(1).max(MAX_METADATA_KEY_LENGTH), z.string().max(MAX_METADATA_VALUE_LENGTH))
+    .refine((value) => Object.keys(value).length <= MAX_METADATA_ENTRIES, {
+      message: `at most ${MAX_METADATA_ENTRIES} metadata entries`,
+    })
+    .meta({ maxProperties: MAX_METADATA_ENTRIES })
+    .describe("your own string labels, returned as given"),
+);
 
 // Any JSON at first, checked by the domain's validator alone: the API then refuses exactly what the
 // matcher could not evaluate, at the path of the first problem. Taken as parsed, like EventData.

@@ -163,6 +163,22 @@ describe("header maps thrown at the webhook schemas", () => {
       { numRuns: 300 },
     );
   }, 60_000);
+
+  it("refuse a `__proto__` name in headers or metadata instead of dropping that entry", () => {
+    const withPrototypeKey = JSON.parse('{"__proto__": "x", "X-Team": "blue"}');
+    for (const schema of [CreateWebhookBody, UpdateWebhookBody]) {
+      for (const field of ["headers", "metadata"]) {
+        const body = {
+          url: "https://example.com/hook",
+          event_types: ["memory.created"],
+          [field]: withPrototypeKey,
+        };
+        const parsed = schema.safeParse(body);
+        expect(parsed.success).toBe(false);
+        expect(parsed.error?.issues.map((issue) => issue.path)).toEqual([[field, "__proto__"]]);
+      }
+    }
+  });
 });
 
 describe("event data thrown at the publish path", () => {
