@@ -1,36 +1,57 @@
 import type { Webhook } from "../domain/model.ts";
 import type { WebhookReader } from "../domain/ports.ts";
 
+export interface WebhookCacheOptions {
+  /** How long a tenant's subscriptions version is reused before it is read again. */
+  readonly ttlMs: number;
+  readonly now: () => number;
+}
+
 /**
- * Reads webhooks for a warm delivery function: a healthy webhook's settings are reused for `ttlMs`,
- * which keeps DynamoDB reads far below one per delivery. Webhooks with failures are always read fresh,
- * so that every instance sees an opening circuit at once; so is every read that asks for `fresh`.
+ * Reads webhooks for a warm delivery function. A healthy webhook is kept with the tenant's
+ * subscriptions version it was read under, and reused while that version holds: the version (one read
+ * a tenant every `ttlMs`, on one of its 8 copies) moves with every change to the tenant's webhooks and
+ * every circuit that opens, so a change reaches every instance within `ttlMs`, and the tenant's own
+ * partition, where its webhooks live, is read only when one of them changed. Per webhook it would be a
+ * read every `ttlMs` by every instance, which at fan-out 10 was the tenant's hottest key (issue 14).
  *
- * An eventually consistent read can miss a webhook created a moment ago, or answer the version from
- * before a change: a miss, a version older than the one the caller knows of (`atLeast`), or a webhook
- * with failures (whose circuit may have opened since) is read again strongly consistent before anyone
- * decides on it, and a miss is never cached.
+ * Webhooks with failures are never cached, so that an instance that knows of them sees an opening
+ * circuit at once; neither is a miss. Every webhook read is strongly consistent, after the version:
+ * a change between the two leaves the webhook newer than its version, which only costs a read later.
+ * A webhook older than the version the caller knows of (`atLeast`) is read again, as is every read that
+ * asks for `fresh`.
  */
 export function cachedWebhookReader(
   store: { get(tenantId: string, webhookId: string, consistent?: boolean): Promise<Webhook | undefined> },
-  options: { readonly ttlMs: number; readonly now: () => number },
+  subscriptionsVersion: (tenantId: string) => Promise<number>,
+  options: WebhookCacheOptions,
 ): WebhookReader {
-  const cache = new Map<string, { readonly webhook: Webhook; readonly expires: number }>();
-  const recentEnough = (webhook: Webhook | undefined, atLeast: string | undefined): webhook is Webhook =>
-    webhook !== undefined && (atLeast === undefined || webhook.updatedAt >= atLeast);
+  const cache = new Map<string, { readonly webhook: Webhook; readonly version: number }>();
+  const versions = new Map<string, { readonly version: Promise<number>; readonly expires: number }>();
+  /** Concurrent deliveries of a tenant share one read of its version. */
+  const tenantVersion = (tenantId: string): Promise<number> => {
+    const known = versions.get(tenantId);
+    if (known && known.expires > options.now()) return known.version;
+    const version = subscriptionsVersion(tenantId);
+    versions.set(tenantId, { version, expires: options.now() + options.ttlMs });
+    version.catch(() => {
+      if (versions.get(tenantId)?.version === version) versions.delete(tenantId);
+    });
+    return version;
+  };
   return async (tenantId, webhookId, fresh, atLeast) => {
     const key = `${tenantId}/${webhookId}`;
+    const version = await tenantVersion(tenantId);
     const cached = cache.get(key);
-    if (!fresh && cached && cached.expires > options.now() && recentEnough(cached.webhook, atLeast))
+    if (
+      !fresh &&
+      cached?.version === version &&
+      (atLeast === undefined || cached.webhook.updatedAt >= atLeast)
+    )
       return cached.webhook;
-    const isHealthy = (candidate: Webhook | undefined) =>
-      candidate?.circuit.state === "closed" && candidate.circuit.consecutiveFailures === 0;
-    let webhook = fresh ? undefined : await store.get(tenantId, webhookId);
-    // A stale read of a failing webhook may show its circuit closed a moment after it opened.
-    if (!recentEnough(webhook, atLeast) || !isHealthy(webhook))
-      webhook = await store.get(tenantId, webhookId, true);
-    const healthy = isHealthy(webhook);
-    if (webhook && healthy) cache.set(key, { webhook, expires: options.now() + options.ttlMs });
+    const webhook = await store.get(tenantId, webhookId, true);
+    const healthy = webhook?.circuit.state === "closed" && webhook.circuit.consecutiveFailures === 0;
+    if (webhook && healthy) cache.set(key, { webhook, version });
     else cache.delete(key);
     return webhook;
   };

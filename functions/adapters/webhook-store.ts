@@ -197,13 +197,21 @@ const SUBSCRIPTIONS_VERSION = "subscriptions_version";
  */
 const WEBHOOK_COUNT = "webhook_count";
 
-/** The subscriber source also tells the fan-out's write whether the subscribers are unchanged. */
+/**
+ * The subscriber source also tells the fan-out's write whether the subscribers are unchanged, and a
+ * delivery function whether the webhooks it cached are.
+ */
 export interface SubscriptionsCheck {
   /**
    * Whether the tenant's subscriptions are still at `version`: a strongly consistent read of one copy
    * of the version, so a publish that starts after a webhook change has returned sees that change.
    */
   subscriptionsUnchanged(tenantId: string, version: number): Promise<boolean>;
+  /**
+   * The tenant's subscriptions version, read like `subscriptionsUnchanged`. It moves with every change
+   * to one of its webhooks and with every circuit that leaves the closed state.
+   */
+  subscriptionsVersion(tenantId: string): Promise<number>;
 }
 
 /** How often a deletion is tried again when the webhook changed between its read and its delete. */
@@ -350,6 +358,7 @@ export function dynamoWebhookStore(
     async subscriptionsUnchanged(tenantId, version) {
       return (await readVersion(tenantId)) === version;
     },
+    subscriptionsVersion: readVersion,
     async subscriberSnapshot(tenantId): Promise<SubscriberSnapshot> {
       // The version first, then the page, both strongly consistent: a change in between leaves the page
       // newer than the version, which only makes the fan-out's check fail and read again.
@@ -531,28 +540,33 @@ export function dynamoWebhookStore(
     },
     async saveCircuit(tenantId, webhookId, from, to) {
       const next = circuitAttributes(to);
+      const update = {
+        TableName: tableName,
+        Key: key(tenantId, webhookId),
+        ConditionExpression:
+          from.version === 0
+            ? "attribute_exists(#pk) AND (attribute_not_exists(circuit_version) OR circuit_version = :from)"
+            : "attribute_exists(#pk) AND circuit_version = :from",
+        UpdateExpression: circuitUpdateExpression(to),
+        ExpressionAttributeNames: { "#pk": TableKey.partition },
+        ExpressionAttributeValues: {
+          ":from": from.version,
+          ":state": next.circuit_state,
+          ":failures": next.consecutive_failures,
+          ":version": next.circuit_version,
+          ...(to.state === "closed" ? {} : { ":openCircuit": OPEN_CIRCUIT }),
+          ...(to.openedAt ? { ":openedAt": to.openedAt } : {}),
+          ...(to.probeClaimedAt ? { ":claimedAt": to.probeClaimedAt } : {}),
+        },
+      };
+      // A circuit that opens moves the subscriptions version on, which is how delivery functions that
+      // cached the webhook as healthy learn of it; failures counted below the threshold do not, or a
+      // flaky endpoint would cost eight writes a failure.
+      if (from.state === "closed" && to.state !== "closed") {
+        return changeSubscriptions(tenantId, { Update: update });
+      }
       try {
-        await client.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: key(tenantId, webhookId),
-            ConditionExpression:
-              from.version === 0
-                ? "attribute_exists(#pk) AND (attribute_not_exists(circuit_version) OR circuit_version = :from)"
-                : "attribute_exists(#pk) AND circuit_version = :from",
-            UpdateExpression: circuitUpdateExpression(to),
-            ExpressionAttributeNames: { "#pk": TableKey.partition },
-            ExpressionAttributeValues: {
-              ":from": from.version,
-              ":state": next.circuit_state,
-              ":failures": next.consecutive_failures,
-              ":version": next.circuit_version,
-              ...(to.state === "closed" ? {} : { ":openCircuit": OPEN_CIRCUIT }),
-              ...(to.openedAt ? { ":openedAt": to.openedAt } : {}),
-              ...(to.probeClaimedAt ? { ":claimedAt": to.probeClaimedAt } : {}),
-            },
-          }),
-        );
+        await client.send(new UpdateCommand(update));
         return true;
       } catch (error) {
         if (error instanceof ConditionalCheckFailedException) return false;

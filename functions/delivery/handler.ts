@@ -88,8 +88,13 @@ const MAX_RATE_LIMIT_WAIT_MS = 5_000;
 
 const deps: DeliveryServiceDeps = {
   ports: {
-    // A warm function reuses a healthy webhook's settings this long, far below one read per delivery.
-    webhook: cachedWebhookReader(stores.webhooks, { ttlMs: 2_000, now: Date.now }),
+    // A warm function reuses a healthy webhook while its tenant's subscriptions version, read every
+    // 2 s, holds: far below one read per delivery, and none of the tenant's partition.
+    webhook: cachedWebhookReader(
+      stores.webhooks,
+      (tenantId) => stores.webhooks.subscriptionsVersion(tenantId),
+      { ttlMs: 2_000, now: Date.now },
+    ),
     eventPayload: (tenantId, eventId) => stores.events.payload(tenantId, eventId),
     claimProbe: (webhook, from, claim) =>
       stores.webhooks.saveCircuit(webhook.tenantId, webhook.id, from, claim),

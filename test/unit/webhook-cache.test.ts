@@ -16,62 +16,103 @@ const webhook = (updatedAt: string, url = "https://example.com/hooks"): Webhook 
   circuit: CLOSED_CIRCUIT,
 });
 
-/** A store whose eventually consistent reads answer `stale` and strongly consistent ones `current`. */
-function store(versions: { stale: Webhook | undefined; current: Webhook | undefined }) {
-  const reads: ("eventual" | "consistent")[] = [];
+/**
+ * A tenant's webhooks and subscriptions version as the store keeps them: `change` replaces the webhook
+ * and moves the version on, as every management change and every opening circuit does.
+ */
+function store(initial: Webhook | undefined) {
+  const reads: string[] = [];
+  let current = initial;
+  let version = 0;
   return {
     reads,
-    versions,
-    get: async (_tenantId: string, _webhookId: string, consistent = false) => {
-      reads.push(consistent ? "consistent" : "eventual");
-      return consistent ? versions.current : versions.stale;
+    change(next: Webhook | undefined) {
+      current = next;
+      version += 1;
+    },
+    /** Writes the webhook without moving the version: a failure counted below the threshold. */
+    countFailure(next: Webhook) {
+      current = next;
+    },
+    get: async (_tenantId: string, webhookId: string, consistent = false) => {
+      reads.push(consistent ? `webhook ${webhookId}` : `stale webhook ${webhookId}`);
+      return current === undefined ? undefined : { ...current, id: webhookId };
+    },
+    version: async (tenantId: string) => {
+      reads.push(`version ${tenantId}`);
+      return version;
     },
   };
 }
 
 describe("cachedWebhookReader", () => {
-  it("confirms a miss with a strongly consistent read, and never caches a miss", async () => {
-    const created = webhook("2026-01-01T00:00:00.000Z");
-    const reads = store({ stale: undefined, current: created });
-    const read = cachedWebhookReader(reads, { ttlMs: 2_000, now: () => 0 });
-
-    expect(await read("t1", "wh_1", false)).toEqual(created);
-    expect(reads.reads).toEqual(["eventual", "consistent"]);
-
-    reads.versions.current = undefined;
-    const gone = cachedWebhookReader(reads, { ttlMs: 2_000, now: () => 0 });
-    expect(await gone("t1", "wh_1", false)).toBeUndefined();
-    reads.versions.current = created;
-    expect(await gone("t1", "wh_1", false)).toEqual(created);
+  it("reads a warm webhook's item once, then only the tenant's version, once per ttl", async () => {
+    let now = 0;
+    const stored = store(webhook("2026-01-01T00:00:00.000Z"));
+    const read = cachedWebhookReader(stored, stored.version, { ttlMs: 2_000, now: () => now });
+    for (const at of [0, 500, 1_999, 2_000, 3_000, 4_500]) {
+      now = at;
+      expect((await read("t1", "wh_1", false))?.url).toBe("https://example.com/hooks");
+    }
+    expect(stored.reads).toEqual(["version t1", "webhook wh_1", "version t1", "version t1"]);
   });
 
-  it("does not use a cached or stale version older than the one the caller knows of", async () => {
+  it("shares one version read between the webhooks of a tenant and concurrent deliveries", async () => {
+    const stored = store(webhook("2026-01-01T00:00:00.000Z"));
+    const read = cachedWebhookReader(stored, stored.version, { ttlMs: 2_000, now: () => 0 });
+    await Promise.all(["wh_1", "wh_2", "wh_1", "wh_2"].map((id) => read("t1", id, false)));
+    expect(stored.reads.filter((entry) => entry.startsWith("version"))).toEqual(["version t1"]);
+  });
+
+  it("takes a webhook change within one ttl: the version moved, so the webhook is read again", async () => {
+    let now = 0;
+    const stored = store(webhook("2026-01-01T00:00:00.000Z", "https://old.example.com/hooks"));
+    const read = cachedWebhookReader(stored, stored.version, { ttlMs: 2_000, now: () => now });
+    expect((await read("t1", "wh_1", false))?.url).toBe("https://old.example.com/hooks");
+    stored.change(webhook("2026-01-01T00:00:05.000Z", "https://new.example.com/hooks"));
+    now = 2_000;
+    expect((await read("t1", "wh_1", false))?.url).toBe("https://new.example.com/hooks");
+    stored.change(undefined);
+    now = 4_000;
+    expect(await read("t1", "wh_1", false)).toBeUndefined();
+  });
+
+  it("never caches a miss", async () => {
+    const stored = store(undefined);
+    const read = cachedWebhookReader(stored, stored.version, { ttlMs: 60_000, now: () => 0 });
+    expect(await read("t1", "wh_1", false)).toBeUndefined();
+    stored.countFailure(webhook("2026-01-01T00:00:00.000Z"));
+    expect((await read("t1", "wh_1", false))?.id).toBe("wh_1");
+  });
+
+  it("does not use a cached webhook older than the one the caller knows of", async () => {
     const before = webhook("2026-01-01T00:00:00.000Z", "https://old.example.com/hooks");
     const after = webhook("2026-01-01T00:00:05.000Z", "https://new.example.com/hooks");
-    const reads = store({ stale: before, current: before });
-    const read = cachedWebhookReader(reads, { ttlMs: 60_000, now: () => 0 });
+    const stored = store(before);
+    const read = cachedWebhookReader(stored, stored.version, { ttlMs: 60_000, now: () => 0 });
     expect((await read("t1", "wh_1", false))?.url).toBe("https://old.example.com/hooks");
-
-    reads.versions.current = after;
+    stored.change(after);
     expect((await read("t1", "wh_1", false))?.url).toBe("https://old.example.com/hooks");
     expect((await read("t1", "wh_1", false, after.updatedAt))?.url).toBe("https://new.example.com/hooks");
-    expect(reads.reads).toEqual(["eventual", "eventual", "consistent"]);
   });
 
-  it("reads fresh requests strongly consistent, past the cache", async () => {
-    const stored = webhook("2026-01-01T00:00:00.000Z");
-    const reads = store({ stale: undefined, current: stored });
-    const read = cachedWebhookReader(reads, { ttlMs: 60_000, now: () => 0 });
-    expect(await read("t1", "wh_1", true)).toEqual(stored);
-    expect(reads.reads).toEqual(["consistent"]);
+  it("reads fresh requests past the cache, and every webhook strongly consistent", async () => {
+    const stored = store(webhook("2026-01-01T00:00:00.000Z"));
+    const read = cachedWebhookReader(stored, stored.version, { ttlMs: 60_000, now: () => 0 });
+    await read("t1", "wh_1", false);
+    await read("t1", "wh_1", true);
+    expect(stored.reads).toEqual(["version t1", "webhook wh_1", "webhook wh_1"]);
   });
 
-  it("re-reads a failing webhook strongly consistent: a stale read may show its circuit still closed", async () => {
+  it("reads a failing webhook on every use, so an instance that knows of failures sees its circuit open at once", async () => {
     const failing: Webhook = {
       ...webhook("2026-01-01T00:00:00.000Z"),
       circuit: { ...CLOSED_CIRCUIT, consecutiveFailures: 4 },
     };
-    const open: Webhook = {
+    const stored = store(failing);
+    const read = cachedWebhookReader(stored, stored.version, { ttlMs: 60_000, now: () => 0 });
+    expect((await read("t1", "wh_1", false))?.circuit.consecutiveFailures).toBe(4);
+    stored.countFailure({
       ...failing,
       circuit: {
         ...CLOSED_CIRCUIT,
@@ -79,10 +120,20 @@ describe("cachedWebhookReader", () => {
         consecutiveFailures: 5,
         openedAt: "2026-01-01T00:00:01.000Z",
       },
-    };
-    const reads = store({ stale: failing, current: open });
-    const read = cachedWebhookReader(reads, { ttlMs: 60_000, now: () => 0 });
+    });
     expect((await read("t1", "wh_1", false))?.circuit.state).toBe("open");
-    expect(reads.reads).toEqual(["eventual", "consistent"]);
+  });
+
+  it("reads the version again after a failed read of it", async () => {
+    const stored = store(webhook("2026-01-01T00:00:00.000Z"));
+    let fail = true;
+    const version = async (tenantId: string) => {
+      if (fail) throw new Error("throttled");
+      return stored.version(tenantId);
+    };
+    const read = cachedWebhookReader(stored, version, { ttlMs: 60_000, now: () => 0 });
+    await expect(read("t1", "wh_1", false)).rejects.toThrow("throttled");
+    fail = false;
+    expect((await read("t1", "wh_1", false))?.id).toBe("wh_1");
   });
 });

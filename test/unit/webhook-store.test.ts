@@ -9,6 +9,7 @@ import {
   PutCommand,
   QueryCommand,
   TransactWriteCommand,
+  UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
@@ -328,5 +329,48 @@ describe("the webhook store counts a tenant's webhooks", () => {
       ExpressionAttributeValues: { ":by": -1 },
     });
     expect(count?.Update?.ConditionExpression).toBeUndefined();
+  });
+});
+
+describe("the webhook store's circuit", () => {
+  const closed = { state: "closed", consecutiveFailures: 4, version: 7 } as const;
+  const open = {
+    state: "open",
+    consecutiveFailures: 5,
+    openedAt: "2026-11-25T10:00:00.000Z",
+    version: 8,
+  } as const;
+
+  it("moves the subscriptions version on in the write that opens a circuit, so cached healthy copies drop", async () => {
+    ddb.on(TransactWriteCommand).resolves({});
+    const store = dynamoWebhookStore(client, "webhooks");
+    expect(await store.saveCircuit("acme", "wh_01", closed, open)).toBe(true);
+    const items = transaction();
+    expect(items).toHaveLength(1 + SUBSCRIPTION_SHARDS);
+    expect(items[0]?.Update).toMatchObject({
+      Key: { pk: "TENANT#acme", sk: "WEBHOOK#wh_01" },
+      ConditionExpression: "attribute_exists(#pk) AND circuit_version = :from",
+      ExpressionAttributeValues: { ":from": 7, ":state": "open", ":version": 8 },
+    });
+    expectEveryVersionCopyMoved(items);
+  });
+
+  it("answers false when the circuit moved on before it could open", async () => {
+    ddb.on(TransactWriteCommand).rejects(cancelledOnCondition());
+    const store = dynamoWebhookStore(client, "webhooks");
+    expect(await store.saveCircuit("acme", "wh_01", closed, open)).toBe(false);
+  });
+
+  it("counts a failure below the threshold with one conditional update, leaving the version alone", async () => {
+    ddb.on(UpdateCommand).resolves({});
+    const store = dynamoWebhookStore(client, "webhooks");
+    expect(
+      await store.saveCircuit("acme", "wh_01", closed, { ...closed, consecutiveFailures: 5, version: 8 }),
+    ).toBe(true);
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
+    expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input.Key).toEqual({
+      pk: "TENANT#acme",
+      sk: "WEBHOOK#wh_01",
+    });
   });
 });
