@@ -6,26 +6,13 @@
  */
 import { describe, expect, it } from "vitest";
 import { cachedSubscriberSnapshots } from "../../functions/adapters/subscriber-cache.ts";
-import { CLOSED_CIRCUIT } from "../../functions/domain/circuit.ts";
 import type { Delivery, StoredEvent, Webhook } from "../../functions/domain/model.ts";
 import { type PublishEventDeps, publishEvent } from "../../functions/domain/publish.ts";
 import { DEFAULT_EVENT_TYPES } from "../../functions/shared/event-catalogue.ts";
 import { eventDataCheck } from "../../functions/shared/event-schemas.ts";
+import { webhookFixture } from "../support/webhook-fixture.ts";
 
-function webhook(id: string, eventTypes: string[]): Webhook {
-  return {
-    id,
-    tenantId: "t1",
-    url: `https://example.com/${id}`,
-    eventTypes,
-    description: "",
-    active: true,
-    secret: "whsec_x",
-    createdAt: "2026-01-01T00:00:00.000Z",
-    updatedAt: "2026-01-01T00:00:00.000Z",
-    circuit: CLOSED_CIRCUIT,
-  };
-}
+const webhook = (id: string, eventTypes: string[]) => webhookFixture(id, eventTypes);
 
 /**
  * The tenant's webhooks and subscriptions version as the webhook store keeps them, with every read

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { CLOSED_CIRCUIT } from "../../functions/domain/circuit.ts";
 import { PayloadTooLargeError, ValidationError } from "../../functions/domain/errors.ts";
 import type { DeliveryMessage, FanOutContinuation } from "../../functions/domain/messages.ts";
 import type { Delivery, StoredEvent, Webhook } from "../../functions/domain/model.ts";
@@ -13,6 +12,7 @@ import {
 } from "../../functions/domain/publish.ts";
 import { DEFAULT_EVENT_TYPES } from "../../functions/shared/event-catalogue.ts";
 import { eventDataCheck } from "../../functions/shared/event-schemas.ts";
+import { webhookFixture } from "../support/webhook-fixture.ts";
 
 const PRO_FILTER = { data: { plan: ["pro", "enterprise"], amount: [{ numeric: [">=", 100] }] } };
 
@@ -20,20 +20,8 @@ function filtered(id: string, eventTypes: string[], filter: Webhook["filter"] = 
   return { ...webhook(id, eventTypes), filter };
 }
 
-function webhook(id: string, eventTypes: string[], active = true): Webhook {
-  return {
-    id,
-    tenantId: "t1",
-    url: `https://example.com/${id}`,
-    eventTypes,
-    description: "",
-    active,
-    secret: "whsec_x",
-    createdAt: "2026-01-01T00:00:00.000Z",
-    updatedAt: "2026-01-01T00:00:00.000Z",
-    circuit: CLOSED_CIRCUIT,
-  };
-}
+const webhook = (id: string, eventTypes: string[], active = true) =>
+  webhookFixture(id, eventTypes, { active });
 
 /**
  * Test doubles for the stores the ingest function uses, recording what they were asked. The subscriber
