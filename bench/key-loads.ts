@@ -2,8 +2,8 @@
  * Per-key counts for the AWS partition model (issue 14): turns what each DynamoDB request touched and
  * the capacity DynamoDB Local reported for it (`ReturnConsumedCapacity: INDEXES`, collected by
  * functions/adapters/request-counter.ts) into write and read units per partition key value, of every
- * table and index, and per table item. Pure apart from the memory of items' index keys it keeps
- * between calls.
+ * table and index, and per table item, with how many requests took them. Pure apart from the memory of
+ * items' index keys it keeps between calls.
  *
  * DynamoDB Local reports units per table and per index, not per item: a request on one item gives it
  * all; a batch splits each table's units between its items in proportion to their size (a put by its

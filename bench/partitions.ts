@@ -149,6 +149,9 @@ export interface KeyCeiling {
   readonly ceiling_per_s: number | null;
 }
 
+/** The loads read as one key: one value's, or the shards of one family (one tenant's, say). */
+type Group = readonly [KeyLoad, ...KeyLoad[]];
+
 /** A key with the rate it allows, unrounded, whatever its scope: what orders the keys. */
 interface Rated {
   readonly key: KeyCeiling;
@@ -166,15 +169,17 @@ export function keyCeilings(loads: readonly KeyLoad[], work: number): KeyCeiling
     read: partitionLoads.reduce((sum, load) => sum + load.readUnits, 0),
   };
   // Per pattern, the values that count together: each value alone, or a family's shards of one tenant.
-  const patterns = new Map<string, { values: number; groups: Map<string, KeyLoad[]> }>();
+  const patterns = new Map<string, { values: number; groups: Map<string, Group> }>();
   for (const load of loads) {
     const key = patternOf(load);
     const id = JSON.stringify([load.level, load.table, load.index, key]);
-    const pattern = patterns.get(id) ?? { values: 0, groups: new Map<string, KeyLoad[]>() };
+    const pattern = patterns.get(id) ?? { values: 0, groups: new Map<string, Group>() };
     patterns.set(id, pattern);
     pattern.values += 1;
-    const group = familyOf(key) === undefined ? `${load.partition} | ${load.sort}` : familyInstance(load);
-    pattern.groups.set(group, [...(pattern.groups.get(group) ?? []), load]);
+    const group =
+      familyOf(key) === undefined ? JSON.stringify([load.partition, load.sort]) : familyInstance(load);
+    const known = pattern.groups.get(group);
+    pattern.groups.set(group, known === undefined ? [load] : [...known, load]);
   }
   const hottest = [...patterns.values()].map(({ values, groups }) => {
     const rated = [...groups.values()].map((group) => rate(group, work, totals));
@@ -196,9 +201,8 @@ export function ceiling(keys: readonly KeyCeiling[], scopes: readonly KeyScope[]
 }
 
 /** One value's loads, or one family instance's shards, read as one key. */
-function rate(group: readonly KeyLoad[], work: number, totals: { write: number; read: number }): Rated {
+function rate(group: Group, work: number, totals: { write: number; read: number }): Rated {
   const [first] = group;
-  if (first === undefined) throw new Error("a key group holds at least one load");
   const key = patternOf(first);
   const scope = scopeOf(key);
   const family = familyOf(key);
@@ -254,7 +258,7 @@ function familyOf(pattern: string): number | "seen" | undefined {
 function familyInstance(load: KeyLoad): string {
   const segments = load.partition.split("#");
   const shard = keyPattern(load.partition).split("#").lastIndexOf(SHARD);
-  return `${segments.filter((_, position) => position !== shard).join("#")} | ${load.sort}`;
+  return JSON.stringify([segments.filter((_, position) => position !== shard).join("#"), load.sort]);
 }
 
 function fraction(part: number, whole: number): number {
