@@ -2,8 +2,8 @@
  * Per-key counts for the AWS partition model (issue 14): turns what each DynamoDB request touched and
  * the capacity DynamoDB Local reported for it (`ReturnConsumedCapacity: INDEXES`, collected by
  * functions/adapters/request-counter.ts) into write and read units per partition key value, of every
- * table and index, and per table item. Pure apart from the memory of items' index keys it keeps
- * between calls.
+ * table and index, and per table item, with how many requests took them. Pure apart from the memory of
+ * items' index keys it keeps between calls.
  *
  * DynamoDB Local reports units per table and per index, not per item: a request on one item gives it
  * all; a batch splits each table's units between its items in proportion to their size (a put by its
@@ -37,6 +37,12 @@ export interface KeyLoad {
   readonly sort?: string;
   readonly writeUnits: number;
   readonly readUnits: number;
+  /**
+   * How many requests (an item of a batch or transaction counts as one) took those units: the model
+   * of a key spread over shards needs the units each brings (bench/partitions.ts).
+   */
+  readonly writeRequests: number;
+  readonly readRequests: number;
 }
 
 /** Stands for a partition key value no request showed (an index entry of an item never seen put). */
@@ -44,7 +50,15 @@ export const UNKNOWN_KEY = "<unknown>";
 
 const WRITES: ReadonlySet<ItemTouch["action"]> = new Set(["put", "update", "delete", "check"]);
 
-type Add = (key: Omit<KeyLoad, "writeUnits" | "readUnits">, units: number, write: boolean) => void;
+/** Which key a count is for: a KeyLoad without its counts. */
+type LoadKey = Omit<KeyLoad, "writeUnits" | "readUnits" | "writeRequests" | "readRequests">;
+
+type Add = (key: LoadKey, units: number, write: boolean) => void;
+
+interface Tally {
+  units: number;
+  requests: number;
+}
 
 export class KeyLoadCounter {
   readonly #schemas: ReadonlyMap<string, TableSchema>;
@@ -57,14 +71,19 @@ export class KeyLoadCounter {
 
   /** The units these requests took, per key; remembers the index keys they wrote for later requests. */
   count(requests: readonly CapacityFacts[]): KeyLoad[] {
-    const loads = new Map<string, { load: KeyLoad; write: number; read: number }>();
+    const loads = new Map<string, { key: LoadKey; write: Tally; read: Tally }>();
     const add: Add = (key, units, write) => {
       if (units === 0) return;
       const id = JSON.stringify([key.level, key.table, key.index, key.partition, key.sort]);
-      const entry = loads.get(id) ?? { load: { ...key, writeUnits: 0, readUnits: 0 }, write: 0, read: 0 };
+      const entry = loads.get(id) ?? {
+        key,
+        write: { units: 0, requests: 0 },
+        read: { units: 0, requests: 0 },
+      };
       loads.set(id, entry);
-      if (write) entry.write += units;
-      else entry.read += units;
+      const tally = write ? entry.write : entry.read;
+      tally.units += units;
+      tally.requests += 1;
     };
     for (const request of requests) {
       const write = request.touches.some((touch) => WRITES.has(touch.action));
@@ -119,10 +138,12 @@ export class KeyLoadCounter {
       }
       for (const touch of request.touches) this.#remember(touch);
     }
-    return [...loads.values()].map(({ load, write, read }) => ({
-      ...load,
-      writeUnits: write,
-      readUnits: read,
+    return [...loads.values()].map(({ key, write, read }) => ({
+      ...key,
+      writeUnits: write.units,
+      readUnits: read.units,
+      writeRequests: write.requests,
+      readRequests: read.requests,
     }));
   }
 

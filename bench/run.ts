@@ -30,7 +30,7 @@ import { AWS_REQUESTS_NAMESPACE } from "../functions/shared/names.ts";
 import { type RunningStack, startStack } from "../test/support/start-stack.ts";
 import { type CostBreakdown, costPerMillion, mixedCostPerMillion, type WorkPerDelivery } from "./cost.ts";
 import { type KeyLoad, KeyLoadCounter, type TableSchema } from "./key-loads.ts";
-import { ceiling, type KeyCeiling, keyCeilings, PARTITION_LIMITS } from "./partitions.ts";
+import { cappingKey, ceiling, type KeyCeiling, keyCeilings, PARTITION_LIMITS } from "./partitions.ts";
 import { PRICES, PRICES_DATE } from "./prices.ts";
 import { median, percentile } from "./stats.ts";
 
@@ -365,6 +365,25 @@ async function tableSchemas(stack: RunningStack): Promise<TableSchema[]> {
 async function keyLoadsSince(stack: RunningStack, counter: KeyLoadCounter): Promise<KeyLoad[]> {
   const response = await fetch(`${stack.info.apiUrl}/_local/capacity`);
   return counter.count((await response.json()) as CapacityFacts[]);
+}
+
+/** What caps one ceiling, for results.json and the printed table; `null` when nothing does. */
+function cappedBy(key: KeyCeiling | undefined, tableNames: ReadonlyMap<string, string>): CappedBy | null {
+  if (key === undefined) return null;
+  const table = tableNames.get(key.table) ?? key.table;
+  return {
+    key: key.key,
+    table: key.index === null ? table : `${table} / ${key.index}`,
+    modelled_as: key.shards === null ? "one key" : `uniform over ${key.shards} shards`,
+  };
+}
+
+interface CappedBy {
+  readonly key: string;
+  /** The table, and ` / ` and the index for an index's key. */
+  readonly table: string;
+  /** `one key` (its hottest value) or `uniform over N shards` (see bench/partitions.ts). */
+  readonly modelled_as: string;
 }
 
 /** The model's keys of one phase, for results.json: short table names, rounded figures. */
@@ -829,6 +848,11 @@ async function main(): Promise<void> {
         tenant_events_per_s: ceiling(firstTryKeys, ["shared"]),
         tenant_deliveries_per_s_fanout_10: fanOut10Events === null ? null : fanOut10Events * 10,
         webhook_deliveries_per_s: ceiling(firstTryKeys, ["webhook"]),
+        capped_by: {
+          tenant_events_per_s: cappedBy(cappingKey(firstTryKeys, ["shared"]), tableNames),
+          tenant_deliveries_per_s_fanout_10: cappedBy(cappingKey(fanOut10Keys, ["shared"]), tableNames),
+          webhook_deliveries_per_s: cappedBy(cappingKey(firstTryKeys, ["webhook"]), tableNames),
+        },
         hottest_keys: readableKeys(firstTryKeys.slice(0, HOTTEST_KEYS), tableNames),
         hottest_keys_fan_out_10: readableKeys(fanOut10Keys.slice(0, HOTTEST_KEYS), tableNames),
       },
@@ -889,6 +913,11 @@ interface PrintableResults {
     readonly tenant_events_per_s: number | null;
     readonly tenant_deliveries_per_s_fanout_10: number | null;
     readonly webhook_deliveries_per_s: number | null;
+    readonly capped_by: {
+      readonly tenant_events_per_s: CappedBy | null;
+      readonly tenant_deliveries_per_s_fanout_10: CappedBy | null;
+      readonly webhook_deliveries_per_s: CappedBy | null;
+    };
     readonly hottest_keys: readonly KeyCeiling[];
     readonly hottest_keys_fan_out_10: readonly KeyCeiling[];
   };
@@ -904,7 +933,7 @@ function printRows(rows: readonly (readonly string[])[]): void {
 }
 
 function printTable(results: PrintableResults): void {
-  const rows: [string, string, string][] = [];
+  const rows: (readonly string[])[] = [];
   const budget = (ok: boolean) => (ok ? "met" : "NOT met");
   const { first_try: first, six_attempts: six, first_try_fan_out_10: fanOut10 } = results.per_delivery;
   const fixed = (value: number, digits = 2) => value.toFixed(digits);
@@ -972,20 +1001,24 @@ function printTable(results: PrintableResults): void {
   const perSecond = (value: number | null) =>
     value === null ? "no cap" : `${value.toLocaleString("en-US")}/s`;
   const { aws_ceilings: ceilings } = results;
+  const cap = (by: CappedBy | null) => (by === null ? "" : `${by.key} (${by.table}), ${by.modelled_as}`);
   rows.push([
     "AWS model: one tenant, events",
     perSecond(ceilings.tenant_events_per_s),
     `≥ 10,000: ${budget((ceilings.tenant_events_per_s ?? Number.POSITIVE_INFINITY) >= 10_000)}`,
+    cap(ceilings.capped_by.tenant_events_per_s),
   ]);
   rows.push([
     "AWS model: one tenant, deliveries at fan-out 10",
     perSecond(ceilings.tenant_deliveries_per_s_fanout_10),
     `≥ 50,000: ${budget((ceilings.tenant_deliveries_per_s_fanout_10 ?? Number.POSITIVE_INFINITY) >= 50_000)}`,
+    cap(ceilings.capped_by.tenant_deliveries_per_s_fanout_10),
   ]);
   rows.push([
     "AWS model: one webhook, deliveries",
     perSecond(ceilings.webhook_deliveries_per_s),
     `≥ 1,000: ${budget((ceilings.webhook_deliveries_per_s ?? Number.POSITIVE_INFINITY) >= 1_000)}`,
+    cap(ceilings.capped_by.webhook_deliveries_per_s),
   ]);
   for (const [name, bundle] of Object.entries(results.bundles)) {
     const isDelivery = name.startsWith("Delivery");
@@ -1004,14 +1037,17 @@ function printTable(results: PrintableResults): void {
     ["first try, 1 webhook/event (units per event)", ceilings.hottest_keys],
     ["first try, 10 webhooks/event (units per event)", ceilings.hottest_keys_fan_out_10],
   ] as const) {
-    console.log(`\nhottest DynamoDB keys, ${label}; caps at 1,000 write / 3,000 read units/s per key\n`);
+    console.log(
+      `\nhottest DynamoDB keys, ${label}; caps at 1,000 write / 3,000 read units/s per key (a family of N shards: its expected hottest shard)\n`,
+    );
     printRows([
-      ["key", "table / index", "level", "owner", "write", "read", "share", "caps at"],
+      ["key", "table / index", "level", "owner", "modelled as", "write", "read", "share", "caps at"],
       ...keys.map((key) => [
         key.key,
         key.index === null ? key.table : `${key.table} / ${key.index}`,
         key.level,
         key.scope === "shared" ? "tenant" : key.scope === "one" ? "one event or delivery" : "webhook",
+        key.shards === null ? "one key" : `${key.shards} shards`,
         fixed(key.write_units_per_event, 3),
         fixed(key.read_units_per_event, 3),
         `${fixed(key.share * 100, 1)} %`,

@@ -59,7 +59,10 @@ describe("KeyLoadCounter", () => {
     const loads = counter.count([put, update]);
 
     // Assess
-    expect(find(loads, "partition", "TENANT#t1#WEBHOOK#wh_1")?.writeUnits).toBe(2);
+    expect(find(loads, "partition", "TENANT#t1#WEBHOOK#wh_1")).toMatchObject({
+      writeUnits: 2,
+      writeRequests: 2,
+    });
     expect(find(loads, "item", "TENANT#t1#WEBHOOK#wh_1")).toMatchObject({
       sort: "DELIVERY#d1",
       writeUnits: 2,
@@ -104,11 +107,14 @@ describe("KeyLoadCounter", () => {
 
     const loads = counter.count([transaction, query]);
 
-    expect(find(loads, "partition", "TENANT#t1#EVENT#e1")?.writeUnits).toBe(6);
+    // One item of the transaction is one request on its key, whatever its units.
+    expect(find(loads, "partition", "TENANT#t1#EVENT#e1")).toMatchObject({ writeUnits: 6, writeRequests: 1 });
     expect(find(loads, "item", "TENANT#t1")).toMatchObject({ sort: "SUBSCRIPTIONS", writeUnits: 2 });
     expect(find(loads, "partition", "TENANT#t1#EVENTS", "by-time")).toMatchObject({
       readUnits: 1.5,
+      readRequests: 1,
       writeUnits: 0,
+      writeRequests: 0,
     });
   });
 });
