@@ -51,8 +51,11 @@ export const RUNTIME_ONLY_VARIABLES: ReadonlySet<string> = new Set([
   "HOOKLINE_SYNTH_CACHE",
 ]);
 
-/** Entries kept; older ones are removed after each new one. */
-const KEPT_ENTRIES = 4;
+/**
+ * Entries kept; the least recently used go after each new one. The test suite starts about ten different
+ * apps and settings, and should find each one it started before.
+ */
+const KEPT_ENTRIES = 10;
 /** A temporary folder this old belongs to a synth that died; younger ones may still be in use. */
 const ABANDONED_AFTER_MS = 60 * 60 * 1000;
 
@@ -138,6 +141,11 @@ export interface CachedSynthOptions {
   readonly outDir: string;
   /** Synthesizes into the folder given (it empties it first). */
   readonly synthesize: (outDir: string) => Promise<void>;
+  /**
+   * Entries kept after storing a new one; the least recently used go.
+   * @default 10
+   */
+  readonly keep?: number;
 }
 
 interface EntryInfo {
@@ -158,6 +166,7 @@ export async function synthesizeCached(options: CachedSynthOptions): Promise<Cac
   const durationMs = Date.now() - started;
   try {
     await store(options.cacheDir, entry, options.outDir);
+    await evict(options.cacheDir, options.keep ?? KEPT_ENTRIES);
     return { reused: false, durationMs };
   } catch (error) {
     return { reused: false, durationMs, storeError: error as Error };
@@ -194,10 +203,9 @@ async function store(cacheDir: string, entry: string, outDir: string): Promise<v
   } finally {
     await rm(temporary, { recursive: true, force: true });
   }
-  await evict(cacheDir);
 }
 
-async function evict(cacheDir: string): Promise<void> {
+async function evict(cacheDir: string, keep: number): Promise<void> {
   const names = await readdir(cacheDir);
   const entries = await Promise.all(
     names.map(async (name) => {
@@ -208,7 +216,7 @@ async function evict(cacheDir: string): Promise<void> {
   const temporary = entries.filter(({ name }) => name.startsWith("."));
   const stored = entries.filter(({ name }) => !name.startsWith(".")).sort((a, b) => b.usedAt - a.usedAt);
   const removed = [
-    ...stored.slice(KEPT_ENTRIES),
+    ...stored.slice(keep),
     ...temporary.filter(({ usedAt }) => Date.now() - usedAt > ABANDONED_AFTER_MS),
   ];
   await Promise.all(

@@ -191,16 +191,17 @@ describe("the synth cache", () => {
     const cacheDir = path.join(root, "cache");
     const synth = fakeSynth();
     const outDir = path.join(root, "a", "cdk.out");
+    const keep = 4;
     for (const [index, key] of ["k1", "k2", "k3", "k4"].entries()) {
-      await synthesizeCached({ cacheDir, key, outDir, synthesize: synth.synthesize });
+      await synthesizeCached({ cacheDir, key, outDir, synthesize: synth.synthesize, keep });
       // Distinct use times, older first, whatever the file system's timestamp resolution.
       const at = new Date(Date.UTC(2026, 0, 1, 0, index));
       await utimes(path.join(cacheDir, key), at, at);
     }
     expect(
-      (await synthesizeCached({ cacheDir, key: "k1", outDir, synthesize: synth.synthesize })).reused,
+      (await synthesizeCached({ cacheDir, key: "k1", outDir, synthesize: synth.synthesize, keep })).reused,
     ).toBe(true);
-    await synthesizeCached({ cacheDir, key: "k5", outDir, synthesize: synth.synthesize });
+    await synthesizeCached({ cacheDir, key: "k5", outDir, synthesize: synth.synthesize, keep });
     expect(synth.runs).toHaveLength(5);
     // k1 was used again, so k2 (the least recently used) went.
     expect((await readdir(cacheDir)).sort()).toEqual(["k1", "k3", "k4", "k5"]);
