@@ -136,20 +136,23 @@ async function synthesizeOrReuse(
       context: options.context,
       mode: options.synthMode,
     });
-  if (options.synthCacheDir === undefined) {
+  const key =
+    options.synthCacheDir === undefined
+      ? undefined
+      : await synthKey({
+          projectRoot: options.projectRoot,
+          context: options.context,
+          mode: options.synthMode,
+          app: options.app,
+          env: process.env,
+          nodeVersion: process.version,
+        });
+  if (options.synthCacheDir === undefined || key === undefined) {
     const started = Date.now();
     await synthesizeInto(paths.cdkOut);
     progress(`synthesized in ${seconds(Date.now() - started)}`);
     return;
   }
-  const key = await synthKey({
-    projectRoot: options.projectRoot,
-    context: options.context,
-    mode: options.synthMode,
-    app: options.app,
-    env: process.env,
-    nodeVersion: process.version,
-  });
   const result = await synthesizeCached({
     cacheDir: options.synthCacheDir,
     key,

@@ -7,8 +7,8 @@
  * console/, client/), the files that steer the app and its bundling (cdk.json, tsconfig.json, the
  * package manifest and lock), how the synth runs (local/synth.ts, its mode, app command and context),
  * the Node version, and the HOOKLINE_* and CDK_* variables, less those only the local runtime reads.
- * A custom app (HOOKLINE_CDK_APP) adds the folder of each project file its command names, where its
- * own sources live.
+ * A custom app (HOOKLINE_CDK_APP) adds each project file its command names and that file's folder,
+ * where its own sources live; one that names a file outside the project is never cached.
  *
  * An entry is written into a temporary folder and renamed into place, so a stack never sees half of one;
  * a stack copies its entry into `<stateDir>/cdk.out` rather than running from the cache, so a later
@@ -69,14 +69,18 @@ export interface SynthKeyInputs {
   readonly nodeVersion: string;
 }
 
-export async function synthKey(inputs: SynthKeyInputs): Promise<string> {
+/**
+ * The key of the assembly these inputs synthesize; undefined when they cannot all be known: a custom
+ * app command naming a file outside the project, whose sources the key would miss.
+ */
+export async function synthKey(inputs: SynthKeyInputs): Promise<string | undefined> {
+  const app = appFiles(inputs.projectRoot, inputs.app);
+  if (app === undefined) return undefined;
+  const folders = app.map(path.dirname).filter((dir) => dir !== ".");
   const files = [
     ...SOURCE_FILES,
-    ...(await Promise.all(
-      [...SOURCE_DIRS, ...appFolders(inputs.projectRoot, inputs.app)].map((dir) =>
-        filesUnder(inputs.projectRoot, dir),
-      ),
-    )),
+    ...app,
+    ...(await Promise.all([...SOURCE_DIRS, ...folders].map((dir) => filesUnder(inputs.projectRoot, dir)))),
   ].flat();
   const unique = [...new Set(files)].sort();
   const contents = await Promise.all(
@@ -103,15 +107,18 @@ export async function synthKey(inputs: SynthKeyInputs): Promise<string> {
   return hash.digest("hex");
 }
 
-/** Folders (relative to the project) holding the project files a custom app command names. */
-function appFolders(projectRoot: string, app: string | undefined): string[] {
+/**
+ * The files (relative to the project) a custom app command names; each one's folder is hashed too,
+ * where its own sources live. Undefined when it names a file outside the project.
+ */
+function appFiles(projectRoot: string, app: string | undefined): string[] | undefined {
   if (app === undefined) return [];
-  return app
+  const named = app
     .split(/\s+/)
     .map((token) => token.replace(/^["']|["']$/g, ""))
     .filter((token) => token !== "" && existsSync(path.resolve(projectRoot, token)))
-    .map((token) => path.relative(projectRoot, path.dirname(path.resolve(projectRoot, token))))
-    .filter((dir) => dir !== "" && !dir.startsWith(".."));
+    .map((token) => path.relative(projectRoot, path.resolve(projectRoot, token)));
+  return named.some((file) => file.startsWith("..") || path.isAbsolute(file)) ? undefined : named;
 }
 
 async function filesUnder(projectRoot: string, dir: string): Promise<string[]> {

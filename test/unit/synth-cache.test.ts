@@ -128,6 +128,20 @@ describe("the synth cache's key", () => {
     expect(await synthKey(custom)).not.toBe(before);
   });
 
+  it("takes in a custom app file at the project's root, and refuses one outside the project", async () => {
+    const dir = await project();
+    await writeFile(path.join(dir, "app.ts"), "new App();");
+    const atRoot = inputs(dir, { app: "node app.ts" });
+    const before = await synthKey(atRoot);
+    expect(before).toEqual(expect.any(String));
+    await writeFile(path.join(dir, "app.ts"), "changed", { flag: "a" });
+    expect(await synthKey(atRoot)).not.toBe(before);
+
+    await writeFile(path.join(root, "elsewhere.ts"), "new App();");
+    expect(await synthKey(inputs(dir, { app: `node ${path.join(root, "elsewhere.ts")}` }))).toBeUndefined();
+    expect(await synthKey(inputs(dir, { app: "node ../elsewhere.ts" }))).toBeUndefined();
+  });
+
   it("leaves out no variable the app reads: none of the runtime-only ones is a stack setting", () => {
     const appVariables = Object.values(LOCAL_OVERRIDES).map((override) => override.variable);
     expect(appVariables.filter((name) => RUNTIME_ONLY_VARIABLES.has(name))).toEqual([]);
