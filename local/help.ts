@@ -52,6 +52,11 @@ export const LOCAL_VARIABLES: readonly LocalVariable[] = [
   { name: "HOOKLINE_LOCAL_REGION", default: "us-east-1", about: "the region the stack runs in" },
   { name: "HOOKLINE_CDK_APP", default: undefined, about: "the app command (default: cdk.json's)" },
   { name: "HOOKLINE_SYNTH", default: "direct", about: "cli synthesizes through `cdk synth`" },
+  {
+    name: "HOOKLINE_SYNTH_CACHE",
+    default: "true",
+    about: "false synthesizes every start instead of reusing the app synthesized from the same inputs",
+  },
   { name: "HOOKLINE_STACK", default: undefined, about: "which stack, when the app has several" },
   {
     name: EnvVar.countAwsRequests,

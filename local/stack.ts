@@ -24,6 +24,7 @@ import { SqsEventSource, sqsEventSources } from "./sqs-event-source.ts";
 import { StaleReadsProxy } from "./stale-reads.ts";
 import { LocalStepFunctions, stateMachineConfigs } from "./step-functions.ts";
 import { synthesize } from "./synth.ts";
+import { synthesizeCached, synthKey } from "./synth-cache.ts";
 import type { CfnTemplate } from "./template.ts";
 import { UsageRecorder } from "./usage.ts";
 
@@ -44,6 +45,11 @@ export interface LocalStackOptions {
   readonly synthMode: "direct" | "cli";
   /** Skip the synth and run the assembly already in `<stateDir>/cdk.out`. */
   readonly skipSynth?: boolean;
+  /**
+   * Reuse the assembly synthesized from the same inputs, kept in this folder (local/synth-cache.ts).
+   * @default - no cache: every start synthesizes
+   */
+  readonly synthCacheDir?: string;
   readonly stackName?: string;
   readonly region: string;
   /** Execution environments per function without reserved concurrency. */
@@ -116,6 +122,56 @@ export function statePaths(stateDir: string) {
   };
 }
 
+async function synthesizeOrReuse(
+  options: LocalStackOptions,
+  paths: ReturnType<typeof statePaths>,
+  progress: (message: string) => void,
+): Promise<void> {
+  const synthesizeInto = (outDir: string) =>
+    synthesize({
+      projectRoot: options.projectRoot,
+      outDir,
+      scratchDir: paths.scratch,
+      app: options.app,
+      context: options.context,
+      mode: options.synthMode,
+    });
+  const key =
+    options.synthCacheDir === undefined
+      ? undefined
+      : await synthKey({
+          projectRoot: options.projectRoot,
+          context: options.context,
+          mode: options.synthMode,
+          app: options.app,
+          env: process.env,
+          nodeVersion: process.version,
+        });
+  if (options.synthCacheDir === undefined || key === undefined) {
+    const started = Date.now();
+    await synthesizeInto(paths.cdkOut);
+    progress(`synthesized in ${seconds(Date.now() - started)}`);
+    return;
+  }
+  const result = await synthesizeCached({
+    cacheDir: options.synthCacheDir,
+    key,
+    outDir: paths.cdkOut,
+    synthesize: synthesizeInto,
+  });
+  if (result.reused) {
+    const at = `${result.synthesizedAt.toISOString().slice(0, 19).replace("T", " ")} UTC`;
+    progress(`reused the app synthesized at ${at} (nothing it depends on changed)`);
+    return;
+  }
+  progress(`synthesized in ${seconds(result.durationMs)}`);
+  if (result.storeError !== undefined) {
+    console.error(
+      `[local] could not keep the synthesized app for later starts: ${result.storeError.message}`,
+    );
+  }
+}
+
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const progress = options.progress ?? (() => {});
   const paths = statePaths(options.stateDir);
@@ -145,17 +201,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   try {
     const apiServer = new HttpApiServer({ region: options.region, accountId: LOCAL_ACCOUNT_ID });
     const servicesServer = new AwsJsonServer();
-    const synthStarted = Date.now();
-    const synth = options.skipSynth
-      ? Promise.resolve()
-      : synthesize({
-          projectRoot: options.projectRoot,
-          outDir: paths.cdkOut,
-          scratchDir: paths.scratch,
-          app: options.app,
-          context: options.context,
-          mode: options.synthMode,
-        }).then(() => progress(`synthesized in ${seconds(Date.now() - synthStarted)}`));
+    const synth = options.skipSynth ? Promise.resolve() : synthesizeOrReuse(options, paths, progress);
     const emulatorsStarted = Date.now();
     const inMemory = options.inMemory === true;
     const dynamoStart = startDynamoDbLocal({

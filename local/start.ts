@@ -13,6 +13,8 @@
  * - `HOOKLINE_LOCAL_STALE_READS_MS` — model DynamoDB's eventual consistency with this lag (default 0: off)
  * - `HOOKLINE_LOCAL_LOOP_DETECTION=false` — do not stop SQS → Lambda chains after 16 invocations
  * - `HOOKLINE_CDK_APP` — the app command (default: cdk.json's); `HOOKLINE_SYNTH=cli` — synth with `cdk synth`
+ * - `HOOKLINE_SYNTH_CACHE=false` — synthesize every start instead of reusing the app synthesized from the same
+ *   inputs (`synth-cache.ts`, kept in `.hookline/synth-cache/`)
  * - `HOOKLINE_STACK` — which stack, if the app has several; `HOOKLINE_LOCAL_REGION` — region (us-east-1)
  *
  * Flags: `--fresh` wipes the DynamoDB and SQS data first; `--in-memory` keeps no data on disk at all (faster;
@@ -54,6 +56,8 @@ interface Settings {
   readonly fresh: boolean;
   readonly inMemory: boolean;
   readonly skipSynth: boolean;
+  /** Reuse an assembly synthesized from the same inputs (local/synth-cache.ts). */
+  readonly synthCache: boolean;
   readonly verbose: boolean;
   readonly stateDir: string;
   readonly port: number;
@@ -94,6 +98,7 @@ function settings(argv: readonly string[], env: NodeJS.ProcessEnv): Settings {
   const allowPrivateTargets = flag("HOOKLINE_ALLOW_PRIVATE_TARGETS");
   const throttling = flag("HOOKLINE_LOCAL_THROTTLING");
   const loopDetection = flag("HOOKLINE_LOCAL_LOOP_DETECTION");
+  const synthCache = flag("HOOKLINE_SYNTH_CACHE");
   const synthMode = env.HOOKLINE_SYNTH ?? "direct";
   if (synthMode !== "direct" && synthMode !== "cli") throw new Error(`HOOKLINE_SYNTH must be direct or cli`);
   return {
@@ -101,6 +106,7 @@ function settings(argv: readonly string[], env: NodeJS.ProcessEnv): Settings {
     fresh: argv.includes("--fresh") || argv.includes("--in-memory"),
     inMemory: argv.includes("--in-memory"),
     skipSynth: argv.includes("--no-synth"),
+    synthCache: synthCache !== false,
     verbose: argv.includes("--verbose"),
     stateDir: path.resolve(projectRoot, env.HOOKLINE_DIR || ".hookline"),
     port: integer("PORT", 3000, 0, 65_535),
@@ -179,7 +185,7 @@ async function main(): Promise<void> {
   say(
     config.skipSynth
       ? `using the assembly in ${path.relative(projectRoot, paths.cdkOut)}; starting emulators…`
-      : `synthesizing (${appLabel}) and starting emulators…${config.fresh ? " (fresh: data wiped)" : ""}`,
+      : `${config.synthCache ? "synthesizing or reusing" : "synthesizing"} (${appLabel}) and starting emulators…${config.fresh ? " (fresh: data wiped)" : ""}`,
   );
 
   const starting = startLocalStack({
@@ -192,6 +198,8 @@ async function main(): Promise<void> {
     app: config.app,
     synthMode: config.synthMode,
     skipSynth: config.skipSynth,
+    // Shared by every state directory: a test's stack reuses what `npm start` synthesized, and the reverse.
+    ...(config.synthCache ? { synthCacheDir: path.join(projectRoot, ".hookline", "synth-cache") } : {}),
     stackName: config.stackName,
     region: config.region,
     concurrency: config.concurrency,
