@@ -5,6 +5,25 @@ export interface WebhookCacheOptions {
   /** How long a tenant's subscriptions version is reused before it is read again. */
   readonly ttlMs: number;
   readonly now: () => number;
+  /**
+   * Webhooks (and tenants' versions) an instance keeps; past it, the least recently used go. A webhook
+   * item is a few kilobytes at most, so the default keeps the cache under about 20 MB.
+   * @default 5000
+   */
+  readonly maxEntries?: number;
+}
+
+const DEFAULT_MAX_ENTRIES = 5_000;
+
+/** Keeps `key` as the most recently used of `map`, and `map` within `max` entries. */
+function remember<V>(map: Map<string, V>, key: string, value: V, max: number): void {
+  map.delete(key);
+  map.set(key, value);
+  // A Map iterates in insertion order, so its first key is the one least recently used.
+  for (const oldest of map.keys()) {
+    if (map.size <= max) break;
+    map.delete(oldest);
+  }
 }
 
 /**
@@ -26,6 +45,7 @@ export function cachedWebhookReader(
   subscriptionsVersion: (tenantId: string) => Promise<number>,
   options: WebhookCacheOptions,
 ): WebhookReader {
+  const maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
   const cache = new Map<string, { readonly webhook: Webhook; readonly version: number }>();
   const versions = new Map<string, { readonly version: Promise<number>; readonly expires: number }>();
   /** Concurrent deliveries of a tenant share one read of its version. */
@@ -33,7 +53,7 @@ export function cachedWebhookReader(
     const known = versions.get(tenantId);
     if (known && known.expires > options.now()) return known.version;
     const version = subscriptionsVersion(tenantId);
-    versions.set(tenantId, { version, expires: options.now() + options.ttlMs });
+    remember(versions, tenantId, { version, expires: options.now() + options.ttlMs }, maxEntries);
     version.catch(() => {
       if (versions.get(tenantId)?.version === version) versions.delete(tenantId);
     });
@@ -47,11 +67,13 @@ export function cachedWebhookReader(
       !fresh &&
       cached?.version === version &&
       (atLeast === undefined || cached.webhook.updatedAt >= atLeast)
-    )
+    ) {
+      remember(cache, key, cached, maxEntries);
       return cached.webhook;
+    }
     const webhook = await store.get(tenantId, webhookId, true);
     const healthy = webhook?.circuit.state === "closed" && webhook.circuit.consecutiveFailures === 0;
-    if (webhook && healthy) cache.set(key, { webhook, version });
+    if (webhook && healthy) remember(cache, key, { webhook, version }, maxEntries);
     else cache.delete(key);
     return webhook;
   };

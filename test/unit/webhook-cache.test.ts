@@ -136,4 +136,19 @@ describe("cachedWebhookReader", () => {
     fail = false;
     expect((await read("t1", "wh_1", false))?.id).toBe("wh_1");
   });
+
+  it("keeps at most maxEntries webhooks, letting the least recently used go first", async () => {
+    const stored = store(webhook("2026-01-01T00:00:00.000Z"));
+    const read = cachedWebhookReader(stored, stored.version, { ttlMs: 60_000, now: () => 0, maxEntries: 2 });
+    await read("t1", "wh_a", false);
+    await read("t1", "wh_b", false);
+    await read("t1", "wh_a", false); // a hit: wh_a is now the most recently used
+    await read("t1", "wh_c", false); // the third: wh_b goes
+    stored.reads.length = 0;
+    await read("t1", "wh_a", false);
+    await read("t1", "wh_c", false);
+    expect(stored.reads).toEqual([]);
+    await read("t1", "wh_b", false);
+    expect(stored.reads).toEqual(["webhook wh_b"]);
+  });
 });
