@@ -40,6 +40,8 @@ async function publish(type: string, data: unknown): Promise<string> {
   return published.body.id as string;
 }
 
+const webhookPath = (webhookId: string) => ({ params: { path: { webhookId } } });
+
 /** A delivery's row in the deliveries table, found by its event type and status. */
 const deliveryRow = (status: string) =>
   page
@@ -137,6 +139,70 @@ describe("the web console, in Chromium, against the local stack", () => {
     await page.reload();
     await page.getByRole("heading", { name: "Settings" }).waitFor();
     expect(await page.getByTestId("new-secret").count()).toBe(0);
+  });
+
+  it("filters a webhook's deliveries by status and event type", async () => {
+    await page.goto(`${localStack().consoleUrl}#/webhooks/${webhookId}/deliveries`);
+    await deliveryRow("delivered").first().waitFor();
+    await page.getByLabel("Status").selectOption("failed");
+    await page.getByRole("button", { name: "Apply filters" }).click();
+    await page.getByText("No deliveries match these filters.").waitFor();
+    await page.getByLabel("Status").selectOption("delivered");
+    await page.getByLabel("Event type").fill("memory.created");
+    await page.getByRole("button", { name: "Apply filters" }).click();
+    // Both of this webhook's deliveries, the second delivered on its retry.
+    await expect.poll(() => page.locator("tbody tr").count(), { timeout: SEEN_WITHIN_MS }).toBe(2);
+    expect(await deliveryRow("delivered").count()).toBe(2);
+    await page.getByLabel("Event type").fill("memory.deleted");
+    await page.getByRole("button", { name: "Apply filters" }).click();
+    await page.getByText("No deliveries match these filters.").waitFor();
+  });
+
+  it("edits, pauses and resumes a webhook, test-sends to it, and deletes it only once confirmed", async () => {
+    const managed = new URL(`${receiver.url}/managed`);
+    const created = await answered(
+      api().POST("/v1/webhooks", { body: { url: managed.href, event_types: ["user.created"] } }),
+      201,
+    );
+    await page.goto(`${localStack().consoleUrl}#/webhooks/${created.id}`);
+    const state = page.getByTestId("webhook-state");
+    await state.getByText("active", { exact: true }).waitFor();
+
+    await page.getByRole("button", { name: "Edit settings" }).click();
+    await page.getByLabel("Description", { exact: true }).fill("edited in the console");
+    await page.getByRole("button", { name: "Save changes" }).click();
+    await page.getByText("edited in the console").waitFor();
+
+    await page.getByRole("button", { name: "Pause" }).click();
+    await state.getByText("paused", { exact: true }).waitFor();
+    expect(await answered(api().GET("/v1/webhooks/{webhookId}", webhookPath(created.id)), 200)).toMatchObject(
+      {
+        active: false,
+        description: "edited in the console",
+      },
+    );
+    await page.getByRole("button", { name: "Resume" }).click();
+    await state.getByText("active", { exact: true }).waitFor();
+
+    // A test send answers at once with what the receiver said.
+    const sent = receiver.requests.length;
+    await page.getByRole("button", { name: "Send a test event" }).click();
+    await page
+      .getByRole("status")
+      .getByText(/^Test send succeeded: 200 in \d+ ms/)
+      .waitFor();
+    expect(receiver.requests.slice(sent).map((request) => request.path)).toContain(managed.pathname);
+
+    await page.getByRole("button", { name: "Delete…" }).click();
+    expect((await api().GET("/v1/webhooks/{webhookId}", webhookPath(created.id))).response.status).toBe(200);
+    await page
+      .getByRole("group", { name: "Confirm deletion" })
+      .getByRole("button", { name: "Cancel" })
+      .click();
+    await page.getByRole("button", { name: "Delete…" }).click();
+    await page.getByRole("button", { name: "Yes, delete this webhook" }).click();
+    await page.getByRole("heading", { name: "Webhooks" }).waitFor();
+    expect((await api().GET("/v1/webhooks/{webhookId}", webhookPath(created.id))).response.status).toBe(404);
   });
 
   it("has no serious or critical accessibility violation, and fits a 360 px wide screen", async () => {
@@ -253,7 +319,6 @@ describe("a portal link's token, through the API", () => {
     return new URL(link.url).hash.slice("#portal=".length);
   };
   const statusOf = async (call: Promise<{ response: Response }>) => (await call).response.status;
-  const webhook = (webhookId: string) => ({ params: { path: { webhookId } } });
 
   it("is valid for an hour unless asked otherwise, and for at most 24 hours", async () => {
     const link = await answered(api().POST("/v1/portal-links", { body: {} }), 201);
@@ -278,12 +343,14 @@ describe("a portal link's token, through the API", () => {
     const portal = api({ apiKey: await tokenOf({ webhook_ids: [inScope], read_only: true }) });
     const listed = await answered(portal.GET("/v1/webhooks"), 200);
     expect(listed.data.map((shown) => shown.id)).toEqual([inScope]);
-    expect(await statusOf(portal.GET("/v1/webhooks/{webhookId}", webhook(inScope)))).toBe(200);
-    expect(await statusOf(portal.GET("/v1/webhooks/{webhookId}/deliveries", webhook(inScope)))).toBe(200);
+    expect(await statusOf(portal.GET("/v1/webhooks/{webhookId}", webhookPath(inScope)))).toBe(200);
+    expect(await statusOf(portal.GET("/v1/webhooks/{webhookId}/deliveries", webhookPath(inScope)))).toBe(200);
     for (const beyond of [outOfScope, otherTenants]) {
-      expect(await statusOf(portal.GET("/v1/webhooks/{webhookId}", webhook(beyond)))).toBe(403);
-      expect(await statusOf(portal.GET("/v1/webhooks/{webhookId}/deliveries", webhook(beyond)))).toBe(403);
-      expect(await statusOf(portal.GET("/v1/webhooks/{webhookId}/stats", webhook(beyond)))).toBe(403);
+      expect(await statusOf(portal.GET("/v1/webhooks/{webhookId}", webhookPath(beyond)))).toBe(403);
+      expect(await statusOf(portal.GET("/v1/webhooks/{webhookId}/deliveries", webhookPath(beyond)))).toBe(
+        403,
+      );
+      expect(await statusOf(portal.GET("/v1/webhooks/{webhookId}/stats", webhookPath(beyond)))).toBe(403);
     }
     // The tenant's events are for links that cover the whole tenant.
     expect(await statusOf(portal.GET("/v1/events"))).toBe(403);
@@ -292,12 +359,12 @@ describe("a portal link's token, through the API", () => {
   it("read-only, changes nothing: no edit, deletion, rotation, test send, retry or recovery", async () => {
     const portal = api({ apiKey: await tokenOf({ webhook_ids: [inScope], read_only: true }) });
     const refused = [
-      await portal.PATCH("/v1/webhooks/{webhookId}", { ...webhook(inScope), body: { active: false } }),
-      await portal.DELETE("/v1/webhooks/{webhookId}", webhook(inScope)),
-      await portal.POST("/v1/webhooks/{webhookId}/rotate-secret", webhook(inScope)),
-      await portal.POST("/v1/webhooks/{webhookId}/test", { ...webhook(inScope), body: {} }),
+      await portal.PATCH("/v1/webhooks/{webhookId}", { ...webhookPath(inScope), body: { active: false } }),
+      await portal.DELETE("/v1/webhooks/{webhookId}", webhookPath(inScope)),
+      await portal.POST("/v1/webhooks/{webhookId}/rotate-secret", webhookPath(inScope)),
+      await portal.POST("/v1/webhooks/{webhookId}/test", { ...webhookPath(inScope), body: {} }),
       await portal.POST("/v1/webhooks/{webhookId}/recover", {
-        ...webhook(inScope),
+        ...webhookPath(inScope),
         body: { since: new Date(Date.now() - 60_000).toISOString() },
       }),
       await portal.POST("/v1/webhooks/{webhookId}/deliveries/{deliveryId}/retry", {
@@ -306,7 +373,7 @@ describe("a portal link's token, through the API", () => {
     ];
     expect(refused.map((answer) => answer.response.status)).toEqual([403, 403, 403, 403, 403, 403]);
     expect(refused[0]?.error).toMatchObject({ error: { code: "forbidden" } });
-    const unchanged = await answered(api().GET("/v1/webhooks/{webhookId}", webhook(inScope)), 200);
+    const unchanged = await answered(api().GET("/v1/webhooks/{webhookId}", webhookPath(inScope)), 200);
     expect(unchanged.active).toBe(true);
   });
 
@@ -317,16 +384,16 @@ describe("a portal link's token, through the API", () => {
     expect(listed.map((shown) => shown.id)).toEqual(expect.arrayContaining([inScope, outOfScope]));
     expect(listed.map((shown) => shown.id)).not.toContain(otherTenants);
     // Another tenant's webhook is a 404, exactly as for an API key.
-    expect(await statusOf(portal.GET("/v1/webhooks/{webhookId}", webhook(otherTenants)))).toBe(404);
+    expect(await statusOf(portal.GET("/v1/webhooks/{webhookId}", webhookPath(otherTenants)))).toBe(404);
     expect(
       await statusOf(
-        portal.PATCH("/v1/webhooks/{webhookId}", { ...webhook(otherTenants), body: { active: false } }),
+        portal.PATCH("/v1/webhooks/{webhookId}", { ...webhookPath(otherTenants), body: { active: false } }),
       ),
     ).toBe(404);
     // A writable link writes within its tenant...
     const edited = await answered(
       portal.PATCH("/v1/webhooks/{webhookId}", {
-        ...webhook(outOfScope),
+        ...webhookPath(outOfScope),
         body: { description: "via portal" },
       }),
       200,
