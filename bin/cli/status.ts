@@ -1,12 +1,12 @@
 /**
  * `hookline status`: what is running (the local stack, or the deployed stack `--stack` names), where
- * its API answers, the settings in effect that differ from the defaults, and how full its queues are.
+ * its API and web console answer, the settings in effect that differ from the defaults, and how full its queues are.
  */
 import type { Command } from "commander";
 import { createHooklineClient } from "../../client/index.ts";
 import { queueDepth } from "../../functions/adapters/queue-depth.ts";
 import { OPEN_CIRCUIT_COUNT_CAP } from "../../functions/shared/limits.ts";
-import { StackOutput } from "../../functions/shared/names.ts";
+import { CONSOLE_PATH, StackOutput } from "../../functions/shared/names.ts";
 import type { SettingInEffect } from "../../functions/shared/settings.ts";
 import { resolveTarget, type Target } from "../target.ts";
 import { globalOptions, storesOf } from "./context.ts";
@@ -128,7 +128,7 @@ export function statusCommand(program: Command): void {
   program
     .command("status")
     .description(
-      "what is running (the local stack, or --stack NAME): its API, the settings that differ from the defaults, queue and dead-letter depths",
+      "what is running (the local stack, or --stack NAME): its API and console, the settings that differ from the defaults, queue and dead-letter depths",
     )
     .action(async (_options: unknown, command: Command) => {
       const { stack, json } = globalOptions(command);
@@ -147,6 +147,8 @@ export function statusCommand(program: Command): void {
         return;
       }
       const apiUrl = target.api?.url;
+      // Served by the stack's own API (functions/console-assets), so it is wherever the API is.
+      const consoleUrl = apiUrl === undefined ? undefined : new URL(CONSOLE_PATH, apiUrl).href;
       const [apiAnswers, queues, openCircuits] = await Promise.all([
         apiUrl === undefined ? Promise.resolve(false) : answers(apiUrl),
         queueDepths(target),
@@ -167,6 +169,7 @@ export function statusCommand(program: Command): void {
           running: true,
           stack: { name: target.stack.name, ...where },
           api: { url: apiUrl ?? null, answering: apiAnswers },
+          console: { url: consoleUrl ?? null },
           settings_changed: changed ?? null,
           queues,
           open_circuits: openCircuits,
@@ -186,6 +189,7 @@ export function statusCommand(program: Command): void {
               ? "no ApiUrl output"
               : `${apiUrl} (${apiAnswers ? "answering" : "not answering"})`,
           ],
+          ["console", consoleUrl],
           depthField("delivery queue", queues.delivery),
           depthField("priority queue", queues.priority),
           depthField("dead letters", queues.dead_letter),

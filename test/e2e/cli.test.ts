@@ -128,6 +128,23 @@ describe("hookline api-key", () => {
     expect(again).toMatchObject({ code: 1, stderr: expect.stringContaining("not found") });
   });
 
+  it("revokes a key so that the API refuses it: 401 invalid_api_key, in the API's error shape", async () => {
+    const created = await hooklineJson<{ api_key: string; key_id: string }>(
+      "api-key",
+      "create",
+      "--tenant",
+      `cli-revoked-${Date.now()}`,
+    );
+    const revoked = await hookline("api-key", "revoke", created.key_id);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    // Never used before its revocation, so no cached answer of the authorizer lets it in (docs/api.md).
+    const refused = await callApi("GET", "/v1/webhooks", { apiKey: created.api_key });
+    expect(refused.status).toBe(401);
+    expect(refused.body).toEqual({
+      error: { code: "invalid_api_key", message: expect.stringContaining("API key"), details: [] },
+    });
+  });
+
   it("answers a missing required option with a usage error", async () => {
     const run = await hookline("api-key", "create");
     expect(run.code).not.toBe(0);
@@ -617,6 +634,7 @@ describe("hookline status", () => {
       running: boolean;
       stack: { kind: string; pid?: number };
       api: { url: string; answering: boolean };
+      console: { url: string };
       settings_changed: Record<string, { value: unknown; default: unknown }>;
       queues: Record<string, number>;
       open_circuits: number;
@@ -625,6 +643,7 @@ describe("hookline status", () => {
       running: true,
       stack: { kind: "local", pid: expect.any(Number) },
       api: { url: localStack().apiUrl, answering: true },
+      console: { url: localStack().consoleUrl },
       queues: {
         delivery: expect.any(Number),
         priority: expect.any(Number),
@@ -643,6 +662,7 @@ describe("hookline status", () => {
     expect(shown.code, shown.stderr).toBe(0);
     expect(shown.stdout).toContain(`Hookline is running: the local stack `);
     expect(shown.stdout).toMatch(new RegExp(`API:\\s+${localStack().apiUrl} \\(answering\\)`));
+    expect(shown.stdout).toMatch(new RegExp(`console:\\s+${localStack().consoleUrl}\n`));
     expect(shown.stdout).toMatch(/retryScheduleSeconds:\s+1, 2, 2, 2, 2 seconds \(default /);
     expect(shown.stdout).toMatch(/circuitCooldown:\s+3 seconds \(default 5 minutes\)/);
     expect(shown.stdout).toMatch(/dead letters:\s+\d+ messages?\n/);

@@ -87,3 +87,16 @@ it("prints one line per attempt and per circuit change, and keeps the raw logs i
   expect(terminal()).not.toMatch(/"level":"(INFO|WARN)"|"CloudWatchMetrics"/);
   expect(terminal()).toMatch(/Logs +one line per event, attempt and circuit change below; .*functions\.log/);
 });
+
+it("names in its banner the console's URL and the settings that differ from their defaults", () => {
+  const lines = terminal().split("\n");
+  expect(lines).toContain(`  Console      ${localStack().consoleUrl}   (sign in with the API key below)`);
+  const settings = lines.find((line) => line.startsWith("  Settings     "));
+  // The e2e stack's environment (test/e2e/global-setup.ts): a threshold of 5 failures and loop detection
+  // on are the defaults, so the banner leaves them out.
+  expect(settings).toContain("HOOKLINE_RETRY_SCHEDULE=1,2,2,2,2");
+  expect(settings).toContain("HOOKLINE_CIRCUIT_COOLDOWN=3");
+  expect(settings).toContain("HOOKLINE_LOCAL_STALE_READS_MS=1000");
+  expect(settings).not.toContain("HOOKLINE_CIRCUIT_THRESHOLD");
+  expect(settings).not.toContain("HOOKLINE_LOCAL_LOOP_DETECTION");
+});
