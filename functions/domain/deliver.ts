@@ -214,6 +214,11 @@ export interface DeliveryPorts {
   readonly eventPayload: (tenantId: string, eventId: string) => Promise<string | undefined>;
   /** Writes `claim` only if the stored circuit is still `from`; says whether it won. */
   readonly claimProbe: (webhook: Webhook, from: Circuit, claim: Circuit) => Promise<boolean>;
+  /**
+   * Whether a delivery older than this one waits on its webhook's circuit: the probe is that one's.
+   * Asked only when the circuit would admit a probe.
+   */
+  readonly olderWaiting: (message: DeliveryMessage) => Promise<boolean>;
   readonly send: SendWebhook;
   /**
    * Reserves the next slot under the webhook's `rateLimitPerSecond` and returns when it is (epoch ms);
@@ -289,7 +294,7 @@ export async function deliveryStep(ports: DeliveryPorts, message: DeliveryMessag
     }
   }
 
-  const admission = await admitted(ports, webhook);
+  const admission = await admitted(ports, webhook, message);
   if (admission.kind === "wait") {
     return { step: { kind: "parked", until: admission.until }, webhook, wasProbe: false };
   }
@@ -374,11 +379,20 @@ export async function deliveryStep(ports: DeliveryPorts, message: DeliveryMessag
   }
 }
 
-/** Asks the circuit for admission; a probe must first win its conditional claim, or it waits. */
-async function admitted(ports: DeliveryPorts, webhook: Webhook): Promise<Admission> {
+/**
+ * Asks the circuit for admission; a probe goes to the delivery that has waited longest, and must first
+ * win its conditional claim, or it waits.
+ */
+async function admitted(
+  ports: DeliveryPorts,
+  webhook: Webhook,
+  message: DeliveryMessage,
+): Promise<Admission> {
   const now = ports.now();
   const policy = circuitPolicyFor(ports, webhook);
-  const admission = admit(webhook.circuit, policy, now);
+  let admission = admit(webhook.circuit, policy, now);
+  if (admission.kind !== "probe") return admission;
+  if (await ports.olderWaiting(message)) admission = admit(webhook.circuit, policy, now, true);
   if (admission.kind !== "probe") return admission;
   if (await ports.claimProbe(webhook, webhook.circuit, admission.claim)) return admission;
   return {

@@ -38,9 +38,12 @@ const deliveryFields = z.object({
 export const DeliveryMessageSchema = deliveryFields.readonly();
 export type DeliveryMessage = z.infer<typeof DeliveryMessageSchema>;
 
-/** A message that asks for a circuit's probe once its cooldown is over. */
+/**
+ * A message that asks for a circuit's probe once its cooldown is over; `openedAt` names the opening it
+ * was sent for, so that one an opening since superseded is dropped.
+ */
 export const ProbeMessageSchema = z
-  .object({ kind: z.literal("probe"), tenantId: id, webhookId: id })
+  .object({ kind: z.literal("probe"), tenantId: id, webhookId: id, openedAt: z.string().optional() })
   .readonly();
 export type ProbeMessage = z.infer<typeof ProbeMessageSchema>;
 

@@ -3,7 +3,13 @@
  * the reconciler's run beside it). They import domain code and the ports of domain/ports.ts only,
  * never an adapter, so the handlers, the CLI and tests hand them what they run against.
  */
-import { admit, afterAttempt, type CircuitTransition } from "../domain/circuit.ts";
+import {
+  admit,
+  afterAttempt,
+  type Circuit,
+  type CircuitTransition,
+  probeMessageCurrent,
+} from "../domain/circuit.ts";
 import {
   type CircuitChange,
   circuitPolicyFor,
@@ -273,7 +279,7 @@ async function persistCircuit(
   let change: CircuitChange | undefined = initial;
   for (let round = 0; change && round < 5; round += 1) {
     if (await deps.circuits.saveCircuit(message.tenantId, message.webhookId, change.from, change.to)) {
-      if (change.transition) await onTransition(deps, message, change.transition);
+      if (change.transition) await onTransition(deps, message, change.transition, change.to);
       return;
     }
     const fresh = await deps.ports.webhook(message.tenantId, message.webhookId, true);
@@ -316,6 +322,7 @@ async function onTransition(
   deps: DeliveryServiceDeps,
   message: DeliveryMessage,
   transition: CircuitTransition,
+  circuit: Circuit,
 ) {
   const keys = { tenant_id: message.tenantId, webhook_id: message.webhookId };
   const metric = transition === "closed" ? MetricName.circuitClosed : MetricName.circuitOpened;
@@ -333,7 +340,12 @@ async function onTransition(
     cooldown_seconds: deps.ports.circuitPolicy.cooldownSeconds,
   });
   await deps.sendProbe(
-    { kind: "probe", tenantId: message.tenantId, webhookId: message.webhookId },
+    {
+      kind: "probe",
+      tenantId: message.tenantId,
+      webhookId: message.webhookId,
+      ...(circuit.openedAt === undefined ? {} : { openedAt: circuit.openedAt }),
+    },
     deps.ports.circuitPolicy.cooldownSeconds,
   );
 }
@@ -358,7 +370,8 @@ export async function releaseParked(
 
 /**
  * A probe message: when the cooldown is over, the oldest parked delivery is attempted as the probe;
- * before that, the message is sent again for the rest of the cooldown.
+ * before that, the message is sent again for the rest of the cooldown. A message for an opening since
+ * superseded is dropped: the reopening sent its own.
  */
 export async function processProbe(deps: DeliveryServiceDeps, probe: ProbeMessage): Promise<void> {
   const webhook = await deps.ports.webhook(probe.tenantId, probe.webhookId, true);
@@ -367,6 +380,7 @@ export async function processProbe(deps: DeliveryServiceDeps, probe: ProbeMessag
     await releaseParked(deps, probe.tenantId, probe.webhookId);
     return;
   }
+  if (!probeMessageCurrent(webhook.circuit, probe.openedAt)) return;
   const now = deps.ports.now();
   const admission = admit(webhook.circuit, circuitPolicyFor(deps.ports, webhook), now);
   if (admission.kind === "wait") {

@@ -136,6 +136,9 @@ function world(options: WorldOptions = {}) {
         .filter((record) => record.parked)
         .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
     },
+    async parkedBefore(_tenantId, _webhookId, deliveryId) {
+      return [...records.values()].some((record) => record.parked && record.id < deliveryId);
+    },
     async unpark(delivery) {
       const record = records.get(delivery.id);
       if (!record?.parked || !conditionHolds(record, delivery.attemptCount)) return false;
@@ -176,6 +179,8 @@ function world(options: WorldOptions = {}) {
         webhook = { ...webhook, circuit: claim };
         return true;
       },
+      olderWaiting: (message) =>
+        deliveries.parkedBefore(message.tenantId, message.webhookId, message.deliveryId),
       async send(request) {
         sent.push(request.headers["webhook-id"] ?? "");
         const outcome = outcomes.shift();
@@ -396,8 +401,12 @@ describe("processDelivery", () => {
     for (const id of ["d1", "d2", "d3"]) await processDelivery(w.deps, w.pending(id), "queue");
 
     expect(w.webhook().circuit).toMatchObject({ state: "open", consecutiveFailures: 3 });
+    const openedAt = w.webhook().circuit.openedAt;
     expect(w.probes).toEqual([
-      { probe: { kind: "probe", tenantId: "t1", webhookId: "wh_1" }, delaySeconds: POLICY.cooldownSeconds },
+      {
+        probe: { kind: "probe", tenantId: "t1", webhookId: "wh_1", openedAt },
+        delaySeconds: POLICY.cooldownSeconds,
+      },
     ]);
     expect(w.metrics()).toContain(MetricName.circuitOpened);
 
@@ -501,6 +510,18 @@ describe("processProbe", () => {
     expect(w.record("d2")?.parked).toBe(false);
   });
 
+  it("drops a probe message sent for an opening since superseded: the reopening sent its own", async () => {
+    const w = world({ outcomes: ["2xx"], circuit: openSince(POLICY.cooldownSeconds + 1) });
+    w.pending("d1", { parked: true });
+    const earlier = new Date(T0 - (POLICY.cooldownSeconds + 100) * 1000).toISOString();
+
+    await processProbe(w.deps, { kind: "probe", tenantId: "t1", webhookId: "wh_1", openedAt: earlier });
+
+    expect(w.sent).toEqual([]);
+    expect(w.probes).toEqual([]);
+    expect(w.record("d1")?.parked).toBe(true);
+  });
+
   it("does nothing for a deactivated webhook", async () => {
     const w = world({ outcomes: ["410"] });
     await processDelivery(w.deps, w.pending("d1"), "queue");
@@ -508,6 +529,51 @@ describe("processProbe", () => {
 
     expect(w.sent).toEqual(["d1"]);
     expect(w.probes).toEqual([]);
+  });
+});
+
+describe("the probe of an open circuit", () => {
+  const POLICY_1 = { failureThreshold: 1, cooldownSeconds: 30 };
+
+  it("goes to the delivery that has waited longest: a fresh one arriving after the cooldown parks behind it", async () => {
+    // d1 fails and opens the circuit; d2 arrives while open and parks; d3 arrives after the cooldown.
+    const w = world({ policy: POLICY_1, schedule: [60], outcomes: ["5xx", "2xx", "2xx", "2xx"] });
+    await w.fromQueue(w.pending("d1"));
+    w.advance(1);
+    await w.fromQueue(w.pending("d2"));
+    w.advance(POLICY_1.cooldownSeconds);
+    await w.fromQueue(w.pending("d3"));
+
+    expect(w.sent).toEqual(["d1"]);
+    expect(w.record("d3")).toMatchObject({ parked: true, attemptCount: 0 });
+    expect(w.webhook().circuit.state).toBe("open");
+
+    await w.drain();
+    // The probe is d2, the oldest waiting; its success closes the circuit and releases d3; d1's retry
+    // comes after its schedule's wait.
+    expect(w.sent).toEqual(["d1", "d2", "d3", "d1"]);
+    for (const id of ["d1", "d2", "d3"]) expect(w.record(id)?.status).toBe("delivered");
+  });
+
+  it("sends one probe message per opening, however many deliveries ask meanwhile", async () => {
+    // Down for good: every probe fails and reopens the circuit, with fresh deliveries arriving throughout.
+    const w = world({
+      policy: POLICY_1,
+      schedule: [1, 1, 1],
+      outcomes: Array.from({ length: 40 }, () => "5xx" as const),
+    });
+    await w.fromQueue(w.pending("d01"));
+    for (let n = 2; n <= 9; n += 1) {
+      w.advance(POLICY_1.cooldownSeconds / 2);
+      await w.deps.queue.enqueue([w.pending(`d0${n}`)]);
+    }
+    await w.drain(1000);
+
+    const openings = w.metrics().filter((name) => name === MetricName.circuitOpened).length;
+    expect(openings).toBeGreaterThan(1);
+    expect(w.probes).toHaveLength(openings);
+    // One request per opening after the first: each cooldown lets a single probe through.
+    expect(w.sent).toHaveLength(openings);
   });
 });
 
