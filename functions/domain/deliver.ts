@@ -248,6 +248,11 @@ export interface StepResult {
   readonly webhook?: Webhook;
   /** Whether this attempt was the circuit's probe. */
   readonly wasProbe: boolean;
+  /**
+   * The probe was due, and this delivery left it to an older one waiting on the circuit: it parked, and
+   * the caller must see that the older one is attempted, for nothing else may be about to.
+   */
+  readonly leftProbeToOlder?: true;
   /** A circuit change to persist, computed from the circuit as read. */
   readonly circuitChange?: CircuitChange;
   readonly attemptClass?: AttemptClass;
@@ -294,9 +299,14 @@ export async function deliveryStep(ports: DeliveryPorts, message: DeliveryMessag
     }
   }
 
-  const admission = await admitted(ports, webhook, message);
+  const { admission, behindOlder } = await admitted(ports, webhook, message);
   if (admission.kind === "wait") {
-    return { step: { kind: "parked", until: admission.until }, webhook, wasProbe: false };
+    return {
+      step: { kind: "parked", until: admission.until },
+      webhook,
+      wasProbe: false,
+      ...(behindOlder ? { leftProbeToOlder: true as const } : {}),
+    };
   }
   const wasProbe = admission.kind === "probe";
   const circuit = wasProbe ? admission.claim : webhook.circuit;
@@ -387,16 +397,17 @@ async function admitted(
   ports: DeliveryPorts,
   webhook: Webhook,
   message: DeliveryMessage,
-): Promise<Admission> {
+): Promise<{ readonly admission: Admission; readonly behindOlder: boolean }> {
   const now = ports.now();
   const policy = circuitPolicyFor(ports, webhook);
-  let admission = admit(webhook.circuit, policy, now);
-  if (admission.kind !== "probe") return admission;
-  if (await ports.olderWaiting(message)) admission = admit(webhook.circuit, policy, now, true);
-  if (admission.kind !== "probe") return admission;
-  if (await ports.claimProbe(webhook, webhook.circuit, admission.claim)) return admission;
-  return {
-    kind: "wait",
-    until: new Date(now.getTime() + policy.probeTimeoutSeconds * 1000).toISOString(),
-  };
+  const admission = admit(webhook.circuit, policy, now);
+  if (admission.kind !== "probe") return { admission, behindOlder: false };
+  if (await ports.olderWaiting(message)) {
+    return { admission: admit(webhook.circuit, policy, now, true), behindOlder: true };
+  }
+  if (await ports.claimProbe(webhook, webhook.circuit, admission.claim)) {
+    return { admission, behindOlder: false };
+  }
+  const until = new Date(now.getTime() + policy.probeTimeoutSeconds * 1000).toISOString();
+  return { admission: { kind: "wait", until }, behindOlder: false };
 }

@@ -20,7 +20,7 @@ import {
 } from "../domain/deliver.ts";
 import { IN_FLIGHT_WAIT_SECONDS } from "../domain/in-flight.ts";
 import type { DeadLetterMessage, DeliveryMessage, ProbeMessage, QueueMessage } from "../domain/messages.ts";
-import { TERMINAL_STATUSES } from "../domain/model.ts";
+import { TERMINAL_STATUSES, type Webhook } from "../domain/model.ts";
 import type {
   CircuitStore,
   DeliveryKey,
@@ -160,6 +160,9 @@ export async function processDelivery(
     deps.stats.add(message.tenantId, message.webhookId, step, deps.ports.now());
   }
   if (result.circuitChange) await persistCircuit(deps, message, result, result.circuitChange);
+  // Parked first, so that the hand-over finds this delivery too if the older one was taken meanwhile.
+  if (recorded && result.leftProbeToOlder && result.webhook)
+    await handOverProbe(deps, message, result.webhook);
 
   deps.log.info(recorded ? `delivery ${step.kind}` : "delivery step already recorded by another process", {
     ...correlation,
@@ -176,6 +179,7 @@ export async function processDelivery(
       : {}),
     ...(step.kind === "failed" ? { reason: step.reason } : {}),
     ...(result.wasProbe ? { probe: true } : {}),
+    ...(result.leftProbeToOlder ? { probe_handed_over: true } : {}),
   });
   if (!recorded) return DONE;
   if (deps.ordering && result.webhook?.ordering === "fifo")
@@ -369,9 +373,33 @@ export async function releaseParked(
 }
 
 /**
+ * The probe was due and `message`'s delivery, now parked, left it to an older waiting one. That one may
+ * have nothing on its way that would admit it (the opening's probe message came and went before it
+ * parked, or died with its prober), and every later delivery would wait behind it too: a one-time probe
+ * message has the oldest waiting delivery attempted now. Only a delivery that found the probe due sends
+ * one, and the first probe claimed ends that, so these stay as few as the deliveries asking meanwhile.
+ */
+async function handOverProbe(deps: DeliveryServiceDeps, message: DeliveryMessage, webhook: Webhook) {
+  const { openedAt } = webhook.circuit;
+  await deps.sendProbe(
+    {
+      kind: "probe",
+      tenantId: message.tenantId,
+      webhookId: message.webhookId,
+      ...(openedAt === undefined ? {} : { openedAt }),
+      once: true,
+      handedOverBy: message.deliveryId,
+    },
+    0,
+  );
+}
+
+/**
  * A probe message: when the cooldown is over, the oldest parked delivery is attempted as the probe;
- * before that, the message is sent again for the rest of the cooldown. A message for an opening since
- * superseded is dropped: the reopening sent its own.
+ * before that, the message is sent again for the rest of the cooldown or the probe in flight. A message
+ * for an opening since superseded is dropped: the reopening sent its own. One that finds no delivery
+ * waiting looks once more a probe timeout later, for one may have parked just after it looked; a
+ * message with `once` looks only when it arrives.
  */
 export async function processProbe(deps: DeliveryServiceDeps, probe: ProbeMessage): Promise<void> {
   const webhook = await deps.ports.webhook(probe.tenantId, probe.webhookId, true);
@@ -382,21 +410,27 @@ export async function processProbe(deps: DeliveryServiceDeps, probe: ProbeMessag
   }
   if (!probeMessageCurrent(webhook.circuit, probe.openedAt)) return;
   const now = deps.ports.now();
-  const admission = admit(webhook.circuit, circuitPolicyFor(deps.ports, webhook), now);
+  const policy = circuitPolicyFor(deps.ports, webhook);
+  const admission = admit(webhook.circuit, policy, now);
   if (admission.kind === "wait") {
+    if (probe.once) return;
     const seconds = Math.max(1, Math.ceil((Date.parse(admission.until) - now.getTime()) / 1000));
     await deps.sendProbe(probe, seconds);
     return;
   }
-  // The oldest waiting delivery that this process can claim is the probe. When none waits, the next
-  // delivery that arrives will be.
+  // The delivery taken here is the oldest this process could take: it is the probe, and does not wait
+  // behind an older one the index may still show (taken by another process, or parked after this
+  // listing), for that one might have nothing else on its way to admit it.
+  const asProbe: DeliveryServiceDeps = { ...deps, ports: { ...deps.ports, olderWaiting: async () => false } };
   for await (const page of deps.deliveries.parked(probe.tenantId, probe.webhookId)) {
     for (const delivery of page) {
       if (!(await deps.deliveries.unpark(delivery, now))) continue;
-      await processDelivery(deps, resumeMessage(delivery, delivery.createdAt), "queue");
+      await processDelivery(asProbe, resumeMessage(delivery, delivery.createdAt), "queue");
       return;
     }
   }
+  // None waits: the next delivery that asks will be the probe.
+  if (!probe.once) await deps.sendProbe({ ...probe, once: true }, policy.probeTimeoutSeconds);
 }
 
 /** A message from a delivery queue: a delivery step, a circuit's probe, or a large fan-out's next page. */

@@ -82,6 +82,8 @@ function world(options: WorldOptions = {}) {
   const addMetric = vi.spyOn(metricsSink, "addMetric");
   const circuitWrites: { from: Circuit; to: Circuit; won: boolean }[] = [];
   const agenda: Scheduled[] = [];
+  /** Another process's work that lands between a listing of the parked deliveries and its use. */
+  let crossing: (() => Promise<void>) | undefined;
 
   const conditionHolds = (record: StoredDelivery | undefined, attemptCount: number) =>
     record !== undefined &&
@@ -132,9 +134,13 @@ function world(options: WorldOptions = {}) {
       return records.get(deliveryId);
     },
     async *parked() {
-      yield [...records.values()]
+      const listed = [...records.values()]
         .filter((record) => record.parked)
         .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+      const landing = crossing;
+      crossing = undefined;
+      await landing?.();
+      yield listed;
     },
     async parkedBefore(_tenantId, _webhookId, deliveryId) {
       return [...records.values()].some((record) => record.parked && record.id < deliveryId);
@@ -291,6 +297,10 @@ function world(options: WorldOptions = {}) {
     webhook: () => webhook,
     advance: (seconds: number) => {
       clock = at(seconds);
+    },
+    /** Runs `work` once, just after the next listing of the parked deliveries has been read. */
+    crossNextListing: (work: () => Promise<void>) => {
+      crossing = work;
     },
     sent,
     retriesStarted,
@@ -555,7 +565,7 @@ describe("the probe of an open circuit", () => {
     for (const id of ["d1", "d2", "d3"]) expect(w.record(id)?.status).toBe("delivered");
   });
 
-  it("sends one probe message per opening, however many deliveries ask meanwhile", async () => {
+  it("sends one probe message per opening, and few one-time looks, however many deliveries ask meanwhile", async () => {
     // Down for good: every probe fails and reopens the circuit, with fresh deliveries arriving throughout.
     const w = world({
       policy: POLICY_1,
@@ -571,9 +581,121 @@ describe("the probe of an open circuit", () => {
 
     const openings = w.metrics().filter((name) => name === MetricName.circuitOpened).length;
     expect(openings).toBeGreaterThan(1);
-    expect(w.probes).toHaveLength(openings);
+    const [ofOpenings, onceOnly] = partition(w.probes, ({ probe }) => probe.once === undefined);
+    expect(ofOpenings).toHaveLength(openings);
+    // Besides those, one-time looks only: at most one second look per opening, and no more hand-overs
+    // than there are openings (here only the last opening looks twice, its deliveries all given up).
+    const secondLooks = onceOnly.filter(({ probe }) => probe.handedOverBy === undefined);
+    expect(new Set(secondLooks.map(({ probe }) => probe.openedAt)).size).toBe(secondLooks.length);
+    expect(onceOnly.length).toBeLessThanOrEqual(openings);
     // One request per opening after the first: each cooldown lets a single probe through.
     expect(w.sent).toHaveLength(openings);
+  });
+});
+
+describe("a waiting delivery always has something that will admit a probe", () => {
+  const POLICY_1 = { failureThreshold: 1, cooldownSeconds: 30 };
+  // circuitPolicyFor: the world's 10 s attempt timeout and 10 s of bookkeeping.
+  const PROBE_TIMEOUT_SECONDS = 20;
+  const opening = new Date(T0).toISOString();
+  const openNow: Circuit = { state: "open", consecutiveFailures: 1, openedAt: opening, version: 3 };
+  const probeOfOpening: ProbeMessage = {
+    kind: "probe",
+    tenantId: "t1",
+    webhookId: "wh_1",
+    openedAt: opening,
+  };
+
+  /** d1 was the probe of the last opening; its failure reopened the circuit and its retry is due. */
+  function afterReopening(outcomes: readonly Outcome[]) {
+    const w = world({ policy: POLICY_1, schedule: [60], circuit: openNow, outcomes });
+    const retry: DeliveryMessage = {
+      ...w.pending("d1", { status: "retrying", attemptCount: 1 }),
+      attempt: 2,
+    };
+    // d1's retry read the circuit half a second before the cooldown ended, so it waits; its parked
+    // record lands just after the opening's probe message has listed the parked deliveries.
+    const crossing = async () => {
+      w.advance(-0.5);
+      await w.workflowStep(retry);
+      w.advance(0.5);
+    };
+    return { w, crossing };
+  }
+
+  it("the probe message attempts the delivery it took, though an older one parked just after its listing", async () => {
+    const { w, crossing } = afterReopening(["2xx", "2xx", "2xx"]);
+    w.advance(1);
+    w.pending("d2", { parked: true });
+    w.advance(POLICY_1.cooldownSeconds - 1);
+    w.crossNextListing(crossing);
+
+    await processProbe(w.deps, probeOfOpening);
+    await w.drain();
+
+    // d2 is the probe; its success closes the circuit and releases d1.
+    expect(w.sent).toEqual(["d2", "d1"]);
+    for (const id of ["d1", "d2"]) expect(w.record(id)?.status).toBe("delivered");
+    expect(w.webhook().circuit.state).toBe("closed");
+  });
+
+  it("a probe message that finds no one waiting looks once more a probe timeout later", async () => {
+    const { w, crossing } = afterReopening(["2xx"]);
+    w.advance(POLICY_1.cooldownSeconds);
+    w.crossNextListing(crossing);
+
+    await processProbe(w.deps, probeOfOpening);
+    expect(w.sent).toEqual([]);
+    expect(w.probes).toEqual([
+      { probe: { ...probeOfOpening, once: true }, delaySeconds: PROBE_TIMEOUT_SECONDS },
+    ]);
+    await w.drain();
+
+    expect(w.sent).toEqual(["d1"]);
+    expect(w.record("d1")?.status).toBe("delivered");
+    // The second look found d1: nothing more is sent for this opening.
+    expect(w.probes).toHaveLength(1);
+  });
+
+  it("a delivery that leaves the due probe to an older waiting one has that one attempted at once", async () => {
+    // The probe's claim lapsed (its prober died with the stack) and no probe message is left; d1 waits.
+    const lapsed: Circuit = {
+      ...openNow,
+      state: "half_open",
+      probeClaimedAt: new Date(T0 + 60_000).toISOString(),
+      version: 4,
+    };
+    const w = world({ policy: POLICY_1, circuit: lapsed, outcomes: ["2xx", "2xx"] });
+    w.pending("d1", { parked: true, status: "retrying", attemptCount: 1 });
+    w.advance(60 + PROBE_TIMEOUT_SECONDS + 1);
+
+    await w.fromQueue(w.pending("d2"));
+    expect(w.record("d2")).toMatchObject({ parked: true, attemptCount: 0 });
+    expect(w.probes).toEqual([
+      { probe: { ...probeOfOpening, once: true, handedOverBy: "d2" }, delaySeconds: 0 },
+    ]);
+    await w.drain();
+
+    expect(w.sent).toEqual(["d1", "d2"]);
+    for (const id of ["d1", "d2"]) expect(w.record(id)?.status).toBe("delivered");
+  });
+
+  it("a one-time look that cannot admit a probe then is dropped, not sent again", async () => {
+    const claimed: Circuit = {
+      ...openNow,
+      state: "half_open",
+      probeClaimedAt: new Date(T0 + 30_000).toISOString(),
+      version: 4,
+    };
+    const w = world({ policy: POLICY_1, circuit: claimed });
+    w.pending("d1", { parked: true });
+    w.advance(31);
+
+    await processProbe(w.deps, { ...probeOfOpening, once: true });
+
+    expect(w.sent).toEqual([]);
+    expect(w.probes).toEqual([]);
+    expect(w.record("d1")?.parked).toBe(true);
   });
 });
 
@@ -679,3 +801,7 @@ describe("an ordered webhook", () => {
     expect(w.record("d2")?.status).toBe("delivered");
   });
 });
+
+function partition<T>(items: readonly T[], test: (item: T) => boolean): [T[], T[]] {
+  return [items.filter(test), items.filter((item) => !test(item))];
+}
