@@ -3,13 +3,7 @@
  * the reconciler's run beside it). They import domain code and the ports of domain/ports.ts only,
  * never an adapter, so the handlers, the CLI and tests hand them what they run against.
  */
-import {
-  admit,
-  afterAttempt,
-  type Circuit,
-  type CircuitTransition,
-  probeMessageCurrent,
-} from "../domain/circuit.ts";
+import { admit, afterAttempt, type CircuitTransition, probeMessageCurrent } from "../domain/circuit.ts";
 import {
   type CircuitChange,
   circuitPolicyFor,
@@ -88,6 +82,13 @@ export function orderingDeps(deps: {
 }
 
 const DONE: WorkflowAnswer = { [RetryStep.next]: RetryStep.done };
+
+/**
+ * How long after a look at a webhook's parked deliveries that found none, or released them, a second
+ * look is made: longer than a parked index read may lag or a delivery take between reading the circuit
+ * and recording its park, and short beside the reconciler's grace, which would otherwise find them.
+ */
+const SECOND_LOOK_SECONDS = 5;
 
 /** The message that resumes a stored delivery (after a circuit wait, a crash or a manual retry). */
 export function resumeMessage(delivery: StoredDelivery, acceptedAt: string): DeliveryMessage {
@@ -283,7 +284,7 @@ async function persistCircuit(
   let change: CircuitChange | undefined = initial;
   for (let round = 0; change && round < 5; round += 1) {
     if (await deps.circuits.saveCircuit(message.tenantId, message.webhookId, change.from, change.to)) {
-      if (change.transition) await onTransition(deps, message, change.transition, change.to);
+      if (change.transition) await onTransition(deps, message, change.transition, change);
       return;
     }
     const fresh = await deps.ports.webhook(message.tenantId, message.webhookId, true);
@@ -326,7 +327,7 @@ async function onTransition(
   deps: DeliveryServiceDeps,
   message: DeliveryMessage,
   transition: CircuitTransition,
-  circuit: Circuit,
+  change: CircuitChange,
 ) {
   const keys = { tenant_id: message.tenantId, webhook_id: message.webhookId };
   const metric = transition === "closed" ? MetricName.circuitClosed : MetricName.circuitOpened;
@@ -337,21 +338,27 @@ async function onTransition(
       ...keys,
       released_deliveries: released,
     });
+    // A delivery that read the circuit open just before it closed may park after this release, and the
+    // parked index may not show one yet: the second look releases them (unless the circuit has opened
+    // again meanwhile, which sent its own message).
+    await deps.sendProbe({ ...probeOf(message, change.from.openedAt), once: true }, SECOND_LOOK_SECONDS);
     return;
   }
   deps.log.warn(transition === "opened" ? "circuit opened" : "circuit reopened: the probe failed", {
     ...keys,
     cooldown_seconds: deps.ports.circuitPolicy.cooldownSeconds,
   });
-  await deps.sendProbe(
-    {
-      kind: "probe",
-      tenantId: message.tenantId,
-      webhookId: message.webhookId,
-      ...(circuit.openedAt === undefined ? {} : { openedAt: circuit.openedAt }),
-    },
-    deps.ports.circuitPolicy.cooldownSeconds,
-  );
+  await deps.sendProbe(probeOf(message, change.to.openedAt), deps.ports.circuitPolicy.cooldownSeconds);
+}
+
+/** The probe message for a webhook's opening at `openedAt`. */
+function probeOf(message: DeliveryMessage, openedAt: string | undefined): ProbeMessage {
+  return {
+    kind: "probe",
+    tenantId: message.tenantId,
+    webhookId: message.webhookId,
+    ...(openedAt === undefined ? {} : { openedAt }),
+  };
 }
 
 /** Sends every delivery parked on a webhook's circuit back to the queue; returns how many. */
@@ -380,16 +387,8 @@ export async function releaseParked(
  * one, and the first probe claimed ends that, so these stay as few as the deliveries asking meanwhile.
  */
 async function handOverProbe(deps: DeliveryServiceDeps, message: DeliveryMessage, webhook: Webhook) {
-  const { openedAt } = webhook.circuit;
   await deps.sendProbe(
-    {
-      kind: "probe",
-      tenantId: message.tenantId,
-      webhookId: message.webhookId,
-      ...(openedAt === undefined ? {} : { openedAt }),
-      once: true,
-      handedOverBy: message.deliveryId,
-    },
+    { ...probeOf(message, webhook.circuit.openedAt), once: true, handedOverBy: message.deliveryId },
     0,
   );
 }
@@ -398,8 +397,8 @@ async function handOverProbe(deps: DeliveryServiceDeps, message: DeliveryMessage
  * A probe message: when the cooldown is over, the oldest parked delivery is attempted as the probe;
  * before that, the message is sent again for the rest of the cooldown or the probe in flight. A message
  * for an opening since superseded is dropped: the reopening sent its own. One that finds no delivery
- * waiting looks once more a probe timeout later, for one may have parked just after it looked; a
- * message with `once` looks only when it arrives.
+ * waiting looks once more a little later, for one may have parked just after it looked or not show in
+ * the parked index yet; a message with `once` looks only when it arrives.
  */
 export async function processProbe(deps: DeliveryServiceDeps, probe: ProbeMessage): Promise<void> {
   const webhook = await deps.ports.webhook(probe.tenantId, probe.webhookId, true);
@@ -430,7 +429,7 @@ export async function processProbe(deps: DeliveryServiceDeps, probe: ProbeMessag
     }
   }
   // None waits: the next delivery that asks will be the probe.
-  if (!probe.once) await deps.sendProbe({ ...probe, once: true }, policy.probeTimeoutSeconds);
+  if (!probe.once) await deps.sendProbe({ ...probe, once: true }, SECOND_LOOK_SECONDS);
 }
 
 /** A message from a delivery queue: a delivery step, a circuit's probe, or a large fan-out's next page. */
