@@ -162,8 +162,8 @@ export async function processDelivery(
   }
   if (result.circuitChange) await persistCircuit(deps, message, result, result.circuitChange);
   // Parked first, so that the hand-over finds this delivery too if the older one was taken meanwhile.
-  if (recorded && result.leftProbeToOlder && result.webhook)
-    await handOverProbe(deps, message, result.webhook);
+  const handingOver = recorded && result.leftProbeToOlder ? result.webhook : undefined;
+  if (handingOver) await handOverProbe(deps, message, handingOver);
 
   deps.log.info(recorded ? `delivery ${step.kind}` : "delivery step already recorded by another process", {
     ...correlation,
@@ -180,7 +180,7 @@ export async function processDelivery(
       : {}),
     ...(step.kind === "failed" ? { reason: step.reason } : {}),
     ...(result.wasProbe ? { probe: true } : {}),
-    ...(result.leftProbeToOlder ? { probe_handed_over: true } : {}),
+    ...(handingOver ? { probe_handed_over: true } : {}),
   });
   if (!recorded) return DONE;
   if (deps.ordering && result.webhook?.ordering === "fifo")

@@ -744,6 +744,31 @@ describe("a waiting delivery always has something that will admit a probe", () =
     for (const id of ["d1", "d2"]) expect(w.record(id)?.status).toBe("delivered");
   });
 
+  it("deliveries that all find the probe due behind an older one hand it over once each, and one probe goes out", async () => {
+    const lapsed: Circuit = {
+      ...openNow,
+      state: "half_open",
+      probeClaimedAt: new Date(T0 + 60_000).toISOString(),
+      version: 4,
+    };
+    const w = world({
+      policy: POLICY_1,
+      circuit: lapsed,
+      outcomes: Array.from({ length: 6 }, () => "2xx" as const),
+    });
+    w.pending("d1", { parked: true, status: "retrying", attemptCount: 1 });
+    w.advance(60 + PROBE_TIMEOUT_SECONDS + 1);
+    const newcomers = ["d2", "d3", "d4", "d5", "d6"];
+    await w.deps.queue.enqueue(newcomers.map((id) => w.pending(id)));
+    await w.drain();
+
+    const handOvers = w.probes.filter(({ probe }) => probe.handedOverBy !== undefined);
+    expect(handOvers.map(({ probe }) => probe.handedOverBy)).toEqual(newcomers);
+    expect(w.probesSent()).toBe(1);
+    expect(w.sent[0]).toBe("d1");
+    for (const id of ["d1", ...newcomers]) expect(w.record(id)?.status).toBe("delivered");
+  });
+
   it("a one-time look that cannot admit a probe then is dropped, not sent again", async () => {
     const claimed: Circuit = {
       ...openNow,
