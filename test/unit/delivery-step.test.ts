@@ -721,17 +721,22 @@ describe("a waiting delivery always has something that will admit a probe", () =
     expect(w.record("d1")?.status).toBe("delivered");
   });
 
-  it("a delivery that leaves the due probe to an older waiting one has that one attempted at once", async () => {
-    // The probe's claim lapsed (its prober died with the stack) and no probe message is left; d1 waits.
+  /** The probe's claim has lapsed (its prober died with the stack), no probe message is left, d1 waits. */
+  function afterLapsedClaim(outcomes: readonly Outcome[]) {
     const lapsed: Circuit = {
       ...openNow,
       state: "half_open",
       probeClaimedAt: new Date(T0 + 60_000).toISOString(),
       version: 4,
     };
-    const w = world({ policy: POLICY_1, circuit: lapsed, outcomes: ["2xx", "2xx"] });
+    const w = world({ policy: POLICY_1, circuit: lapsed, outcomes });
     w.pending("d1", { parked: true, status: "retrying", attemptCount: 1 });
     w.advance(60 + PROBE_TIMEOUT_SECONDS + 1);
+    return w;
+  }
+
+  it("a delivery that leaves the due probe to an older waiting one has that one attempted at once", async () => {
+    const w = afterLapsedClaim(["2xx", "2xx"]);
 
     await w.fromQueue(w.pending("d2"));
     expect(w.record("d2")).toMatchObject({ parked: true, attemptCount: 0 });
@@ -745,19 +750,7 @@ describe("a waiting delivery always has something that will admit a probe", () =
   });
 
   it("deliveries that all find the probe due behind an older one hand it over once each, and one probe goes out", async () => {
-    const lapsed: Circuit = {
-      ...openNow,
-      state: "half_open",
-      probeClaimedAt: new Date(T0 + 60_000).toISOString(),
-      version: 4,
-    };
-    const w = world({
-      policy: POLICY_1,
-      circuit: lapsed,
-      outcomes: Array.from({ length: 6 }, () => "2xx" as const),
-    });
-    w.pending("d1", { parked: true, status: "retrying", attemptCount: 1 });
-    w.advance(60 + PROBE_TIMEOUT_SECONDS + 1);
+    const w = afterLapsedClaim(Array.from({ length: 6 }, () => "2xx" as const));
     const newcomers = ["d2", "d3", "d4", "d5", "d6"];
     await w.deps.queue.enqueue(newcomers.map((id) => w.pending(id)));
     await w.drain();
