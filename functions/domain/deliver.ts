@@ -215,8 +215,8 @@ export interface DeliveryPorts {
   /** Writes `claim` only if the stored circuit is still `from`; says whether it won. */
   readonly claimProbe: (webhook: Webhook, from: Circuit, claim: Circuit) => Promise<boolean>;
   /**
-   * Whether a delivery older than this one waits on its webhook's circuit: the probe is that one's.
-   * Asked only when the circuit would admit a probe.
+   * Whether a delivery older than this one waits on its webhook's circuit: the probe is that one's, and
+   * this one parks and hands it over (`leftProbeToOlder`). Asked only when the circuit would admit a probe.
    */
   readonly olderWaiting: (message: DeliveryMessage) => Promise<boolean>;
   readonly send: SendWebhook;

@@ -409,8 +409,7 @@ export async function processProbe(deps: DeliveryServiceDeps, probe: ProbeMessag
   }
   if (!probeMessageCurrent(webhook.circuit, probe.openedAt)) return;
   const now = deps.ports.now();
-  const policy = circuitPolicyFor(deps.ports, webhook);
-  const admission = admit(webhook.circuit, policy, now);
+  const admission = admit(webhook.circuit, circuitPolicyFor(deps.ports, webhook), now);
   if (admission.kind === "wait") {
     if (probe.once) return;
     const seconds = Math.max(1, Math.ceil((Date.parse(admission.until) - now.getTime()) / 1000));
@@ -428,7 +427,8 @@ export async function processProbe(deps: DeliveryServiceDeps, probe: ProbeMessag
       return;
     }
   }
-  // None waits: the next delivery that asks will be the probe.
+  // None waits that this listing shows: the next delivery that asks will be the probe, and a delivery
+  // that parked unseen is found by the second look.
   if (!probe.once) await deps.sendProbe({ ...probe, once: true }, SECOND_LOOK_SECONDS);
 }
 
