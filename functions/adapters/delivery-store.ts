@@ -556,6 +556,23 @@ export function dynamoDeliveryStore(
       for await (const page of pages) yield (page.Items ?? []).map(deliveryFromItem);
     },
 
+    async parkedBefore(tenantId, webhookId, deliveryId) {
+      const { Items } = await client.send(
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: PARKED_INDEX,
+          KeyConditionExpression: "#parkedOn = :parkedOn AND #parkedSort < :mine",
+          ExpressionAttributeNames: { "#parkedOn": TableKey.parkedOn, "#parkedSort": TableKey.parkedSort },
+          ExpressionAttributeValues: {
+            ":parkedOn": Keys.webhookDeliveries(tenantId, webhookId),
+            ":mine": Keys.delivery(deliveryId),
+          },
+          Limit: 1,
+        }),
+      );
+      return (Items ?? []).length > 0;
+    },
+
     async unpark(delivery, now) {
       const update = new Update()
         .set("updated_at", now.toISOString())

@@ -98,6 +98,8 @@ const deps: DeliveryServiceDeps = {
     eventPayload: (tenantId, eventId) => stores.events.payload(tenantId, eventId),
     claimProbe: (webhook, from, claim) =>
       stores.webhooks.saveCircuit(webhook.tenantId, webhook.id, from, claim),
+    olderWaiting: (message) =>
+      stores.deliveries.parkedBefore(message.tenantId, message.webhookId, message.deliveryId),
     send: httpSender(config.endpointPolicy),
     reserveSlot: (webhook) =>
       rateLimiter.reserve(

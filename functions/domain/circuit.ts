@@ -4,7 +4,9 @@
  * - `closed`: deliveries are sent; consecutive failures are counted and, at `failureThreshold`, the
  *   circuit opens.
  * - `open`: nothing is sent until `cooldownSeconds` after it opened; then one delivery is admitted as
- *   the probe, by claiming the circuit (`half_open`).
+ *   the probe, by claiming the circuit (`half_open`). The probe is the delivery that has waited longest:
+ *   one that asks while an older delivery waits on the circuit waits behind it, so that a fresh first
+ *   attempt does not take the probe from a delivery the endpoint has already been asked for.
  * - `half_open`: one probe is in flight; everything else waits. The probe's success closes the
  *   circuit, its failure opens it again for another cooldown. A claim older than
  *   `probeTimeoutSeconds` is taken to belong to a prober that crashed, and a new probe is admitted.
@@ -70,19 +72,36 @@ export interface AttemptResult {
   readonly transition?: CircuitTransition;
 }
 
-export function admit(circuit: Circuit, policy: CircuitPolicy, now: Date): Admission {
+/**
+ * `olderWaiting` says a delivery older than the one asking waits on the circuit: the probe is that
+ * one's, and the asker waits for as long as a probe may take (by then the circuit has closed and
+ * released it, or the older delivery has reopened it).
+ */
+export function admit(circuit: Circuit, policy: CircuitPolicy, now: Date, olderWaiting = false): Admission {
   switch (circuit.state) {
     case "closed":
       return { kind: "send" };
     case "open": {
       const probeFrom = instant(circuit.openedAt) + policy.cooldownSeconds * 1000;
-      return now.getTime() < probeFrom ? wait(probeFrom) : probe(circuit, now);
+      if (now.getTime() < probeFrom) return wait(probeFrom);
+      return olderWaiting ? waitBehind(policy, now) : probe(circuit, now);
     }
     case "half_open": {
       const claimExpires = instant(circuit.probeClaimedAt) + policy.probeTimeoutSeconds * 1000;
-      return now.getTime() < claimExpires ? wait(claimExpires) : probe(circuit, now);
+      if (now.getTime() < claimExpires) return wait(claimExpires);
+      return olderWaiting ? waitBehind(policy, now) : probe(circuit, now);
     }
   }
+}
+
+/**
+ * Whether a probe message sent when the circuit opened at `openedAt` still stands for the open or
+ * half_open `circuit`. Each opening sends its own message, so one for an opening since superseded (its
+ * probe failed and reopened the circuit) is dropped: kept, the messages would multiply with every
+ * reopening. A message without the instant counts as current.
+ */
+export function probeMessageCurrent(circuit: Circuit, openedAt: string | undefined): boolean {
+  return openedAt === undefined || circuit.openedAt === openedAt;
 }
 
 /**
@@ -134,6 +153,10 @@ function probe(circuit: Circuit, now: Date): Admission {
     version: circuit.version + 1,
   };
   return { kind: "probe", claim };
+}
+
+function waitBehind(policy: CircuitPolicy, now: Date): Admission {
+  return wait(now.getTime() + policy.probeTimeoutSeconds * 1000);
 }
 
 function wait(untilMs: number): Admission {

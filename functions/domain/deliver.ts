@@ -214,6 +214,11 @@ export interface DeliveryPorts {
   readonly eventPayload: (tenantId: string, eventId: string) => Promise<string | undefined>;
   /** Writes `claim` only if the stored circuit is still `from`; says whether it won. */
   readonly claimProbe: (webhook: Webhook, from: Circuit, claim: Circuit) => Promise<boolean>;
+  /**
+   * Whether a delivery older than this one waits on its webhook's circuit: the probe is that one's, and
+   * this one parks and hands it over (`leftProbeToOlder`). Asked only when the circuit would admit a probe.
+   */
+  readonly olderWaiting: (message: DeliveryMessage) => Promise<boolean>;
   readonly send: SendWebhook;
   /**
    * Reserves the next slot under the webhook's `rateLimitPerSecond` and returns when it is (epoch ms);
@@ -243,6 +248,11 @@ export interface StepResult {
   readonly webhook?: Webhook;
   /** Whether this attempt was the circuit's probe. */
   readonly wasProbe: boolean;
+  /**
+   * The probe was due, and this delivery left it to an older one waiting on the circuit: it parked, and
+   * the caller must see that the older one is attempted, for nothing else may be about to.
+   */
+  readonly leftProbeToOlder?: true;
   /** A circuit change to persist, computed from the circuit as read. */
   readonly circuitChange?: CircuitChange;
   readonly attemptClass?: AttemptClass;
@@ -289,9 +299,14 @@ export async function deliveryStep(ports: DeliveryPorts, message: DeliveryMessag
     }
   }
 
-  const admission = await admitted(ports, webhook);
+  const { admission, behindOlder } = await admitted(ports, webhook, message);
   if (admission.kind === "wait") {
-    return { step: { kind: "parked", until: admission.until }, webhook, wasProbe: false };
+    return {
+      step: { kind: "parked", until: admission.until },
+      webhook,
+      wasProbe: false,
+      ...(behindOlder ? { leftProbeToOlder: true as const } : {}),
+    };
   }
   const wasProbe = admission.kind === "probe";
   const circuit = wasProbe ? admission.claim : webhook.circuit;
@@ -374,15 +389,25 @@ export async function deliveryStep(ports: DeliveryPorts, message: DeliveryMessag
   }
 }
 
-/** Asks the circuit for admission; a probe must first win its conditional claim, or it waits. */
-async function admitted(ports: DeliveryPorts, webhook: Webhook): Promise<Admission> {
+/**
+ * Asks the circuit for admission; a probe goes to the delivery that has waited longest, and must first
+ * win its conditional claim, or it waits.
+ */
+async function admitted(
+  ports: DeliveryPorts,
+  webhook: Webhook,
+  message: DeliveryMessage,
+): Promise<{ readonly admission: Admission; readonly behindOlder: boolean }> {
   const now = ports.now();
   const policy = circuitPolicyFor(ports, webhook);
   const admission = admit(webhook.circuit, policy, now);
-  if (admission.kind !== "probe") return admission;
-  if (await ports.claimProbe(webhook, webhook.circuit, admission.claim)) return admission;
-  return {
-    kind: "wait",
-    until: new Date(now.getTime() + policy.probeTimeoutSeconds * 1000).toISOString(),
-  };
+  if (admission.kind !== "probe") return { admission, behindOlder: false };
+  if (await ports.olderWaiting(message)) {
+    return { admission: admit(webhook.circuit, policy, now, true), behindOlder: true };
+  }
+  if (await ports.claimProbe(webhook, webhook.circuit, admission.claim)) {
+    return { admission, behindOlder: false };
+  }
+  const until = new Date(now.getTime() + policy.probeTimeoutSeconds * 1000).toISOString();
+  return { admission: { kind: "wait", until }, behindOlder: false };
 }

@@ -38,9 +38,22 @@ const deliveryFields = z.object({
 export const DeliveryMessageSchema = deliveryFields.readonly();
 export type DeliveryMessage = z.infer<typeof DeliveryMessageSchema>;
 
-/** A message that asks for a circuit's probe once its cooldown is over. */
+/**
+ * A message that asks for a circuit's probe once its cooldown is over; `openedAt` names the opening it
+ * was sent for, so that one an opening since superseded is dropped. Each opening sends one, which waits
+ * out the cooldown and a probe in flight; a message with `once` looks only when it arrives, and is
+ * dropped if no probe can be admitted then (a second look, or a probe handed over by a delivery).
+ */
 export const ProbeMessageSchema = z
-  .object({ kind: z.literal("probe"), tenantId: id, webhookId: id })
+  .object({
+    kind: z.literal("probe"),
+    tenantId: id,
+    webhookId: id,
+    openedAt: z.string().optional(),
+    once: z.literal(true).optional(),
+    /** The delivery that left the due probe to an older waiting one, and sent this message for it. */
+    handedOverBy: id.optional(),
+  })
   .readonly();
 export type ProbeMessage = z.infer<typeof ProbeMessageSchema>;
 

@@ -255,6 +255,11 @@ export interface DeliveryStore extends DeliveryRecorder, DeliveryHistory {
    */
   unpark(delivery: StoredDelivery, now: Date): Promise<boolean>;
   /**
+   * Whether a delivery older than this one (ids sort by when their event was accepted) is parked on the
+   * webhook's circuit. An index read, so it may be a moment stale.
+   */
+  parkedBefore(tenantId: string, webhookId: string, deliveryId: string): Promise<boolean>;
+  /**
    * Re-opens a `failed` or `dead_lettered` delivery for a manual retry, with a fresh schedule.
    * Returns the re-opened delivery, or undefined when it was not in a retryable state.
    */

@@ -3,7 +3,7 @@
  * the reconciler's run beside it). They import domain code and the ports of domain/ports.ts only,
  * never an adapter, so the handlers, the CLI and tests hand them what they run against.
  */
-import { admit, afterAttempt, type CircuitTransition } from "../domain/circuit.ts";
+import { admit, afterAttempt, type CircuitTransition, probeMessageCurrent } from "../domain/circuit.ts";
 import {
   type CircuitChange,
   circuitPolicyFor,
@@ -14,7 +14,7 @@ import {
 } from "../domain/deliver.ts";
 import { IN_FLIGHT_WAIT_SECONDS } from "../domain/in-flight.ts";
 import type { DeadLetterMessage, DeliveryMessage, ProbeMessage, QueueMessage } from "../domain/messages.ts";
-import { TERMINAL_STATUSES } from "../domain/model.ts";
+import { TERMINAL_STATUSES, type Webhook } from "../domain/model.ts";
 import type {
   CircuitStore,
   DeliveryKey,
@@ -82,6 +82,13 @@ export function orderingDeps(deps: {
 }
 
 const DONE: WorkflowAnswer = { [RetryStep.next]: RetryStep.done };
+
+/**
+ * How long after a look at a webhook's parked deliveries that found none, or released them, a second
+ * look is made: longer than a parked index read may lag or a delivery take between reading the circuit
+ * and recording its park, and short beside the reconciler's grace, which would otherwise find them.
+ */
+const SECOND_LOOK_SECONDS = 5;
 
 /** The message that resumes a stored delivery (after a circuit wait, a crash or a manual retry). */
 export function resumeMessage(delivery: StoredDelivery, acceptedAt: string): DeliveryMessage {
@@ -154,6 +161,9 @@ export async function processDelivery(
     deps.stats.add(message.tenantId, message.webhookId, step, deps.ports.now());
   }
   if (result.circuitChange) await persistCircuit(deps, message, result, result.circuitChange);
+  // Parked first, so that the hand-over finds this delivery too if the older one was taken meanwhile.
+  const handingOver = recorded && result.leftProbeToOlder ? result.webhook : undefined;
+  if (handingOver) await handOverProbe(deps, message, handingOver);
 
   deps.log.info(recorded ? `delivery ${step.kind}` : "delivery step already recorded by another process", {
     ...correlation,
@@ -170,6 +180,7 @@ export async function processDelivery(
       : {}),
     ...(step.kind === "failed" ? { reason: step.reason } : {}),
     ...(result.wasProbe ? { probe: true } : {}),
+    ...(handingOver ? { probe_handed_over: true } : {}),
   });
   if (!recorded) return DONE;
   if (deps.ordering && result.webhook?.ordering === "fifo")
@@ -273,7 +284,7 @@ async function persistCircuit(
   let change: CircuitChange | undefined = initial;
   for (let round = 0; change && round < 5; round += 1) {
     if (await deps.circuits.saveCircuit(message.tenantId, message.webhookId, change.from, change.to)) {
-      if (change.transition) await onTransition(deps, message, change.transition);
+      if (change.transition) await onTransition(deps, message, change.transition, change);
       return;
     }
     const fresh = await deps.ports.webhook(message.tenantId, message.webhookId, true);
@@ -316,6 +327,7 @@ async function onTransition(
   deps: DeliveryServiceDeps,
   message: DeliveryMessage,
   transition: CircuitTransition,
+  change: CircuitChange,
 ) {
   const keys = { tenant_id: message.tenantId, webhook_id: message.webhookId };
   const metric = transition === "closed" ? MetricName.circuitClosed : MetricName.circuitOpened;
@@ -326,16 +338,27 @@ async function onTransition(
       ...keys,
       released_deliveries: released,
     });
+    // A delivery that read the circuit open just before it closed may park after this release, and the
+    // parked index may not show one yet: the second look releases them (unless the circuit has opened
+    // again meanwhile, which sent its own message).
+    await deps.sendProbe({ ...probeOf(message, change.from.openedAt), once: true }, SECOND_LOOK_SECONDS);
     return;
   }
   deps.log.warn(transition === "opened" ? "circuit opened" : "circuit reopened: the probe failed", {
     ...keys,
     cooldown_seconds: deps.ports.circuitPolicy.cooldownSeconds,
   });
-  await deps.sendProbe(
-    { kind: "probe", tenantId: message.tenantId, webhookId: message.webhookId },
-    deps.ports.circuitPolicy.cooldownSeconds,
-  );
+  await deps.sendProbe(probeOf(message, change.to.openedAt), deps.ports.circuitPolicy.cooldownSeconds);
+}
+
+/** The probe message for a webhook's opening at `openedAt`. */
+function probeOf(message: DeliveryMessage, openedAt: string | undefined): ProbeMessage {
+  return {
+    kind: "probe",
+    tenantId: message.tenantId,
+    webhookId: message.webhookId,
+    ...(openedAt === undefined ? {} : { openedAt }),
+  };
 }
 
 /** Sends every delivery parked on a webhook's circuit back to the queue; returns how many. */
@@ -357,8 +380,25 @@ export async function releaseParked(
 }
 
 /**
+ * The probe was due and `message`'s delivery, now parked, left it to an older waiting one. That one may
+ * have nothing on its way that would admit it (the opening's probe message came and went before it
+ * parked, or died with its prober), and every later delivery would wait behind it too: a one-time probe
+ * message has the oldest waiting delivery attempted now. Only a delivery that found the probe due sends
+ * one, and the first probe claimed ends that, so these stay as few as the deliveries asking meanwhile.
+ */
+async function handOverProbe(deps: DeliveryServiceDeps, message: DeliveryMessage, webhook: Webhook) {
+  await deps.sendProbe(
+    { ...probeOf(message, webhook.circuit.openedAt), once: true, handedOverBy: message.deliveryId },
+    0,
+  );
+}
+
+/**
  * A probe message: when the cooldown is over, the oldest parked delivery is attempted as the probe;
- * before that, the message is sent again for the rest of the cooldown.
+ * before that, the message is sent again for the rest of the cooldown or the probe in flight. A message
+ * for an opening since superseded is dropped: the reopening sent its own. One that finds no delivery
+ * waiting looks once more a little later, for one may have parked just after it looked or not show in
+ * the parked index yet; a message with `once` looks only when it arrives.
  */
 export async function processProbe(deps: DeliveryServiceDeps, probe: ProbeMessage): Promise<void> {
   const webhook = await deps.ports.webhook(probe.tenantId, probe.webhookId, true);
@@ -367,22 +407,29 @@ export async function processProbe(deps: DeliveryServiceDeps, probe: ProbeMessag
     await releaseParked(deps, probe.tenantId, probe.webhookId);
     return;
   }
+  if (!probeMessageCurrent(webhook.circuit, probe.openedAt)) return;
   const now = deps.ports.now();
   const admission = admit(webhook.circuit, circuitPolicyFor(deps.ports, webhook), now);
   if (admission.kind === "wait") {
+    if (probe.once) return;
     const seconds = Math.max(1, Math.ceil((Date.parse(admission.until) - now.getTime()) / 1000));
     await deps.sendProbe(probe, seconds);
     return;
   }
-  // The oldest waiting delivery that this process can claim is the probe. When none waits, the next
-  // delivery that arrives will be.
+  // The delivery taken here is the oldest this process could take: it is the probe, and does not wait
+  // behind an older one the index may still show (taken by another process, or parked after this
+  // listing), for that one might have nothing else on its way to admit it.
+  const asProbe: DeliveryServiceDeps = { ...deps, ports: { ...deps.ports, olderWaiting: async () => false } };
   for await (const page of deps.deliveries.parked(probe.tenantId, probe.webhookId)) {
     for (const delivery of page) {
       if (!(await deps.deliveries.unpark(delivery, now))) continue;
-      await processDelivery(deps, resumeMessage(delivery, delivery.createdAt), "queue");
+      await processDelivery(asProbe, resumeMessage(delivery, delivery.createdAt), "queue");
       return;
     }
   }
+  // None waits that this listing shows: the next delivery that asks will be the probe, and a delivery
+  // that parked unseen is found by the second look.
+  if (!probe.once) await deps.sendProbe({ ...probe, once: true }, SECOND_LOOK_SECONDS);
 }
 
 /** A message from a delivery queue: a delivery step, a circuit's probe, or a large fan-out's next page. */

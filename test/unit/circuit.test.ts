@@ -8,6 +8,7 @@ import {
   CLOSED_CIRCUIT,
   circuitView,
   DEFAULT_CIRCUIT_POLICY,
+  probeMessageCurrent,
 } from "../../functions/domain/circuit.ts";
 
 const policy = DEFAULT_CIRCUIT_POLICY;
@@ -80,6 +81,25 @@ describe("admit", () => {
       kind: "probe",
       claim: { ...circuit, probeClaimedAt: now.toISOString(), version: circuit.version + 1 },
     });
+  });
+
+  it("gives the probe to an older waiting delivery: the asker waits as long as a probe may take", () => {
+    const now = at(policy.cooldownSeconds);
+    const behind = {
+      kind: "wait",
+      until: at(policy.cooldownSeconds + policy.probeTimeoutSeconds).toISOString(),
+    };
+    expect(admit(openCircuit(), policy, now, true)).toEqual(behind);
+    const lapsedClaim = halfOpenCircuit(policy.cooldownSeconds - policy.probeTimeoutSeconds);
+    expect(admit(lapsedClaim, policy, now, true)).toEqual(behind);
+  });
+
+  it("lets nothing older jump the cooldown or a fresh claim, and changes nothing while closed", () => {
+    expect(admit(CLOSED_CIRCUIT, policy, t0, true)).toEqual({ kind: "send" });
+    expect(admit(openCircuit(), policy, at(1), true)).toEqual(admit(openCircuit(), policy, at(1)));
+    expect(admit(halfOpenCircuit(300), policy, at(301), true)).toEqual(
+      admit(halfOpenCircuit(300), policy, at(301)),
+    );
   });
 
   it("lets a probe through when a damaged record has no instant", () => {
@@ -161,6 +181,23 @@ describe("afterAttempt", () => {
     expect(afterAttempt(closed, false, policy, t0, true)).toEqual({
       circuit: { state: "closed", consecutiveFailures: 1, version: 10 },
     });
+  });
+});
+
+describe("probeMessageCurrent", () => {
+  it("keeps the message of the circuit's current opening, claimed or not", () => {
+    expect(probeMessageCurrent(openCircuit(), t0.toISOString())).toBe(true);
+    expect(probeMessageCurrent(halfOpenCircuit(300), t0.toISOString())).toBe(true);
+  });
+
+  it("drops the message of an opening its probe's failure superseded", () => {
+    const reopened = afterAttempt(halfOpenCircuit(300), false, policy, at(301), true).circuit;
+    expect(probeMessageCurrent(reopened, t0.toISOString())).toBe(false);
+    expect(probeMessageCurrent(reopened, reopened.openedAt)).toBe(true);
+  });
+
+  it("keeps a message that names no opening", () => {
+    expect(probeMessageCurrent(openCircuit(), undefined)).toBe(true);
   });
 });
 
@@ -310,6 +347,26 @@ describe("circuit transitions over random histories", () => {
                 Date.parse(circuit.probeClaimedAt ?? "") + circuitPolicy.probeTimeoutSeconds * 1000;
               expect(now.getTime()).toBeGreaterThanOrEqual(claimExpires);
             }
+          },
+        });
+      }),
+    );
+  });
+
+  it("never admits a probe while an older delivery waits, and otherwise answers as if none did", () => {
+    fc.assert(
+      fc.property(randomPolicy, steps, (circuitPolicy, sequence) => {
+        drive(circuitPolicy, sequence, {
+          onAdmit(circuit, now, kind) {
+            const behind = admit(circuit, circuitPolicy, now, true);
+            if (kind !== "probe") {
+              expect(behind).toEqual(admit(circuit, circuitPolicy, now));
+              return;
+            }
+            expect(behind).toEqual({
+              kind: "wait",
+              until: new Date(now.getTime() + circuitPolicy.probeTimeoutSeconds * 1000).toISOString(),
+            });
           },
         });
       }),

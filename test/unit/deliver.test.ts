@@ -56,6 +56,7 @@ function ports(
       claims.push(claim);
       return true;
     },
+    olderWaiting: async () => false,
     send: async (request) => {
       sent.push(request);
       return answer ?? { statusCode: 200, responseBody: "ok", durationMs: 12 };

@@ -46,6 +46,8 @@ interface WorldOptions {
   readonly interfere?: (stored: Circuit, round: number) => Circuit | undefined;
   /** The webhook has `ordering: "fifo"`, with an in-memory order record. */
   readonly ordered?: boolean;
+  /** How far behind the table the parked index is read, as a GSI may be (0: it is current). */
+  readonly indexLagSeconds?: number;
 }
 
 /**
@@ -82,6 +84,30 @@ function world(options: WorldOptions = {}) {
   const addMetric = vi.spyOn(metricsSink, "addMetric");
   const circuitWrites: { from: Circuit; to: Circuit; won: boolean }[] = [];
   const agenda: Scheduled[] = [];
+  /** Another process's work that lands between a listing of the parked deliveries and its use. */
+  let crossing: (() => Promise<void>) | undefined;
+  /** Parked records held back, by delivery id, until the test lets them land. */
+  const heldParks = new Map<string, { readonly reached: () => void; readonly landing: Promise<void> }>();
+  /** When each delivery entered or left the parked index (epoch ms), for reads of it that lag. */
+  const parkedChanges = new Map<string, { readonly at: number; readonly parked: boolean }[]>();
+  let probesSent = 0;
+
+  function put(record: StoredDelivery): void {
+    if ((records.get(record.id)?.parked ?? false) !== record.parked) {
+      const changes = parkedChanges.get(record.id) ?? [];
+      parkedChanges.set(record.id, [...changes, { at: clock, parked: record.parked }]);
+    }
+    records.set(record.id, record);
+  }
+
+  /** The parked index as a read sees it: as it was `indexLagSeconds` ago, so it may miss or keep one. */
+  function parkedIndex(): StoredDelivery[] {
+    const horizon = clock - (options.indexLagSeconds ?? 0) * 1000;
+    return [...records.values()].filter((record) => {
+      const seen = (parkedChanges.get(record.id) ?? []).filter((change) => change.at <= horizon).at(-1);
+      return seen?.parked ?? false;
+    });
+  }
 
   const conditionHolds = (record: StoredDelivery | undefined, attemptCount: number) =>
     record !== undefined &&
@@ -90,15 +116,21 @@ function world(options: WorldOptions = {}) {
 
   const deliveries: DeliveryStore = {
     async recordStep(message, step, now) {
+      const held = step.kind === "parked" ? heldParks.get(message.deliveryId) : undefined;
+      if (held) {
+        heldParks.delete(message.deliveryId);
+        held.reached();
+        await held.landing;
+      }
       const record = records.get(message.deliveryId);
       if (!record || !conditionHolds(record, message.attempt - 1)) return false;
       if (step.kind === "parked" || step.kind === "deferred") {
-        records.set(record.id, { ...record, parked: step.kind === "parked", nextAttemptAt: step.until });
+        put({ ...record, parked: step.kind === "parked", nextAttemptAt: step.until });
         return true;
       }
       const attempt = "attempt" in step ? step.attempt : undefined;
       const { nextAttemptAt: _previous, ...rest } = record;
-      records.set(record.id, {
+      put({
         ...rest,
         parked: false,
         ...(attempt
@@ -132,14 +164,19 @@ function world(options: WorldOptions = {}) {
       return records.get(deliveryId);
     },
     async *parked() {
-      yield [...records.values()]
-        .filter((record) => record.parked)
-        .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+      const listed = parkedIndex().sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+      const landing = crossing;
+      crossing = undefined;
+      await landing?.();
+      yield listed;
+    },
+    async parkedBefore(_tenantId, _webhookId, deliveryId) {
+      return parkedIndex().some((record) => record.id < deliveryId);
     },
     async unpark(delivery) {
       const record = records.get(delivery.id);
       if (!record?.parked || !conditionHolds(record, delivery.attemptCount)) return false;
-      records.set(record.id, { ...record, parked: false });
+      put({ ...record, parked: false });
       return true;
     },
     createPending: notUsed,
@@ -176,8 +213,11 @@ function world(options: WorldOptions = {}) {
         webhook = { ...webhook, circuit: claim };
         return true;
       },
+      olderWaiting: (message) =>
+        deliveries.parkedBefore(message.tenantId, message.webhookId, message.deliveryId),
       async send(request) {
         sent.push(request.headers["webhook-id"] ?? "");
+        if (webhook.circuit.state === "half_open") probesSent += 1;
         const outcome = outcomes.shift();
         if (outcome === undefined) throw new Error("the test gave no answer for this attempt");
         return ANSWERS[outcome];
@@ -262,7 +302,7 @@ function world(options: WorldOptions = {}) {
 
   /** A stored pending delivery and the queue message that fans out to it. */
   function pending(id: string, extra: Partial<StoredDelivery> = {}): DeliveryMessage {
-    records.set(id, { ...pendingDelivery(id, new Date(clock).toISOString()), ...extra });
+    put({ ...pendingDelivery(id, new Date(clock).toISOString()), ...extra });
     return {
       tenantId: "t1",
       webhookId: "wh_1",
@@ -286,6 +326,29 @@ function world(options: WorldOptions = {}) {
     webhook: () => webhook,
     advance: (seconds: number) => {
       clock = at(seconds);
+    },
+    /** A new delivery whose first message arrives `seconds` from now. */
+    arrive: (id: string, seconds: number) => {
+      agenda.push({ dueAt: at(seconds), run: () => fromQueue(pending(id)) });
+    },
+    /** Requests sent as a circuit's probe. */
+    probesSent: () => probesSent,
+    /** Holds `id`'s next parked record back until `land()`; `reached` settles once it is held. */
+    holdPark: (id: string) => {
+      let reached = () => {};
+      let land = () => {};
+      const isHeld = new Promise<void>((resolve) => {
+        reached = resolve;
+      });
+      const landing = new Promise<void>((resolve) => {
+        land = resolve;
+      });
+      heldParks.set(id, { reached, landing });
+      return { reached: isHeld, land };
+    },
+    /** Runs `work` once, just after the next listing of the parked deliveries has been read. */
+    crossNextListing: (work: () => Promise<void>) => {
+      crossing = work;
     },
     sent,
     retriesStarted,
@@ -396,8 +459,12 @@ describe("processDelivery", () => {
     for (const id of ["d1", "d2", "d3"]) await processDelivery(w.deps, w.pending(id), "queue");
 
     expect(w.webhook().circuit).toMatchObject({ state: "open", consecutiveFailures: 3 });
+    const openedAt = w.webhook().circuit.openedAt;
     expect(w.probes).toEqual([
-      { probe: { kind: "probe", tenantId: "t1", webhookId: "wh_1" }, delaySeconds: POLICY.cooldownSeconds },
+      {
+        probe: { kind: "probe", tenantId: "t1", webhookId: "wh_1", openedAt },
+        delaySeconds: POLICY.cooldownSeconds,
+      },
     ]);
     expect(w.metrics()).toContain(MetricName.circuitOpened);
 
@@ -501,6 +568,18 @@ describe("processProbe", () => {
     expect(w.record("d2")?.parked).toBe(false);
   });
 
+  it("drops a probe message sent for an opening since superseded: the reopening sent its own", async () => {
+    const w = world({ outcomes: ["2xx"], circuit: openSince(POLICY.cooldownSeconds + 1) });
+    w.pending("d1", { parked: true });
+    const earlier = new Date(T0 - (POLICY.cooldownSeconds + 100) * 1000).toISOString();
+
+    await processProbe(w.deps, { kind: "probe", tenantId: "t1", webhookId: "wh_1", openedAt: earlier });
+
+    expect(w.sent).toEqual([]);
+    expect(w.probes).toEqual([]);
+    expect(w.record("d1")?.parked).toBe(true);
+  });
+
   it("does nothing for a deactivated webhook", async () => {
     const w = world({ outcomes: ["410"] });
     await processDelivery(w.deps, w.pending("d1"), "queue");
@@ -508,6 +587,231 @@ describe("processProbe", () => {
 
     expect(w.sent).toEqual(["d1"]);
     expect(w.probes).toEqual([]);
+  });
+});
+
+describe("the probe of an open circuit", () => {
+  const POLICY_1 = { failureThreshold: 1, cooldownSeconds: 30 };
+
+  it("goes to the delivery that has waited longest: a fresh one arriving after the cooldown parks behind it", async () => {
+    // d1 fails and opens the circuit; d2 arrives while open and parks; d3 arrives after the cooldown.
+    const w = world({ policy: POLICY_1, schedule: [60], outcomes: ["5xx", "2xx", "2xx", "2xx"] });
+    await w.fromQueue(w.pending("d1"));
+    w.advance(1);
+    await w.fromQueue(w.pending("d2"));
+    w.advance(POLICY_1.cooldownSeconds);
+    await w.fromQueue(w.pending("d3"));
+
+    expect(w.sent).toEqual(["d1"]);
+    expect(w.record("d3")).toMatchObject({ parked: true, attemptCount: 0 });
+    expect(w.webhook().circuit.state).toBe("open");
+
+    await w.drain();
+    // The probe is d2, the oldest waiting; its success closes the circuit and releases d3; d1's retry
+    // comes after its schedule's wait.
+    expect(w.sent).toEqual(["d1", "d2", "d3", "d1"]);
+    for (const id of ["d1", "d2", "d3"]) expect(w.record(id)?.status).toBe("delivered");
+  });
+
+  it("sends one probe message per opening, and few one-time looks, however many deliveries ask meanwhile", async () => {
+    // Down for good: every probe fails and reopens the circuit, with fresh deliveries arriving throughout.
+    const w = world({
+      policy: POLICY_1,
+      schedule: [1, 1, 1],
+      outcomes: Array.from({ length: 40 }, () => "5xx" as const),
+    });
+    await w.fromQueue(w.pending("d01"));
+    for (let n = 2; n <= 9; n += 1) {
+      w.advance(POLICY_1.cooldownSeconds / 2);
+      await w.deps.queue.enqueue([w.pending(`d0${n}`)]);
+    }
+    await w.drain(1000);
+
+    const openings = w.metrics().filter((name) => name === MetricName.circuitOpened).length;
+    expect(openings).toBeGreaterThan(1);
+    const [ofOpenings, onceOnly] = partition(w.probes, ({ probe }) => probe.once === undefined);
+    expect(ofOpenings).toHaveLength(openings);
+    // Besides those, one-time looks only: at most one second look per opening, and no more hand-overs
+    // than there are openings (here only the last opening looks twice, its deliveries all given up).
+    const secondLooks = onceOnly.filter(({ probe }) => probe.handedOverBy === undefined);
+    expect(new Set(secondLooks.map(({ probe }) => probe.openedAt)).size).toBe(secondLooks.length);
+    expect(onceOnly.length).toBeLessThanOrEqual(openings);
+    // One request per opening after the first: each cooldown lets a single probe through.
+    expect(w.sent).toHaveLength(openings);
+  });
+});
+
+describe("a waiting delivery always has something that will admit a probe", () => {
+  const POLICY_1 = { failureThreshold: 1, cooldownSeconds: 30 };
+  // circuitPolicyFor: the world's 10 s attempt timeout and 10 s of bookkeeping.
+  const PROBE_TIMEOUT_SECONDS = 20;
+  const opening = new Date(T0).toISOString();
+  const openNow: Circuit = { state: "open", consecutiveFailures: 1, openedAt: opening, version: 3 };
+  const probeOfOpening: ProbeMessage = {
+    kind: "probe",
+    tenantId: "t1",
+    webhookId: "wh_1",
+    openedAt: opening,
+  };
+
+  /**
+   * d1 was the probe of the last opening; its failure reopened the circuit. d2 (if asked for) has waited
+   * since. d1's retry reads the circuit half a second before the cooldown ends, so it waits; the clock
+   * is then at the end of the cooldown, and its parked record lands only when `crossing` runs.
+   */
+  async function afterReopening(outcomes: readonly Outcome[], withD2: boolean) {
+    const w = world({ policy: POLICY_1, schedule: [60], circuit: openNow, outcomes });
+    const retry: DeliveryMessage = {
+      ...w.pending("d1", { status: "retrying", attemptCount: 1 }),
+      attempt: 2,
+    };
+    w.advance(1);
+    if (withD2) w.pending("d2", { parked: true });
+    w.advance(POLICY_1.cooldownSeconds - 1.5);
+    const park = w.holdPark("d1");
+    const d1Step = w.workflowStep(retry);
+    await park.reached;
+    w.advance(0.5);
+    const crossing = async () => {
+      park.land();
+      await d1Step;
+    };
+    return { w, crossing };
+  }
+
+  it("the probe message attempts the delivery it took, though an older one parked just after its listing", async () => {
+    const { w, crossing } = await afterReopening(["2xx", "2xx"], true);
+    w.crossNextListing(crossing);
+
+    await processProbe(w.deps, probeOfOpening);
+    await w.drain();
+
+    // d2 is the probe; its success closes the circuit and releases d1.
+    expect(w.sent).toEqual(["d2", "d1"]);
+    for (const id of ["d1", "d2"]) expect(w.record(id)?.status).toBe("delivered");
+    expect(w.webhook().circuit.state).toBe("closed");
+  });
+
+  it("a probe message that finds no one waiting looks once more a few seconds later", async () => {
+    const { w, crossing } = await afterReopening(["2xx"], false);
+    w.crossNextListing(crossing);
+
+    await processProbe(w.deps, probeOfOpening);
+    expect(w.sent).toEqual([]);
+    expect(w.probes).toEqual([{ probe: { ...probeOfOpening, once: true }, delaySeconds: 5 }]);
+    await w.drain();
+
+    expect(w.sent).toEqual(["d1"]);
+    expect(w.record("d1")?.status).toBe("delivered");
+    // The second look found d1, whose success closed the circuit: only the release's second look follows.
+    expect(w.probes.slice(1)).toEqual([{ probe: { ...probeOfOpening, once: true }, delaySeconds: 5 }]);
+  });
+
+  it("a delivery that parks just after the closing probe released the others is released by a second look", async () => {
+    const { w, crossing } = await afterReopening(["2xx", "2xx"], true);
+    // Not the probe message's listing but the next one, the release when d2's probe closes the circuit.
+    w.crossNextListing(async () => w.crossNextListing(crossing));
+
+    await processProbe(w.deps, probeOfOpening);
+    expect(w.webhook().circuit.state).toBe("closed");
+    expect(w.record("d1")?.parked).toBe(true);
+    await w.drain();
+
+    expect(w.sent).toEqual(["d2", "d1"]);
+    expect(w.record("d1")?.status).toBe("delivered");
+  });
+
+  /** The probe's claim has lapsed (its prober died with the stack), no probe message is left, d1 waits. */
+  function afterLapsedClaim(outcomes: readonly Outcome[]) {
+    const lapsed: Circuit = {
+      ...openNow,
+      state: "half_open",
+      probeClaimedAt: new Date(T0 + 60_000).toISOString(),
+      version: 4,
+    };
+    const w = world({ policy: POLICY_1, circuit: lapsed, outcomes });
+    w.pending("d1", { parked: true, status: "retrying", attemptCount: 1 });
+    w.advance(60 + PROBE_TIMEOUT_SECONDS + 1);
+    return w;
+  }
+
+  it("a delivery that leaves the due probe to an older waiting one has that one attempted at once", async () => {
+    const w = afterLapsedClaim(["2xx", "2xx"]);
+
+    await w.fromQueue(w.pending("d2"));
+    expect(w.record("d2")).toMatchObject({ parked: true, attemptCount: 0 });
+    expect(w.probes).toEqual([
+      { probe: { ...probeOfOpening, once: true, handedOverBy: "d2" }, delaySeconds: 0 },
+    ]);
+    await w.drain();
+
+    expect(w.sent).toEqual(["d1", "d2"]);
+    for (const id of ["d1", "d2"]) expect(w.record(id)?.status).toBe("delivered");
+  });
+
+  it("deliveries that all find the probe due behind an older one hand it over once each, and one probe goes out", async () => {
+    const w = afterLapsedClaim(Array.from({ length: 6 }, () => "2xx" as const));
+    const newcomers = ["d2", "d3", "d4", "d5", "d6"];
+    await w.deps.queue.enqueue(newcomers.map((id) => w.pending(id)));
+    await w.drain();
+
+    const handOvers = w.probes.filter(({ probe }) => probe.handedOverBy !== undefined);
+    expect(handOvers.map(({ probe }) => probe.handedOverBy)).toEqual(newcomers);
+    expect(w.probesSent()).toBe(1);
+    expect(w.sent[0]).toBe("d1");
+    for (const id of ["d1", ...newcomers]) expect(w.record(id)?.status).toBe("delivered");
+  });
+
+  it("a one-time look that cannot admit a probe then is dropped, not sent again", async () => {
+    const claimed: Circuit = {
+      ...openNow,
+      state: "half_open",
+      probeClaimedAt: new Date(T0 + 30_000).toISOString(),
+      version: 4,
+    };
+    const w = world({ policy: POLICY_1, circuit: claimed });
+    w.pending("d1", { parked: true });
+    w.advance(31);
+
+    await processProbe(w.deps, { ...probeOfOpening, once: true });
+
+    expect(w.sent).toEqual([]);
+    expect(w.probes).toEqual([]);
+    expect(w.record("d1")?.parked).toBe(true);
+  });
+});
+
+describe("deliveries waiting on a circuit, over random arrivals, answers and index lag (property)", () => {
+  it("leaves none waiting once nothing is left to run, with at most one probe per opening", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 0, max: 45 }), { minLength: 2, maxLength: 8 }),
+        fc.array(fc.constantFrom<Outcome>("2xx", "5xx", "5xx"), { minLength: 30, maxLength: 30 }),
+        fc.constantFrom(0, 0.5, 1, 3),
+        async (gaps, outcomes, indexLagSeconds) => {
+          const w = world({
+            policy: { failureThreshold: 2, cooldownSeconds: 30 },
+            schedule: [10, 25],
+            outcomes,
+            indexLagSeconds,
+          });
+          const ids = gaps.map((_gap, n) => `d${String(n).padStart(2, "0")}`);
+          let after = 0;
+          for (const [n, gap] of gaps.entries()) {
+            after += gap;
+            w.arrive(ids[n] ?? "", after);
+          }
+          await w.drain(1000);
+
+          // No reconciler runs here: a delivery still waiting would be one whose probe was lost.
+          for (const id of ids) expect(TERMINAL_STATUSES).toContain(w.record(id)?.status);
+          const openings = w.metrics().filter((name) => name === MetricName.circuitOpened).length;
+          expect(w.probesSent()).toBeLessThanOrEqual(openings);
+          expect(w.probes.filter(({ probe }) => probe.once === undefined)).toHaveLength(openings);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 
@@ -613,3 +917,7 @@ describe("an ordered webhook", () => {
     expect(w.record("d2")?.status).toBe("delivered");
   });
 });
+
+function partition<T>(items: readonly T[], test: (item: T) => boolean): [T[], T[]] {
+  return [items.filter(test), items.filter((item) => !test(item))];
+}

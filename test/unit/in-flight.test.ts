@@ -73,6 +73,7 @@ function setup(send: (url: string) => Promise<OutboundResult>) {
       webhook: async (_tenantId, webhookId) => webhook(webhookId),
       eventPayload: async () => "{}",
       claimProbe: async () => true,
+      olderWaiting: async () => false,
       send: (request) => send(request.url),
       reserveSlot: async () => T0,
       maxSlotWaitMs: 0,

@@ -38,6 +38,7 @@ function world(initial: Partial<StoredDelivery>, backlog = 0) {
     throw new Error("not used by these runs");
   };
   const key = { pk: "TENANT#t1#WEBHOOK#wh_1", sk: "DELIVERY#d1" };
+  let lane = backlog;
   const deps: ReconcileDeps = {
     due: {
       async overdue(now) {
@@ -72,7 +73,7 @@ function world(initial: Partial<StoredDelivery>, backlog = 0) {
     },
     circuits: { countOpenCircuits: async () => 0 },
     openCircuitCountCap: 1000,
-    backlogs: async () => () => backlog,
+    backlogs: async () => () => lane,
     deliveries: {
       async settleDeadLetter() {
         if (delivery.status !== "dead_lettered") return false;
@@ -100,10 +101,14 @@ function world(initial: Partial<StoredDelivery>, backlog = 0) {
   };
   return {
     deps,
-    /** One reconciler run a grace period after the last. */
-    run: async () => {
-      clock += GRACE_SECONDS * 1000;
+    /** One reconciler run a grace period (or `seconds`) after the last. */
+    run: async (seconds = GRACE_SECONDS) => {
+      clock += seconds * 1000;
       await reconcile(deps);
+    },
+    now: () => clock,
+    setBacklog: (messages: number) => {
+      lane = messages;
     },
     delivery: () => delivery,
     dueAt: () => dueAt,
@@ -135,6 +140,20 @@ describe("the reconciler and a delivery that is never processed (a poison messag
 
     expect(w.redriven).toEqual([]);
     expect(w.delivery()).toMatchObject({ status: "pending", redrives: 0 });
+  });
+
+  it("looks again within seconds at a pending delivery behind a backlog, and drives it once the lane drains", async () => {
+    const w = world({ status: "pending" }, 5);
+    await w.run();
+    expect(w.redriven).toEqual([]);
+    const recheckInSeconds = (Date.parse(w.dueAt() ?? "") - w.now()) / 1000;
+    expect(recheckInSeconds).toBeGreaterThan(0);
+    expect(recheckInSeconds).toBeLessThan(GRACE_SECONDS / 2);
+
+    w.setBacklog(0);
+    await w.run(recheckInSeconds);
+
+    expect(w.redriven).toEqual([expect.objectContaining({ deliveryId: "d1", resumed: true })]);
   });
 
   it("keeps re-driving a retrying delivery whose lane is busy, without counting it as poison", async () => {

@@ -71,6 +71,7 @@ describe("deliveries after a rotation", () => {
       webhook: async () => webhook,
       eventPayload: async () => undefined,
       claimProbe: async () => true,
+      olderWaiting: async () => false,
       send: async (request) => {
         sent.push(request);
         return { statusCode: 200, responseBody: "", durationMs: 1 };
