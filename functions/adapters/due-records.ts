@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import pLimit from "p-limit";
 import type { DueRecords, OverdueRecord } from "../domain/ports.ts";
 import { DUE_INDEX, TableKey } from "../shared/names.ts";
 import { deliveryFromItem } from "./delivery-store.ts";
@@ -15,6 +16,12 @@ export function dynamoDueRecords(client: DynamoDBDocumentClient, tableName: stri
   };
 }
 
+/**
+ * Shard reads a run has under way at once: below the SDK's 50 sockets, so that a run's 256 queries wait
+ * their turn here instead of in the SDK's socket queue, which warns in the logs on every run.
+ */
+const SHARD_READS_AT_ONCE = 32;
+
 /** An item found on the due index, decoded by what its sort key says it is. */
 function overdueRecord(item: Record<string, unknown>): OverdueRecord {
   const key = { pk: String(item[TableKey.partition]), sk: String(item[TableKey.sort]) };
@@ -29,7 +36,8 @@ function overdueRecord(item: Record<string, unknown>): OverdueRecord {
  * budget left, so what a quiet shard does not use goes to the busy ones. Filled shard by shard instead,
  * enough records that stay overdue in one shard would take every run's whole budget, and the other
  * shards would never be reconciled. Every round either spends the budget or exhausts a shard. The
- * shards of a round are read at once: a run reads every one of the many shards at least once.
+ * shards of a round are read side by side (`SHARD_READS_AT_ONCE` at a time): a run reads every one of
+ * the many shards at least once.
  */
 async function overdueRecords(
   client: DynamoDBDocumentClient,
@@ -38,6 +46,7 @@ async function overdueRecords(
   limit: number,
 ): Promise<OverdueRecord[]> {
   const found: OverdueRecord[] = [];
+  const limited = pLimit(SHARD_READS_AT_ONCE);
   let open: { shard: number; startKey: Record<string, unknown> | undefined }[] = Array.from(
     { length: DUE_SHARDS },
     (_, shard) => ({ shard, startKey: undefined }),
@@ -45,10 +54,12 @@ async function overdueRecords(
   while (open.length > 0 && found.length < limit) {
     const share = Math.ceil((limit - found.length) / open.length);
     const reads = await Promise.all(
-      open.map(async ({ shard, startKey }) => ({
-        shard,
-        ...(await readShard(client, tableName, now, shard, share, startKey)),
-      })),
+      open.map(({ shard, startKey }) =>
+        limited(async () => ({
+          shard,
+          ...(await readShard(client, tableName, now, shard, share, startKey)),
+        })),
+      ),
     );
     const next: typeof open = [];
     for (const { shard, records, more } of reads) {

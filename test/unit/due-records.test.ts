@@ -80,4 +80,20 @@ describe("the overdue records a reconciler run finds", () => {
     expect(new Set(found.map((record) => record.key.pk)).size).toBe(680);
     expect(countByShard(found)).toEqual(shardCounts([10, 20, 0, 650]));
   });
+
+  it("reads the shards 32 at a time, below the SDK's 50 sockets, so no run fills its socket queue", async () => {
+    let inFlight = 0;
+    let most = 0;
+    ddb.on(QueryCommand).callsFake(async () => {
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      inFlight -= 1;
+      return { Items: [] };
+    });
+    const found = await dynamoDueRecords(client, "events").overdue(new Date("2024-01-02T00:00:00Z"), 1000);
+    expect(found).toEqual([]);
+    expect(ddb.commandCalls(QueryCommand)).toHaveLength(DUE_SHARDS);
+    expect(most).toBe(32);
+  });
 });
