@@ -54,10 +54,20 @@ it(`spreads a burst of ${BURST} events to a webhook limited to ${LIMIT}/s, dropp
   );
 
   const times = receiver.requests.map((request) => request.receivedAt);
+  // When Hookline sent each one, as its attempt records it: the limit holds there too, whatever the way
+  // to the receiver added.
+  const sentTimes = await Promise.all(
+    receiver.requests.map(async (request) => {
+      const path = `/v1/webhooks/${created.body.id}/deliveries/${request.headers["webhook-id"]}`;
+      const detail = await callApi("GET", path);
+      return Date.parse(detail.body.attempts[0].at);
+    }),
+  );
   const spreadMs = Math.max(...times) - Math.min(...times);
   console.log(
-    `rate limit: ${BURST} deliveries at ${LIMIT}/s took ${spreadMs} ms; busiest second held ${busiestSecond(times)}`,
+    `rate limit: ${BURST} deliveries at ${LIMIT}/s took ${spreadMs} ms; busiest second held ${busiestSecond(times)} at the receiver, ${busiestSecond(sentTimes)} as sent`,
   );
+  expect(busiestSecond(sentTimes)).toBeLessThanOrEqual(LIMIT);
   expect(busiestSecond(times)).toBeLessThanOrEqual(LIMIT);
   expect(new Set(receiver.requests.map((request) => request.headers["webhook-id"])).size).toBe(BURST);
   const delivered = await callApi(

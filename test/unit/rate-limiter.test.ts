@@ -18,7 +18,7 @@ describe("the rate limiter's slots in DynamoDB", () => {
     const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
     expect(input?.ConditionExpression).toBe("next_slot_at > :now");
     expect(input?.ExpressionAttributeValues?.[":now"]).toBe(10_000);
-    expect(input?.ExpressionAttributeValues?.[":interval"]).toBeCloseTo(55, 9);
+    expect(input?.ExpressionAttributeValues?.[":interval"]).toBeCloseTo(60, 9);
     expect(input?.ReturnValues).toBe("UPDATED_OLD");
     expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
   });
@@ -29,7 +29,7 @@ describe("the rate limiter's slots in DynamoDB", () => {
     const slot = await dynamoRateLimiter(client, "webhooks").reserve("acme", "wh_1", 20, () => 10_000);
     expect(slot).toBe(10_000);
     const input = ddb.commandCalls(PutCommand)[0]?.args[0].input;
-    expect(input?.Item?.next_slot_at).toBeCloseTo(10_055, 9);
+    expect(input?.Item?.next_slot_at).toBeCloseTo(10_060, 9);
     expect(input?.ConditionExpression).toBe("attribute_not_exists(next_slot_at) OR next_slot_at <= :now");
   });
 
@@ -37,10 +37,10 @@ describe("the rate limiter's slots in DynamoDB", () => {
     ddb
       .on(UpdateCommand)
       .rejectsOnce(notNow())
-      .resolves({ Attributes: { next_slot_at: 10_055 } });
+      .resolves({ Attributes: { next_slot_at: 10_060 } });
     ddb.on(PutCommand).rejects(notNow());
     const slot = await dynamoRateLimiter(client, "webhooks").reserve("acme", "wh_1", 20, () => 10_000);
-    expect(slot).toBe(10_055);
+    expect(slot).toBe(10_060);
     expect(ddb.commandCalls(UpdateCommand)).toHaveLength(2);
   });
 });
