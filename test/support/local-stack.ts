@@ -90,6 +90,21 @@ export async function answered<Data>(
 }
 
 /**
+ * A typed call's status, headers and body (its data, or the error the document gives for that
+ * status), for a test that asserts a refusal or reads a status the way `callApi` answers it.
+ */
+export async function reply<Data, Failure>(
+  call: Promise<{ data?: Data; error?: Failure; response: Response }>,
+): Promise<{
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: Data | Failure | undefined;
+}> {
+  const { data, error, response } = await call;
+  return { status: response.status, headers: response.headers, body: data ?? error };
+}
+
+/**
  * Calls the local stack's HTTP API by method and path, for what the typed client cannot send: bodies
  * that are not JSON or not what the document allows, paths it does not list, missing or bad keys.
  */
