@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, paginateQuery } from "@aws-sdk/lib-dynamodb";
 import { expect, inject } from "vitest";
-import { createHooklineClient, type HooklineClient } from "../../client/index.ts";
+import { createHooklineClient, type HooklineClient, type HooklineSchema } from "../../client/index.ts";
 import { createApiKey } from "../../functions/adapters/api-keys.ts";
 import { Keys } from "../../functions/adapters/keys.ts";
 import { StackOutput } from "../../functions/shared/names.ts";
@@ -102,6 +102,22 @@ export async function reply<Data, Failure>(
 }> {
   const { data, error, response } = await call;
   return { status: response.status, headers: response.headers, body: data ?? error };
+}
+
+/**
+ * The error of a typed call that must be refused `status`, checked to be in the API's error shape;
+ * any other answer fails the test with what the API said.
+ */
+export async function refused(
+  call: Promise<{ data?: unknown; error?: unknown; response: Response }>,
+  status: number,
+): Promise<HooklineSchema<"Error">["error"]> {
+  const { data, error, response } = await call;
+  expect(response.status, JSON.stringify(error ?? data)).toBe(status);
+  expect(error).toEqual({
+    error: { code: expect.any(String), message: expect.any(String), details: expect.any(Array) },
+  });
+  return (error as HooklineSchema<"Error">).error;
 }
 
 /**
