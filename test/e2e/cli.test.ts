@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { answered, api, callApi, localStack, newTenant, reply } from "../support/local-stack.ts";
+import { answered, api, callApi, localStack, newTenant, reply, webhookPath } from "../support/local-stack.ts";
 import { eventually, Receiver } from "../support/receiver.ts";
 
 interface Run {
@@ -14,8 +14,6 @@ interface Run {
 }
 
 const CLI = "bin/hookline-cli.ts";
-
-const webhookPath = (webhookId: string) => ({ params: { path: { webhookId } } });
 const cliEnv = () => ({ ...process.env, HOOKLINE_DIR: localStack().stateDir });
 
 /** Runs the operator command against the test stack, as `npx hookline ...` would; never throws. */

@@ -16,6 +16,7 @@ import {
   refused,
   reply,
   useApiKey,
+  webhookPath,
 } from "../support/local-stack.ts";
 import { eventually, Receiver } from "../support/receiver.ts";
 
@@ -44,8 +45,6 @@ async function create(path: string, extra: Partial<HooklineSchema<"CreateWebhook
 async function publish(data: Record<string, unknown>): Promise<{ id: string; deliveries: number }> {
   return answered(api().POST("/v1/events", { body: { type: "memory.created", data } }), 202);
 }
-
-const webhookPath = (webhookId: string) => ({ params: { path: { webhookId } } });
 
 async function shown(webhookId: string) {
   return answered(api().GET("/v1/webhooks/{webhookId}", webhookPath(webhookId)), 200);

@@ -4,7 +4,16 @@ import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HooklineSchema } from "../../client/index.ts";
 import { DEFAULT_EVENT_SOURCE, StackOutput } from "../../functions/shared/names.ts";
-import { answered, api, callApi, localStack, newTenant, reply, useApiKey } from "../support/local-stack.ts";
+import {
+  answered,
+  api,
+  callApi,
+  localStack,
+  newTenant,
+  reply,
+  useApiKey,
+  webhookPath,
+} from "../support/local-stack.ts";
 import { eventually, Receiver } from "../support/receiver.ts";
 
 let receiver: Receiver;
@@ -26,8 +35,6 @@ async function registerWebhook(eventTypes: string[], url = receiver.url) {
     201,
   );
 }
-
-const webhookPath = (webhookId: string) => ({ params: { path: { webhookId } } });
 
 async function deliveriesOf(webhookId: string, status?: HooklineSchema<"Delivery">["status"]) {
   const page = await answered(

@@ -4,7 +4,7 @@ import type { HooklineSchema, operations } from "../../client/index.ts";
 import { DEFAULT_EVENT_TYPES } from "../../functions/shared/event-catalogue.ts";
 import { exampleEventData } from "../../functions/shared/event-example.ts";
 import { IngestRoute, ManagementRoute, PublicRoute } from "../../functions/shared/names.ts";
-import { answered, api, callApi, newTenant, reply, useApiKey } from "../support/local-stack.ts";
+import { answered, api, callApi, newTenant, reply, useApiKey, webhookPath } from "../support/local-stack.ts";
 import { eventually, Receiver } from "../support/receiver.ts";
 
 let receiver: Receiver;
@@ -25,8 +25,6 @@ async function create(body: HooklineSchema<"CreateWebhook">, key?: string) {
 }
 
 type ListQuery = NonNullable<operations["GET_v1_webhooks"]["parameters"]["query"]>;
-
-const webhookPath = (webhookId: string) => ({ params: { path: { webhookId } } });
 
 /** Every webhook of the caller's tenant, following cursors, with the pages' sizes. */
 async function listAll(query: Omit<ListQuery, "cursor"> = {}, key?: string) {

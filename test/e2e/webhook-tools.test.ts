@@ -11,6 +11,7 @@ import {
   newTenant,
   reply,
   useApiKey,
+  webhookPath,
 } from "../support/local-stack.ts";
 import { eventually, Receiver } from "../support/receiver.ts";
 
@@ -43,8 +44,6 @@ async function create(
     201,
   );
 }
-
-const webhookPath = (webhookId: string) => ({ params: { path: { webhookId } } });
 
 const rotate = (webhookId: string) =>
   answered(api().POST("/v1/webhooks/{webhookId}/rotate-secret", webhookPath(webhookId)), 200);

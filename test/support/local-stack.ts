@@ -75,6 +75,9 @@ export function api(options: CallOptions = {}): HooklineClient {
   });
 }
 
+/** The path parameters of a typed call on one webhook's routes. */
+export const webhookPath = (webhookId: string) => ({ params: { path: { webhookId } } });
+
 /**
  * The data of a typed call that must be answered `status`; any other answer fails the test with what
  * the API said.
