@@ -7,11 +7,11 @@ import { beforeAll, describe, expect, it } from "vitest";
 import {
   answered,
   api,
-  callApi,
   deliveryRecords,
   localStack,
   newTenant,
   useApiKey,
+  webhookPath,
 } from "../support/local-stack.ts";
 import { eventually, Receiver } from "../support/receiver.ts";
 
@@ -31,6 +31,10 @@ async function publish(type: string, data: Record<string, unknown>) {
   return answered(api().POST("/v1/events", { body: { type, data } }), 202);
 }
 
+async function shown(webhookId: string) {
+  return answered(api().GET("/v1/webhooks/{webhookId}", webhookPath(webhookId)), 200);
+}
+
 async function finalRecord(webhookId: string, eventId: string) {
   return eventually(
     `the delivery of ${eventId} to end`,
@@ -45,20 +49,23 @@ async function finalRecord(webhookId: string, eventId: string) {
 
 describe("stale reads", () => {
   it("delivers events published right after each webhook change as the change says", async () => {
-    const created = await callApi("POST", "/v1/webhooks", {
-      body: { url: `${receiver.url}/first`, event_types: ["memory.created"] },
-    });
-    expect(created.status).toBe(201);
-    const webhookId = created.body.id as string;
+    const created = await answered(
+      api().POST("/v1/webhooks", { body: { url: `${receiver.url}/first`, event_types: ["memory.created"] } }),
+      201,
+    );
+    const webhookId = created.id;
     const first = await publish("memory.created", { n: 1 });
     expect(first.deliveries).toBe(1);
     expect(await finalRecord(webhookId, first.id)).toMatchObject({ status: "delivered" });
     expect(receiver.requests.filter((request) => request.path === "/hooks/first")).toHaveLength(1);
 
-    const retargeted = await callApi("PATCH", `/v1/webhooks/${webhookId}`, {
-      body: { url: `${receiver.url}/second` },
-    });
-    expect(retargeted.status, JSON.stringify(retargeted.body)).toBe(200);
+    await answered(
+      api().PATCH("/v1/webhooks/{webhookId}", {
+        ...webhookPath(webhookId),
+        body: { url: `${receiver.url}/second` },
+      }),
+      200,
+    );
     const second = await publish("memory.created", { n: 2 });
     expect(await finalRecord(webhookId, second.id)).toMatchObject({ status: "delivered" });
     const toSecond = receiver.requests.filter((request) => request.path === "/hooks/second");
@@ -71,7 +78,9 @@ describe("stale reads", () => {
     await eventually("the first attempt of the third event", () =>
       receiver.requests.find((request) => JSON.parse(request.rawBody).id === third.id),
     );
-    expect((await callApi("DELETE", `/v1/webhooks/${webhookId}`)).status).toBe(204);
+    expect((await api().DELETE("/v1/webhooks/{webhookId}", webhookPath(webhookId))).response.status).toBe(
+      204,
+    );
     receiver.status = 200;
     const fourth = await publish("memory.created", { n: 4 });
     expect(fourth.deliveries).toBe(0);
@@ -89,23 +98,22 @@ describe("recursive loop detection", () => {
     const down = await Receiver.start();
     try {
       down.status = 500;
-      const created = await callApi("POST", "/v1/webhooks", {
-        body: {
-          url: down.url,
-          event_types: ["sync.*"],
-          // Long enough that the waiting deliveries outlive every failed probe they serve as.
-          retry_schedule_seconds: Array.from({ length: 10 }, () => 1),
-        },
-      });
-      expect(created.status).toBe(201);
-      const webhookId = created.body.id as string;
+      const created = await answered(
+        api().POST("/v1/webhooks", {
+          body: {
+            url: down.url,
+            event_types: ["sync.*"],
+            // Long enough that the waiting deliveries outlive every failed probe they serve as.
+            retry_schedule_seconds: Array.from({ length: 10 }, () => 1),
+          },
+        }),
+        201,
+      );
+      const webhookId = created.id;
       await publish("sync.failed", { n: 0 });
       await eventually(
         "the circuit to open",
-        async () =>
-          (await callApi("GET", `/v1/webhooks/${webhookId}`)).body.circuit_state === "open"
-            ? true
-            : undefined,
+        async () => ((await shown(webhookId)).circuit_state === "open" ? true : undefined),
         30_000,
       );
       // Each probe is the oldest waiting delivery's next attempt: enough of them to outlast 20 probes.
@@ -136,8 +144,7 @@ describe("recursive loop detection", () => {
         expect(record).toMatchObject({ status: "dead_lettered", attempt_count: 11 });
       }
       expect(deliveries.filter((record) => record.status === "delivered").length).toBeGreaterThanOrEqual(4);
-      const webhook = await callApi("GET", `/v1/webhooks/${webhookId}`);
-      expect(webhook.body).toMatchObject({ circuit_state: "closed" });
+      expect(await shown(webhookId)).toMatchObject({ circuit_state: "closed" });
     } finally {
       await down.stop();
     }

@@ -12,7 +12,7 @@ import {
   settled,
   subscribesTo,
 } from "../support/audit.ts";
-import { callApi, localStack, newTenant, useApiKey } from "../support/local-stack.ts";
+import { answered, api, localStack, newTenant, useApiKey } from "../support/local-stack.ts";
 import { type Behaviour, Receiver } from "../support/receiver.ts";
 
 const EVENTS = 300;
@@ -83,11 +83,13 @@ it(`delivers ${EVENTS} events through random failures with nothing lost or doubl
     const receiver = await Receiver.start();
     receiver.behave = (_request, previous) => behave(previous);
     const patterns = subscriptions[name] ?? [];
-    const created = await callApi("POST", "/v1/webhooks", {
-      body: { url: receiver.url, event_types: patterns, description: `chaos ${name}` },
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    webhooks.push({ id: created.body.id, receiver, subscribes: subscribesTo(patterns) });
+    const created = await answered(
+      api().POST("/v1/webhooks", {
+        body: { url: receiver.url, event_types: patterns, description: `chaos ${name}` },
+      }),
+      201,
+    );
+    webhooks.push({ id: created.id, receiver, subscribes: subscribesTo(patterns) });
   }
 
   const started = Date.now();
@@ -100,12 +102,11 @@ it(`delivers ${EVENTS} events through random failures with nothing lost or doubl
     const published = await Promise.all(
       types
         .slice(offset, offset + 10)
-        .map((type, index) => callApi("POST", "/v1/events", { body: { type, data: { n: offset + index } } })),
+        .map((type, index) =>
+          answered(api().POST("/v1/events", { body: { type, data: { n: offset + index } } }), 202),
+        ),
     );
-    for (const response of published) {
-      expect(response.status, JSON.stringify(response.body)).toBe(202);
-      events.push({ id: response.body.id, type: response.body.type });
-    }
+    for (const { id, type } of published) events.push({ id, type });
   }
 
   await settled(localStack, tenantId, webhooks, events, 240_000);

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { answered, api, callApi, localStack, newTenant } from "../support/local-stack.ts";
+import { answered, api, callApi, localStack, newTenant, reply, webhookPath } from "../support/local-stack.ts";
 import { eventually, Receiver } from "../support/receiver.ts";
 
 interface Run {
@@ -104,11 +104,12 @@ describe("hookline api-key", () => {
     );
     expect(created).toMatchObject({ tenant_id: tenantId, api_key: expect.stringMatching(/^hk_/) });
 
-    const response = await callApi("POST", "/v1/webhooks", {
-      body: { url: "http://127.0.0.1:9/hooks", event_types: ["memory.created"] },
-      apiKey: created.api_key,
-    });
-    expect(response.status, JSON.stringify(response.body)).toBe(201);
+    await answered(
+      api({ apiKey: created.api_key }).POST("/v1/webhooks", {
+        body: { url: "http://127.0.0.1:9/hooks", event_types: ["memory.created"] },
+      }),
+      201,
+    );
 
     const listed = await hooklineJson<{ data: { key_id: string; revoked_at: string | null }[] }>(
       "api-key",
@@ -334,12 +335,12 @@ describe("hookline dlq", () => {
   it("lists a dead-lettered delivery and redrives it once the receiver accepts", async () => {
     receiver = await Receiver.start();
     receiver.status = 503;
-    const response = await callApi("POST", "/v1/webhooks", {
-      body: { url: receiver.url, event_types: ["quota.warning"], retry_schedule_seconds: [1] },
-      apiKey: tenant.apiKey,
-    });
-    expect(response.status, JSON.stringify(response.body)).toBe(201);
-    const webhookId = response.body.id as string;
+    const { id: webhookId } = await answered(
+      api({ apiKey: tenant.apiKey }).POST("/v1/webhooks", {
+        body: { url: receiver.url, event_types: ["quota.warning"], retry_schedule_seconds: [1] },
+      }),
+      201,
+    );
     await publish("quota.warning", "{}");
     const dead = await eventually("the delivery to be dead-lettered", async () => {
       const [only] = await deliveriesOf(webhookId);
@@ -440,7 +441,7 @@ describe("hookline tail", () => {
     } finally {
       child.kill("SIGINT");
       // Ends the delivery (failed: webhook_deleted) instead of leaving it to the dead-letter queue.
-      await callApi("DELETE", `/v1/webhooks/${webhookId}`, { apiKey: tenant.apiKey });
+      await api({ apiKey: tenant.apiKey }).DELETE("/v1/webhooks/{webhookId}", webhookPath(webhookId));
     }
     expect(await exited).toBe(0);
     expect(stdout.split("\n")[0]).toMatch(
@@ -490,7 +491,9 @@ describe("hookline listen and trigger", () => {
       expect(listen.output.stdout).toContain(
         `Ready: forwarding memory.* on the local stack to ${receiver.url}`,
       );
-      const shown = await callApi("GET", `/v1/webhooks/${ready.webhookId}`, { apiKey: developer.apiKey });
+      const shown = await reply(
+        api({ apiKey: developer.apiKey }).GET("/v1/webhooks/{webhookId}", webhookPath(ready.webhookId)),
+      );
       expect(shown.body).toMatchObject({
         event_types: ["memory.*"],
         metadata: { hookline_listen: "temporary", hookline_listen_expires_at: expect.any(String) },
@@ -516,8 +519,11 @@ describe("hookline listen and trigger", () => {
       listen.child.kill("SIGINT");
       expect(await listen.exited).toBe(0);
       expect(listen.output.stderr).toContain(`stopped: removed webhook ${ready.webhookId}`);
-      const gone = await callApi("GET", `/v1/webhooks/${ready.webhookId}`, { apiKey: developer.apiKey });
-      expect(gone.status).toBe(404);
+      const gone = await api({ apiKey: developer.apiKey }).GET(
+        "/v1/webhooks/{webhookId}",
+        webhookPath(ready.webhookId),
+      );
+      expect(gone.response.status).toBe(404);
     } finally {
       listen.child.kill("SIGKILL");
     }
@@ -525,15 +531,20 @@ describe("hookline listen and trigger", () => {
 
   it("removes what a killed listen left once it expired, and its own webhook on SIGTERM", async () => {
     receiver = await Receiver.start();
+    const asDeveloper = api({ apiKey: developer.apiKey });
     const create = (expiresAt: string) =>
-      callApi("POST", "/v1/webhooks", {
-        apiKey: developer.apiKey,
-        body: {
-          url: `${receiver?.url}/left-behind`,
-          event_types: ["user.created"],
-          metadata: { hookline_listen: "temporary", hookline_listen_expires_at: expiresAt },
-        },
-      });
+      answered(
+        asDeveloper.POST("/v1/webhooks", {
+          body: {
+            url: `${receiver?.url}/left-behind`,
+            event_types: ["user.created"],
+            metadata: { hookline_listen: "temporary", hookline_listen_expires_at: expiresAt },
+          },
+        }),
+        201,
+      );
+    const statusOf = async (webhookId: string) =>
+      (await asDeveloper.GET("/v1/webhooks/{webhookId}", webhookPath(webhookId))).response.status;
     const expired = await create(new Date(Date.now() - 60_000).toISOString());
     const current = await create(new Date(Date.now() + 600_000).toISOString());
     const listen = running("listen", "--forward-to", receiver.url, "--api-key", developer.apiKey);
@@ -543,21 +554,15 @@ describe("hookline listen and trigger", () => {
         () => /webhook:\s+(wh_\S+)/.exec(listen.output.stdout)?.[1],
       );
       expect(listen.output.stderr).toContain("removed 1 temporary webhook left by a stopped listen");
-      expect(
-        (await callApi("GET", `/v1/webhooks/${expired.body.id}`, { apiKey: developer.apiKey })).status,
-      ).toBe(404);
+      expect(await statusOf(expired.id)).toBe(404);
       // Another listen's webhook, still renewed, is left alone.
-      expect(
-        (await callApi("GET", `/v1/webhooks/${current.body.id}`, { apiKey: developer.apiKey })).status,
-      ).toBe(200);
+      expect(await statusOf(current.id)).toBe(200);
       listen.child.kill("SIGTERM");
       expect(await listen.exited).toBe(0);
-      expect((await callApi("GET", `/v1/webhooks/${webhookId}`, { apiKey: developer.apiKey })).status).toBe(
-        404,
-      );
+      expect(await statusOf(webhookId)).toBe(404);
     } finally {
       listen.child.kill("SIGKILL");
-      await callApi("DELETE", `/v1/webhooks/${current.body.id}`, { apiKey: developer.apiKey });
+      await asDeveloper.DELETE("/v1/webhooks/{webhookId}", webhookPath(current.id));
     }
   });
 
@@ -574,14 +579,16 @@ describe("hookline listen and trigger", () => {
     expect(published.code, published.stderr).toBe(0);
     const body = JSON.parse(published.stdout) as { id: string; type: string; duplicate: boolean };
     expect(body).toMatchObject({ type: "sync.completed", duplicate: false });
-    const stored = await callApi("GET", `/v1/events/${body.id}`, { apiKey: developer.apiKey });
-    expect(stored.body.data).toEqual({ job: "nightly" });
+    const eventOf = (eventId: string) =>
+      reply(api({ apiKey: developer.apiKey }).GET("/v1/events/{eventId}", { params: { path: { eventId } } }));
+    const stored = await eventOf(body.id);
+    expect(stored.body).toHaveProperty("data", { job: "nightly" });
 
     const example = await hookline("trigger", "user.created", "--api-key", developer.apiKey, "--json");
     const exampleId = (JSON.parse(example.stdout) as { id: string }).id;
-    const exampleEvent = await callApi("GET", `/v1/events/${exampleId}`, { apiKey: developer.apiKey });
+    const exampleEvent = await eventOf(exampleId);
     // The type's example, the one a test send without data sends (GET /v1/event-types lists it).
-    expect(exampleEvent.body.data).toEqual({
+    expect(exampleEvent.body).toHaveProperty("data", {
       user_id: "user_123",
       email: "ada@example.com",
       created_at: "2026-11-25T10:00:00Z",

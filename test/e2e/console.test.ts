@@ -6,7 +6,15 @@ import { dynamoCursorKey } from "../../functions/adapters/cursor-key.ts";
 import { portalKey, signPortalToken } from "../../functions/domain/portal-token.ts";
 import { StackOutput } from "../../functions/shared/names.ts";
 import { type Browser, launchBrowser, seriousAxeViolations } from "../support/browser.ts";
-import { answered, api, callApi, localStack, newTenant, useApiKey } from "../support/local-stack.ts";
+import {
+  answered,
+  api,
+  callApi,
+  localStack,
+  newTenant,
+  useApiKey,
+  webhookPath,
+} from "../support/local-stack.ts";
 import { Receiver } from "../support/receiver.ts";
 
 /** How long the console may take to show what the API already has: its polling backs off to 30 s. */
@@ -34,13 +42,9 @@ afterAll(async () => {
   await receiver?.stop();
 });
 
-async function publish(type: string, data: unknown): Promise<string> {
-  const published = await callApi("POST", "/v1/events", { body: { type, data } });
-  expect(published.status, JSON.stringify(published.body)).toBe(202);
-  return published.body.id as string;
+async function publish(type: string, data: Record<string, unknown>): Promise<string> {
+  return (await answered(api().POST("/v1/events", { body: { type, data } }), 202)).id;
 }
-
-const webhookPath = (webhookId: string) => ({ params: { path: { webhookId } } });
 
 /** A delivery's row in the deliveries table, found by its event type and status. */
 const deliveryRow = (status: string) =>
@@ -83,8 +87,8 @@ describe("the web console, in Chromium, against the local stack", () => {
     await page.getByRole("heading", { name: receiver.url }).waitFor();
     webhookId = /#\/webhooks\/([^/]+)$/.exec(page.url())?.[1] ?? "";
     expect(webhookId).toMatch(/^wh_/);
-    const listed = await callApi("GET", `/v1/webhooks/${webhookId}`);
-    expect(listed.body).toMatchObject({ url: receiver.url, event_types: ["memory.created"] });
+    const listed = await answered(api().GET("/v1/webhooks/{webhookId}", webhookPath(webhookId)), 200);
+    expect(listed).toMatchObject({ url: receiver.url, event_types: ["memory.created"] });
   });
 
   it("shows an event published through the API as delivered, without a reload", async () => {
@@ -232,11 +236,11 @@ describe("the web console, in Chromium, against the local stack", () => {
   });
 
   it("opens a read-only portal link for one webhook, with no write control, and the API refuses writes", async () => {
-    const link = await callApi("POST", "/v1/portal-links", {
-      body: { webhook_ids: [webhookId], read_only: true },
-    });
-    expect(link.status, JSON.stringify(link.body)).toBe(201);
-    const url = new URL(link.body.url as string);
+    const link = await answered(
+      api().POST("/v1/portal-links", { body: { webhook_ids: [webhookId], read_only: true } }),
+      201,
+    );
+    const url = new URL(link.url);
     expect(url.pathname).toBe("/console/");
     expect(url.hash).toMatch(/^#portal=hlp_/);
     const portal = await browser.context.newPage();
@@ -254,16 +258,14 @@ describe("the web console, in Chromium, against the local stack", () => {
     expect(await portal.getByRole("button", { name: "Retry delivery" }).count()).toBe(0);
 
     const token = url.hash.slice("#portal=".length);
-    const write = await callApi("PATCH", `/v1/webhooks/${webhookId}`, {
-      apiKey: token,
+    const asPortal = api({ apiKey: token });
+    const write = await asPortal.PATCH("/v1/webhooks/{webhookId}", {
+      ...webhookPath(webhookId),
       body: { active: false },
     });
-    expect(write.status).toBe(403);
-    const publishing = await callApi("POST", "/v1/events", {
-      apiKey: token,
-      body: { type: "memory.created", data: {} },
-    });
-    expect(publishing.status).toBe(403);
+    expect(write.response.status).toBe(403);
+    const publishing = await asPortal.POST("/v1/events", { body: { type: "memory.created", data: {} } });
+    expect(publishing.response.status).toBe(403);
     await portal.close();
   });
 

@@ -12,14 +12,8 @@ import type { IngestDeadLetter } from "../../bin/cli/ingest-dlq.ts";
 import { DEFAULT_EVENT_TYPES } from "../../functions/shared/event-catalogue.ts";
 import { eventDataCheck } from "../../functions/shared/event-schemas.ts";
 import { DEFAULT_EVENT_SOURCE, StackOutput } from "../../functions/shared/names.ts";
-import { callApi, localStack, newTenant, useApiKey } from "../support/local-stack.ts";
+import { answered, api, localStack, newTenant, refused, useApiKey } from "../support/local-stack.ts";
 import { eventually, Receiver } from "../support/receiver.ts";
-
-interface ListedType {
-  readonly name: string;
-  readonly schema: Record<string, unknown> | null;
-  readonly example: Record<string, unknown>;
-}
 
 let receiver: Receiver;
 let tenantId: string;
@@ -34,16 +28,16 @@ afterAll(async () => {
   await receiver.stop();
 });
 
-async function listedTypes(): Promise<ListedType[]> {
-  const response = await callApi("GET", "/v1/event-types");
-  expect(response.status).toBe(200);
-  return response.body.data as ListedType[];
+async function listedTypes() {
+  return (await answered(api().GET("/v1/event-types"), 200)).data;
 }
 
+const eventStatus = async (eventId: string) =>
+  (await api().GET("/v1/events/{eventId}", { params: { path: { eventId } } })).response.status;
+
 async function eventIds(): Promise<string[]> {
-  const response = await callApi("GET", "/v1/events?limit=100");
-  expect(response.status).toBe(200);
-  return (response.body.data as { id: string }[]).map((event) => event.id);
+  const page = await answered(api().GET("/v1/events", { params: { query: { limit: 100 } } }), 200);
+  return page.data.map((event) => event.id);
 }
 
 describe("the catalogue", () => {
@@ -68,11 +62,13 @@ describe("publishing data that misses its type's schema", () => {
   it("is refused over the API with 400 and every failing path, and nothing is stored", async () => {
     const before = await eventIds();
     const id = `bad-${randomUUID()}`;
-    const response = await callApi("POST", "/v1/events", {
-      body: { id, type: "memory.created", data: { memory_id: 42, importance: 1.5, concepts: ["AI", 7] } },
-    });
-    expect(response.status).toBe(400);
-    expect(response.body.error).toEqual({
+    const error = await refused(
+      api().POST("/v1/events", {
+        body: { id, type: "memory.created", data: { memory_id: 42, importance: 1.5, concepts: ["AI", 7] } },
+      }),
+      400,
+    );
+    expect(error).toEqual({
       code: "validation_error",
       message:
         "data does not match the schema of memory.created: data.memory_id must be string; data.importance must be <= 1; data.concepts[1] must be string",
@@ -82,13 +78,15 @@ describe("publishing data that misses its type's schema", () => {
         { path: "data.concepts[1]", message: "must be string" },
       ],
     });
-    expect((await callApi("GET", `/v1/events/${id}`)).status).toBe(404);
+    expect(await eventStatus(id)).toBe(404);
     expect(await eventIds()).toEqual(before);
 
-    const fixed = await callApi("POST", "/v1/events", {
-      body: { id, type: "memory.created", data: { memory_id: "mem_42", importance: 1 } },
-    });
-    expect(fixed.status).toBe(202);
+    await answered(
+      api().POST("/v1/events", {
+        body: { id, type: "memory.created", data: { memory_id: "mem_42", importance: 1 } },
+      }),
+      202,
+    );
   });
 
   it.each([
@@ -109,9 +107,8 @@ describe("publishing data that misses its type's schema", () => {
     ],
     ["a negative count", "quota.exceeded", { current_usage: -1 }, "data.current_usage", "must be >= 0"],
   ])("names the field: %s", async (_case, type, data, path, message) => {
-    const response = await callApi("POST", "/v1/events", { body: { type, data } });
-    expect(response.status).toBe(400);
-    expect(response.body.error.details).toEqual([{ path, message }]);
+    const error = await refused(api().POST("/v1/events", { body: { type, data } }), 400);
+    expect(error.details).toEqual([{ path, message }]);
   });
 
   it("from EventBridge, ends on the ingest dead-letter queue with the reason, and nothing is stored", async () => {
@@ -157,19 +154,21 @@ describe("publishing data that misses its type's schema", () => {
     expect(row.reason).toMatch(
       /^\w+: data does not match the schema of quota\.warning: data\.percentage_used must be number$/,
     );
-    expect((await callApi("GET", `/v1/events/${id}`)).status).toBe(404);
+    expect(await eventStatus(id)).toBe(404);
   });
 });
 
 describe("a test send without data", () => {
   it("sends the type's example, which matches its schema", async () => {
-    const created = await callApi("POST", "/v1/webhooks", {
-      body: { url: receiver.url, event_types: ["concept.discovered"] },
-    });
-    expect(created.status).toBe(201);
-    const sent = await callApi("POST", `/v1/webhooks/${created.body.id}/test`);
-    expect(sent.status).toBe(200);
-    expect(sent.body.success).toBe(true);
+    const created = await answered(
+      api().POST("/v1/webhooks", { body: { url: receiver.url, event_types: ["concept.discovered"] } }),
+      201,
+    );
+    const sent = await answered(
+      api().POST("/v1/webhooks/{webhookId}/test", { params: { path: { webhookId: created.id } } }),
+      200,
+    );
+    expect(sent.success).toBe(true);
     const request = receiver.requests.findLast((r) =>
       String(r.headers["webhook-id"]).startsWith("msg_test_"),
     );

@@ -11,7 +11,7 @@ import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { IngestDeadLetter } from "../../bin/cli/ingest-dlq.ts";
 import { DEFAULT_EVENT_SOURCE, StackOutput } from "../../functions/shared/names.ts";
-import { callApi, localStack, newTenant } from "../support/local-stack.ts";
+import { answered, api, localStack, newTenant } from "../support/local-stack.ts";
 import { eventually, Receiver } from "../support/receiver.ts";
 
 const credentials = { accessKeyId: "local", secretAccessKey: "local" };
@@ -63,7 +63,9 @@ async function put(source: string, detail: Record<string, unknown>): Promise<voi
 }
 
 async function stored(id: string): Promise<boolean> {
-  const response = await callApi("GET", `/v1/events/${id}`, { apiKey: tenant.apiKey });
+  const { response } = await api({ apiKey: tenant.apiKey }).GET("/v1/events/{eventId}", {
+    params: { path: { eventId: id } },
+  });
   return response.status === 200;
 }
 
@@ -94,11 +96,12 @@ describe("EventBridge events for Hookline", () => {
   it("are redriven from the ingest dead-letter queue and delivered", async () => {
     const receiver = await Receiver.start();
     try {
-      const created = await callApi("POST", "/v1/webhooks", {
-        body: { url: receiver.url, event_types: ["memory.created"] },
-        apiKey: tenant.apiKey,
-      });
-      expect(created.status).toBe(201);
+      await answered(
+        api({ apiKey: tenant.apiKey }).POST("/v1/webhooks", {
+          body: { url: receiver.url, event_types: ["memory.created"] },
+        }),
+        201,
+      );
       const id = `redrive_${randomUUID()}`;
       // What Lambda writes to the on-failure destination when ingest failed on an event after its retries.
       await sqs.send(

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { HooklineSchema } from "../../client/index.ts";
+import type { HooklineSchema, operations } from "../../client/index.ts";
 import {
   answered,
   api,
@@ -8,6 +8,7 @@ import {
   deliveryRecords,
   localStack,
   newTenant,
+  reply,
   useApiKey,
 } from "../support/local-stack.ts";
 import { eventually, Receiver } from "../support/receiver.ts";
@@ -56,22 +57,40 @@ async function publish(type: string, data: Body = {}): Promise<Published> {
   return answered(api().POST("/v1/events", { body: { type, data } }), 202);
 }
 
-/** Every item of a listing, following cursors, with the pages' sizes. */
-async function listAll<T>(path: string, key?: string) {
+/** Every item of a listing, following cursors from `page`, with the pages' sizes. */
+async function listAll<T>(page: (cursor?: string) => Promise<{ data: T[]; next_cursor: string | null }>) {
   const items: T[] = [];
   const pageSizes: number[] = [];
-  let cursor: string | null = null;
+  let cursor: string | undefined;
   do {
-    const separator = path.includes("?") ? "&" : "?";
-    const url: string = cursor === null ? path : `${path}${separator}cursor=${encodeURIComponent(cursor)}`;
-    const response = await callApi("GET", url, key === undefined ? {} : { apiKey: key });
-    expect(response.status, JSON.stringify(response.body)).toBe(200);
-    const page = response.body as { data: T[]; next_cursor: string | null };
-    items.push(...page.data);
-    pageSizes.push(page.data.length);
-    cursor = page.next_cursor;
-  } while (cursor !== null);
+    const { data, next_cursor }: { data: T[]; next_cursor: string | null } = await page(cursor);
+    items.push(...data);
+    pageSizes.push(data.length);
+    cursor = next_cursor ?? undefined;
+  } while (cursor !== undefined);
   return { items, pageSizes };
+}
+
+type EventQuery = NonNullable<operations["GET_v1_events"]["parameters"]["query"]>;
+type DeliveryQuery = NonNullable<operations["GET_v1_webhooks_webhookId_deliveries"]["parameters"]["query"]>;
+
+/** Every event of the tenant of `key` (the file's own by default) that `query` selects. */
+function allEvents(query: EventQuery = {}, key?: string) {
+  return listAll((cursor) =>
+    answered(api({ apiKey: key }).GET("/v1/events", { params: { query: { ...query, cursor } } }), 200),
+  );
+}
+
+/** Every delivery of a webhook that `query` selects. */
+function allDeliveries(webhookId: string, query: DeliveryQuery = {}) {
+  return listAll((cursor) =>
+    answered(
+      api().GET("/v1/webhooks/{webhookId}/deliveries", {
+        params: { path: { webhookId }, query: { ...query, cursor } },
+      }),
+      200,
+    ),
+  );
 }
 
 function expectError(response: { status: number; body: unknown }, status: number, code: string) {
@@ -90,17 +109,7 @@ function newestFirst(events: readonly Published[]): string[] {
     .map((event) => event.id);
 }
 
-interface DeliveryView {
-  id: string;
-  webhook_id: string;
-  event_id: string;
-  event_type: string;
-  status: string;
-  attempt_count: number;
-  created_at: string;
-}
-
-const TERMINAL = ["delivered", "failed", "dead_lettered"];
+const TERMINAL: readonly string[] = ["delivered", "failed", "dead_lettered"];
 
 describe("events", () => {
   it("lists the tenant's events newest first, pages without gaps or duplicates, and filters by type and time", async () => {
@@ -108,12 +117,9 @@ describe("events", () => {
     const published: Published[] = [];
     for (const type of ["memory.created", "user.created", "memory.created", "user.created"]) {
       for (let round = 0; round < 2; round++) {
-        const response = await callApi("POST", "/v1/events", {
-          body: { type, data: { round } },
-          apiKey: key,
-        });
-        expect(response.status).toBe(202);
-        published.push(response.body as Published);
+        published.push(
+          await answered(api({ apiKey: key }).POST("/v1/events", { body: { type, data: { round } } }), 202),
+        );
       }
     }
 
@@ -122,7 +128,7 @@ describe("events", () => {
     const all = await eventually(
       "the events index to hold every published event",
       async () => {
-        const listed = await listAll<Body & { id: string }>("/v1/events?limit=3", key);
+        const listed = await allEvents({ limit: 3 }, key);
         return listed.items.length === published.length ? listed : undefined;
       },
       15_000,
@@ -133,7 +139,7 @@ describe("events", () => {
     expect(Object.keys(first ?? {}).sort()).toEqual(["accepted_at", "deliveries", "id", "source", "type"]);
     expect(first).toMatchObject({ source: "api", deliveries: 0 });
 
-    const users = await listAll<{ id: string }>("/v1/events?type=user.created&limit=1", key);
+    const users = await allEvents({ type: "user.created", limit: 1 }, key);
     expect(users.items.map((event) => event.id)).toEqual(
       newestFirst(published.filter((event) => event.type === "user.created")),
     );
@@ -141,10 +147,7 @@ describe("events", () => {
     const byTime = [...published].sort((a, b) => (a.accepted_at < b.accepted_at ? -1 : 1));
     const since = byTime[2]?.accepted_at ?? "";
     const until = byTime[6]?.accepted_at ?? "";
-    const window = await listAll<{ id: string }>(
-      `/v1/events?since=${encodeURIComponent(since)}&until=${encodeURIComponent(until)}&limit=2`,
-      key,
-    );
+    const window = await allEvents({ since, until, limit: 2 }, key);
     expect(window.items.map((event) => event.id)).toEqual(
       newestFirst(published.filter((event) => event.accepted_at >= since && event.accepted_at < until)),
     );
@@ -152,23 +155,15 @@ describe("events", () => {
     // The same window, written with a +01:00 offset (the `+` URL-encoded).
     const plusOneHour = (iso: string) =>
       `${new Date(Date.parse(iso) + 3_600_000).toISOString().slice(0, -1)}+01:00`;
-    const offsetWindow = await listAll<{ id: string }>(
-      `/v1/events?since=${encodeURIComponent(plusOneHour(since))}&until=${encodeURIComponent(plusOneHour(until))}`,
-      key,
-    );
+    const offsetWindow = await allEvents({ since: plusOneHour(since), until: plusOneHour(until) }, key);
     expect(offsetWindow.items.map((event) => event.id)).toEqual(window.items.map((event) => event.id));
 
-    const bad = await callApi("GET", "/v1/events?since=yesterday", { apiKey: key });
+    const events = api({ apiKey: key });
+    const bad = await reply(events.GET("/v1/events", { params: { query: { since: "yesterday" } } }));
     expectError(bad, 400, "validation_error");
-    expect(bad.body.error.details.map((detail: { path: string }) => detail.path)).toEqual(["since"]);
+    expect(bad.body).toMatchObject({ error: { details: [{ path: "since" }] } });
     expectError(
-      await callApi(
-        "GET",
-        `/v1/events?since=${encodeURIComponent(until)}&until=${encodeURIComponent(since)}`,
-        {
-          apiKey: key,
-        },
-      ),
+      await reply(events.GET("/v1/events", { params: { query: { since: until, until: since } } })),
       400,
       "validation_error",
     );
@@ -176,35 +171,29 @@ describe("events", () => {
 
   it("refuses a cursor that was altered, issued to another tenant, or issued for another listing", async () => {
     const { apiKey: key } = await newTenant("events-cursor");
+    const mine = api({ apiKey: key });
     for (let index = 0; index < 3; index++) {
-      expect(
-        (await callApi("POST", "/v1/events", { body: { type: "user.created", data: {} }, apiKey: key }))
-          .status,
-      ).toBe(202);
+      await answered(mine.POST("/v1/events", { body: { type: "user.created", data: {} } }), 202);
     }
-    const page = await callApi("GET", "/v1/events?limit=1", { apiKey: key });
-    const cursor = page.body.next_cursor as string;
-    expect(cursor).toEqual(expect.any(String));
+    const page = await answered(mine.GET("/v1/events", { params: { query: { limit: 1 } } }), 200);
+    const cursor = page.next_cursor;
+    if (cursor === null) throw new Error("a page of 1 out of 3 events has no next cursor");
     const at = cursor.length - 5;
     const tampered = `${cursor.slice(0, at)}${cursor[at] === "A" ? "B" : "A"}${cursor.slice(at + 1)}`;
     expectError(
-      await callApi("GET", `/v1/events?cursor=${encodeURIComponent(tampered)}`, { apiKey: key }),
+      await reply(mine.GET("/v1/events", { params: { query: { cursor: tampered } } })),
       400,
       "validation_error",
     );
     expectError(
-      await callApi("GET", `/v1/events?cursor=${encodeURIComponent(cursor)}`, { apiKey: otherKey }),
+      await reply(api({ apiKey: otherKey }).GET("/v1/events", { params: { query: { cursor } } })),
       400,
       "validation_error",
     );
     // A cursor from before the window of another filter.
     const later = new Date(Date.now() + 60_000).toISOString();
     expectError(
-      await callApi(
-        "GET",
-        `/v1/events?since=${encodeURIComponent(later)}&cursor=${encodeURIComponent(cursor)}`,
-        { apiKey: key },
-      ),
+      await reply(mine.GET("/v1/events", { params: { query: { since: later, cursor } } })),
       400,
       "validation_error",
     );
@@ -222,11 +211,8 @@ describe("events", () => {
       });
       const event = await publish("concept.discovered", { concept: "gravity", weight: 0.5 });
 
-      const detailOf = async () => {
-        const response = await callApi("GET", `/v1/events/${event.id}`);
-        expect(response.status, JSON.stringify(response.body)).toBe(200);
-        return response.body as Body & { deliveries: DeliveryView[] };
-      };
+      const detailOf = () =>
+        answered(api().GET("/v1/events/{eventId}", { params: { path: { eventId: event.id } } }), 200);
       await eventually("both good deliveries to be delivered and the third to be retrying", async () => {
         const statuses = new Map((await detailOf()).deliveries.map((d) => [d.webhook_id, d.status]));
         return statuses.get(kept.id) === "delivered" &&
@@ -235,8 +221,12 @@ describe("events", () => {
           ? true
           : undefined;
       });
-      expect((await callApi("DELETE", `/v1/webhooks/${deleted.id}`)).status).toBe(204);
-      expect((await callApi("DELETE", `/v1/webhooks/${pendingOnDelete.id}`)).status).toBe(204);
+      for (const { id } of [deleted, pendingOnDelete]) {
+        const removed = await api().DELETE("/v1/webhooks/{webhookId}", {
+          params: { path: { webhookId: id } },
+        });
+        expect(removed.response.status).toBe(204);
+      }
 
       const detail = await detailOf();
       expect(detail).toMatchObject({
@@ -259,8 +249,15 @@ describe("events", () => {
 
       // A deleted webhook's list is gone with it; each of its deliveries stays readable.
       const gone = detail.deliveries.find((d) => d.webhook_id === deleted.id);
-      expectError(await callApi("GET", `/v1/webhooks/${deleted.id}/deliveries`), 404, "not_found");
-      expect((await callApi("GET", `/v1/webhooks/${deleted.id}/deliveries/${gone?.id}`)).body).toMatchObject({
+      if (gone === undefined) throw new Error("the deleted webhook's delivery is not in the event's");
+      const deliveriesOfDeleted = api().GET("/v1/webhooks/{webhookId}/deliveries", {
+        params: { path: { webhookId: deleted.id } },
+      });
+      expectError(await reply(deliveriesOfDeleted), 404, "not_found");
+      const goneDelivery = api().GET("/v1/webhooks/{webhookId}/deliveries/{deliveryId}", {
+        params: { path: { webhookId: deleted.id, deliveryId: gone.id } },
+      });
+      expect(await answered(goneDelivery, 200)).toMatchObject({
         status: "delivered",
         attempts: [expect.objectContaining({ status_code: 200 })],
       });
@@ -285,10 +282,19 @@ describe("events", () => {
 
   it("answers 404 for a missing event and for another tenant's", async () => {
     const event = await publish("user.created", { secret: "mine" });
-    expectError(await callApi("GET", `/v1/events/${event.id}`, { apiKey: otherKey }), 404, "not_found");
-    expectError(await callApi("GET", "/v1/events/evt_does_not_exist"), 404, "not_found");
-    const others = await callApi("GET", "/v1/events", { apiKey: otherKey });
-    expect(others.body.data.map((e: { id: string }) => e.id)).not.toContain(event.id);
+    const eventPath = (eventId: string) => ({ params: { path: { eventId } } });
+    expectError(
+      await reply(api({ apiKey: otherKey }).GET("/v1/events/{eventId}", eventPath(event.id))),
+      404,
+      "not_found",
+    );
+    expectError(
+      await reply(api().GET("/v1/events/{eventId}", eventPath("evt_does_not_exist"))),
+      404,
+      "not_found",
+    );
+    const others = await answered(api({ apiKey: otherKey }).GET("/v1/events"), 200);
+    expect(others.data.map((e) => e.id)).not.toContain(event.id);
   });
 });
 
@@ -311,9 +317,8 @@ describe("a webhook's deliveries", () => {
       ] as const) {
         events.push(await publish(type, { reject }));
       }
-      const path = `/v1/webhooks/${webhook.id}/deliveries`;
       const all = await eventually("every delivery to end", async () => {
-        const { items } = await listAll<DeliveryView>(path);
+        const { items } = await allDeliveries(webhook.id);
         return items.length === events.length && items.every((d) => TERMINAL.includes(d.status))
           ? items
           : undefined;
@@ -349,47 +354,49 @@ describe("a webhook's deliveries", () => {
         ].sort(),
       );
 
-      const paged = await listAll<DeliveryView>(`${path}?limit=3`);
+      const paged = await allDeliveries(webhook.id, { limit: 3 });
       expect(paged.pageSizes).toEqual([3, 3, 2]);
       expect(paged.items.map((d) => d.id)).toEqual(all.map((d) => d.id));
 
-      const expectIds = async (query: string, keep: (d: DeliveryView) => boolean) => {
-        const { items } = await listAll<DeliveryView>(`${path}?${query}`);
+      const expectIds = async (query: DeliveryQuery, keep: (d: (typeof all)[number]) => boolean) => {
+        const { items } = await allDeliveries(webhook.id, query);
         expect(
           items.map((d) => d.id),
-          query,
+          JSON.stringify(query),
         ).toEqual(all.filter(keep).map((d) => d.id));
       };
-      await expectIds("status=failed&limit=1", (d) => d.status === "failed");
-      await expectIds("event_type=memory.updated&limit=2", (d) => d.event_type === "memory.updated");
+      await expectIds({ status: "failed", limit: 1 }, (d) => d.status === "failed");
+      await expectIds({ event_type: "memory.updated", limit: 2 }, (d) => d.event_type === "memory.updated");
       await expectIds(
-        "status=delivered&event_type=memory.created&limit=1",
+        { status: "delivered", event_type: "memory.created", limit: 1 },
         (d) => d.status === "delivered" && d.event_type === "memory.created",
       );
       const byTime = [...events].sort((a, b) => (a.accepted_at < b.accepted_at ? -1 : 1));
       const since = byTime[1]?.accepted_at ?? "";
       const until = byTime[6]?.accepted_at ?? "";
+      await expectIds({ since, until, limit: 2 }, (d) => d.created_at >= since && d.created_at < until);
       await expectIds(
-        `since=${encodeURIComponent(since)}&until=${encodeURIComponent(until)}&limit=2`,
-        (d) => d.created_at >= since && d.created_at < until,
-      );
-      await expectIds(
-        `status=failed&since=${encodeURIComponent(since)}&limit=1`,
+        { status: "failed", since, limit: 1 },
         (d) => d.status === "failed" && d.created_at >= since,
       );
 
-      const bad = await callApi("GET", `${path}?until=2026-13-45`);
+      const deliveries = (query: DeliveryQuery, key?: string) =>
+        reply(
+          api({ apiKey: key }).GET("/v1/webhooks/{webhookId}/deliveries", {
+            params: { path: { webhookId: webhook.id }, query },
+          }),
+        );
+      const bad = await deliveries({ until: "2026-13-45" });
       expectError(bad, 400, "validation_error");
-      expect(bad.body.error.details.map((detail: { path: string }) => detail.path)).toEqual(["until"]);
+      expect(bad.body).toMatchObject({ error: { details: [{ path: "until" }] } });
+      // A status the document does not list: only a hand-written request can send it.
+      const path = `/v1/webhooks/${webhook.id}/deliveries`;
       expectError(await callApi("GET", `${path}?status=lost`), 400, "validation_error");
-      const webhooksCursor = (await callApi("GET", "/v1/webhooks?limit=1")).body.next_cursor as string;
-      expect(webhooksCursor).toEqual(expect.any(String));
-      expectError(
-        await callApi("GET", `${path}?cursor=${encodeURIComponent(webhooksCursor)}`),
-        400,
-        "validation_error",
-      );
-      expectError(await callApi("GET", path, { apiKey: otherKey }), 404, "not_found");
+      const webhooks = await answered(api().GET("/v1/webhooks", { params: { query: { limit: 1 } } }), 200);
+      const webhooksCursor = webhooks.next_cursor;
+      if (webhooksCursor === null) throw new Error("a page of 1 out of several webhooks has no next cursor");
+      expectError(await deliveries({ cursor: webhooksCursor }), 400, "validation_error");
+      expectError(await deliveries({}, otherKey), 404, "not_found");
     } finally {
       await picky.stop();
     }
@@ -402,9 +409,8 @@ describe("recovering a webhook after an outage", () => {
     try {
       const webhook = await webhookFor(flaky, ["sync.failed"], { retry_schedule_seconds: [1] });
       const before = await publish("sync.failed", { phase: "before" });
-      const path = `/v1/webhooks/${webhook.id}/deliveries`;
       await eventually("the first delivery to arrive", async () => {
-        const { items } = await listAll<DeliveryView>(path);
+        const { items } = await allDeliveries(webhook.id);
         return items[0]?.status === "delivered" ? true : undefined;
       });
 
@@ -414,7 +420,7 @@ describe("recovering a webhook after an outage", () => {
       const dead = await eventually(
         "the outage's deliveries to be dead-lettered",
         async () => {
-          const { items } = await listAll<DeliveryView>(`${path}?status=dead_lettered`);
+          const { items } = await allDeliveries(webhook.id, { status: "dead_lettered" });
           return items.length === outage.length ? items : undefined;
         },
         90_000,
@@ -422,16 +428,17 @@ describe("recovering a webhook after an outage", () => {
       expect(dead.map((d) => d.event_id).sort()).toEqual(outage.map((e) => e.id).sort());
 
       flaky.status = 200;
-      const recovered = await callApi("POST", `/v1/webhooks/${webhook.id}/recover`, {
-        body: { since: before.accepted_at },
-      });
-      expect(recovered.status, JSON.stringify(recovered.body)).toBe(202);
-      expect(recovered.body).toEqual({ recovering: outage.length, next_since: null });
+      const recover = () =>
+        api().POST("/v1/webhooks/{webhookId}/recover", {
+          params: { path: { webhookId: webhook.id } },
+          body: { since: before.accepted_at },
+        });
+      expect(await answered(recover(), 202)).toEqual({ recovering: outage.length, next_since: null });
 
       const delivered = await eventually(
         "every recovered delivery to be delivered",
         async () => {
-          const { items } = await listAll<DeliveryView>(path);
+          const { items } = await allDeliveries(webhook.id);
           return items.length === outage.length + 1 && items.every((d) => d.status === "delivered")
             ? items
             : undefined;
@@ -445,10 +452,7 @@ describe("recovering a webhook after an outage", () => {
       const first = delivered.find((d) => d.event_id === before.id);
       expect(flaky.attemptsOf(first?.id ?? "")).toHaveLength(1);
 
-      const again = await callApi("POST", `/v1/webhooks/${webhook.id}/recover`, {
-        body: { since: before.accepted_at },
-      });
-      expect(again.body).toEqual({ recovering: 0, next_since: null });
+      expect((await reply(recover())).body).toEqual({ recovering: 0, next_since: null });
     } finally {
       await flaky.stop();
     }
@@ -461,27 +465,24 @@ describe("recovering a webhook after an outage", () => {
       refusing.behave = () => ({ status: 400, body: "€".repeat(4000) });
       const webhook = await webhookFor(refusing, ["session.ended"]);
       await publish("session.ended", { history: true });
-      const path = `/v1/webhooks/${webhook.id}/deliveries`;
       const failedAfter = (attempts: number) =>
         eventually(`the delivery to fail after ${attempts} attempts`, async () => {
-          const { items } = await listAll<DeliveryView>(path);
+          const { items } = await allDeliveries(webhook.id);
           const [delivery] = items;
           return delivery?.status === "failed" && delivery.attempt_count === attempts ? delivery : undefined;
         });
       const { id } = await failedAfter(1);
       const total = 28;
+      const delivery = { params: { path: { webhookId: webhook.id, deliveryId: id } } };
       for (let attempts = 2; attempts <= total; attempts++) {
-        const retried = await callApi("POST", `${path}/${id}/retry`);
-        expect(retried.status, JSON.stringify(retried.body)).toBe(202);
+        await answered(api().POST("/v1/webhooks/{webhookId}/deliveries/{deliveryId}/retry", delivery), 202);
         await failedAfter(attempts);
       }
 
-      const shown = await callApi("GET", `${path}/${id}`);
-      expect(shown.status).toBe(200);
-      const { attempts, attempts_omitted } = shown.body as {
-        attempts: { attempt: number; response_body: string }[];
-        attempts_omitted: number;
-      };
+      const { attempts, attempts_omitted } = await answered(
+        api().GET("/v1/webhooks/{webhookId}/deliveries/{deliveryId}", delivery),
+        200,
+      );
       expect(attempts.map((attempt) => attempt.attempt)).toEqual([
         1,
         2,
@@ -503,30 +504,40 @@ describe("recovering a webhook after an outage", () => {
   it("refuses an inactive webhook, a bad since, and another tenant's webhook", async () => {
     const inactive = await webhookFor(receiver, ["user.created"], { active: false });
     const now = Date.now();
-    const conflict = await callApi("POST", `/v1/webhooks/${inactive.id}/recover`, {
-      body: { since: new Date(now - 60_000).toISOString() },
-    });
+    const conflict = await reply(
+      api().POST("/v1/webhooks/{webhookId}/recover", {
+        params: { path: { webhookId: inactive.id } },
+        body: { since: new Date(now - 60_000).toISOString() },
+      }),
+    );
     expectError(conflict, 409, "conflict");
-    expect(conflict.body.error.message).toMatch(/re-enable/);
+    expect(conflict.body).toMatchObject({ error: { message: expect.stringMatching(/re-enable/) } });
 
     const active = await webhookFor(receiver, ["user.created"]);
-    const recover = (body: unknown, key?: string) =>
-      callApi("POST", `/v1/webhooks/${active.id}/recover`, {
-        body,
-        ...(key === undefined ? {} : { apiKey: key }),
-      });
-    for (const body of [
-      {},
-      { since: "last week" },
-      { since: new Date(now + 3_600_000).toISOString() },
-      { since: new Date(now - (RETENTION_DAYS + 1) * 86_400_000).toISOString() },
-      { since: new Date(now).toISOString(), extra: true },
+    const recover = (since: string, key?: string) =>
+      reply(
+        api({ apiKey: key }).POST("/v1/webhooks/{webhookId}/recover", {
+          params: { path: { webhookId: active.id } },
+          body: { since },
+        }),
+      );
+    for (const since of [
+      "last week",
+      new Date(now + 3_600_000).toISOString(),
+      new Date(now - (RETENTION_DAYS + 1) * 86_400_000).toISOString(),
     ]) {
-      const response = await recover(body);
-      expectError(response, 400, "validation_error");
+      expectError(await recover(since), 400, "validation_error");
     }
-    expectError(await recover({ since: new Date(now - 60_000).toISOString() }, otherKey), 404, "not_found");
-    expect((await recover({ since: new Date(now - 60_000).toISOString() })).body).toEqual({
+    // Bodies the document does not allow: no since, and a field it does not name.
+    for (const body of [{}, { since: new Date(now).toISOString(), extra: true }]) {
+      expectError(
+        await callApi("POST", `/v1/webhooks/${active.id}/recover`, { body }),
+        400,
+        "validation_error",
+      );
+    }
+    expectError(await recover(new Date(now - 60_000).toISOString(), otherKey), 404, "not_found");
+    expect((await recover(new Date(now - 60_000).toISOString())).body).toEqual({
       recovering: 0,
       next_since: null,
     });
@@ -579,6 +590,15 @@ describe("fuzzing request bodies", () => {
   let fuzzKey: string;
   let fuzzReceiver: Receiver;
 
+  /** A webhook of the fuzzing tenant, so that the requests sent with its key reach it. */
+  const fuzzWebhook = () =>
+    answered(
+      api({ apiKey: fuzzKey }).POST("/v1/webhooks", {
+        body: { url: fuzzReceiver.url, event_types: ["user.created"] },
+      }),
+      201,
+    );
+
   beforeAll(async () => {
     fuzzKey = (await newTenant("fuzz")).apiKey;
     fuzzReceiver = await Receiver.start();
@@ -588,7 +608,12 @@ describe("fuzzing request bodies", () => {
   });
 
   it("POST /v1/webhooks: never a 5xx, one error shape, and only a 201 adds a webhook", async () => {
-    const count = async () => (await listAll<{ id: string }>("/v1/webhooks", fuzzKey)).items.length;
+    const count = async () =>
+      (
+        await listAll((cursor) =>
+          answered(api({ apiKey: fuzzKey }).GET("/v1/webhooks", { params: { query: { cursor } } }), 200),
+        )
+      ).items.length;
     const before = await count();
     let created = 0;
     const valid = {
@@ -608,22 +633,29 @@ describe("fuzzing request bodies", () => {
   });
 
   it("PATCH /v1/webhooks/{id}: never a 5xx, one error shape, and a 4xx leaves the webhook as it was", async () => {
-    const webhook = await webhookFor(fuzzReceiver, ["user.created"], {});
+    const webhook = await fuzzWebhook();
     const path = `/v1/webhooks/${webhook.id}`;
-    let current = (await callApi("GET", path, { apiKey: fuzzKey })).body as Body;
+    const stored = () =>
+      answered(
+        api({ apiKey: fuzzKey }).GET("/v1/webhooks/{webhookId}", {
+          params: { path: { webhookId: webhook.id } },
+        }),
+        200,
+      );
+    let current: unknown = await stored();
     const valid = { description: "patched", active: true, timeout_seconds: 7, metadata: { team: "fuzz" } };
     await fc.assert(
       fc.asyncProperty(bodies(valid), async (sent) => {
         const response = await send("PATCH", path, sent, fuzzKey);
-        if (response.status === 200) current = response.body as Body;
-        else expect((await callApi("GET", path, { apiKey: fuzzKey })).body).toEqual(current);
+        if (response.status === 200) current = response.body;
+        else expect(await stored()).toEqual(current);
       }),
       { numRuns: RUNS },
     );
   });
 
   it("POST /v1/events: never a 5xx, one error shape, and only a 202 adds an event", async () => {
-    const count = async () => (await listAll<{ id: string }>("/v1/events", fuzzKey)).items.length;
+    const count = async () => (await allEvents({}, fuzzKey)).items.length;
     const before = await count();
     const ids = new Set<string>();
     const valid = { type: "session.started", data: { user: "u_1" }, id: "fuzz-1" };
@@ -638,7 +670,7 @@ describe("fuzzing request bodies", () => {
   });
 
   it("POST /v1/webhooks/{id}/recover: never a 5xx, one error shape, and nothing to re-send", async () => {
-    const webhook = await webhookFor(fuzzReceiver, ["user.created"], {});
+    const webhook = await fuzzWebhook();
     const valid = { since: new Date(Date.now() - 3_600_000).toISOString() };
     await fc.assert(
       fc.asyncProperty(bodies(valid), async (sent) => {

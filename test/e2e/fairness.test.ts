@@ -5,7 +5,7 @@
  * 10 s attempt timeout so that a 5 s receiver succeeds.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ApiResponse, callApi, newTenant } from "../support/local-stack.ts";
+import { answered, api, newTenant, reply } from "../support/local-stack.ts";
 import { eventually, Receiver } from "../support/receiver.ts";
 import { type RunningStack, startStack } from "../support/start-stack.ts";
 import { E2E_STACK_ENV } from "./global-setup.ts";
@@ -33,9 +33,7 @@ afterAll(async () => {
 
 async function tenant(prefix: string) {
   const { apiKey } = await newTenant(prefix, stack.info);
-  const call = (method: string, path: string, body?: unknown): Promise<ApiResponse> =>
-    callApi(method, path, { stack: stack.info, apiKey, ...(body === undefined ? {} : { body }) });
-  return { call };
+  return api({ stack: stack.info, apiKey });
 }
 
 async function receiver(): Promise<Receiver> {
@@ -48,7 +46,9 @@ describe("the cap on a webhook's deliveries in flight", () => {
   it("lets a fast endpoint's deliveries through while a slow endpoint's backlog waits its turn", {
     timeout: 120_000,
   }, async () => {
-    const { call } = await tenant("in-flight");
+    const hookline = await tenant("in-flight");
+    const publish = (type: string, data: Record<string, unknown>) =>
+      answered(hookline.POST("/v1/events", { body: { type, data } }), 202);
     const slow = await receiver();
     slow.behave = () => ({ status: 200, delayMs: 5_000 });
     const fast = await receiver();
@@ -56,25 +56,19 @@ describe("the cap on a webhook's deliveries in flight", () => {
       [slow, "memory.created"],
       [fast, "sync.completed"],
     ] as const) {
-      const created = await call("POST", "/v1/webhooks", { url: target.url, event_types: [type] });
-      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      await answered(hookline.POST("/v1/webhooks", { body: { url: target.url, event_types: [type] } }), 201);
     }
 
     // The slow endpoint's backlog first, more than the local stack's delivery concurrency (4 × 10)...
     const SLOW_EVENTS = 50;
     for (let offset = 0; offset < SLOW_EVENTS; offset += 10) {
-      const published = await Promise.all(
-        Array.from({ length: 10 }, (_, n) =>
-          call("POST", "/v1/events", { type: "memory.created", data: { n: offset + n } }),
-        ),
-      );
-      for (const response of published) expect(response.status, JSON.stringify(response.body)).toBe(202);
+      await Promise.all(Array.from({ length: 10 }, (_, n) => publish("memory.created", { n: offset + n })));
       await new Promise((resolve) => setTimeout(resolve, 600));
     }
     // ...then the fast endpoint's deliveries, queued behind it.
     const FAST_EVENTS = 10;
     for (let n = 0; n < FAST_EVENTS; n += 1) {
-      expect((await call("POST", "/v1/events", { type: "sync.completed", data: { n } })).status).toBe(202);
+      await publish("sync.completed", { n });
     }
 
     await eventually(
@@ -102,16 +96,12 @@ describe("a tenant's publish rate", () => {
   it("answers 429 with Retry-After in the error shape above the burst, stores nothing refused, and admits again after the wait", {
     timeout: 60_000,
   }, async () => {
-    const { call } = await tenant("publish-rate");
-    const responses: ApiResponse[] = [];
+    const hookline = await tenant("publish-rate");
+    const publish = (data: Record<string, unknown>) =>
+      reply(hookline.POST("/v1/events", { body: { type: "sync.completed", data } }));
+    const responses: Awaited<ReturnType<typeof publish>>[] = [];
     for (let round = 0; round < 6; round += 1) {
-      responses.push(
-        ...(await Promise.all(
-          Array.from({ length: 20 }, (_, n) =>
-            call("POST", "/v1/events", { type: "sync.completed", data: { round, n } }),
-          ),
-        )),
-      );
+      responses.push(...(await Promise.all(Array.from({ length: 20 }, (_, n) => publish({ round, n })))));
     }
     const accepted = responses.filter((response) => response.status === 202);
     const refused = responses.filter((response) => response.status === 429);
@@ -127,35 +117,27 @@ describe("a tenant's publish rate", () => {
 
     let stored = 0;
     for (let cursor: string | null = null, first = true; first || cursor !== null; first = false) {
-      const page = await call(
-        "GET",
-        `/v1/events${cursor === null ? "" : `?cursor=${encodeURIComponent(cursor)}`}`,
-      );
-      expect(page.status).toBe(200);
-      stored += page.body.data.length;
-      cursor = page.body.next_cursor;
+      const query: { cursor?: string } = cursor === null ? {} : { cursor };
+      const page = await answered(hookline.GET("/v1/events", { params: { query } }), 200);
+      stored += page.data.length;
+      cursor = page.next_cursor;
     }
     expect(stored).toBe(accepted.length);
 
     await new Promise((resolve) => setTimeout(resolve, wait * 1000));
-    expect((await call("POST", "/v1/events", { type: "sync.completed", data: { after: true } })).status).toBe(
-      202,
-    );
+    expect((await publish({ after: true })).status).toBe(202);
   });
 });
 
 describe("a tenant's webhook limit", () => {
   it("answers 422 with a clear message for one webhook too many, and counts a deleted one out", async () => {
-    const { call } = await tenant("webhook-limit");
+    const hookline = await tenant("webhook-limit");
     const target = await receiver();
-    const create = () => call("POST", "/v1/webhooks", { url: target.url, event_types: ["sync.completed"] });
+    const create = () =>
+      hookline.POST("/v1/webhooks", { body: { url: target.url, event_types: ["sync.completed"] } });
     const ids: string[] = [];
-    for (let n = 0; n < 3; n += 1) {
-      const created = await create();
-      expect(created.status, JSON.stringify(created.body)).toBe(201);
-      ids.push(created.body.id);
-    }
-    const refused = await create();
+    for (let n = 0; n < 3; n += 1) ids.push((await answered(create(), 201)).id);
+    const refused = await reply(create());
     expect(refused.status).toBe(422);
     expect(refused.body).toEqual({
       error: {
@@ -164,9 +146,12 @@ describe("a tenant's webhook limit", () => {
         details: [],
       },
     });
-    expect((await call("GET", "/v1/webhooks")).body.data).toHaveLength(3);
+    expect((await answered(hookline.GET("/v1/webhooks"), 200)).data).toHaveLength(3);
 
-    expect((await call("DELETE", `/v1/webhooks/${ids[0]}`)).status).toBe(204);
-    expect((await create()).status).toBe(201);
+    const deleted = await hookline.DELETE("/v1/webhooks/{webhookId}", {
+      params: { path: { webhookId: ids[0] ?? "" } },
+    });
+    expect(deleted.response.status).toBe(204);
+    expect((await create()).response.status).toBe(201);
   });
 });

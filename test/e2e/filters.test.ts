@@ -13,7 +13,10 @@ import {
   deliveryRecords,
   localStack,
   newTenant,
+  refused,
+  reply,
   useApiKey,
+  webhookPath,
 } from "../support/local-stack.ts";
 import { eventually, Receiver } from "../support/receiver.ts";
 
@@ -43,6 +46,10 @@ async function publish(data: Record<string, unknown>): Promise<{ id: string; del
   return answered(api().POST("/v1/events", { body: { type: "memory.created", data } }), 202);
 }
 
+async function shown(webhookId: string) {
+  return answered(api().GET("/v1/webhooks/{webhookId}", webhookPath(webhookId)), 200);
+}
+
 /** The event ids the receiver got at one webhook's path. */
 function eventIdsAt(path: string): string[] {
   return receiver.requests
@@ -53,8 +60,8 @@ function eventIdsAt(path: string): string[] {
 it("delivers to a filtered webhook only the events its filter matches", { timeout: 120_000 }, async () => {
   const all = await create("all");
   const pro = await create("pro", { filter: PRO_FILTER });
-  expect((await callApi("GET", `/v1/webhooks/${pro}`)).body.filter).toEqual(PRO_FILTER);
-  expect((await callApi("GET", `/v1/webhooks/${all}`)).body.filter).toBeNull();
+  expect((await shown(pro)).filter).toEqual(PRO_FILTER);
+  expect((await shown(all)).filter).toBeNull();
 
   const proPlan = await publish({ plan: "pro", amount: 150 });
   const freePlan = await publish({ plan: "free", amount: 500 });
@@ -70,15 +77,17 @@ it("delivers to a filtered webhook only the events its filter matches", { timeou
   );
   expect(eventIdsAt("pro").sort()).toEqual([proPlan.id, boundary.id].sort());
   const stats = await eventually("the filtered webhook's stats", async () => {
-    const response = await callApi("GET", `/v1/webhooks/${pro}/stats`);
-    return response.body.total_deliveries === 2 ? response.body : undefined;
+    const stats = await answered(api().GET("/v1/webhooks/{webhookId}/stats", webhookPath(pro)), 200);
+    return stats.total_deliveries === 2 ? stats : undefined;
   });
   expect(stats).toMatchObject({ successful_deliveries: 2, failed_deliveries: 0 });
 
   // Removing the filter takes effect on the very next publish.
-  const patched = await callApi("PATCH", `/v1/webhooks/${pro}`, { body: { filter: null } });
-  expect(patched.status).toBe(200);
-  expect(patched.body.filter).toBeNull();
+  const patched = await answered(
+    api().PATCH("/v1/webhooks/{webhookId}", { ...webhookPath(pro), body: { filter: null } }),
+    200,
+  );
+  expect(patched.filter).toBeNull();
   const afterPatch = await publish({ plan: "free", amount: 1 });
   expect(afterPatch.deliveries).toBe(2);
   await eventually("the unfiltered delivery", () =>
@@ -88,8 +97,8 @@ it("delivers to a filtered webhook only the events its filter matches", { timeou
 
 it("answers filter-test without sending anything", async () => {
   const pro = await create("filter-test", { filter: PRO_FILTER });
-  const test = (body: unknown, apiKey?: string) =>
-    callApi("POST", `/v1/webhooks/${pro}/filter-test`, { body, ...(apiKey === undefined ? {} : { apiKey }) });
+  const test = (body: HooklineSchema<"FilterTest">, apiKey?: string) =>
+    reply(api({ apiKey }).POST("/v1/webhooks/{webhookId}/filter-test", { ...webhookPath(pro), body }));
 
   expect((await test({ type: "memory.created", data: { plan: "pro", amount: 100 } })).body).toEqual({
     matches: true,
@@ -103,30 +112,39 @@ it("answers filter-test without sending anything", async () => {
   });
   const unknownType = await test({ type: "memory.exploded", data: {} });
   expect(unknownType.status).toBe(400);
-  expect((await test({ type: "memory.created" })).status).toBe(400);
+  // No data: a body the document does not allow.
+  const withoutData = await callApi("POST", `/v1/webhooks/${pro}/filter-test`, {
+    body: { type: "memory.created" },
+  });
+  expect(withoutData.status).toBe(400);
 
   const other = await newTenant("filters-other");
   const elsewhere = await test({ type: "memory.created", data: {} }, other.apiKey);
   expect(elsewhere.status).toBe(404);
-  expect(elsewhere.body.error.code).toBe("not_found");
+  expect(elsewhere.body).toMatchObject({ error: { code: "not_found" } });
 
   const unfiltered = await create("filter-test-none");
-  const none = await callApi("POST", `/v1/webhooks/${unfiltered}/filter-test`, {
-    body: { type: "memory.created", data: { anything: true } },
-  });
-  expect(none.body).toEqual({ matches: true });
+  const none = await answered(
+    api().POST("/v1/webhooks/{webhookId}/filter-test", {
+      ...webhookPath(unfiltered),
+      body: { type: "memory.created", data: { anything: true } },
+    }),
+    200,
+  );
+  expect(none).toEqual({ matches: true });
   expect(receiver.requests.filter((request) => request.path.startsWith("/hooks/filter-test"))).toEqual([]);
 });
 
 it("refuses an invalid filter on PATCH with the path of its first problem", async () => {
   const id = await create("invalid");
-  const response = await callApi("PATCH", `/v1/webhooks/${id}`, {
-    body: { filter: { data: { amount: [{ numeric: [">=", "100"] }] } } },
-  });
-  expect(response.status).toBe(400);
-  expect(response.body.error.code).toBe("validation_error");
-  expect(response.body.error.details).toEqual([
-    { path: "filter.data.amount[0].numeric[1]", message: "must be a number" },
-  ]);
-  expect((await callApi("GET", `/v1/webhooks/${id}`)).body.filter).toBeNull();
+  const error = await refused(
+    api().PATCH("/v1/webhooks/{webhookId}", {
+      ...webhookPath(id),
+      body: { filter: { data: { amount: [{ numeric: [">=", "100"] }] } } },
+    }),
+    400,
+  );
+  expect(error.code).toBe("validation_error");
+  expect(error.details).toEqual([{ path: "filter.data.amount[0].numeric[1]", message: "must be a number" }]);
+  expect((await shown(id)).filter).toBeNull();
 });

@@ -6,7 +6,17 @@ import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Keys } from "../../functions/adapters/keys.ts";
 import { DEFAULT_EVENT_SOURCE, StackOutput, TableKey } from "../../functions/shared/names.ts";
-import { answered, api, callApi, localStack, newTenant, useApiKey } from "../support/local-stack.ts";
+import {
+  answered,
+  api,
+  callApi,
+  localStack,
+  newTenant,
+  refused,
+  reply,
+  useApiKey,
+  webhookPath,
+} from "../support/local-stack.ts";
 import { eventually, type ReceivedRequest, Receiver } from "../support/receiver.ts";
 
 let receiver: Receiver;
@@ -71,21 +81,32 @@ describe("custom headers a receiver could never be sent", () => {
     ["Proxy-Authorization", "Basic eA=="],
     ["Content-Encoding", "gzip"],
   ])("refuses %s: %j with 400 at headers.<name>, on create and on update", async (name, value) => {
-    const created = await callApi("POST", "/v1/webhooks", {
-      body: { url: receiver.url, event_types: ["sync.failed"], headers: { [name]: value } },
-    });
+    const created = await reply(
+      api().POST("/v1/webhooks", {
+        body: { url: receiver.url, event_types: ["sync.failed"], headers: { [name]: value } },
+      }),
+    );
     expect(created.status).toBe(400);
     expect(created.body).toMatchObject(ERROR_SHAPE);
-    expect(created.body.error.details).toEqual([{ path: `headers.${name}`, message: expect.any(String) }]);
+    expect(created.body).toEqual({
+      error: {
+        code: "validation_error",
+        message: expect.any(String),
+        details: [{ path: `headers.${name}`, message: expect.any(String) }],
+      },
+    });
 
     const webhook = await registerWebhook(["sync.failed"]);
-    const patched = await callApi("PATCH", `/v1/webhooks/${webhook.id}`, {
-      body: { headers: { [name]: value } },
-    });
-    expect(patched.status).toBe(400);
-    expect(patched.body.error.details).toEqual([{ path: `headers.${name}`, message: expect.any(String) }]);
-    const stored = await callApi("GET", `/v1/webhooks/${webhook.id}`);
-    expect(stored.body.headers ?? {}).toEqual({});
+    const patched = await refused(
+      api().PATCH("/v1/webhooks/{webhookId}", {
+        ...webhookPath(webhook.id),
+        body: { headers: { [name]: value } },
+      }),
+      400,
+    );
+    expect(patched.details).toEqual([{ path: `headers.${name}`, message: expect.any(String) }]);
+    const stored = await answered(api().GET("/v1/webhooks/{webhookId}", webhookPath(webhook.id)), 200);
+    expect(stored.headers ?? {}).toEqual({});
   });
 
   it("fails a delivery at once, with the reason recorded, for a header stored before these checks", async () => {
@@ -109,19 +130,25 @@ describe("custom headers a receiver could never be sent", () => {
     );
     ddb.destroy();
 
-    const tested = await callApi("POST", `/v1/webhooks/${webhook.id}/test`);
-    expect(tested.status).toBe(200);
-    expect(tested.body).toMatchObject({ success: false, error: expect.stringContaining("headers.X-Team") });
+    const tested = await answered(api().POST("/v1/webhooks/{webhookId}/test", webhookPath(webhook.id)), 200);
+    expect(tested).toMatchObject({ success: false, error: expect.stringContaining("headers.X-Team") });
 
-    const published = await callApi("POST", "/v1/events", { body: { type: "memory.updated", data: {} } });
-    expect(published.status).toBe(202);
+    await answered(api().POST("/v1/events", { body: { type: "memory.updated", data: {} } }), 202);
     const delivery = await eventually("the delivery to fail", async () => {
-      const listed = await callApi("GET", `/v1/webhooks/${webhook.id}/deliveries`);
-      const found = (listed.body.data as Array<Record<string, unknown>>)[0];
+      const listed = await answered(
+        api().GET("/v1/webhooks/{webhookId}/deliveries", webhookPath(webhook.id)),
+        200,
+      );
+      const [found] = listed.data;
       return found?.status === "failed" ? found : undefined;
     });
-    const detail = await callApi("GET", `/v1/webhooks/${webhook.id}/deliveries/${delivery.id}`);
-    expect(detail.body.attempts).toEqual([
+    const detail = await answered(
+      api().GET("/v1/webhooks/{webhookId}/deliveries/{deliveryId}", {
+        params: { path: { webhookId: webhook.id, deliveryId: delivery.id } },
+      }),
+      200,
+    );
+    expect(detail.attempts).toEqual([
       expect.objectContaining({ attempt: 1, error: expect.stringContaining("headers.X-Team") }),
     ]);
     expect(receiver.requests.filter((request) => request.path === webhook.path)).toEqual([]);
@@ -177,7 +204,8 @@ describe("event data that SQS cannot carry as it is", () => {
     expect(published.status).toBe(400);
     expect(published.body).toMatchObject(ERROR_SHAPE);
     expect(published.body.error.details).toEqual([{ path: "data.n[1]", message: expect.any(String) }]);
-    expect((await callApi("GET", `/v1/events/${id}`)).status).toBe(404);
+    const stored = await api().GET("/v1/events/{eventId}", { params: { path: { eventId: id } } });
+    expect(stored.response.status).toBe(404);
   });
 
   it("delivers an event nested 5,000 levels deep", async () => {

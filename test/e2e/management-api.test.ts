@@ -1,10 +1,10 @@
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { HooklineSchema } from "../../client/index.ts";
+import type { HooklineSchema, operations } from "../../client/index.ts";
 import { DEFAULT_EVENT_TYPES } from "../../functions/shared/event-catalogue.ts";
 import { exampleEventData } from "../../functions/shared/event-example.ts";
 import { IngestRoute, ManagementRoute, PublicRoute } from "../../functions/shared/names.ts";
-import { answered, api, callApi, newTenant, useApiKey } from "../support/local-stack.ts";
+import { answered, api, callApi, newTenant, reply, useApiKey, webhookPath } from "../support/local-stack.ts";
 import { eventually, Receiver } from "../support/receiver.ts";
 
 let receiver: Receiver;
@@ -24,17 +24,16 @@ async function create(body: HooklineSchema<"CreateWebhook">, key?: string) {
   return answered(api({ apiKey: key }).POST("/v1/webhooks", { body }), 201);
 }
 
+type ListQuery = NonNullable<operations["GET_v1_webhooks"]["parameters"]["query"]>;
+
 /** Every webhook of the caller's tenant, following cursors, with the pages' sizes. */
-async function listAll(query = "", key?: string) {
+async function listAll(query: Omit<ListQuery, "cursor"> = {}, key?: string) {
   const ids: string[] = [];
   const pageSizes: number[] = [];
   let cursor: string | null = null;
   do {
-    const separator = query === "" ? "?" : `?${query}&`;
-    const path: string = `/v1/webhooks${cursor === null ? (query === "" ? "" : `?${query}`) : `${separator}cursor=${encodeURIComponent(cursor)}`}`;
-    const response = await callApi("GET", path, key === undefined ? {} : { apiKey: key });
-    expect(response.status, JSON.stringify(response.body)).toBe(200);
-    const page = response.body as { data: Array<{ id: string }>; next_cursor: string | null };
+    const params: { query: ListQuery } = { query: { ...query, ...(cursor === null ? {} : { cursor }) } };
+    const page = await answered(api({ apiKey: key }).GET("/v1/webhooks", { params }), 200);
     ids.push(...page.data.map((webhook) => webhook.id));
     pageSizes.push(page.data.length);
     cursor = page.next_cursor;
@@ -51,9 +50,7 @@ function expectError(response: { status: number; body: unknown }, status: number
 
 describe("event types", () => {
   it("lists the catalogue, each type with its schema and example, to a caller with a key, and to no one else", async () => {
-    const response = await callApi("GET", "/v1/event-types");
-    expect(response.status).toBe(200);
-    expect(response.body).toEqual({
+    expect(await answered(api().GET("/v1/event-types"), 200)).toEqual({
       data: DEFAULT_EVENT_TYPES.map((definition) => ({
         name: definition.name,
         description: definition.description,
@@ -92,9 +89,9 @@ describe("creating and updating webhooks", () => {
       circuit_state: "closed",
     };
     expect(created).toMatchObject(expected);
-    const fetched = await callApi("GET", `/v1/webhooks/${created.id}`);
-    expect(fetched.body).toMatchObject({ ...expected, id: created.id });
-    expect(fetched.body).not.toHaveProperty("secret");
+    const fetched = await answered(api().GET("/v1/webhooks/{webhookId}", webhookPath(created.id)), 200);
+    expect(fetched).toMatchObject({ ...expected, id: created.id });
+    expect(fetched).not.toHaveProperty("secret");
   });
 
   it("fills in the defaults of a minimal create body", async () => {
@@ -117,16 +114,19 @@ describe("creating and updating webhooks", () => {
       timeout_seconds: 5,
       metadata: { a: "1" },
     });
-    const patched = await callApi("PATCH", `/v1/webhooks/${created.id}`, {
-      body: {
-        description: "renamed",
-        event_types: ["session.*"],
-        timeout_seconds: null,
-        headers: { "X-B": "2" },
-      },
-    });
-    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
-    expect(patched.body).toMatchObject({
+    const patched = await answered(
+      api().PATCH("/v1/webhooks/{webhookId}", {
+        ...webhookPath(created.id),
+        body: {
+          description: "renamed",
+          event_types: ["session.*"],
+          timeout_seconds: null,
+          headers: { "X-B": "2" },
+        },
+      }),
+      200,
+    );
+    expect(patched).toMatchObject({
       id: created.id,
       url: created.url,
       description: "renamed",
@@ -136,23 +136,29 @@ describe("creating and updating webhooks", () => {
       metadata: { a: "1" },
       created_at: created.created_at,
     });
-    expect(Date.parse(patched.body.updated_at)).toBeGreaterThan(Date.parse(String(created.updated_at)));
-    expect(patched.body).not.toHaveProperty("secret");
-    const fetched = await callApi("GET", `/v1/webhooks/${created.id}`);
-    expect(fetched.body).toEqual(patched.body);
+    expect(Date.parse(patched.updated_at)).toBeGreaterThan(Date.parse(created.updated_at));
+    expect(patched).not.toHaveProperty("secret");
+    const fetched = await answered(api().GET("/v1/webhooks/{webhookId}", webhookPath(created.id)), 200);
+    expect(fetched).toEqual(patched);
   });
 
   it("re-runs the endpoint checks when the URL changes", async () => {
     const created = await create({ url: receiver.url, event_types: ["memory.created"] });
-    const refused = await callApi("PATCH", `/v1/webhooks/${created.id}`, {
-      body: { url: "http://user:secret@127.0.0.1:1/hooks" },
-    });
+    const refused = await reply(
+      api().PATCH("/v1/webhooks/{webhookId}", {
+        ...webhookPath(created.id),
+        body: { url: "http://user:secret@127.0.0.1:1/hooks" },
+      }),
+    );
     expectError(refused, 400, "validation_error");
-    const moved = await callApi("PATCH", `/v1/webhooks/${created.id}`, {
-      body: { url: `${receiver.url}/moved` },
-    });
-    expect(moved.status).toBe(200);
-    expect(moved.body.url).toBe(`${receiver.url}/moved`);
+    const moved = await answered(
+      api().PATCH("/v1/webhooks/{webhookId}", {
+        ...webhookPath(created.id),
+        body: { url: `${receiver.url}/moved` },
+      }),
+      200,
+    );
+    expect(moved.url).toBe(`${receiver.url}/moved`);
   });
 
   it("re-enables a webhook deactivated by failures: clears the reason and closes its circuit", async () => {
@@ -164,12 +170,12 @@ describe("creating and updating webhooks", () => {
         event_types: ["quota.*"],
         retry_schedule_seconds: [1, 1, 1, 1, 1, 1, 1, 1, 1, 1],
       });
-      const published = await callApi("POST", "/v1/events", { body: { type: "quota.warning", data: {} } });
-      expect(published.status).toBe(202);
+      await answered(api().POST("/v1/events", { body: { type: "quota.warning", data: {} } }), 202);
       await eventually(
         "the circuit to open",
         async () =>
-          (await callApi("GET", `/v1/webhooks/${webhook.id}`)).body.circuit_state === "open"
+          (await answered(api().GET("/v1/webhooks/{webhookId}", webhookPath(webhook.id)), 200))
+            .circuit_state === "open"
             ? true
             : undefined,
         30_000,
@@ -179,20 +185,22 @@ describe("creating and updating webhooks", () => {
       const deactivated = await eventually(
         "the webhook to be deactivated",
         async () => {
-          const current = await callApi("GET", `/v1/webhooks/${webhook.id}`);
-          return current.body.disabled_reason ? current.body : undefined;
+          const current = await answered(api().GET("/v1/webhooks/{webhookId}", webhookPath(webhook.id)), 200);
+          return current.disabled_reason ? current : undefined;
         },
         30_000,
       );
       expect(deactivated).toMatchObject({ active: false, disabled_reason: "endpoint answered 410 Gone" });
       expect(deactivated.circuit_state).not.toBe("closed");
-      const unhealthy = await callApi("GET", "/v1/health/details");
-      expect(unhealthy.body).toMatchObject({ status: "degraded" });
-      expect(unhealthy.body.open_circuits).toBeGreaterThanOrEqual(1);
+      const unhealthy = await answered(api().GET("/v1/health/details"), 200);
+      expect(unhealthy).toMatchObject({ status: "degraded" });
+      expect(unhealthy.open_circuits).toBeGreaterThanOrEqual(1);
 
-      const reenabled = await callApi("PATCH", `/v1/webhooks/${webhook.id}`, { body: { active: true } });
-      expect(reenabled.status, JSON.stringify(reenabled.body)).toBe(200);
-      expect(reenabled.body).toMatchObject({
+      const reenabled = await answered(
+        api().PATCH("/v1/webhooks/{webhookId}", { ...webhookPath(webhook.id), body: { active: true } }),
+        200,
+      );
+      expect(reenabled).toMatchObject({
         active: true,
         disabled_reason: null,
         circuit_state: "closed",
@@ -202,9 +210,8 @@ describe("creating and updating webhooks", () => {
       // Deliveries go out again at once: the circuit is closed, not waiting for a probe.
       failing.status = 200;
       const before = failing.requests.length;
-      const next = await callApi("POST", "/v1/events", { body: { type: "quota.exceeded", data: {} } });
       // (Another webhook of this tenant subscribes to "*" and gets it too.)
-      expect(next.status).toBe(202);
+      await answered(api().POST("/v1/events", { body: { type: "quota.exceeded", data: {} } }), 202);
       await eventually("the delivery to arrive", () => (failing.requests.length > before ? true : undefined));
     } finally {
       await failing.stop();
@@ -228,24 +235,30 @@ describe("listing webhooks", () => {
         }
       }),
     );
-    const { ids, pageSizes } = await listAll("limit=100", paging.apiKey);
+    const { ids, pageSizes } = await listAll({ limit: 100 }, paging.apiKey);
     expect(pageSizes.slice(0, 3)).toEqual([100, 100, 50]);
     expect(ids).toHaveLength(250);
     expect(new Set(ids).size).toBe(250);
     expect([...ids].sort()).toEqual([...created].sort());
     expect(ids).toEqual([...ids].sort().reverse());
 
-    const inactive = await listAll("active=false&limit=7", paging.apiKey);
+    const inactive = await listAll({ active: "false", limit: 7 }, paging.apiKey);
     expect(inactive.ids).toHaveLength(50);
-    const active = await listAll("active=true&limit=100", paging.apiKey);
+    const active = await listAll({ active: "true", limit: 100 }, paging.apiKey);
     expect(active.ids).toHaveLength(200);
     expect(new Set([...active.ids, ...inactive.ids]).size).toBe(250);
 
     // A cursor belongs to the tenant it was issued to.
-    const first = await callApi("GET", "/v1/webhooks?limit=1", { apiKey: paging.apiKey });
-    const foreign = await callApi("GET", `/v1/webhooks?cursor=${encodeURIComponent(first.body.next_cursor)}`);
+    const first = await answered(
+      api({ apiKey: paging.apiKey }).GET("/v1/webhooks", { params: { query: { limit: 1 } } }),
+      200,
+    );
+    if (first.next_cursor === null) throw new Error("a page of 1 out of 250 has no next cursor");
+    const foreign = await reply(
+      api().GET("/v1/webhooks", { params: { query: { cursor: first.next_cursor } } }),
+    );
     expectError(foreign, 400, "validation_error");
-    expect(foreign.body.error.message).toMatch(/cursor/);
+    expect(foreign.body).toMatchObject({ error: { message: expect.stringMatching(/cursor/) } });
   });
 });
 
@@ -278,66 +291,68 @@ describe("bad input changes nothing", () => {
     ],
     [
       "no event types",
-      () => callApi("POST", "/v1/webhooks", { body: { ...valid(), event_types: [] } }),
+      () => reply(api().POST("/v1/webhooks", { body: { ...valid(), event_types: [] } })),
       400,
       "validation_error",
     ],
     [
       "101 event types",
       () =>
-        callApi("POST", "/v1/webhooks", {
-          body: { ...valid(), event_types: Array(101).fill("memory.created") },
-        }),
+        reply(
+          api().POST("/v1/webhooks", {
+            body: { ...valid(), event_types: Array(101).fill("memory.created") },
+          }),
+        ),
       400,
       "validation_error",
     ],
     [
       "an unknown event type",
-      () => callApi("POST", "/v1/webhooks", { body: { ...valid(), event_types: ["nope.x"] } }),
+      () => reply(api().POST("/v1/webhooks", { body: { ...valid(), event_types: ["nope.x"] } })),
       400,
       "validation_error",
     ],
     [
       "a URL that is not one",
-      () => callApi("POST", "/v1/webhooks", { body: { ...valid(), url: "not a url" } }),
+      () => reply(api().POST("/v1/webhooks", { body: { ...valid(), url: "not a url" } })),
       400,
       "validation_error",
     ],
     [
       "an ftp URL",
-      () => callApi("POST", "/v1/webhooks", { body: { ...valid(), url: "ftp://127.0.0.1/x" } }),
+      () => reply(api().POST("/v1/webhooks", { body: { ...valid(), url: "ftp://127.0.0.1/x" } })),
       400,
       "validation_error",
     ],
     [
       "credentials in the URL",
-      () => callApi("POST", "/v1/webhooks", { body: { ...valid(), url: "http://u:p@127.0.0.1/x" } }),
+      () => reply(api().POST("/v1/webhooks", { body: { ...valid(), url: "http://u:p@127.0.0.1/x" } })),
       400,
       "validation_error",
     ],
     [
       "a reserved header",
       () =>
-        callApi("POST", "/v1/webhooks", { body: { ...valid(), headers: { "Webhook-Signature": "v1,x" } } }),
+        reply(api().POST("/v1/webhooks", { body: { ...valid(), headers: { "Webhook-Signature": "v1,x" } } })),
       400,
       "validation_error",
     ],
     [
       "a CRLF in a header value",
       () =>
-        callApi("POST", "/v1/webhooks", { body: { ...valid(), headers: { "X-A": "a\r\nX-Injected: 1" } } }),
+        reply(api().POST("/v1/webhooks", { body: { ...valid(), headers: { "X-A": "a\r\nX-Injected: 1" } } })),
       400,
       "validation_error",
     ],
     [
       "a timeout of 0",
-      () => callApi("POST", "/v1/webhooks", { body: { ...valid(), timeout_seconds: 0 } }),
+      () => reply(api().POST("/v1/webhooks", { body: { ...valid(), timeout_seconds: 0 } })),
       400,
       "validation_error",
     ],
     [
       "a timeout of 60",
-      () => callApi("POST", "/v1/webhooks", { body: { ...valid(), timeout_seconds: 60 } }),
+      () => reply(api().POST("/v1/webhooks", { body: { ...valid(), timeout_seconds: 60 } })),
       400,
       "validation_error",
     ],
@@ -349,11 +364,17 @@ describe("bad input changes nothing", () => {
     ],
     [
       "a tampered cursor",
-      () => callApi("GET", "/v1/webhooks?cursor=eyJwayI6IlRFTkFOVCN4In0.AAAA"),
+      () =>
+        reply(api().GET("/v1/webhooks", { params: { query: { cursor: "eyJwayI6IlRFTkFOVCN4In0.AAAA" } } })),
       400,
       "validation_error",
     ],
-    ["a limit of 0", () => callApi("GET", "/v1/webhooks?limit=0"), 400, "validation_error"],
+    [
+      "a limit of 0",
+      () => reply(api().GET("/v1/webhooks", { params: { query: { limit: 0 } } })),
+      400,
+      "validation_error",
+    ],
     ["an unknown route", () => callApi("GET", "/v1/nothing-here"), 404, "not_found"],
     [
       "an unknown route without a key",
@@ -385,23 +406,27 @@ describe("bad input changes nothing", () => {
 
   it("refuses bad patches and leaves the webhook as it was", async () => {
     const webhook = await create(valid());
-    const before = (await callApi("GET", `/v1/webhooks/${webhook.id}`)).body;
-    for (const body of [
-      {},
-      { nope: 1 },
-      { timeout_seconds: 31 },
-      { headers: { Host: "x" } },
-      { event_types: [] },
-    ]) {
-      expectError(await callApi("PATCH", `/v1/webhooks/${webhook.id}`, { body }), 400, "validation_error");
+    const before = await answered(api().GET("/v1/webhooks/{webhookId}", webhookPath(webhook.id)), 200);
+    for (const body of [{}, { timeout_seconds: 31 }, { headers: { Host: "x" } }, { event_types: [] }]) {
+      const refused = await reply(
+        api().PATCH("/v1/webhooks/{webhookId}", { ...webhookPath(webhook.id), body }),
+      );
+      expectError(refused, 400, "validation_error");
     }
+    expectError(
+      await callApi("PATCH", `/v1/webhooks/${webhook.id}`, { body: { nope: 1 } }),
+      400,
+      "validation_error",
+    );
     expectError(await callApi("PATCH", `/v1/webhooks/${webhook.id}`), 400, "validation_error");
     expectError(
       await callApi("PATCH", `/v1/webhooks/${webhook.id}`, { rawBody: "{", contentType: "application/json" }),
       400,
       "invalid_json",
     );
-    expect((await callApi("GET", `/v1/webhooks/${webhook.id}`)).body).toEqual(before);
+    expect(await answered(api().GET("/v1/webhooks/{webhookId}", webhookPath(webhook.id)), 200)).toEqual(
+      before,
+    );
   });
 });
 
@@ -410,57 +435,63 @@ describe("tenants", () => {
     const other = await newTenant("other");
     const mine = await create({ url: receiver.url, event_types: ["memory.created"] });
     const theirs = await create({ url: receiver.url, event_types: ["memory.created"] }, other.apiKey);
-    const asOther = { apiKey: other.apiKey };
-    expectError(await callApi("GET", `/v1/webhooks/${mine.id}`, asOther), 404, "not_found");
+    const asOther = api({ apiKey: other.apiKey });
+    expectError(await reply(asOther.GET("/v1/webhooks/{webhookId}", webhookPath(mine.id))), 404, "not_found");
     expectError(
-      await callApi("PATCH", `/v1/webhooks/${mine.id}`, { ...asOther, body: { active: false } }),
+      await reply(
+        asOther.PATCH("/v1/webhooks/{webhookId}", { ...webhookPath(mine.id), body: { active: false } }),
+      ),
       404,
       "not_found",
     );
-    expectError(await callApi("DELETE", `/v1/webhooks/${mine.id}`, asOther), 404, "not_found");
     expectError(
-      await callApi("PATCH", `/v1/webhooks/${theirs.id}`, { body: { active: false } }),
+      await reply(asOther.DELETE("/v1/webhooks/{webhookId}", webhookPath(mine.id))),
       404,
       "not_found",
     );
-    expect((await listAll("", other.apiKey)).ids).toEqual([theirs.id]);
+    expectError(
+      await reply(
+        api().PATCH("/v1/webhooks/{webhookId}", { ...webhookPath(theirs.id), body: { active: false } }),
+      ),
+      404,
+      "not_found",
+    );
+    expect((await listAll({}, other.apiKey)).ids).toEqual([theirs.id]);
     expect((await listAll()).ids).not.toContain(theirs.id);
-    expect((await callApi("GET", `/v1/webhooks/${mine.id}`)).body).toMatchObject({ active: true });
+    expect(await answered(api().GET("/v1/webhooks/{webhookId}", webhookPath(mine.id)), 200)).toMatchObject({
+      active: true,
+    });
   });
 });
 
 describe("public routes", () => {
   it("answers liveness without a key, and nothing about the deployment's load", async () => {
-    const response = await callApi("GET", "/v1/health", { apiKey: null });
-    expect(response.status).toBe(200);
-    expect(response.body).toEqual({ status: "ok" });
+    expect(await answered(api({ apiKey: null }).GET("/v1/health"), 200)).toEqual({ status: "ok" });
   });
 
   it("reports the deployment's figures, both lanes included, only to a caller with a key", async () => {
     expect((await callApi("GET", "/v1/health/details", { apiKey: null })).status).toBe(401);
     expect((await callApi("GET", "/v1/health/details", { apiKey: "hk_not_a_key" })).status).toBe(401);
-    const response = await callApi("GET", "/v1/health/details");
-    expect(response.status).toBe(200);
-    expect(Object.keys(response.body).sort()).toEqual([
+    const details = await answered(api().GET("/v1/health/details"), 200);
+    expect(Object.keys(details).sort()).toEqual([
       "dead_letter_depth",
       "open_circuits",
       "priority_queue_depth",
       "queue_depth",
       "status",
     ]);
-    const { status, queue_depth, priority_queue_depth, dead_letter_depth, open_circuits } = response.body;
+    const { status, queue_depth, priority_queue_depth, dead_letter_depth, open_circuits } = details;
     for (const figure of [queue_depth, priority_queue_depth, dead_letter_depth, open_circuits])
       expect(Number.isInteger(figure)).toBe(true);
     expect(status).toBe(dead_letter_depth > 0 || open_circuits > 0 ? "degraded" : "ok");
   });
 
   it("serves a valid OpenAPI 3.1 document of exactly the API's routes, without a key", async () => {
-    const response = await callApi("GET", "/v1/openapi.json", { apiKey: null });
-    expect(response.status).toBe(200);
-    const result = await new Validator().validate(response.body);
+    const document = await answered(api({ apiKey: null }).GET("/v1/openapi.json"), 200);
+    const result = await new Validator().validate(document);
     expect(result.errors ?? []).toEqual([]);
-    expect(response.body.openapi).toBe("3.1.0");
-    const operations = Object.entries(response.body.paths as Record<string, Record<string, unknown>>).flatMap(
+    expect(document.openapi).toBe("3.1.0");
+    const operations = Object.entries(document.paths as Record<string, Record<string, unknown>>).flatMap(
       ([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
     );
     expect(operations.sort()).toEqual(

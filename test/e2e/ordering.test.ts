@@ -4,7 +4,8 @@
  * an unordered webhook of the same tenant goes on meanwhile; and a crash mid-run keeps the order.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { callApi, newTenant, useApiKey } from "../support/local-stack.ts";
+import type { HooklineSchema } from "../../client/index.ts";
+import { answered, api, callApi, newTenant, useApiKey } from "../support/local-stack.ts";
 import { eventually, type ReceivedRequest, Receiver } from "../support/receiver.ts";
 import { dynamoDbLocalProcesses, type RunningStack, startStack } from "../support/start-stack.ts";
 import { E2E_STACK_ENV } from "./global-setup.ts";
@@ -61,22 +62,27 @@ it("delivers a fifo webhook's events one at a time in publish order, the 3rd aft
       ? { status: 500 }
       : { status: 200 };
 
-  const create = async (path: string, ordering?: string) => {
-    const response = await callApi("POST", "/v1/webhooks", {
-      body: {
-        url: `${receiver.url}/${path}`,
-        event_types: ["memory.created"],
-        ...(ordering === undefined ? {} : { ordering }),
-      },
-    });
-    expect(response.status, JSON.stringify(response.body)).toBe(201);
-    return response.body as { id: string; ordering: string };
-  };
+  const create = (path: string, ordering?: HooklineSchema<"CreateWebhook">["ordering"]) =>
+    answered(
+      api().POST("/v1/webhooks", {
+        body: {
+          url: `${receiver.url}/${path}`,
+          event_types: ["memory.created"],
+          ...(ordering === undefined ? {} : { ordering }),
+        },
+      }),
+      201,
+    );
   const fifo = await create("fifo", "fifo");
   const plain = await create("plain");
   expect(fifo.ordering).toBe("fifo");
   expect(plain.ordering).toBe("none");
-  expect((await callApi("GET", `/v1/webhooks/${fifo.id}`)).body.ordering).toBe("fifo");
+  const shown = await answered(
+    api().GET("/v1/webhooks/{webhookId}", { params: { path: { webhookId: fifo.id } } }),
+    200,
+  );
+  expect(shown.ordering).toBe("fifo");
+  // Orderings the document does not allow, which only a hand-written request can send.
   for (const ordering of ["lifo", null, "FIFO"]) {
     const refused = await callApi("PATCH", `/v1/webhooks/${fifo.id}`, { body: { ordering } });
     expect(refused.status, JSON.stringify(ordering)).toBe(400);
@@ -85,8 +91,7 @@ it("delivers a fifo webhook's events one at a time in publish order, the 3rd aft
 
   const count = 50;
   for (let n = 0; n < count; n += 1) {
-    const response = await callApi("POST", "/v1/events", { body: { type: "memory.created", data: { n } } });
-    expect(response.status, JSON.stringify(response.body)).toBe(202);
+    await answered(api().POST("/v1/events", { body: { type: "memory.created", data: { n } } }), 202);
   }
 
   const delivered = (path: string) =>
@@ -129,21 +134,17 @@ it("keeps a fifo webhook's order across a SIGKILL of the stack mid-run", { timeo
   // Slow enough that the kill falls mid-run, with one delivery in flight.
   crashReceiver.behave = () => ({ status: 200, delayMs: 400 });
   try {
-    const created = await callApi("POST", "/v1/webhooks", {
-      stack: first.info,
-      apiKey,
-      body: { url: `${crashReceiver.url}/fifo`, event_types: ["memory.created"], ordering: "fifo" },
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const firstApi = api({ stack: first.info, apiKey });
+    await answered(
+      firstApi.POST("/v1/webhooks", {
+        body: { url: `${crashReceiver.url}/fifo`, event_types: ["memory.created"], ordering: "fifo" },
+      }),
+      201,
+    );
 
     const count = 25;
     for (let n = 0; n < count; n += 1) {
-      const response = await callApi("POST", "/v1/events", {
-        stack: first.info,
-        apiKey,
-        body: { type: "memory.created", data: { n } },
-      });
-      expect(response.status, JSON.stringify(response.body)).toBe(202);
+      await answered(firstApi.POST("/v1/events", { body: { type: "memory.created", data: { n } } }), 202);
     }
     await eventually(
       "a few deliveries to be made",

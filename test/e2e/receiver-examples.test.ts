@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { freePort, receiverExamples, startExample } from "../support/examples.ts";
-import { callApi, newTenant, useApiKey } from "../support/local-stack.ts";
+import { answered, api, newTenant, useApiKey } from "../support/local-stack.ts";
 import { eventually } from "../support/receiver.ts";
 
 beforeAll(async () => {
@@ -14,24 +14,27 @@ const eventTypes = { node: "memory.created", python: "session.started" } as cons
 describe.each(receiverExamples)("examples/$name against the local stack", (example) => {
   it("verifies a real delivery and answers 2xx, and the delivery is recorded as delivered", async () => {
     const port = await freePort();
-    const created = await callApi("POST", "/v1/webhooks", {
-      body: {
-        url: `http://127.0.0.1:${port}/hooks`,
-        event_types: [eventTypes[example.name]],
-        description: `examples/${example.name}`,
-      },
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const webhook = created.body as { id: string; secret: string };
+    const webhook = await answered(
+      api().POST("/v1/webhooks", {
+        body: {
+          url: `http://127.0.0.1:${port}/hooks`,
+          event_types: [eventTypes[example.name]],
+          description: `examples/${example.name}`,
+        },
+      }),
+      201,
+    );
 
     const running = await startExample(example, { port, secret: webhook.secret });
     try {
-      const published = await callApi("POST", "/v1/events", {
-        body: { type: eventTypes[example.name], data: { from: example.name, text: "héllo ✓" } },
-      });
-      expect(published.status, JSON.stringify(published.body)).toBe(202);
-      expect(published.body).toMatchObject({ deliveries: 1 });
-      const eventId = published.body.id as string;
+      const published = await answered(
+        api().POST("/v1/events", {
+          body: { type: eventTypes[example.name], data: { from: example.name, text: "héllo ✓" } },
+        }),
+        202,
+      );
+      expect(published).toMatchObject({ deliveries: 1 });
+      const eventId = published.id;
 
       const line = await eventually(`the ${example.name} example to print the verified event`, () => {
         if (/rejected \(40[01]\)/.test(running.stderr)) {
@@ -44,12 +47,11 @@ describe.each(receiverExamples)("examples/$name against the local stack", (examp
       );
 
       const delivery = await eventually("the delivery to be recorded as delivered", async () => {
-        const response = await callApi("GET", `/v1/webhooks/${webhook.id}/deliveries`);
-        expect(response.status).toBe(200);
-        const found = (response.body.data as Array<Record<string, unknown>>).find(
-          (d) => d.event_id === eventId && d.status !== "pending",
+        const page = await answered(
+          api().GET("/v1/webhooks/{webhookId}/deliveries", { params: { path: { webhookId: webhook.id } } }),
+          200,
         );
-        return found;
+        return page.data.find((d) => d.event_id === eventId && d.status !== "pending");
       });
       expect(delivery).toMatchObject({ event_id: eventId, status: "delivered", attempt_count: 1 });
       expect(delivery.last_status_code).toBeGreaterThanOrEqual(200);

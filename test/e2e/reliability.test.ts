@@ -5,7 +5,7 @@ import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { HooklineSchema } from "../../client/index.ts";
 import { StackOutput } from "../../functions/shared/names.ts";
-import { answered, api, callApi, localStack, newTenant, useApiKey } from "../support/local-stack.ts";
+import { answered, api, localStack, newTenant, refused, useApiKey } from "../support/local-stack.ts";
 import { eventually, Receiver } from "../support/receiver.ts";
 
 // The e2e stack's schedule (see global-setup.ts): retries after 1, 2, 2, 2, 2 s; circuit 5 failures / 3 s;
@@ -38,12 +38,16 @@ async function publish(type = "memory.created", data: Record<string, unknown> = 
   return published.id;
 }
 
-async function deliveriesOf(webhookId: string) {
+async function deliveriesOf(webhookId: string, status?: HooklineSchema<"Delivery">["status"]) {
   const page = await answered(
-    api().GET("/v1/webhooks/{webhookId}/deliveries", { params: { path: { webhookId } } }),
+    api().GET("/v1/webhooks/{webhookId}/deliveries", { params: { path: { webhookId }, query: { status } } }),
     200,
   );
   return page.data;
+}
+
+async function shown(webhookId: string) {
+  return answered(api().GET("/v1/webhooks/{webhookId}", { params: { path: { webhookId } } }), 200);
 }
 
 async function delivery(webhookId: string, deliveryId: string) {
@@ -139,13 +143,16 @@ describe("retries", () => {
     await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: onQueue.ReceiptHandle }));
     sqs.destroy();
 
-    const listed = await callApi("GET", `/v1/webhooks/${webhook.id}/deliveries?status=dead_lettered`);
-    expect(listed.body.data.map((d: { id: string }) => d.id)).toEqual([dead.id]);
+    const listed = await deliveriesOf(webhook.id, "dead_lettered");
+    expect(listed.map((d) => d.id)).toEqual([dead.id]);
 
     receiver.status = 200;
     // The circuit opened on the 5th failure; once its cooldown passes the retry goes through as the probe.
-    const retry = await callApi("POST", `/v1/webhooks/${webhook.id}/deliveries/${dead.id}/retry`);
-    expect(retry.status, JSON.stringify(retry.body)).toBe(202);
+    const retry = () =>
+      api().POST("/v1/webhooks/{webhookId}/deliveries/{deliveryId}/retry", {
+        params: { path: { webhookId: webhook.id, deliveryId: dead.id } },
+      });
+    await answered(retry(), 202);
     const delivered = await eventually("the manual retry to deliver", async () => {
       const current = await delivery(webhook.id, dead.id);
       return current.status === "delivered" ? current : undefined;
@@ -160,9 +167,7 @@ describe("retries", () => {
     );
     expect(last?.headers["webhook-signature"]).not.toBe(first?.headers["webhook-signature"]);
 
-    const again = await callApi("POST", `/v1/webhooks/${webhook.id}/deliveries/${dead.id}/retry`);
-    expect(again.status).toBe(409);
-    expect(again.body.error.code).toBe("conflict");
+    expect((await refused(retry(), 409)).code).toBe("conflict");
   });
 
   it("redrives the whole dead-letter queue with npm run dlq -- redrive", async () => {
@@ -202,16 +207,20 @@ describe("retries", () => {
 
   it("refuses a webhook's own retry schedule beyond 15 entries or 3 days", async () => {
     receiver = await Receiver.start();
-    const tooMany = await callApi("POST", "/v1/webhooks", {
-      body: { url: receiver.url, event_types: ["*"], retry_schedule_seconds: Array(16).fill(1) },
-    });
-    expect(tooMany.status).toBe(400);
-    expect(tooMany.body.error.details[0].path).toBe("retry_schedule_seconds");
-    const tooLong = await callApi("POST", "/v1/webhooks", {
-      body: { url: receiver.url, event_types: ["*"], retry_schedule_seconds: [86_400, 86_400, 86_401] },
-    });
-    expect(tooLong.status).toBe(400);
-    expect(tooLong.body.error.message).toMatch(/retry_schedule_seconds|schedule/);
+    const tooMany = await refused(
+      api().POST("/v1/webhooks", {
+        body: { url: receiver.url, event_types: ["*"], retry_schedule_seconds: Array(16).fill(1) },
+      }),
+      400,
+    );
+    expect(tooMany.details[0]?.path).toBe("retry_schedule_seconds");
+    const tooLong = await refused(
+      api().POST("/v1/webhooks", {
+        body: { url: receiver.url, event_types: ["*"], retry_schedule_seconds: [86_400, 86_400, 86_401] },
+      }),
+      400,
+    );
+    expect(tooLong.message).toMatch(/retry_schedule_seconds|schedule/);
   });
 
   it("fails at once on a 4xx, without retrying", async () => {
@@ -231,10 +240,15 @@ describe("retries", () => {
     const webhook = await webhookFor(receiver, ["concept.discovered"]);
     await publish("concept.discovered");
     expect(await terminalDelivery(webhook.id)).toMatchObject({ status: "failed", attempt_count: 1 });
-    const after = await callApi("GET", `/v1/webhooks/${webhook.id}`);
-    expect(after.body).toMatchObject({ active: false, disabled_reason: "endpoint answered 410 Gone" });
-    const next = await callApi("POST", "/v1/events", { body: { type: "concept.discovered", data: {} } });
-    expect(next.body.deliveries).toBe(0);
+    expect(await shown(webhook.id)).toMatchObject({
+      active: false,
+      disabled_reason: "endpoint answered 410 Gone",
+    });
+    const next = await answered(
+      api().POST("/v1/events", { body: { type: "concept.discovered", data: {} } }),
+      202,
+    );
+    expect(next.deliveries).toBe(0);
   });
 
   it("honours Retry-After on a 429 instead of its own, longer delay", async () => {
@@ -277,13 +291,13 @@ describe("circuit breaker", () => {
     const opened = await eventually(
       "the circuit to open",
       async () => {
-        const current = await callApi("GET", `/v1/webhooks/${webhook.id}`);
-        return current.body.circuit_state === "open" ? current.body : undefined;
+        const current = await shown(webhook.id);
+        return current.circuit_state === "open" ? current : undefined;
       },
       30_000,
     );
     expect(receiver.requests).toHaveLength(5);
-    const openedAt = Date.parse(opened.circuit_opened_at);
+    const openedAt = Date.parse(opened.circuit_opened_at ?? "");
 
     // Deliveries published while the circuit is open wait for it, without a request.
     for (let n = 1; n <= 12; n += 1) await publish("sync.completed", { n });
@@ -311,8 +325,7 @@ describe("circuit breaker", () => {
     expect(all).toHaveLength(13);
     // 5 failures, 2 failed probes, 1 successful probe, then the 12 released deliveries: nothing more.
     expect(receiver.requests).toHaveLength(20);
-    const closed = await callApi("GET", `/v1/webhooks/${webhook.id}`);
-    expect(closed.body).toMatchObject({ circuit_state: "closed", circuit_opened_at: null });
+    expect(await shown(webhook.id)).toMatchObject({ circuit_state: "closed", circuit_opened_at: null });
     // Parked deliveries kept their attempt count: the wait was not an attempt.
     const parkedOnes = all.filter((d) => d.attempt_count === 1);
     expect(parkedOnes.length).toBeGreaterThanOrEqual(11);

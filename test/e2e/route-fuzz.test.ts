@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ApiResponse, callApi, newTenant, useApiKey } from "../support/local-stack.ts";
+import { type ApiResponse, answered, api, callApi, newTenant, useApiKey } from "../support/local-stack.ts";
 import { Receiver } from "../support/receiver.ts";
 
 /**
@@ -21,12 +21,17 @@ let webhookBefore: unknown;
 beforeAll(async () => {
   receiver = await Receiver.start();
   useApiKey((await newTenant("route-fuzz")).apiKey);
-  const created = await callApi("POST", "/v1/webhooks", {
-    body: { url: new URL(`/hooks/${randomUUID()}`, receiver.url).href, event_types: ["memory.created"] },
-  });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  webhookId = created.body.id;
-  webhookBefore = (await callApi("GET", `/v1/webhooks/${webhookId}`)).body;
+  const created = await answered(
+    api().POST("/v1/webhooks", {
+      body: { url: new URL(`/hooks/${randomUUID()}`, receiver.url).href, event_types: ["memory.created"] },
+    }),
+    201,
+  );
+  webhookId = created.id;
+  webhookBefore = await answered(
+    api().GET("/v1/webhooks/{webhookId}", { params: { path: { webhookId } } }),
+    200,
+  );
 });
 
 afterAll(async () => {
@@ -266,11 +271,13 @@ describe("hostile bodies", () => {
 
 describe("after all of it", () => {
   it("nothing was stored or sent", async () => {
-    const webhooks = await callApi("GET", "/v1/webhooks");
-    expect(webhooks.body.data).toEqual([webhookBefore]);
-    expect((await callApi("GET", `/v1/webhooks/${webhookId}`)).body).toEqual(webhookBefore);
-    expect((await callApi("GET", "/v1/events")).body.data).toEqual([]);
-    expect((await callApi("GET", `/v1/webhooks/${webhookId}/deliveries`)).body.data).toEqual([]);
+    const webhookPath = { params: { path: { webhookId } } };
+    expect((await answered(api().GET("/v1/webhooks"), 200)).data).toEqual([webhookBefore]);
+    expect(await answered(api().GET("/v1/webhooks/{webhookId}", webhookPath), 200)).toEqual(webhookBefore);
+    expect((await answered(api().GET("/v1/events"), 200)).data).toEqual([]);
+    expect((await answered(api().GET("/v1/webhooks/{webhookId}/deliveries", webhookPath), 200)).data).toEqual(
+      [],
+    );
     expect(receiver.requests).toEqual([]);
   });
 });

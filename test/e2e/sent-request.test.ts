@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { callApi, newTenant, useApiKey } from "../support/local-stack.ts";
+import { answered, api, newTenant, useApiKey, webhookPath } from "../support/local-stack.ts";
 import { eventually, Receiver } from "../support/receiver.ts";
 
 let first: Receiver;
@@ -13,21 +13,13 @@ afterAll(async () => {
   await Promise.all([first.stop(), second.stop()]);
 });
 
-interface ShownRequest {
-  method: string;
-  url: string;
-  headers: Record<string, string>;
-  body: string;
-}
-
 async function detail(webhookId: string, deliveryId: string) {
-  const response = await callApi("GET", `/v1/webhooks/${webhookId}/deliveries/${deliveryId}`);
-  expect(response.status, JSON.stringify(response.body)).toBe(200);
-  return response.body as {
-    status: string;
-    request: ShownRequest | null;
-    attempts: { attempt: number; status_code: number | null; url?: string }[];
-  };
+  return answered(
+    api().GET("/v1/webhooks/{webhookId}/deliveries/{deliveryId}", {
+      params: { path: { webhookId, deliveryId } },
+    }),
+    200,
+  );
 }
 
 describe("a delivery's request as sent", () => {
@@ -35,27 +27,33 @@ describe("a delivery's request as sent", () => {
     // Prepare: the first endpoint fails every request; the webhook moves to the second after one
     first.status = 500;
     second.status = 200;
-    const created = await callApi("POST", "/v1/webhooks", {
-      body: { url: first.url, event_types: ["memory.created"], headers: { "X-Team": "blue" } },
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const webhook = created.body as { id: string; secret: string };
-    const published = await callApi("POST", "/v1/events", {
-      body: {
-        type: "memory.created",
-        data: { note: "caf\u00e9 \u2603", amount: 12.5, nested: { list: [1, 2] } },
-      },
-    });
-    expect(published.status, JSON.stringify(published.body)).toBe(202);
-    const eventId = published.body.id as string;
+    const webhook = await answered(
+      api().POST("/v1/webhooks", {
+        body: { url: first.url, event_types: ["memory.created"], headers: { "X-Team": "blue" } },
+      }),
+      201,
+    );
+    const published = await answered(
+      api().POST("/v1/events", {
+        body: {
+          type: "memory.created",
+          data: { note: "caf\u00e9 \u2603", amount: 12.5, nested: { list: [1, 2] } },
+        },
+      }),
+      202,
+    );
+    const eventId = published.id;
     const firstTry = await eventually("the first attempt at the first endpoint", () =>
       first.requests.find((request) => JSON.parse(request.rawBody).id === eventId),
     );
     const deliveryId = String(firstTry.headers["webhook-id"]);
-    const patched = await callApi("PATCH", `/v1/webhooks/${webhook.id}`, {
-      body: { url: second.url, headers: { "X-Team": "red" } },
-    });
-    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    await answered(
+      api().PATCH("/v1/webhooks/{webhookId}", {
+        ...webhookPath(webhook.id),
+        body: { url: second.url, headers: { "X-Team": "red" } },
+      }),
+      200,
+    );
 
     // Act: wait for the retry at the second endpoint to be recorded
     const received = await eventually(
@@ -68,8 +66,8 @@ describe("a delivery's request as sent", () => {
     });
 
     // Assess: the latest attempt's request is the one the second endpoint got, byte for byte
-    expect(shown.request).not.toBeNull();
-    const request = shown.request as ShownRequest;
+    const request = shown.request;
+    if (request === null) throw new Error("a delivered delivery shows no request");
     expect(request.method).toBe("POST");
     expect(request.url).toBe(second.url);
     expect(request.body).toBe(received.rawBody);
@@ -90,7 +88,9 @@ describe("a delivery's request as sent", () => {
     expect(shown.attempts.at(-1)).not.toHaveProperty("url");
 
     // And once the webhook is deleted, its delivery still shows what was sent.
-    expect((await callApi("DELETE", `/v1/webhooks/${webhook.id}`)).status).toBe(204);
+    expect((await api().DELETE("/v1/webhooks/{webhookId}", webhookPath(webhook.id))).response.status).toBe(
+      204,
+    );
     const afterDeletion = await detail(webhook.id, deliveryId);
     expect(afterDeletion.request).toEqual(request);
   });

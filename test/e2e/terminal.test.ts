@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { callApi, localStack, newTenant, useApiKey } from "../support/local-stack.ts";
+import { answered, api, localStack, newTenant, useApiKey } from "../support/local-stack.ts";
 import { eventually, Receiver } from "../support/receiver.ts";
 
 let healthy: Receiver;
@@ -24,22 +24,24 @@ beforeAll(async () => {
   failing.status = 500;
 });
 afterAll(async () => {
-  for (const id of webhooks) await callApi("DELETE", `/v1/webhooks/${id}`);
+  for (const webhookId of webhooks) {
+    await api().DELETE("/v1/webhooks/{webhookId}", { params: { path: { webhookId } } });
+  }
   await healthy?.stop();
   await failing?.stop();
 });
 
 async function registerWebhook(url: string, eventType: string): Promise<string> {
-  const created = await callApi("POST", "/v1/webhooks", { body: { url, event_types: [eventType] } });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  webhooks.push(created.body.id);
-  return created.body.id as string;
+  const created = await answered(
+    api().POST("/v1/webhooks", { body: { url, event_types: [eventType] } }),
+    201,
+  );
+  webhooks.push(created.id);
+  return created.id;
 }
 
 async function publish(type: string, data: Record<string, unknown>): Promise<string> {
-  const published = await callApi("POST", "/v1/events", { body: { type, data } });
-  expect(published.status, JSON.stringify(published.body)).toBe(202);
-  return published.body.id as string;
+  return (await answered(api().POST("/v1/events", { body: { type, data } }), 202)).id;
 }
 
 /** The first terminal line matching `pattern`, once it has been printed. */

@@ -1,16 +1,17 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { HooklineSchema } from "../../client/index.ts";
+import type { HooklineClient, HooklineSchema } from "../../client/index.ts";
 import { sign } from "../../functions/domain/signing.ts";
 import {
   answered,
   api,
-  callApi,
   deliveryRecords,
   localStack,
   newTenant,
+  reply,
   useApiKey,
+  webhookPath,
 } from "../support/local-stack.ts";
 import { eventually, Receiver } from "../support/receiver.ts";
 
@@ -42,6 +43,21 @@ async function create(
     }),
     201,
   );
+}
+
+const rotate = (webhookId: string) =>
+  answered(api().POST("/v1/webhooks/{webhookId}/rotate-secret", webhookPath(webhookId)), 200);
+
+const testSend = (webhookId: string, body?: HooklineSchema<"TestWebhook">) =>
+  reply(api().POST("/v1/webhooks/{webhookId}/test", { ...webhookPath(webhookId), ...(body && { body }) }));
+
+/** The routes that act on one webhook without changing its settings, each as a typed call. */
+function toolsOf(client: HooklineClient, webhookId: string) {
+  return {
+    "POST rotate-secret": () => client.POST("/v1/webhooks/{webhookId}/rotate-secret", webhookPath(webhookId)),
+    "POST test": () => client.POST("/v1/webhooks/{webhookId}/test", webhookPath(webhookId)),
+    "GET stats": () => client.GET("/v1/webhooks/{webhookId}/stats", webhookPath(webhookId)),
+  };
 }
 
 async function publish(type: string, data: Record<string, unknown>, apiKey?: string) {
@@ -80,14 +96,13 @@ function requestFor(target: Receiver, eventId: string) {
 describe("rotating a signing secret", () => {
   it("returns the new secret once, and signs with both secrets during the overlap, new first", async () => {
     const webhook = await create(receiver);
-    const rotated = await callApi("POST", `/v1/webhooks/${webhook.id}/rotate-secret`);
-    expect(rotated.status, JSON.stringify(rotated.body)).toBe(200);
-    expect(rotated.body).toMatchObject({ id: webhook.id, secret: expect.stringMatching(/^whsec_/) });
-    const newSecret = rotated.body.secret as string;
+    const rotated = await rotate(webhook.id);
+    expect(rotated).toMatchObject({ id: webhook.id, secret: expect.stringMatching(/^whsec_/) });
+    const newSecret = rotated.secret;
     expect(newSecret).not.toBe(webhook.secret);
-    expect(JSON.stringify(rotated.body)).not.toContain(webhook.secret);
-    const shown = await callApi("GET", `/v1/webhooks/${webhook.id}`);
-    expect(JSON.stringify(shown.body)).not.toMatch(/whsec_|secret/);
+    expect(JSON.stringify(rotated)).not.toContain(webhook.secret);
+    const shown = await answered(api().GET("/v1/webhooks/{webhookId}", webhookPath(webhook.id)), 200);
+    expect(JSON.stringify(shown)).not.toMatch(/whsec_|secret/);
 
     const eventId = await publish("memory.created", { step: "after rotation" });
     const request = await requestFor(receiver, eventId);
@@ -104,14 +119,12 @@ describe("rotating a signing secret", () => {
 
   it("keeps only the secret it replaces when rotated again during the overlap", async () => {
     const webhook = await create(receiver);
-    const first = await callApi("POST", `/v1/webhooks/${webhook.id}/rotate-secret`);
-    const second = await callApi("POST", `/v1/webhooks/${webhook.id}/rotate-secret`);
-    expect(second.status).toBe(200);
-    const [middle, latest] = [first.body.secret as string, second.body.secret as string];
+    const middle = (await rotate(webhook.id)).secret;
+    const latest = (await rotate(webhook.id)).secret;
 
     // A test send reads the webhook as stored, so it shows the signing set at once.
-    const sent = await callApi("POST", `/v1/webhooks/${webhook.id}/test`);
-    expect(sent.body.success).toBe(true);
+    const sent = await testSend(webhook.id);
+    expect(sent.body).toMatchObject({ success: true });
     const request = lastTestRequest(receiver);
     expect(signaturesOf(request)).toHaveLength(2);
     expect(verifiesWith(latest, request)).toBe(true);
@@ -124,7 +137,7 @@ describe("test sends", () => {
   it("sends a signed test event now and reports the receiver's answer, recording nothing", async () => {
     const webhook = await create(receiver, { event_types: ["memory.*", "sync.completed", "user.created"] });
     const before = receiver.requests.length;
-    const response = await callApi("POST", `/v1/webhooks/${webhook.id}/test`);
+    const response = await testSend(webhook.id);
     expect(response.status, JSON.stringify(response.body)).toBe(200);
     expect(response.body).toEqual({
       success: true,
@@ -142,29 +155,31 @@ describe("test sends", () => {
     expect(verifiesWith(webhook.secret, request)).toBe(true);
 
     expect(await deliveryRecords(localStack(), tenantId, webhook.id)).toEqual([]);
-    const stats = await callApi("GET", `/v1/webhooks/${webhook.id}/stats`);
-    expect(stats.body).toMatchObject({ total_deliveries: 0, total_attempts: 0, circuit_state: "closed" });
+    const stats = await answered(api().GET("/v1/webhooks/{webhookId}/stats", webhookPath(webhook.id)), 200);
+    expect(stats).toMatchObject({ total_deliveries: 0, total_attempts: 0, circuit_state: "closed" });
   });
 
   it("sends the event type and data asked for, and refuses a type outside the catalogue", async () => {
     const webhook = await create(receiver);
-    const response = await callApi("POST", `/v1/webhooks/${webhook.id}/test`, {
-      body: { event_type: "memory.deleted", data: { memory_id: "m-1" } },
-    });
-    expect(response.body.success).toBe(true);
+    const response = await testSend(webhook.id, { event_type: "memory.deleted", data: { memory_id: "m-1" } });
+    expect(response.body).toMatchObject({ success: true });
     const payload = JSON.parse(lastTestRequest(receiver).rawBody);
     expect(payload).toMatchObject({ type: "memory.deleted", data: { memory_id: "m-1" } });
 
-    const unknown = await callApi("POST", `/v1/webhooks/${webhook.id}/test`, {
-      body: { event_type: "memory.exploded" },
-    });
+    const unknown = await testSend(webhook.id, { event_type: "memory.exploded" });
     expect(unknown.status).toBe(400);
-    expect(unknown.body.error.details).toEqual([{ path: "event_type", message: expect.any(String) }]);
+    expect(unknown.body).toEqual({
+      error: {
+        code: expect.any(String),
+        message: expect.any(String),
+        details: [{ path: "event_type", message: expect.any(String) }],
+      },
+    });
   });
 
   it("tests an inactive webhook too", async () => {
     const webhook = await create(receiver, { active: false });
-    const response = await callApi("POST", `/v1/webhooks/${webhook.id}/test`);
+    const response = await testSend(webhook.id);
     expect(response.body).toMatchObject({ success: true, status_code: 200 });
   });
 
@@ -173,7 +188,7 @@ describe("test sends", () => {
     failing.status = 500;
     try {
       const webhook = await create(failing);
-      const response = await callApi("POST", `/v1/webhooks/${webhook.id}/test`);
+      const response = await testSend(webhook.id);
       expect(response.status).toBe(200);
       expect(response.body).toEqual({
         success: false,
@@ -182,8 +197,8 @@ describe("test sends", () => {
         response_body: "receiver says no",
         error: expect.stringContaining("500"),
       });
-      const shown = await callApi("GET", `/v1/webhooks/${webhook.id}`);
-      expect(shown.body.circuit_state).toBe("closed");
+      const shown = await answered(api().GET("/v1/webhooks/{webhookId}", webhookPath(webhook.id)), 200);
+      expect(shown.circuit_state).toBe("closed");
       expect(await deliveryRecords(localStack(), tenantId, webhook.id)).toEqual([]);
     } finally {
       await failing.stop();
@@ -195,7 +210,7 @@ describe("test sends", () => {
     const url = gone.url;
     await gone.stop();
     const webhook = await create(url);
-    const response = await callApi("POST", `/v1/webhooks/${webhook.id}/test`);
+    const response = await testSend(webhook.id);
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject({
       success: false,
@@ -223,11 +238,13 @@ describe("stats", () => {
       }
       return { status: data.ok || !refuse ? 200 : 422 };
     };
-    const statsOf = (webhookId: string, ready: (body: Record<string, unknown>) => boolean) =>
+    const statsOf = (webhookId: string, ready: (stats: HooklineSchema<"WebhookStats">) => boolean) =>
       eventually("the counters to be flushed", async () => {
-        const response = await callApi("GET", `/v1/webhooks/${webhookId}/stats`, { apiKey });
-        expect(response.status).toBe(200);
-        return ready(response.body) ? response.body : undefined;
+        const stats = await answered(
+          api({ apiKey }).GET("/v1/webhooks/{webhookId}/stats", webhookPath(webhookId)),
+          200,
+        );
+        return ready(stats) ? stats : undefined;
       });
     try {
       const webhook = await create(target, {}, apiKey);
@@ -260,18 +277,22 @@ describe("stats", () => {
       const failed = records.filter((record) => record.status === "failed");
       const [retried, recovered] = failed;
       if (!retried || !recovered) throw new Error("expected two failed deliveries");
-      const retry = await callApi("POST", `/v1/webhooks/${webhook.id}/deliveries/${retried.id}/retry`, {
-        apiKey,
-      });
-      expect(retry.status, JSON.stringify(retry.body)).toBe(202);
+      await answered(
+        api({ apiKey }).POST("/v1/webhooks/{webhookId}/deliveries/{deliveryId}/retry", {
+          params: { path: { webhookId: webhook.id, deliveryId: retried.id } },
+        }),
+        202,
+      );
       await eventually("the retried delivery to be delivered", async () => {
         const all = await deliveryRecords(localStack(), statsTenant, webhook.id);
         return all.find((record) => record.id === retried.id)?.status === "delivered" ? true : undefined;
       });
-      const recover = await callApi("POST", `/v1/webhooks/${webhook.id}/recover`, {
-        apiKey,
-        body: { since: new Date(Date.now() - 3_600_000).toISOString() },
-      });
+      const recover = await reply(
+        api({ apiKey }).POST("/v1/webhooks/{webhookId}/recover", {
+          ...webhookPath(webhook.id),
+          body: { since: new Date(Date.now() - 3_600_000).toISOString() },
+        }),
+      );
       expect(recover.body).toMatchObject({ recovering: 1 });
 
       const after = await statsOf(webhook.id, (body) => body.total_attempts === 8);
@@ -297,32 +318,21 @@ describe("another tenant's webhook", () => {
   it("cannot be rotated, tested or counted: 404, and its secret is unchanged", async () => {
     const webhook = await create(receiver);
     const other = await newTenant("webhook-tools-other");
-    for (const [method, suffix] of [
-      ["POST", "rotate-secret"],
-      ["POST", "test"],
-      ["GET", "stats"],
-    ] as const) {
-      const response = await callApi(method, `/v1/webhooks/${webhook.id}/${suffix}`, {
-        apiKey: other.apiKey,
-      });
-      expect(response.status, `${method} ${suffix}`).toBe(404);
-      expect(response.body.error.code).toBe("not_found");
+    for (const [name, call] of Object.entries(toolsOf(api({ apiKey: other.apiKey }), webhook.id))) {
+      const { response, error } = await call();
+      expect(response.status, name).toBe(404);
+      expect(error).toMatchObject({ error: { code: "not_found" } });
     }
-    const sent = await callApi("POST", `/v1/webhooks/${webhook.id}/test`);
+    const sent = await testSend(webhook.id);
     const request = lastTestRequest(receiver);
-    expect(sent.body.success).toBe(true);
+    expect(sent.body).toMatchObject({ success: true });
     expect(signaturesOf(request)).toHaveLength(1);
     expect(verifiesWith(webhook.secret, request)).toBe(true);
   });
 
   it("answers 404 for a webhook that does not exist", async () => {
-    for (const [method, suffix] of [
-      ["POST", "rotate-secret"],
-      ["POST", "test"],
-      ["GET", "stats"],
-    ] as const) {
-      const response = await callApi(method, `/v1/webhooks/wh_01JNOSUCHWEBHOOK0000000000/${suffix}`);
-      expect(response.status, `${method} ${suffix}`).toBe(404);
+    for (const [name, call] of Object.entries(toolsOf(api(), "wh_01JNOSUCHWEBHOOK0000000000"))) {
+      expect((await call()).response.status, name).toBe(404);
     }
   });
 });

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, paginateQuery } from "@aws-sdk/lib-dynamodb";
 import { expect, inject } from "vitest";
-import { createHooklineClient, type HooklineClient } from "../../client/index.ts";
+import { createHooklineClient, type HooklineClient, type HooklineSchema } from "../../client/index.ts";
 import { createApiKey } from "../../functions/adapters/api-keys.ts";
 import { Keys } from "../../functions/adapters/keys.ts";
 import { StackOutput } from "../../functions/shared/names.ts";
@@ -75,6 +75,9 @@ export function api(options: CallOptions = {}): HooklineClient {
   });
 }
 
+/** The path parameters of a typed call on one webhook's routes. */
+export const webhookPath = (webhookId: string) => ({ params: { path: { webhookId } } });
+
 /**
  * The data of a typed call that must be answered `status`; any other answer fails the test with what
  * the API said.
@@ -87,6 +90,37 @@ export async function answered<Data>(
   expect(response.status, JSON.stringify(error ?? data)).toBe(status);
   if (data === undefined) throw new Error(`${response.url} answered ${status} without a body`);
   return data;
+}
+
+/**
+ * A typed call's status, headers and body (its data, or the error the document gives for that
+ * status), for a test that asserts a refusal or reads a status the way `callApi` answers it.
+ */
+export async function reply<Data, Failure>(
+  call: Promise<{ data?: Data; error?: Failure; response: Response }>,
+): Promise<{
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: Data | Failure | undefined;
+}> {
+  const { data, error, response } = await call;
+  return { status: response.status, headers: response.headers, body: data ?? error };
+}
+
+/**
+ * The error of a typed call that must be refused `status`, checked to be in the API's error shape;
+ * any other answer fails the test with what the API said.
+ */
+export async function refused(
+  call: Promise<{ data?: unknown; error?: unknown; response: Response }>,
+  status: number,
+): Promise<HooklineSchema<"Error">["error"]> {
+  const { data, error, response } = await call;
+  expect(response.status, JSON.stringify(error ?? data)).toBe(status);
+  expect(error).toEqual({
+    error: { code: expect.any(String), message: expect.any(String), details: expect.any(Array) },
+  });
+  return (error as HooklineSchema<"Error">).error;
 }
 
 /**
