@@ -8,8 +8,8 @@ import { ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   clientsFor,
-  dynamoDbJvms,
   eventually,
+  expectCleanStop,
   type FixtureStack,
   startFixtureStack,
 } from "../fixtures/local-stack/harness.ts";
@@ -24,9 +24,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (stack === undefined) return;
-  const code = await stack.stop("SIGTERM");
-  expect(code, stack.output().slice(-3000)).toBe(0);
-  expect(dynamoDbJvms(stack.stateDir)).toEqual([]);
+  await expectCleanStop(stack);
 });
 
 /** Starts a chain of `until` hops at a relay's queue; returns its id. */

@@ -16,8 +16,8 @@ import { ReceiveMessageCommand, SendMessageBatchCommand } from "@aws-sdk/client-
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   clientsFor,
-  dynamoDbJvms,
   eventually,
+  expectCleanStop,
   type FixtureStack,
   request,
   startFixtureStack,
@@ -34,9 +34,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (stack === undefined) return;
-  const code = await stack.stop("SIGTERM");
-  expect(code, stack.output().slice(-3000)).toBe(0);
-  expect(dynamoDbJvms(stack.stateDir)).toEqual([]);
+  await expectCleanStop(stack);
 });
 
 interface Echo {

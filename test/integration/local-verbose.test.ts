@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  dynamoDbJvms,
   eventually,
+  expectCleanStop,
   type FixtureStack,
   request,
   startFixtureStack,
@@ -20,9 +20,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (stack === undefined) return;
-  const code = await stack.stop("SIGTERM");
-  expect(code, stack.output().slice(-3000)).toBe(0);
-  expect(dynamoDbJvms(stack.stateDir)).toEqual([]);
+  await expectCleanStop(stack);
 });
 
 describe("npm start -- --verbose", () => {
