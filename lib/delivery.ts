@@ -35,10 +35,12 @@ export interface HooklineDeliveryProps {
    */
   readonly maxReceiveCount?: number;
   /**
-   * How long a received message stays hidden before SQS delivers it again: a message lost with its
-   * function (a crash, a timeout) is back this soon. At least the delivery function's timeout (Lambda
-   * refuses an event source mapping on a queue whose visibility timeout is shorter) and at most 12 hours.
-   * The reconciler's grace must exceed it, or it may re-drive a delivery whose message is in flight.
+   * How long a received message stays hidden before SQS delivers it again, until the delivery function
+   * takes it over: while it works on a batch, it keeps the messages hidden 10 s at a time, so a message
+   * lost with its function (a crash, a timeout) is back within 10 s. At least the delivery function's
+   * timeout (Lambda refuses an event source mapping on a queue whose visibility timeout is shorter) and
+   * at most 12 hours. The reconciler's grace must exceed it, or it may re-drive a delivery whose
+   * message is in flight.
    * @default - the delivery function's timeout plus 5 seconds: 45 seconds
    */
   readonly visibilityTimeout?: Duration;
@@ -95,9 +97,10 @@ export class HooklineDelivery extends Construct {
     });
     const deliveryQueue = (queueId: string) =>
       new Queue(this, queueId, {
-        // Short, so that a message lost with its function comes back soon. Lambda's guidance of six times
-        // the function timeout leaves room for throttled invokes; the event source's maximum concurrency
-        // keeps those rare, and a message delivered again is checked against its record before sending.
+        // Short, so that a message lost before its function took it over comes back soon (the function's
+        // lease brings back one lost after within seconds). Lambda's guidance of six times the function
+        // timeout leaves room for throttled invokes; the event source's maximum concurrency keeps those
+        // rare, and a message delivered again is checked against its record before sending.
         visibilityTimeout: this.visibilityTimeout,
         retentionPeriod: Duration.days(14),
         encryption: QueueEncryption.SQS_MANAGED,

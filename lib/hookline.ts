@@ -420,6 +420,7 @@ export class Hookline extends Construct {
       priorityQueue: this.delivery.priorityQueue,
       deadLetterQueue: this.delivery.deadLetterQueue,
       environment: queueEnvironment,
+      retryStateMachineName,
       ...(props.reconcileInterval === undefined ? {} : { interval: props.reconcileInterval }),
       ...functionOptions,
     });

@@ -1,7 +1,8 @@
-import { Duration } from "aws-cdk-lib";
+import { ArnFormat, Duration, Stack, Token } from "aws-cdk-lib";
 import type { ITableV2 } from "aws-cdk-lib/aws-dynamodb";
 import { Rule, Schedule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
+import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
@@ -19,6 +20,8 @@ export interface HooklineReconcilerProps {
   /** Where a dead-lettered delivery's message goes when a crash left it unsent. */
   readonly deadLetterQueue: IQueue;
   readonly environment: Readonly<Record<string, string>>;
+  /** The retry workflow's name, whose executions it asks whether a retrying delivery's still runs. */
+  readonly retryStateMachineName: string;
   /**
    * How often the reconciler runs.
    * @default Duration.minutes(1)
@@ -40,11 +43,21 @@ export class HooklineReconciler extends Construct {
 
   constructor(scope: Construct, id: string, props: HooklineReconcilerProps) {
     super(scope, id);
+    const stack = Stack.of(this);
     this.function = new HooklineFunction(this, "Function", {
       entry: "reconciler/handler.ts",
       description: "Hookline: drives on overdue fan-outs and deliveries",
       timeout: Duration.minutes(5),
-      environment: { ...props.environment, [EnvVar.deadLetterQueueUrl]: props.deadLetterQueue.queueUrl },
+      environment: {
+        ...props.environment,
+        [EnvVar.deadLetterQueueUrl]: props.deadLetterQueue.queueUrl,
+        [EnvVar.retryStateMachineArn]: stack.formatArn({
+          service: "states",
+          resource: "stateMachine",
+          resourceName: props.retryStateMachineName,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      },
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
       ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
     });
@@ -63,13 +76,25 @@ export class HooklineReconciler extends Construct {
     props.deliveryQueue.grantSendMessages(this.function);
     props.priorityQueue.grantSendMessages(this.function);
     props.deadLetterQueue.grantSendMessages(this.function);
+    const executions = stack.formatArn({
+      service: "states",
+      resource: "execution",
+      resourceName: `${props.retryStateMachineName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    this.function.addToRolePolicy(
+      new PolicyStatement({ actions: ["states:DescribeExecution"], resources: [executions] }),
+    );
     this.schedule = new Rule(this, "Schedule", {
       description: "Hookline: run the reconciler",
       schedule: Schedule.rate(props.interval ?? Duration.minutes(1)),
       targets: [new LambdaFunction(this.function)],
     });
     // A run that fails loses nothing: the next one, an interval later, finds the same overdue records.
+    const shown = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
     acknowledge(this, {
+      [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${shown(stack.region, "Region")}:${shown(stack.account, "AccountId")}:execution:${props.retryStateMachineName}:*]`]:
+        "the retry workflow's executions, each named after a delivery, are only described",
       "Serverless-EventBusDLQ": "a lost scheduled run is made up by the next one",
       "Serverless-LambdaDLQ": "a failed scheduled run is made up by the next one",
     });

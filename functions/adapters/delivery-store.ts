@@ -15,6 +15,7 @@ import type { DeliveryMessage } from "../domain/messages.ts";
 import type { AttemptRecord, Delivery, DeliveryStatus } from "../domain/model.ts";
 import type { DeliveryKey, DeliveryStore, StoredDelivery } from "../domain/ports.ts";
 import { reopenedCounts } from "../domain/stats.ts";
+import { RETRY_RUN_CHECK_SECONDS } from "../shared/limits.ts";
 import { BY_TIME_INDEX, PARKED_INDEX, TableKey } from "../shared/names.ts";
 import { dueShardOf, expiryEpochSeconds, Keys } from "./keys.ts";
 import { statsUpdate } from "./stats-store.ts";
@@ -55,6 +56,7 @@ interface DeliveryItem {
   readonly next_attempt_at?: string;
   readonly parked_on?: string;
   readonly redrives?: number;
+  readonly retry_run?: string;
   /** The first attempts (see attempt-history.ts). */
   readonly attempts?: readonly AttemptItem[];
   /** The latest attempts past the first, a ring in slot order. */
@@ -117,6 +119,7 @@ export function deliveryFromItem(item: Record<string, unknown>): StoredDelivery 
     scheduleStart: stored.schedule_start ?? 0,
     parked: stored.parked_on !== undefined,
     redrives: stored.redrives ?? 0,
+    ...(stored.retry_run === undefined ? {} : { retryRun: stored.retry_run }),
     ...(stored.last_status_code === undefined ? {} : { lastStatusCode: stored.last_status_code }),
     ...(stored.last_error === undefined ? {} : { lastError: stored.last_error }),
     ...(stored.duration_ms === undefined ? {} : { durationMs: stored.duration_ms }),
@@ -262,7 +265,12 @@ export function dynamoDeliveryStore(
     }
   }
 
-  function stepUpdate(message: DeliveryMessage, step: DeliveryStep, now: Date): Update {
+  function stepUpdate(
+    message: DeliveryMessage,
+    step: DeliveryStep,
+    now: Date,
+    startsRetryRun: string | undefined,
+  ): Update {
     // A recorded step is progress: the reconciler's count of re-drives without any starts again.
     const update = new Update().set("updated_at", now.toISOString()).remove(REDRIVES);
     if (step.kind === "deferred") {
@@ -311,11 +319,17 @@ export function dynamoDeliveryStore(
           .set("completed_at", now.toISOString())
           .remove("next_attempt_at", ...NOT_DUE);
       case "retry":
+        if (startsRetryRun !== undefined) update.set("retry_run", startsRetryRun);
+        // Due soon after the attempt: the reconciler asks whether the workflow still runs, instead of
+        // a whole grace later.
         return update
           .set("status", "retrying")
           .set("next_attempt_at", step.nextAttemptAt)
           .set(TableKey.dueShard, dueShardOf(message.deliveryId))
-          .set(TableKey.dueAt, dueAfter(step.nextAttemptAt));
+          .set(
+            TableKey.dueAt,
+            new Date(Date.parse(step.nextAttemptAt) + RETRY_RUN_CHECK_SECONDS * 1000).toISOString(),
+          );
       case "dead_letter":
         // Marked before its message goes to the dead-letter queue, so that a crash in between can
         // neither send one more attempt nor a second message: it stays due until the message is sent
@@ -352,8 +366,8 @@ export function dynamoDeliveryStore(
       return deliveries.filter((_delivery, index) => created[index]);
     },
 
-    async recordStep(message, step, now) {
-      const update = stepUpdate(message, step, now);
+    async recordStep(message, step, now, options) {
+      const update = stepUpdate(message, step, now, options?.startsRetryRun);
       update.values[":pending"] = "pending";
       update.values[":retrying"] = "retrying";
       update.values[":before"] = message.attempt - 1;

@@ -1,6 +1,12 @@
-import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
+import {
+  DescribeExecutionCommand,
+  ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
+  type SFNClient,
+  StartExecutionCommand,
+} from "@aws-sdk/client-sfn";
 import type { DeliveryMessage } from "../domain/messages.ts";
-import { RetryStep } from "../shared/names.ts";
+import { RetryStep, retryRunName } from "../shared/names.ts";
 
 /** The state the retry workflow carries between its steps: the message of the next attempt, and the wait before it. */
 export type RetryState = Omit<DeliveryMessage, "payload"> & { readonly [RetryStep.waitSeconds]: number };
@@ -22,11 +28,30 @@ export async function startRetryWorkflow(
     await client.send(
       new StartExecutionCommand({
         stateMachineArn,
-        name: `${message.deliveryId}-attempt-${message.attempt}`,
+        name: retryRunName(message.deliveryId, message.attempt),
         input: JSON.stringify(state),
       }),
     );
   } catch (error) {
     if (!(error instanceof ExecutionAlreadyExists)) throw error;
+  }
+}
+
+/**
+ * Whether the named retry workflow execution is still running. One that ended, or that does not exist
+ * (its start was lost with a crash), carries nothing on.
+ */
+export async function retryRunIsRunning(
+  client: SFNClient,
+  stateMachineArn: string,
+  runName: string,
+): Promise<boolean> {
+  const executionArn = `${stateMachineArn.replace(":stateMachine:", ":execution:")}:${runName}`;
+  try {
+    const { status } = await client.send(new DescribeExecutionCommand({ executionArn }));
+    return status === "RUNNING";
+  } catch (error) {
+    if (error instanceof ExecutionDoesNotExist) return false;
+    throw error;
   }
 }

@@ -14,6 +14,7 @@ import { dynamodb } from "../adapters/dynamodb.ts";
 import { httpSender } from "../adapters/http-sender.ts";
 import { dynamoInFlightSlots } from "../adapters/in-flight.ts";
 import { logger } from "../adapters/logger.ts";
+import { leaseMessages } from "../adapters/message-lease.ts";
 import { metrics, publishMetrics } from "../adapters/metrics.ts";
 import { dynamoDeliveryOrderStore } from "../adapters/order-store.ts";
 import { dynamoRateLimiter } from "../adapters/rate-limiter.ts";
@@ -186,7 +187,17 @@ export const handler = middy(
     context: Context,
   ): Promise<SQSBatchResponse | WorkflowAnswer> => {
     try {
-      if (isSqsEvent(event)) return await processPartialResponse(event, handleRecord, processor, { context });
+      if (isSqsEvent(event)) {
+        const release = leaseMessages(sqs, event.Records, {
+          queueUrls: [config.deliveryQueueUrl, config.priorityQueueUrl],
+          log: logger,
+        });
+        try {
+          return await processPartialResponse(event, handleRecord, processor, { context });
+        } finally {
+          await release();
+        }
+      }
       return await processDelivery(deps, DeliveryMessageSchema.parse(event), "workflow");
     } finally {
       await flushStats();

@@ -182,6 +182,8 @@ export interface StoredDelivery extends Delivery {
   readonly parked: boolean;
   /** Times the reconciler re-drove it since its last recorded step. */
   readonly redrives: number;
+  /** The retry workflow execution that carries its schedule (see `retryRunName`), once one started. */
+  readonly retryRun?: string;
 }
 
 export interface DeliveryPageRequest {
@@ -226,8 +228,15 @@ export interface DeliveryStore extends DeliveryRecorder, DeliveryHistory {
   /**
    * Persists one step of a delivery, unless another process already recorded this attempt (or the
    * delivery is terminal): the write is conditional on the status and the attempt count it expects.
+   * `startsRetryRun` names the retry workflow execution this step starts (a failure from the queue),
+   * kept on the record so the reconciler can ask whether it still runs.
    */
-  recordStep(message: DeliveryMessage, step: DeliveryStep, now: Date): Promise<boolean>;
+  recordStep(
+    message: DeliveryMessage,
+    step: DeliveryStep,
+    now: Date,
+    options?: { readonly startsRetryRun?: string },
+  ): Promise<boolean>;
   /**
    * Says a dead-lettered delivery's message is on the dead-letter queue. `recordStep` marks the
    * delivery `dead_lettered` first and leaves it due, so that the reconciler sends a message a crash

@@ -11,6 +11,8 @@ import {
 import { dynamodb } from "../adapters/dynamodb.ts";
 import { logger } from "../adapters/logger.ts";
 import { metrics, publishMetrics } from "../adapters/metrics.ts";
+import { retryRunIsRunning } from "../adapters/retry-workflow.ts";
+import { sfn } from "../adapters/sfn.ts";
 import { sqs } from "../adapters/sqs.ts";
 import { dynamoStores } from "../adapters/stores.ts";
 import { traceHandler } from "../adapters/tracing.ts";
@@ -27,6 +29,7 @@ const config = loadConfig([
   "fanOutPageSize",
   "priorityQueueUrl",
   "deadLetterQueueUrl",
+  "retryStateMachineArn",
 ]);
 const stores = dynamoStores(dynamodb, config);
 const lanes = deliveryLanes(config);
@@ -47,6 +50,7 @@ const deps: ReconcileDeps = {
   backlogs: sqsLaneBacklogs(sqs, lanes),
   deliveries: stores.deliveries,
   sendToDeadLetterQueue: sqsQueueSends(sqs, lanes, config.deadLetterQueueUrl).sendToDeadLetterQueue,
+  retryRunIsRunning: (runName) => retryRunIsRunning(sfn, config.retryStateMachineArn, runName),
   graceSeconds: config.reconcileGraceSeconds,
   now: () => new Date(),
   log: logger,

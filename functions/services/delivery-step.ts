@@ -30,7 +30,7 @@ import type {
 } from "../domain/ports.ts";
 import { continueFanOut } from "../domain/publish.ts";
 import type { StatsBatch } from "../domain/stats.ts";
-import { MetricName, RetryStep } from "../shared/names.ts";
+import { MetricName, RetryStep, retryRunName } from "../shared/names.ts";
 import { afterOrderedStep, type OrderingDeps } from "./ordering.ts";
 
 /** What the delivery function answers the retry workflow. */
@@ -154,7 +154,14 @@ export async function processDelivery(
   }
   // The step is recorded before the circuit moves: closing the circuit releases the parked
   // deliveries, and a probe still recorded as parked would be released and sent a second time.
-  const recorded = await deps.deliveries.recordStep(message, step, deps.ports.now());
+  const recorded = await deps.deliveries.recordStep(
+    message,
+    step,
+    deps.ports.now(),
+    step.kind === "retry" && via === "queue"
+      ? { startsRetryRun: retryRunName(message.deliveryId, message.attempt + 1) }
+      : {},
+  );
   // Counted once per recorded step: a duplicate message that lost the race adds nothing.
   if (recorded) {
     countStep(deps.metrics, message, step, deps.ports.now());

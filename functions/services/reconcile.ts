@@ -36,6 +36,8 @@ export interface ReconcileDeps {
   readonly backlogs: LaneBacklogs;
   readonly deliveries: Pick<DeliveryStore, "settleDeadLetter" | "failStalled">;
   readonly sendToDeadLetterQueue: QueueSends["sendToDeadLetterQueue"];
+  /** Whether the named retry workflow execution still runs (see `retryRunName`). */
+  readonly retryRunIsRunning: (runName: string) => Promise<boolean>;
   /** How long a claimed record is left to the run that claimed it before it is overdue again. */
   readonly graceSeconds: number;
   readonly now: () => Date;
@@ -67,9 +69,19 @@ export async function reconcile(deps: ReconcileDeps): Promise<{ fanOuts: number;
   const backlogOf = overdue.length === 0 ? () => 0 : await deps.backlogs();
   let fanOuts = 0;
   let waiting = 0;
+  let carried = 0;
   let poisoned = 0;
   const resumed: DeliveryMessage[] = [];
   for (const record of overdue) {
+    if (
+      record.kind === "delivery" &&
+      record.delivery.status === "retrying" &&
+      !record.delivery.parked &&
+      (await carriedByItsWorkflow(deps, record.delivery, now))
+    ) {
+      if (await deps.due.postpone(record, postponeTo, { redrive: false })) carried += 1;
+      continue;
+    }
     // Only a re-drive into an empty lane counts towards poison: a grace later, its message has surely
     // been processed (the grace exceeds the queue's visibility timeout), so a delivery still overdue
     // then failed for a reason of its own, not for waiting behind others.
@@ -116,10 +128,39 @@ export async function reconcile(deps: ReconcileDeps): Promise<{ fanOuts: number;
       fan_outs: fanOuts,
       deliveries: resumed.length,
       behind_a_backlog: waiting,
+      in_retry_workflows: carried,
       poisoned,
     });
   }
   return { fanOuts, deliveries: resumed.length };
+}
+
+/**
+ * Whether a retrying delivery is still in its retry workflow's hands: its execution runs (a slow
+ * attempt, throttled invokes), so it is looked at again a grace later. One that ended or never started
+ * carries nothing on, and the delivery is driven on now. A record that names no execution (written by
+ * an older version) is left to its workflow until a grace past its next attempt, as it was then.
+ */
+async function carriedByItsWorkflow(
+  deps: ReconcileDeps,
+  delivery: StoredDelivery,
+  now: Date,
+): Promise<boolean> {
+  if (delivery.retryRun === undefined) {
+    const nextAttempt = Date.parse(delivery.nextAttemptAt ?? delivery.createdAt);
+    return now.getTime() - nextAttempt < deps.graceSeconds * 1000;
+  }
+  try {
+    return await deps.retryRunIsRunning(delivery.retryRun);
+  } catch (error) {
+    deps.log.warn("could not ask whether a retry workflow still runs; looking again a grace later", {
+      tenant_id: delivery.tenantId,
+      webhook_id: delivery.webhookId,
+      delivery_id: delivery.id,
+      error,
+    });
+    return true;
+  }
 }
 
 /**

@@ -32,3 +32,20 @@ export const OPEN_CIRCUIT_COUNT_CAP = 1000;
  * circulates forever between the queue, the dead-letter queue and the reconciler.
  */
 export const MAX_REDRIVES = 3;
+
+/**
+ * A retrying delivery is due this long after its next attempt: by then its retry workflow has made
+ * the attempt and recorded it, unless the execution ended or never started (a crash). The reconciler
+ * then asks Step Functions whether it still runs, and drives the delivery on at once when it does not,
+ * instead of a whole grace later.
+ */
+export const RETRY_RUN_CHECK_SECONDS = 10;
+
+/**
+ * While the delivery function works on a batch, it keeps the batch's messages hidden this long at a
+ * time, renewed every `LEASE_RENEW_SECONDS`: a message lost with its function is back this soon
+ * instead of after the queue's own visibility timeout, which cannot be shorter than the function's
+ * timeout. Three renewals fit in one lease, so one slow or failed renewal does not let it lapse.
+ */
+export const LEASED_MESSAGE_VISIBILITY_SECONDS = 10;
+export const LEASE_RENEW_SECONDS = 3;

@@ -104,6 +104,15 @@ export const RetryStep = {
   recordKey: "record_key",
 } as const;
 
+/**
+ * The retry workflow execution that carries a delivery's schedule from `attempt` on. Derived from the
+ * delivery and the attempt that started it, so a duplicate start is refused by Step Functions, and
+ * stored on the record, so the reconciler can ask whether the execution still runs.
+ */
+export function retryRunName(deliveryId: string, attempt: number): string {
+  return `${deliveryId}-attempt-${attempt}`;
+}
+
 /** Name of the index that lists a partition's items newest first. */
 export const BY_TIME_INDEX = "by-time";
 

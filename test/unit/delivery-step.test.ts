@@ -14,7 +14,7 @@ import {
   processProbe,
 } from "../../functions/services/delivery-step.ts";
 import { takeTurn } from "../../functions/services/ordering.ts";
-import { MetricName, RetryStep } from "../../functions/shared/names.ts";
+import { MetricName, RetryStep, retryRunName } from "../../functions/shared/names.ts";
 import { memoryOrderStore, pendingDelivery } from "../support/memory-order-store.ts";
 
 const T0 = Date.parse("2026-11-25T12:00:00.000Z");
@@ -115,7 +115,7 @@ function world(options: WorldOptions = {}) {
     record.attemptCount === attemptCount;
 
   const deliveries: DeliveryStore = {
-    async recordStep(message, step, now) {
+    async recordStep(message, step, now, options) {
       const held = step.kind === "parked" ? heldParks.get(message.deliveryId) : undefined;
       if (held) {
         heldParks.delete(message.deliveryId);
@@ -145,6 +145,7 @@ function world(options: WorldOptions = {}) {
                 ? "retrying"
                 : record.status,
         ...(step.kind === "retry" ? { nextAttemptAt: step.nextAttemptAt } : {}),
+        ...(options?.startsRetryRun === undefined ? {} : { retryRun: options.startsRetryRun }),
         ...(step.kind === "delivered" || step.kind === "failed" || step.kind === "dead_letter"
           ? { completedAt: now.toISOString() }
           : {}),
@@ -391,6 +392,8 @@ describe("processDelivery", () => {
       { message: expect.objectContaining({ deliveryId: "d1", attempt: 2 }), waitSeconds: SCHEDULE[0] },
     ]);
     expect(w.retriesStarted[0]?.message).not.toHaveProperty("payload");
+    // The record names the execution, so the reconciler can ask whether it still runs.
+    expect(w.record("d1")?.retryRun).toBe(retryRunName("d1", 2));
   });
 
   it("answers the workflow with the next wait of the schedule for a failed retry", async () => {
@@ -408,6 +411,7 @@ describe("processDelivery", () => {
       attempt: 3,
     });
     expect(w.record("d1")?.attempts?.[1]).toMatchObject({ attempt: 2, error: "timed out after 10000 ms" });
+    expect(w.record("d1")?.retryRun).toBe(retryRunName("d1", 2));
   });
 
   it("dead-letters the delivery once the schedule is exhausted", async () => {

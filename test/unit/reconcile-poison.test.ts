@@ -39,6 +39,9 @@ function world(initial: Partial<StoredDelivery>, backlog = 0) {
   };
   const key = { pk: "TENANT#t1#WEBHOOK#wh_1", sk: "DELIVERY#d1" };
   let lane = backlog;
+  const runningRetryRuns = new Set<string>();
+  let describeFails = false;
+  const warnings: string[] = [];
   const deps: ReconcileDeps = {
     due: {
       async overdue(now) {
@@ -90,9 +93,19 @@ function world(initial: Partial<StoredDelivery>, backlog = 0) {
     async sendToDeadLetterQueue(message) {
       deadLetters.push(message);
     },
+    async retryRunIsRunning(runName) {
+      if (describeFails) throw new Error("ThrottlingException");
+      return runningRetryRuns.has(runName);
+    },
     graceSeconds: GRACE_SECONDS,
     now: () => new Date(clock),
-    log: { info: () => {}, warn: () => {}, error: () => {} },
+    log: {
+      info: () => {},
+      warn: (message) => {
+        warnings.push(message);
+      },
+      error: () => {},
+    },
     metrics: {
       addMetric: (name) => {
         metrics.push(name);
@@ -112,6 +125,14 @@ function world(initial: Partial<StoredDelivery>, backlog = 0) {
     },
     delivery: () => delivery,
     dueAt: () => dueAt,
+    setDueAt: (at: string) => {
+      dueAt = at;
+    },
+    runningRetryRuns,
+    failDescribe: (fails: boolean) => {
+      describeFails = fails;
+    },
+    warnings,
     redriven,
     deadLetters,
     metrics,
@@ -173,6 +194,75 @@ describe("the reconciler and a delivery that is never processed (a poison messag
     expect(w.deadLetters).toEqual([expect.objectContaining({ deliveryId: "d1", attempt: 6 })]);
     expect(w.redriven).toEqual([]);
     expect(w.dueAt()).toBeUndefined();
+  });
+});
+
+describe("the reconciler and a retrying delivery's workflow", () => {
+  const RUN = "d1-attempt-2";
+  const retrying = (overrides: Partial<StoredDelivery> = {}) =>
+    world({
+      status: "retrying",
+      attemptCount: 1,
+      nextAttemptAt: "2026-11-25T12:00:00.000Z",
+      retryRun: RUN,
+      ...overrides,
+    });
+
+  it("drives it on at once when its execution no longer runs (a crash lost it, or it failed)", async () => {
+    const w = retrying();
+    w.setDueAt("2026-11-25T12:00:10.000Z");
+
+    await w.run(12);
+
+    expect(w.redriven).toEqual([expect.objectContaining({ deliveryId: "d1", attempt: 2, resumed: true })]);
+    expect(w.delivery().redrives).toBe(1);
+  });
+
+  it("leaves it to a running execution, looking again a grace later, and drives it on once that ends", async () => {
+    const w = retrying();
+    w.setDueAt("2026-11-25T12:00:10.000Z");
+    w.runningRetryRuns.add(RUN);
+
+    await w.run(12);
+    expect(w.redriven).toEqual([]);
+    expect(w.delivery().redrives).toBe(0);
+    expect((Date.parse(w.dueAt() ?? "") - w.now()) / 1000).toBe(GRACE_SECONDS);
+
+    w.runningRetryRuns.delete(RUN);
+    await w.run();
+    expect(w.redriven).toHaveLength(1);
+  });
+
+  it("treats an execution it cannot ask about as running, and says so", async () => {
+    const w = retrying();
+    w.setDueAt("2026-11-25T12:00:10.000Z");
+    w.failDescribe(true);
+
+    await w.run(12);
+
+    expect(w.redriven).toEqual([]);
+    expect(w.warnings).toContainEqual(expect.stringContaining("could not ask whether a retry workflow"));
+  });
+
+  it("leaves a record that names no execution (an older version's) to its workflow until a grace past its next attempt", async () => {
+    const w = retrying({ retryRun: undefined });
+    w.setDueAt("2026-11-25T12:00:10.000Z");
+
+    await w.run(12);
+    expect(w.redriven).toEqual([]);
+
+    await w.run();
+    expect(w.redriven).toHaveLength(1);
+  });
+
+  it("does not ask about a parked delivery: its probe, not its workflow, drives it on", async () => {
+    const w = retrying({ parked: true });
+    w.setDueAt("2026-11-25T12:00:10.000Z");
+    w.runningRetryRuns.add(RUN);
+
+    await w.run(12);
+
+    expect(w.redriven).toHaveLength(1);
   });
 });
 

@@ -1,0 +1,87 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterEach, describe, expect, it } from "vitest";
+import { dynamoStores } from "../../functions/adapters/stores.ts";
+import type { DeliveryStep } from "../../functions/domain/deliver.ts";
+import type { DeliveryMessage } from "../../functions/domain/messages.ts";
+import { RETRY_RUN_CHECK_SECONDS } from "../../functions/shared/limits.ts";
+import { retryRunName } from "../../functions/shared/names.ts";
+
+const GRACE_SECONDS = 50;
+const ddb = mockClient(DynamoDBDocumentClient);
+afterEach(() => ddb.reset());
+const { deliveries } = dynamoStores(DynamoDBDocumentClient.from(new DynamoDBClient({})), {
+  webhooksTable: "webhooks",
+  eventsTable: "events",
+  retentionDays: 30,
+  reconcileGraceSeconds: GRACE_SECONDS,
+  fanOutPageSize: 100,
+});
+
+const message: DeliveryMessage = {
+  tenantId: "t1",
+  webhookId: "wh_1",
+  deliveryId: "msg_1",
+  eventId: "evt_1",
+  eventType: "memory.created",
+  acceptedAt: "2026-11-25T10:00:00.000Z",
+  attempt: 1,
+  scheduleStart: 0,
+};
+const retry: DeliveryStep = {
+  kind: "retry",
+  nextAttemptAt: "2026-11-25T10:00:05.000Z",
+  waitSeconds: 5,
+  attempt: {
+    attempt: 1,
+    at: "2026-11-25T10:00:00.000Z",
+    statusCode: 500,
+    durationMs: 5,
+    responseBody: "",
+  },
+};
+
+/** The attribute values a recorded step's update sets, by attribute name. */
+function setValues(): Record<string, unknown> {
+  const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
+  const names = input?.ExpressionAttributeNames ?? {};
+  const values = input?.ExpressionAttributeValues ?? {};
+  const set = (input?.UpdateExpression ?? "").split(" REMOVE ")[0]?.replace(/^SET /, "") ?? "";
+  return Object.fromEntries(
+    set
+      .split(", ")
+      .map((clause) => clause.split(" = "))
+      .filter(([, value]) => value?.startsWith(":v"))
+      .map(([path = "", value = ""]) => [names[path] ?? path, values[value]]),
+  );
+}
+
+describe("a retrying delivery's record and its retry workflow", () => {
+  it("names the execution a failure from the queue starts, and falls due shortly after the next attempt", async () => {
+    ddb.on(UpdateCommand).resolves({});
+
+    await deliveries.recordStep(message, retry, new Date("2026-11-25T10:00:00.100Z"), {
+      startsRetryRun: retryRunName("msg_1", 2),
+    });
+
+    const set = setValues();
+    expect(set.retry_run).toBe("msg_1-attempt-2");
+    expect(set.status).toBe("retrying");
+    const dueAt = Object.values(set).find(
+      (value) => typeof value === "string" && value > retry.nextAttemptAt && value.endsWith("Z"),
+    );
+    expect(dueAt).toBe(
+      new Date(Date.parse(retry.nextAttemptAt) + RETRY_RUN_CHECK_SECONDS * 1000).toISOString(),
+    );
+    expect(RETRY_RUN_CHECK_SECONDS).toBeLessThan(GRACE_SECONDS);
+  });
+
+  it("keeps the execution it names when the workflow itself records the next retry", async () => {
+    ddb.on(UpdateCommand).resolves({});
+
+    await deliveries.recordStep({ ...message, attempt: 2 }, retry, new Date("2026-11-25T10:00:05.100Z"));
+
+    expect(setValues()).not.toHaveProperty("retry_run");
+  });
+});
