@@ -1,5 +1,6 @@
 import type { Webhook } from "../domain/model.ts";
 import type { WebhookReader } from "../domain/ports.ts";
+import { remember } from "./lru.ts";
 
 export interface WebhookCacheOptions {
   /** How long a tenant's subscriptions version is reused before it is read again. */
@@ -14,17 +15,6 @@ export interface WebhookCacheOptions {
 }
 
 const DEFAULT_MAX_ENTRIES = 5_000;
-
-/** Keeps `key` as the most recently used of `map`, and `map` within `max` entries. */
-function remember<V>(map: Map<string, V>, key: string, value: V, max: number): void {
-  map.delete(key);
-  map.set(key, value);
-  // A Map iterates in insertion order, so its first key is the one least recently used.
-  for (const oldest of map.keys()) {
-    if (map.size <= max) break;
-    map.delete(oldest);
-  }
-}
 
 /**
  * Reads webhooks for a warm delivery function. A healthy webhook is kept with the tenant's
