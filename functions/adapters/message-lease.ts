@@ -9,31 +9,25 @@ export interface MessageLeaseOptions {
   /** The queue URLs the function consumes; a record's queue is found by the name its ARN ends with. */
   readonly queueUrls: readonly string[];
   readonly log: Pick<Log, "warn">;
-  /** @default LEASED_MESSAGE_VISIBILITY_SECONDS */
-  readonly visibilitySeconds?: number;
-  /** @default LEASE_RENEW_SECONDS */
-  readonly renewSeconds?: number;
 }
 
-/** Hides the leased messages again; resolves when the last renewal has been answered. */
+/** Stops renewing the lease; resolves when the last renewal has been answered. */
 export type ReleaseLease = () => Promise<void>;
 
 /**
  * Keeps a batch's messages hidden a few seconds at a time for as long as the function works on them:
- * at once, then every `renewSeconds`. The queue's own visibility timeout cannot be shorter than the
+ * at once, then every `LEASE_RENEW_SECONDS`. The queue's own visibility timeout cannot be shorter than the
  * function's (Lambda refuses the event source mapping), so without a lease a message lost with its
  * function — a crash, an out-of-memory kill, a timeout — stayed hidden that long. With it, such a
- * message is back `visibilitySeconds` after the last renewal. A renewal that fails is logged, not
+ * message is back `LEASED_MESSAGE_VISIBILITY_SECONDS` after the last renewal. A renewal that fails is logged, not
  * thrown: at worst a message comes back while its delivery is under way, and the delivery step checks
  * the record before sending.
  */
 export function leaseMessages(
   client: SQSClient,
-  records: readonly Pick<SQSRecord, "messageId" | "receiptHandle" | "eventSourceARN">[],
+  records: readonly Pick<SQSRecord, "receiptHandle" | "eventSourceARN">[],
   options: MessageLeaseOptions,
 ): ReleaseLease {
-  const visibilitySeconds = options.visibilitySeconds ?? LEASED_MESSAGE_VISIBILITY_SECONDS;
-  const renewSeconds = options.renewSeconds ?? LEASE_RENEW_SECONDS;
   const byQueue = new Map<string, { Id: string; ReceiptHandle: string; VisibilityTimeout: number }[]>();
   for (const [index, record] of records.entries()) {
     const queueName = record.eventSourceARN.split(":").at(-1) ?? "";
@@ -43,7 +37,7 @@ export function leaseMessages(
     entries.push({
       Id: String(index),
       ReceiptHandle: record.receiptHandle,
-      VisibilityTimeout: visibilitySeconds,
+      VisibilityTimeout: LEASED_MESSAGE_VISIBILITY_SECONDS,
     });
     byQueue.set(queueUrl, entries);
   }
@@ -83,7 +77,7 @@ export function leaseMessages(
   let pending = renew();
   const timer = setInterval(() => {
     pending = pending.then(renew);
-  }, renewSeconds * 1000);
+  }, LEASE_RENEW_SECONDS * 1000);
   return async () => {
     clearInterval(timer);
     await pending;
