@@ -7,6 +7,7 @@ import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { type IQueue, Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import type { EventTypeDefinition } from "../functions/shared/event-catalogue.ts";
+import { INGEST_FUNCTION_TIMEOUT_SECONDS } from "../functions/shared/limits.ts";
 import { DEFAULT_EVENT_SOURCE, EnvVar, WebhooksPartition } from "../functions/shared/names.ts";
 import { acknowledge } from "./acknowledge.ts";
 import { HooklineFunction } from "./function.ts";
@@ -60,7 +61,7 @@ export class HooklineIngest extends Construct {
       entry: "ingest/handler.ts",
       description: "Hookline: stores published events and fans them out to the delivery queue",
       bundledSettings: { [EnvVar.eventCatalogue]: JSON.stringify(props.eventCatalogue) },
-      timeout: Duration.seconds(30),
+      timeout: Duration.seconds(INGEST_FUNCTION_TIMEOUT_SECONDS),
       environment: props.environment,
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
       ...(props.tracing === undefined ? {} : { tracing: props.tracing }),

@@ -129,8 +129,9 @@ export function sqsQueueSends(
 }
 
 /**
- * Reads the depth of both lanes, and answers how many messages wait in an event type's lane or are
- * in flight there: a message being processed may be the very one an overdue record waits for.
+ * Reads the depth of both lanes, and answers how many messages wait in an event type's lane, are in
+ * flight there or delayed: a message being processed or waiting its turn may be the very one an
+ * overdue record waits for.
  */
 export function sqsLaneBacklogs(client: SQSClient, lanes: DeliveryLanes): LaneBacklogs {
   return async () => {

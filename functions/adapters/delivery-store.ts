@@ -15,7 +15,7 @@ import type { DeliveryMessage } from "../domain/messages.ts";
 import type { AttemptRecord, Delivery, DeliveryStatus } from "../domain/model.ts";
 import type { DeliveryKey, DeliveryStore, StoredDelivery } from "../domain/ports.ts";
 import { reopenedCounts } from "../domain/stats.ts";
-import { RETRY_RUN_CHECK_SECONDS } from "../shared/limits.ts";
+import { fanOutSettledSeconds, RETRY_RUN_CHECK_SECONDS } from "../shared/limits.ts";
 import { BY_TIME_INDEX, PARKED_INDEX, TableKey } from "../shared/names.ts";
 import { dueShardOf, expiryEpochSeconds, Keys } from "./keys.ts";
 import { statsUpdate } from "./stats-store.ts";
@@ -194,12 +194,12 @@ class Update {
 
 /**
  * The record of a new pending delivery: in its webhook's partition, indexed under its event, and due
- * (for the reconciler) a grace period after its creation, until an attempt is recorded.
+ * (for the reconciler) `dueAfterSeconds` after its creation, until an attempt is recorded.
  */
 export function pendingDeliveryItem(
   delivery: Delivery,
   retentionDays: number,
-  reconcileGraceSeconds: number,
+  dueAfterSeconds: number,
 ): Record<string, unknown> {
   return {
     ...keyAttributes(deliveryKey(delivery.tenantId, delivery.webhookId, delivery.id)),
@@ -207,7 +207,7 @@ export function pendingDeliveryItem(
     [TableKey.byTimeSort]: Keys.delivery(delivery.id),
     [TableKey.expiresAt]: expiryEpochSeconds(new Date(delivery.createdAt), retentionDays),
     [TableKey.dueShard]: dueShardOf(delivery.id),
-    [TableKey.dueAt]: new Date(Date.parse(delivery.createdAt) + reconcileGraceSeconds * 1000).toISOString(),
+    [TableKey.dueAt]: new Date(Date.parse(delivery.createdAt) + dueAfterSeconds * 1000).toISOString(),
     id: delivery.id,
     tenant_id: delivery.tenantId,
     webhook_id: delivery.webhookId,
@@ -234,13 +234,22 @@ export function dynamoDeliveryStore(
   const dueAfter = (from: Date | string) =>
     new Date(new Date(from).getTime() + reconcileGraceSeconds * 1000).toISOString();
 
-  const toItem = (delivery: Delivery) => pendingDeliveryItem(delivery, retentionDays, reconcileGraceSeconds);
+  /**
+   * A publish's records are due once its invocation has surely ended; a resumed fan-out's (the
+   * reconciler's, which runs for minutes) a grace later, as before.
+   */
+  const toItem = (delivery: Delivery, resume: boolean) =>
+    pendingDeliveryItem(
+      delivery,
+      retentionDays,
+      resume ? reconcileGraceSeconds : fanOutSettledSeconds(reconcileGraceSeconds),
+    );
 
   async function batchPut(deliveries: readonly Delivery[]): Promise<void> {
     for (let start = 0; start < deliveries.length; start += BATCH_WRITE_LIMIT) {
       let requests: { PutRequest: { Item: Record<string, unknown> } }[] = deliveries
         .slice(start, start + BATCH_WRITE_LIMIT)
-        .map((delivery) => ({ PutRequest: { Item: toItem(delivery) } }));
+        .map((delivery) => ({ PutRequest: { Item: toItem(delivery, false) } }));
       for (let attempt = 1; requests.length > 0; attempt += 1) {
         if (attempt > BATCH_WRITE_ATTEMPTS) throw new Error("DynamoDB kept throttling the delivery records");
         const { UnprocessedItems } = await client.send(
@@ -356,7 +365,7 @@ export function dynamoDeliveryStore(
           conditionally(
             new PutCommand({
               TableName: tableName,
-              Item: toItem(delivery),
+              Item: toItem(delivery, true),
               ConditionExpression: "attribute_not_exists(#pk)",
               ExpressionAttributeNames: { "#pk": TableKey.partition },
             }),

@@ -9,6 +9,7 @@ import {
 import type { EventSource, StoredEvent } from "../domain/model.ts";
 import type { EventHistory, EventStore, EventSummary } from "../domain/ports.ts";
 import { MAX_DELIVERIES_STORED_WITH_EVENT } from "../domain/publish.ts";
+import { fanOutSettledSeconds } from "../shared/limits.ts";
 import { BY_TIME_INDEX, BY_TIME_PROJECTION, TableKey } from "../shared/names.ts";
 import { pendingDeliveryItem } from "./delivery-store.ts";
 import { dueShardOf, EVENT_LIST_SHARDS, expiryEpochSeconds, Keys, shardOf } from "./keys.ts";
@@ -110,7 +111,7 @@ export function dynamoEventStore(
               // Due until its fan-out completes, so the reconciler finishes a fan-out a crash interrupted.
               [TableKey.dueShard]: dueShardOf(event.id),
               [TableKey.dueAt]: new Date(
-                Date.parse(event.acceptedAt) + reconcileGraceSeconds * 1000,
+                Date.parse(event.acceptedAt) + fanOutSettledSeconds(reconcileGraceSeconds) * 1000,
               ).toISOString(),
             },
             ...IF_ABSENT,
@@ -139,7 +140,7 @@ export function dynamoEventStore(
         ...deliveries.map((delivery) => ({
           Put: {
             TableName: tableName,
-            Item: pendingDeliveryItem(delivery, retentionDays, reconcileGraceSeconds),
+            Item: pendingDeliveryItem(delivery, retentionDays, fanOutSettledSeconds(reconcileGraceSeconds)),
           },
         })),
       ]);

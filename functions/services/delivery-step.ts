@@ -340,15 +340,17 @@ async function onTransition(
   const metric = transition === "closed" ? MetricName.circuitClosed : MetricName.circuitOpened;
   deps.metrics.addMetric(metric, "Count", 1);
   if (transition === "closed") {
+    // A delivery that read the circuit open just before it closed may park after this release, and the
+    // parked index may not show one yet: the second look releases them (unless the circuit has opened
+    // again meanwhile, which sent its own message). Sent first, it also releases what this one cannot
+    // if the function dies releasing: the parked deliveries would otherwise wait a grace past their
+    // probe time (a crash test saw 13 wait 50 s).
+    await deps.sendProbe({ ...probeOf(message, change.from.openedAt), once: true }, SECOND_LOOK_SECONDS);
     const released = await releaseParked(deps, message.tenantId, message.webhookId);
     deps.log.info("circuit closed: the endpoint answered the probe", {
       ...keys,
       released_deliveries: released,
     });
-    // A delivery that read the circuit open just before it closed may park after this release, and the
-    // parked index may not show one yet: the second look releases them (unless the circuit has opened
-    // again meanwhile, which sent its own message).
-    await deps.sendProbe({ ...probeOf(message, change.from.openedAt), once: true }, SECOND_LOOK_SECONDS);
     return;
   }
   deps.log.warn(transition === "opened" ? "circuit opened" : "circuit reopened: the probe failed", {

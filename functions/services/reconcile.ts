@@ -119,6 +119,15 @@ export async function reconcile(deps: ReconcileDeps): Promise<{ fanOuts: number;
       if (await failPoisoned(deps, delivery)) poisoned += 1;
       continue;
     }
+    deps.log.info("driving on an overdue delivery", {
+      tenant_id: delivery.tenantId,
+      webhook_id: delivery.webhookId,
+      delivery_id: delivery.id,
+      status: delivery.status,
+      attempt_count: delivery.attemptCount,
+      parked: delivery.parked,
+      due_at: record.dueAt,
+    });
     resumed.push(resumeMessage(delivery, delivery.createdAt));
   }
   await deps.publish.queue.enqueue(resumed);

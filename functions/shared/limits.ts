@@ -12,6 +12,24 @@ export const MAX_ATTEMPT_TIMEOUT_SECONDS = 30;
  */
 export const DELIVERY_FUNCTION_TIMEOUT_SECONDS = MAX_ATTEMPT_TIMEOUT_SECONDS + 10;
 
+/** The ingest function's timeout: a fan-out page of many subscribers' records, written and queued. */
+export const INGEST_FUNCTION_TIMEOUT_SECONDS = 30;
+
+/**
+ * How long after a publish stored an event and its deliveries they are due to the reconciler when no
+ * step follows: by then the invocation that stored them has ended, as no function that publishes (the
+ * API's, the ingest function's) runs longer, so a delivery still unattempted with its lane empty lost
+ * its message with a crash between the write and the send, rather than waiting in the queue. Shorter
+ * than the grace (which must outlast a message hidden in flight): a crash restart measured 17 such
+ * deliveries waiting a whole 50 s grace, the last thing to end.
+ */
+export const FAN_OUT_SETTLED_SECONDS = INGEST_FUNCTION_TIMEOUT_SECONDS + 5;
+
+/** When a publish's records fall due: `FAN_OUT_SETTLED_SECONDS`, or the grace where that is shorter. */
+export function fanOutSettledSeconds(reconcileGraceSeconds: number): number {
+  return Math.min(reconcileGraceSeconds, FAN_OUT_SETTLED_SECONDS);
+}
+
 /**
  * A test send (`POST /v1/webhooks/{id}/test`) waits at most this long for the endpoint, whatever the
  * webhook's own timeout: it answers inside an API request, and API Gateway gives up after 30 s.

@@ -4,6 +4,7 @@ import { Key } from "aws-cdk-lib/aws-kms";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_EVENT_TYPES } from "../../functions/shared/event-catalogue.ts";
+import { FAN_OUT_SETTLED_SECONDS } from "../../functions/shared/limits.ts";
 import {
   BY_TIME_INDEX,
   BY_TIME_PROJECTION,
@@ -570,6 +571,17 @@ describe("signing secrets", () => {
           secretRotationOverlap: Duration.days(31),
         }),
     ).toThrow(/at most 30 days/);
+  });
+
+  it("ends every function that publishes before a publish's unqueued deliveries fall due to the reconciler", () => {
+    const functions = template.findResources("AWS::Lambda::Function");
+    const publishing = Object.values(functions).filter((resource) =>
+      /management API|stores published events/.test(String(resource.Properties?.Description)),
+    );
+    expect(publishing).toHaveLength(2);
+    for (const resource of publishing) {
+      expect(resource.Properties?.Timeout).toBeLessThan(FAN_OUT_SETTLED_SECONDS);
+    }
   });
 
   it("puts rotate-secret, test, filter-test and stats behind the API-key authorizer", () => {

@@ -3,6 +3,8 @@
  * (delivery batches in flight, retry workflows waiting, fan-outs half done), then started again on the
  * same data. Every event the API accepted must still reach exactly one terminal record per webhook.
  */
+import { copyFile } from "node:fs/promises";
+import path from "node:path";
 import { afterAll, expect, it } from "vitest";
 import {
   type AcceptedEvent,
@@ -103,6 +105,10 @@ it("loses no accepted event when the stack is SIGKILLed mid-run and started agai
   await eventually("DynamoDB Local to stop with the stack", () =>
     dynamoDbLocalProcesses(first.info.stateDir).length === 0 ? true : undefined,
   );
+  // The restart writes its logs over the killed stack's; these keep what led up to the kill.
+  for (const log of ["functions.log", "stack.log"]) {
+    await copyFile(path.join(first.info.stateDir, log), path.join(first.info.stateDir, `killed-${log}`));
+  }
   expect(inFlight.length).toBeGreaterThan(0);
 
   const restartedAt = Date.now();

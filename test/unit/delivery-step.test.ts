@@ -725,6 +725,30 @@ describe("a waiting delivery always has something that will admit a probe", () =
     expect(w.record("d1")?.status).toBe("delivered");
   });
 
+  it("deliveries parked when the closing probe's function dies before releasing them are released by its second look", async () => {
+    const w = world({ policy: POLICY_1, circuit: openNow, outcomes: ["2xx", "2xx"] });
+    w.pending("d1", { parked: true, status: "retrying", attemptCount: 1 });
+    w.advance(1);
+    w.pending("d2", { parked: true });
+    w.advance(POLICY_1.cooldownSeconds);
+    // The probe message's own listing finds d1; the release's listing is where the function dies.
+    const listParked = w.deps.deliveries.parked.bind(w.deps.deliveries);
+    let listings = 0;
+    vi.spyOn(w.deps.deliveries, "parked").mockImplementation((tenantId, webhookId) => {
+      listings += 1;
+      if (listings === 2) throw new Error("the function died releasing");
+      return listParked(tenantId, webhookId);
+    });
+
+    await expect(processProbe(w.deps, probeOfOpening)).rejects.toThrow("died releasing");
+    expect(w.webhook().circuit.state).toBe("closed");
+    expect(w.record("d2")?.parked).toBe(true);
+    await w.drain();
+
+    expect(w.sent).toEqual(["d1", "d2"]);
+    expect(w.record("d2")?.status).toBe("delivered");
+  });
+
   /** The probe's claim has lapsed (its prober died with the stack), no probe message is left, d1 waits. */
   function afterLapsedClaim(outcomes: readonly Outcome[]) {
     const lapsed: Circuit = {

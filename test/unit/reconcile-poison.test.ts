@@ -281,4 +281,20 @@ describe("a lane's backlog, as the reconciler reads it", () => {
     })();
     expect(backlogOf("memory.created")).toBe(3);
   });
+
+  it("counts the messages sent with a delay: a delivery waiting for its webhook's in-flight slot is not lost", async () => {
+    sqs.on(GetQueueAttributesCommand).resolves({
+      Attributes: {
+        ApproximateNumberOfMessages: "0",
+        ApproximateNumberOfMessagesNotVisible: "0",
+        ApproximateNumberOfMessagesDelayed: "2",
+      },
+    });
+    const backlogOf = await sqsLaneBacklogs(new SQSClient({}), {
+      queueUrl: "https://sqs/queue",
+      priorityQueueUrl: "https://sqs/priority",
+      priorityTypes: new Set(),
+    })();
+    expect(backlogOf("memory.created")).toBe(2);
+  });
 });

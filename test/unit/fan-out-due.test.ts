@@ -1,0 +1,110 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import {
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  TransactWriteCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterEach, describe, expect, it } from "vitest";
+import { dynamoStores } from "../../functions/adapters/stores.ts";
+import type { Delivery, StoredEvent } from "../../functions/domain/model.ts";
+import { FAN_OUT_SETTLED_SECONDS } from "../../functions/shared/limits.ts";
+import { TableKey } from "../../functions/shared/names.ts";
+
+/**
+ * A crash between a publish's write and its queue send leaves deliveries stored but never queued. They
+ * fall due once the publishing invocation has surely ended (35 s), not a whole grace (50 s) later;
+ * the reconciler then finds their lane empty and queues them.
+ */
+const GRACE_SECONDS = 50;
+const ddb = mockClient(DynamoDBDocumentClient);
+afterEach(() => ddb.reset());
+
+const storesWith = (reconcileGraceSeconds: number) =>
+  dynamoStores(DynamoDBDocumentClient.from(new DynamoDBClient({})), {
+    webhooksTable: "webhooks",
+    eventsTable: "events",
+    retentionDays: 30,
+    reconcileGraceSeconds,
+    fanOutPageSize: 100,
+  });
+
+const CREATED_AT = "2026-12-02T10:00:00.000Z";
+const event: StoredEvent = {
+  id: "evt_1",
+  tenantId: "t1",
+  type: "memory.created",
+  payload: '{"n":1}',
+  acceptedAt: CREATED_AT,
+  source: "api",
+};
+const delivery: Delivery = {
+  id: "msg_1",
+  tenantId: "t1",
+  webhookId: "wh_1",
+  eventId: "evt_1",
+  eventType: "memory.created",
+  status: "pending",
+  attemptCount: 0,
+  createdAt: CREATED_AT,
+};
+const dueIn = (seconds: number) => new Date(Date.parse(CREATED_AT) + seconds * 1000).toISOString();
+
+function dueOfWritten(): (string | undefined)[] {
+  const puts = ddb.commandCalls(PutCommand).map((call) => call.args[0].input.Item);
+  const batched = ddb
+    .commandCalls(BatchWriteCommand)
+    .flatMap((call) => call.args[0].input.RequestItems?.events ?? [])
+    .map((request) => request.PutRequest?.Item);
+  const transacted = ddb
+    .commandCalls(TransactWriteCommand)
+    .flatMap((call) => call.args[0].input.TransactItems ?? [])
+    .map((item) => item.Put?.Item);
+  return [...puts, ...batched, ...transacted].map((item) => item?.[TableKey.dueAt]);
+}
+
+describe("when a publish's records fall due to the reconciler", () => {
+  it("is sooner than the grace: the publishing function's timeout and a margin", () => {
+    expect(FAN_OUT_SETTLED_SECONDS).toBe(35);
+    expect(FAN_OUT_SETTLED_SECONDS).toBeLessThan(GRACE_SECONDS);
+  });
+
+  it("makes an event stored with its deliveries due with them, settled-time after acceptance", async () => {
+    ddb.on(GetCommand).resolves({ Item: { version: 0 } });
+    ddb.on(TransactWriteCommand).resolves({});
+
+    await storesWith(GRACE_SECONDS).events.insertFannedOut(event, [delivery], 0);
+
+    // The event is stored fanned out (not due); its delivery is due 35 s after it was created.
+    expect(dueOfWritten()).toEqual([undefined, dueIn(FAN_OUT_SETTLED_SECONDS)]);
+  });
+
+  it("makes an event fanned out page by page, and its first page's deliveries, due at the same time", async () => {
+    ddb.on(PutCommand).resolves({});
+    ddb.on(BatchWriteCommand).resolves({});
+    const { events, deliveries } = storesWith(GRACE_SECONDS);
+
+    await events.insertIfAbsent(event);
+    await deliveries.createPending([delivery], { resume: false });
+
+    expect(dueOfWritten()).toEqual([dueIn(FAN_OUT_SETTLED_SECONDS), dueIn(FAN_OUT_SETTLED_SECONDS)]);
+  });
+
+  it("leaves the deliveries a resumed fan-out creates (the reconciler's, which runs for minutes) a whole grace", async () => {
+    ddb.on(PutCommand).resolves({});
+
+    await storesWith(GRACE_SECONDS).deliveries.createPending([delivery], { resume: true });
+
+    expect(dueOfWritten()).toEqual([dueIn(GRACE_SECONDS)]);
+  });
+
+  it("keeps a deployment's grace where it is the shorter", async () => {
+    ddb.on(BatchWriteCommand).resolves({});
+
+    await storesWith(20).deliveries.createPending([delivery], { resume: false });
+
+    expect(dueOfWritten()).toEqual([dueIn(20)]);
+  });
+});
