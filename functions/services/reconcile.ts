@@ -19,6 +19,9 @@ import { resumeMessage } from "./delivery-step.ts";
 /** Overdue records handled per run; the rest wait for the next run a minute later. */
 const RECORDS_PER_RUN = 1000;
 
+/** Resumed messages sent at a time: one `SendMessageBatch`. */
+const RESUMED_PER_SEND = 10;
+
 /**
  * How soon a pending delivery that waits behind its lane's backlog is looked at again: at the next run
  * (every minute when deployed), not a grace later, so that it goes out soon after the lane drains. A
@@ -71,7 +74,15 @@ export async function reconcile(deps: ReconcileDeps): Promise<{ fanOuts: number;
   let waiting = 0;
   let carried = 0;
   let poisoned = 0;
-  const resumed: DeliveryMessage[] = [];
+  // Sent as the run goes, a batch at a time: a run that dies part-way has claimed (postponed) only the
+  // records whose messages it has not yet sent, so few wait a grace for the next run.
+  let resumedCount = 0;
+  let resumed: DeliveryMessage[] = [];
+  const sendResumed = async () => {
+    await deps.publish.queue.enqueue(resumed);
+    resumedCount += resumed.length;
+    resumed = [];
+  };
   for (const record of overdue) {
     if (
       record.kind === "delivery" &&
@@ -129,19 +140,20 @@ export async function reconcile(deps: ReconcileDeps): Promise<{ fanOuts: number;
       due_at: record.dueAt,
     });
     resumed.push(resumeMessage(delivery, delivery.createdAt));
+    if (resumed.length === RESUMED_PER_SEND) await sendResumed();
   }
-  await deps.publish.queue.enqueue(resumed);
+  await sendResumed();
   if (overdue.length > 0) {
     deps.log.warn("reconciled overdue records", {
       overdue: overdue.length,
       fan_outs: fanOuts,
-      deliveries: resumed.length,
+      deliveries: resumedCount,
       behind_a_backlog: waiting,
       in_retry_workflows: carried,
       poisoned,
     });
   }
-  return { fanOuts, deliveries: resumed.length };
+  return { fanOuts, deliveries: resumedCount };
 }
 
 /**

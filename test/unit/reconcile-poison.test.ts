@@ -266,6 +266,36 @@ describe("the reconciler and a retrying delivery's workflow", () => {
   });
 });
 
+describe("a reconciler run that dies part-way", () => {
+  it("has sent the messages of the deliveries it claimed before, a batch at a time, so only the rest wait a grace", async () => {
+    const w = world({});
+    const records: OverdueRecord[] = Array.from({ length: 12 }, (_, n) => ({
+      key: { pk: "TENANT#t1#WEBHOOK#wh_1", sk: `DELIVERY#d${n}` },
+      dueAt: "2026-11-25T11:59:40.000Z",
+      kind: "delivery",
+      delivery: { ...w.delivery(), id: `d${n}` },
+    }));
+    let claims = 0;
+    const dying: ReconcileDeps = {
+      ...w.deps,
+      due: {
+        overdue: async () => records,
+        async postpone() {
+          claims += 1;
+          if (claims === records.length) throw new Error("the reconciler died");
+          return true;
+        },
+      },
+    };
+
+    await expect(reconcile(dying)).rejects.toThrow("died");
+
+    expect(w.redriven.map((message) => message.deliveryId)).toEqual(
+      Array.from({ length: 10 }, (_, n) => `d${n}`),
+    );
+  });
+});
+
 describe("a lane's backlog, as the reconciler reads it", () => {
   const sqs = mockClient(SQSClient);
   afterEach(() => sqs.reset());
