@@ -15,7 +15,7 @@ import type { DeliveryMessage } from "../domain/messages.ts";
 import type { AttemptRecord, Delivery, DeliveryStatus } from "../domain/model.ts";
 import type { DeliveryKey, DeliveryStore, StoredDelivery } from "../domain/ports.ts";
 import { reopenedCounts } from "../domain/stats.ts";
-import { fanOutSettledSeconds, RETRY_RUN_CHECK_SECONDS } from "../shared/limits.ts";
+import { fanOutSettledSeconds, RELEASED_DUE_SECONDS, RETRY_RUN_CHECK_SECONDS } from "../shared/limits.ts";
 import { BY_TIME_INDEX, PARKED_INDEX, TableKey } from "../shared/names.ts";
 import { dueShardOf, expiryEpochSeconds, Keys } from "./keys.ts";
 import { statsUpdate } from "./stats-store.ts";
@@ -57,6 +57,7 @@ interface DeliveryItem {
   readonly parked_on?: string;
   readonly redrives?: number;
   readonly retry_run?: string;
+  readonly released_at?: string;
   /** The first attempts (see attempt-history.ts). */
   readonly attempts?: readonly AttemptItem[];
   /** The latest attempts past the first, a ring in slot order. */
@@ -120,6 +121,7 @@ export function deliveryFromItem(item: Record<string, unknown>): StoredDelivery 
     parked: stored.parked_on !== undefined,
     redrives: stored.redrives ?? 0,
     ...(stored.retry_run === undefined ? {} : { retryRun: stored.retry_run }),
+    ...(stored.released_at === undefined ? {} : { releasedAt: stored.released_at }),
     ...(stored.last_status_code === undefined ? {} : { lastStatusCode: stored.last_status_code }),
     ...(stored.last_error === undefined ? {} : { lastError: stored.last_error }),
     ...(stored.duration_ms === undefined ? {} : { durationMs: stored.duration_ms }),
@@ -223,6 +225,7 @@ export function pendingDeliveryItem(
 const NOT_DUE = [TableKey.dueShard, TableKey.dueAt] as const;
 const NOT_PARKED = [TableKey.parkedOn, TableKey.parkedSort] as const;
 const REDRIVES = "redrives";
+const RELEASED_AT = "released_at";
 
 /** Deliveries live in the events table under their webhook's partition, and are indexed by event. */
 export function dynamoDeliveryStore(
@@ -281,7 +284,7 @@ export function dynamoDeliveryStore(
     startsRetryRun: string | undefined,
   ): Update {
     // A recorded step is progress: the reconciler's count of re-drives without any starts again.
-    const update = new Update().set("updated_at", now.toISOString()).remove(REDRIVES);
+    const update = new Update().set("updated_at", now.toISOString()).remove(REDRIVES, RELEASED_AT);
     if (step.kind === "deferred") {
       return update
         .set("next_attempt_at", step.until)
@@ -597,9 +600,12 @@ export function dynamoDeliveryStore(
     },
 
     async unpark(delivery, now) {
+      // Claimed here, sent by the releaser right after: due soon, so that one lost with a releaser that
+      // died in between does not wait a grace (the reconciler leaves it be while its lane holds messages).
       const update = new Update()
         .set("updated_at", now.toISOString())
-        .set(TableKey.dueAt, dueAfter(now))
+        .set(RELEASED_AT, now.toISOString())
+        .set(TableKey.dueAt, new Date(now.getTime() + RELEASED_DUE_SECONDS * 1000).toISOString())
         .remove(...NOT_PARKED);
       update.values[":count"] = delivery.attemptCount;
       update.values[":pending"] = "pending";

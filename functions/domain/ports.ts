@@ -184,6 +184,11 @@ export interface StoredDelivery extends Delivery {
   readonly redrives: number;
   /** The retry workflow execution that carries its schedule (see `retryRunName`), once one started. */
   readonly retryRun?: string;
+  /**
+   * When a release took it off its circuit's waiting list (`unpark`), until its next recorded step: the
+   * releaser sent its message then, unless it died first.
+   */
+  readonly releasedAt?: string;
 }
 
 export interface DeliveryPageRequest {

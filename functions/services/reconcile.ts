@@ -84,10 +84,15 @@ export async function reconcile(deps: ReconcileDeps): Promise<{ fanOuts: number;
     resumed = [];
   };
   for (const record of overdue) {
+    // Released from its circuit's waiting list and not moved on since: its message went to its lane
+    // (no workflow carries it), unless the releaser died before sending it.
+    const released =
+      record.kind === "delivery" && record.delivery.releasedAt !== undefined && !record.delivery.parked;
     if (
       record.kind === "delivery" &&
       record.delivery.status === "retrying" &&
       !record.delivery.parked &&
+      !released &&
       (await carriedByItsWorkflow(deps, record.delivery, now))
     ) {
       if (await deps.due.postpone(record, postponeTo, { redrive: false })) carried += 1;
@@ -101,7 +106,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<{ fanOuts: number;
     const counted = quiet && !poison && !TERMINAL_STATUSES.includes(record.delivery.status);
     const behindBacklog =
       record.kind === "delivery" &&
-      record.delivery.status === "pending" &&
+      (record.delivery.status === "pending" || released) &&
       backlogOf(record.delivery.eventType) > 0;
     const until = behindBacklog ? recheckAt : postponeTo;
     if (!(await deps.due.postpone(record, until, { redrive: counted }))) continue;

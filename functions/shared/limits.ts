@@ -60,6 +60,14 @@ export const MAX_REDRIVES = 3;
 export const RETRY_RUN_CHECK_SECONDS = 10;
 
 /**
+ * A delivery a closing circuit released is due this long after: its releaser sends its message right
+ * after claiming it, so by then the message is in its lane, or was lost with a releaser that died in
+ * between (a crash test saw 5 such deliveries wait a whole 50 s grace). The reconciler drives it on
+ * only once the lane holds no message waiting, in flight or delayed.
+ */
+export const RELEASED_DUE_SECONDS = 10;
+
+/**
  * While the delivery function works on a batch, it keeps the batch's messages hidden this long at a
  * time, renewed every `LEASE_RENEW_SECONDS`: a message lost with its function is back this soon
  * instead of after the queue's own visibility timeout, which cannot be shorter than the function's

@@ -266,6 +266,41 @@ describe("the reconciler and a retrying delivery's workflow", () => {
   });
 });
 
+describe("a delivery a closing circuit released", () => {
+  const released = (backlog: number) =>
+    world(
+      {
+        status: "retrying",
+        attemptCount: 1,
+        retryRun: "d1-attempt-2",
+        releasedAt: "2026-11-25T11:59:30.000Z",
+      },
+      backlog,
+    );
+
+  it("is driven on as soon as it is overdue once its lane is quiet: the releaser died before sending it", async () => {
+    const w = released(0);
+    // The workflow that parked it is not what carries it now: it is not asked about.
+    w.runningRetryRuns.add("d1-attempt-2");
+
+    await w.run(1);
+
+    expect(w.redriven.map((message) => message.deliveryId)).toEqual(["d1"]);
+  });
+
+  it("is left to the message its releaser sent while its lane holds messages, and looked at again soon", async () => {
+    const w = released(4);
+
+    await w.run(1);
+    expect(w.redriven).toEqual([]);
+    expect(Date.parse(w.dueAt() ?? "")).toBeLessThanOrEqual(w.now() + 5_000);
+
+    w.setBacklog(0);
+    await w.run(5);
+    expect(w.redriven).toHaveLength(1);
+  });
+});
+
 describe("a reconciler run that dies part-way", () => {
   it("has sent the messages of the deliveries it claimed before, a batch at a time, so only the rest wait a grace", async () => {
     const w = world({});
