@@ -1,4 +1,3 @@
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   BatchWriteCommand,
   DynamoDBDocumentClient,
@@ -8,10 +7,10 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
-import { dynamoStores } from "../../functions/adapters/stores.ts";
 import type { Delivery, StoredEvent } from "../../functions/domain/model.ts";
 import { FAN_OUT_SETTLED_SECONDS } from "../../functions/shared/limits.ts";
 import { TableKey } from "../../functions/shared/names.ts";
+import { storesOnMockedClient } from "../support/mocked-stores.ts";
 
 /**
  * A crash between a publish's write and its queue send leaves deliveries stored but never queued. They
@@ -22,14 +21,7 @@ const GRACE_SECONDS = 50;
 const ddb = mockClient(DynamoDBDocumentClient);
 afterEach(() => ddb.reset());
 
-const storesWith = (reconcileGraceSeconds: number) =>
-  dynamoStores(DynamoDBDocumentClient.from(new DynamoDBClient({})), {
-    webhooksTable: "webhooks",
-    eventsTable: "events",
-    retentionDays: 30,
-    reconcileGraceSeconds,
-    fanOutPageSize: 100,
-  });
+const storesWith = storesOnMockedClient;
 
 const CREATED_AT = "2026-12-02T10:00:00.000Z";
 const event: StoredEvent = {

@@ -1,11 +1,10 @@
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
-import { dynamoStores } from "../../functions/adapters/stores.ts";
 import type { StoredDelivery } from "../../functions/domain/ports.ts";
 import { RELEASED_DUE_SECONDS } from "../../functions/shared/limits.ts";
 import { TableKey } from "../../functions/shared/names.ts";
+import { storesOnMockedClient } from "../support/mocked-stores.ts";
 
 /**
  * A closing circuit's release claims each parked delivery, then sends its message. A releaser that dies
@@ -14,13 +13,7 @@ import { TableKey } from "../../functions/shared/names.ts";
 const GRACE_SECONDS = 50;
 const ddb = mockClient(DynamoDBDocumentClient);
 afterEach(() => ddb.reset());
-const { deliveries } = dynamoStores(DynamoDBDocumentClient.from(new DynamoDBClient({})), {
-  webhooksTable: "webhooks",
-  eventsTable: "events",
-  retentionDays: 30,
-  reconcileGraceSeconds: GRACE_SECONDS,
-  fanOutPageSize: 100,
-});
+const { deliveries } = storesOnMockedClient(GRACE_SECONDS);
 
 const parked: StoredDelivery = {
   id: "msg_1",

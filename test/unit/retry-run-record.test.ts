@@ -1,23 +1,16 @@
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
-import { dynamoStores } from "../../functions/adapters/stores.ts";
 import type { DeliveryStep } from "../../functions/domain/deliver.ts";
 import type { DeliveryMessage } from "../../functions/domain/messages.ts";
 import { RETRY_RUN_CHECK_SECONDS } from "../../functions/shared/limits.ts";
 import { retryRunName, TableKey } from "../../functions/shared/names.ts";
+import { storesOnMockedClient } from "../support/mocked-stores.ts";
 
 const GRACE_SECONDS = 50;
 const ddb = mockClient(DynamoDBDocumentClient);
 afterEach(() => ddb.reset());
-const { deliveries } = dynamoStores(DynamoDBDocumentClient.from(new DynamoDBClient({})), {
-  webhooksTable: "webhooks",
-  eventsTable: "events",
-  retentionDays: 30,
-  reconcileGraceSeconds: GRACE_SECONDS,
-  fanOutPageSize: 100,
-});
+const { deliveries } = storesOnMockedClient(GRACE_SECONDS);
 
 const message: DeliveryMessage = {
   tenantId: "t1",
