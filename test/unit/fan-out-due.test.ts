@@ -7,9 +7,10 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Delivery, StoredEvent } from "../../functions/domain/model.ts";
+import type { StoredEvent } from "../../functions/domain/model.ts";
 import { FAN_OUT_SETTLED_SECONDS } from "../../functions/shared/limits.ts";
 import { TableKey } from "../../functions/shared/names.ts";
+import { pendingDelivery } from "../support/memory-order-store.ts";
 import { storesOnMockedClient } from "../support/mocked-stores.ts";
 
 /**
@@ -32,16 +33,7 @@ const event: StoredEvent = {
   acceptedAt: CREATED_AT,
   source: "api",
 };
-const delivery: Delivery = {
-  id: "msg_1",
-  tenantId: "t1",
-  webhookId: "wh_1",
-  eventId: "evt_1",
-  eventType: "memory.created",
-  status: "pending",
-  attemptCount: 0,
-  createdAt: CREATED_AT,
-};
+const delivery = pendingDelivery("msg_1", CREATED_AT);
 const dueIn = (seconds: number) => new Date(Date.parse(CREATED_AT) + seconds * 1000).toISOString();
 
 function dueOfWritten(): (string | undefined)[] {

@@ -335,31 +335,30 @@ describe("a lane's backlog, as the reconciler reads it", () => {
   const sqs = mockClient(SQSClient);
   afterEach(() => sqs.reset());
 
-  it("counts the messages in flight, which may be the very ones overdue records wait for", async () => {
-    sqs.on(GetQueueAttributesCommand).resolves({
-      Attributes: { ApproximateNumberOfMessages: "0", ApproximateNumberOfMessagesNotVisible: "3" },
-    });
+  /** An event type's backlog as the reconciler reads it, from the lane's attributes as SQS reports them. */
+  async function backlogWith(attributes: Record<string, string>): Promise<number> {
+    sqs.on(GetQueueAttributesCommand).resolves({ Attributes: attributes });
     const backlogOf = await sqsLaneBacklogs(new SQSClient({}), {
       queueUrl: "https://sqs/queue",
       priorityQueueUrl: "https://sqs/priority",
       priorityTypes: new Set(),
     })();
-    expect(backlogOf("memory.created")).toBe(3);
+    return backlogOf("memory.created");
+  }
+
+  it("counts the messages in flight, which may be the very ones overdue records wait for", async () => {
+    expect(
+      await backlogWith({ ApproximateNumberOfMessages: "0", ApproximateNumberOfMessagesNotVisible: "3" }),
+    ).toBe(3);
   });
 
   it("counts the messages sent with a delay: a delivery waiting for its webhook's in-flight slot is not lost", async () => {
-    sqs.on(GetQueueAttributesCommand).resolves({
-      Attributes: {
+    expect(
+      await backlogWith({
         ApproximateNumberOfMessages: "0",
         ApproximateNumberOfMessagesNotVisible: "0",
         ApproximateNumberOfMessagesDelayed: "2",
-      },
-    });
-    const backlogOf = await sqsLaneBacklogs(new SQSClient({}), {
-      queueUrl: "https://sqs/queue",
-      priorityQueueUrl: "https://sqs/priority",
-      priorityTypes: new Set(),
-    })();
-    expect(backlogOf("memory.created")).toBe(2);
+      }),
+    ).toBe(2);
   });
 });

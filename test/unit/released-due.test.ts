@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { StoredDelivery } from "../../functions/domain/ports.ts";
 import { RELEASED_DUE_SECONDS } from "../../functions/shared/limits.ts";
 import { TableKey } from "../../functions/shared/names.ts";
+import { pendingDelivery } from "../support/memory-order-store.ts";
 import { storesOnMockedClient } from "../support/mocked-stores.ts";
 
 /**
@@ -16,17 +17,10 @@ afterEach(() => ddb.reset());
 const { deliveries } = storesOnMockedClient(GRACE_SECONDS);
 
 const parked: StoredDelivery = {
-  id: "msg_1",
-  tenantId: "t1",
-  webhookId: "wh_1",
-  eventId: "evt_1",
-  eventType: "memory.created",
+  ...pendingDelivery("msg_1", "2026-12-02T10:00:00.000Z"),
   status: "retrying",
   attemptCount: 1,
-  createdAt: "2026-12-02T10:00:00.000Z",
-  scheduleStart: 0,
   parked: true,
-  redrives: 0,
 };
 
 function update() {
@@ -67,7 +61,7 @@ describe("a delivery released from its circuit's waiting list", () => {
         tenantId: "t1",
         webhookId: "wh_1",
         deliveryId: "msg_1",
-        eventId: "evt_1",
+        eventId: parked.eventId,
         eventType: "memory.created",
         acceptedAt: parked.createdAt,
         attempt: 2,
