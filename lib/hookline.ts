@@ -403,8 +403,6 @@ export class Hookline extends Construct {
     }
     this.retryWorkflow = new HooklineRetryWorkflow(this, "RetryWorkflow", {
       deliveryFunction: this.delivery.function,
-      deadLetterQueue: this.delivery.deadLetterQueue,
-      eventsTable: this.storage.eventsTable,
       stateMachineName: retryStateMachineName,
       ...functionOptions,
     });

@@ -1,32 +1,20 @@
 import { type CfnElement, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
-import type { ITableV2 } from "aws-cdk-lib/aws-dynamodb";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
-import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import {
-  Choice,
-  Condition,
   DefinitionBody,
   Fail,
   JitterType,
-  JsonPath,
   LogLevel,
   QueryLanguage,
   StateMachine,
   StateMachineType,
-  Succeed,
-  TaskInput,
   Wait,
   WaitTime,
 } from "aws-cdk-lib/aws-stepfunctions";
-import {
-  DynamoAttributeValue,
-  DynamoUpdateItem,
-  LambdaInvoke,
-  SqsSendMessage,
-} from "aws-cdk-lib/aws-stepfunctions-tasks";
+import { LambdaInvoke } from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
-import { RetryStep, TableKey } from "../functions/shared/names.ts";
+import { RetrySlotField } from "../functions/shared/names.ts";
 import { acknowledge } from "./acknowledge.ts";
 
 /**
@@ -42,10 +30,8 @@ export const LAMBDA_SERVICE_ERRORS = [
 ] as const;
 
 export interface HooklineRetryWorkflowProps {
-  /** The delivery function; it makes each attempt and says what comes next. */
+  /** The delivery function; it releases each slot whose wait is over. */
   readonly deliveryFunction: IFunction;
-  readonly deadLetterQueue: IQueue;
-  readonly eventsTable: ITableV2;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
   /** The state machine's name, known in advance so the delivery function can be given its ARN. */
@@ -58,10 +44,13 @@ export interface HooklineRetryWorkflowProps {
 }
 
 /**
- * The retry schedule of a failing delivery, as a Standard workflow: wait, attempt, decide — and when the
- * schedule is exhausted, put the delivery on the dead-letter queue and mark it `dead_lettered`. Only
- * deliveries whose first attempt failed ever start it, and each retry costs three state transitions
- * (Wait, Attempt, Choice).
+ * The retry schedule, as a Standard workflow: one execution per retry slot of a webhook (see
+ * functions/domain/retry-slot.ts), which waits until the slot's time and has the delivery function
+ * send the slot's deliveries back to the queue for their next attempt. An attempt that fails again
+ * joins a later slot; the last one dead-letters its delivery. Two state transitions per slot (Wait,
+ * Release), shared by every delivery in it: a Map over the slot's deliveries would take at least one
+ * more per delivery and attempt, and the queue already gives each attempt its webhook's in-flight cap,
+ * rate limit and circuit.
  */
 export class HooklineRetryWorkflow extends Construct {
   readonly stateMachine: StateMachine;
@@ -69,78 +58,39 @@ export class HooklineRetryWorkflow extends Construct {
   constructor(scope: Construct, id: string, props: HooklineRetryWorkflowProps) {
     super(scope, id);
 
-    const wait = new Wait(this, "WaitForNextAttempt", {
-      time: WaitTime.secondsPath(`$.${RetryStep.waitSeconds}`),
+    const wait = new Wait(this, "WaitForSlot", {
+      time: WaitTime.timestampPath(`$.${RetrySlotField.at}`),
     });
-    const attempt = new LambdaInvoke(this, "Attempt", {
+    const release = new LambdaInvoke(this, "Release", {
       lambdaFunction: props.deliveryFunction,
       payloadResponseOnly: true,
       // CDK's default retrier leaves out throttling: a delivery function at its concurrency limit (its
       // lane's maximum, or the account's) would fail the execution and wait for the reconciler's grace.
       retryOnServiceExceptions: false,
     });
-    attempt.addRetry({
+    release.addRetry({
       errors: [...LAMBDA_SERVICE_ERRORS],
       interval: Duration.seconds(1),
       backoffRate: 2,
       maxDelay: Duration.minutes(1),
       maxAttempts: 8,
-      // Throttled attempts of many executions would otherwise come back in lockstep and throttle again.
+      // Throttled releases of many executions would otherwise come back in lockstep and throttle again.
       jitterStrategy: JitterType.FULL,
     });
-    const done = new Succeed(this, "Done");
-    // An attempt the function itself could not complete ends the execution as failed; the delivery stays
-    // non-terminal with a due time, so the reconciler drives it on.
-    const attemptFailed = new Fail(this, "AttemptCouldNotRun", {
-      error: "AttemptCouldNotRun",
-      cause: "the delivery function failed; the reconciler will resume this delivery",
+    // A release the function itself could not complete ends the execution as failed; its deliveries
+    // stay retrying with a due time, so the reconciler drives them on.
+    const releaseFailed = new Fail(this, "ReleaseFailed", {
+      error: "ReleaseFailed",
+      cause: "the delivery function failed; the reconciler will resume this slot's deliveries",
     });
-    attempt.addCatch(attemptFailed, { errors: ["States.ALL"] });
-
-    const sendToDeadLetterQueue = new SqsSendMessage(this, "SendToDeadLetterQueue", {
-      queue: props.deadLetterQueue,
-      messageBody: TaskInput.fromJsonPathAt(`$.${RetryStep.deadLetterMessage}`),
-      resultPath: JsonPath.DISCARD,
-    });
-    // The delivery function marked the delivery `dead_lettered` before answering, and left it due so
-    // that the reconciler sends a message a crash left unsent; with the message sent, it is settled.
-    const markDeadLettered = new DynamoUpdateItem(this, "MarkDeadLettered", {
-      table: props.eventsTable,
-      key: {
-        [TableKey.partition]: DynamoAttributeValue.fromString(
-          JsonPath.stringAt(`$.${RetryStep.recordKey}.pk`),
-        ),
-        [TableKey.sort]: DynamoAttributeValue.fromString(JsonPath.stringAt(`$.${RetryStep.recordKey}.sk`)),
-      },
-      conditionExpression: "#status = :deadLettered",
-      updateExpression: "REMOVE #dueShard, #dueAt",
-      expressionAttributeNames: {
-        "#status": "status",
-        "#dueShard": TableKey.dueShard,
-        "#dueAt": TableKey.dueAt,
-      },
-      expressionAttributeValues: {
-        ":deadLettered": DynamoAttributeValue.fromString("dead_lettered"),
-      },
-      resultPath: JsonPath.DISCARD,
-    });
-    // The record already moved on (a manual retry re-opened it): nothing to settle.
-    markDeadLettered.addCatch(done, { errors: ["DynamoDB.ConditionalCheckFailedException"] });
-
-    const outcome = new Choice(this, "Outcome")
-      .when(Condition.stringEquals(`$.${RetryStep.next}`, RetryStep.retry), wait)
-      .when(
-        Condition.stringEquals(`$.${RetryStep.next}`, RetryStep.deadLetter),
-        sendToDeadLetterQueue.next(markDeadLettered),
-      )
-      .otherwise(done);
+    release.addCatch(releaseFailed, { errors: ["States.ALL"] });
 
     this.stateMachine = new StateMachine(this, "StateMachine", {
       stateMachineName: props.stateMachineName,
       stateMachineType: StateMachineType.STANDARD,
       queryLanguage: QueryLanguage.JSON_PATH,
-      comment: "Hookline: the retry schedule of one delivery",
-      definitionBody: DefinitionBody.fromChainable(wait.next(attempt).next(outcome)),
+      comment: "Hookline: a webhook's retry slot, released when its wait is over",
+      definitionBody: DefinitionBody.fromChainable(wait.next(release)),
       timeout: Duration.days(4),
       ...(props.tracing === true ? { tracingEnabled: true } : {}),
       logs: {
@@ -158,8 +108,7 @@ export class HooklineRetryWorkflow extends Construct {
       props.deliveryFunction.node.defaultChild as CfnElement,
     );
     acknowledge(this.stateMachine, {
-      "AwsSolutions-SF1":
-        "ERROR only: ALL would log every transition's input, event data included, at a cost per delivery retry",
+      "AwsSolutions-SF1": "ERROR only: ALL would log every transition's input at a cost per retry slot",
       [`AwsSolutions-IAM5[Resource::<${deliveryFunctionId}.Arn>:*]`]:
         "invoking the delivery function's versions, as the LambdaInvoke task's grant does",
       "AwsSolutions-IAM5[Resource::*]": "CloudWatch Logs' log-delivery actions accept only the resource *",

@@ -50,6 +50,13 @@ export const Keys = {
   deliveryPrefix: "DELIVERY#",
   /** An ordered webhook's order record (see ordering.ts), beside its deliveries. */
   deliveryOrder: "ORDER",
+  /**
+   * One of a webhook's retry slots (see retry-slot.ts), alone in its partition: its members (sort key
+   * `DELIVERY#<id>`) and, once released, its mark.
+   */
+  retrySlot: (tenantId: string, webhookId: string, at: string) =>
+    `TENANT#${tenantId}#RETRY#${webhookId}#${Math.floor(Date.parse(at) / 1000)}`,
+  retrySlotReleased: "RELEASED",
   /** A webhook's stats counters live beside its deliveries, one item per hour. */
   statsHour: (hour: string) => `STATS#${hour}`,
   /** Deployment-wide settings Hookline keeps for itself, outside every tenant's partitions. */

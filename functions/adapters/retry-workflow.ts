@@ -5,31 +5,26 @@ import {
   type SFNClient,
   StartExecutionCommand,
 } from "@aws-sdk/client-sfn";
-import type { DeliveryMessage } from "../domain/messages.ts";
-import { RetryStep, retryRunName } from "../shared/names.ts";
-
-/** The state the retry workflow carries between its steps: the message of the next attempt, and the wait before it. */
-export type RetryState = Omit<DeliveryMessage, "payload"> & { readonly [RetryStep.waitSeconds]: number };
+import type { RetryRunState } from "../domain/ports.ts";
+import type { RetrySlot } from "../domain/retry-slot.ts";
+import { retryRunName } from "../shared/names.ts";
 
 /**
- * Starts the retry workflow for a delivery's next attempt. The execution name is derived from the
- * delivery and the attempt, so a duplicate start (SQS redelivery, a crash and a reconciler) is refused
- * by Step Functions instead of running the schedule twice.
+ * Starts the retry workflow execution of a webhook's retry slot. Every delivery joining the slot asks
+ * for the same name and input: while it runs, Step Functions answers with the running execution; once
+ * it ended, the start is refused, and the joiner learns from the slot's mark that it was released.
  */
 export async function startRetryWorkflow(
   client: SFNClient,
   stateMachineArn: string,
-  message: DeliveryMessage,
-  waitSeconds: number,
+  slot: RetrySlot,
 ): Promise<void> {
-  const { payload: _payload, ...rest } = message;
-  const state: RetryState = { ...rest, [RetryStep.waitSeconds]: waitSeconds };
   try {
     await client.send(
       new StartExecutionCommand({
         stateMachineArn,
-        name: retryRunName(message.deliveryId, message.attempt),
-        input: JSON.stringify(state),
+        name: retryRunName(slot.webhookId, slot.at),
+        input: JSON.stringify(slot),
       }),
     );
   } catch (error) {
@@ -38,20 +33,21 @@ export async function startRetryWorkflow(
 }
 
 /**
- * Whether the named retry workflow execution is still running. One that ended, or that does not exist
- * (its start was lost with a crash), carries nothing on.
+ * Where the named retry workflow execution is: running, done (it released its slot), or stopped
+ * without doing so (failed, aborted, timed out, or never started: its start was lost with a crash).
  */
-export async function retryRunIsRunning(
+export async function retryRunState(
   client: SFNClient,
   stateMachineArn: string,
   runName: string,
-): Promise<boolean> {
+): Promise<RetryRunState> {
   const executionArn = `${stateMachineArn.replace(":stateMachine:", ":execution:")}:${runName}`;
   try {
     const { status } = await client.send(new DescribeExecutionCommand({ executionArn }));
-    return status === "RUNNING";
+    if (status === "RUNNING") return "running";
+    return status === "SUCCEEDED" ? "released" : "stopped";
   } catch (error) {
-    if (error instanceof ExecutionDoesNotExist) return false;
+    if (error instanceof ExecutionDoesNotExist) return "stopped";
     throw error;
   }
 }

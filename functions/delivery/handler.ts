@@ -18,20 +18,21 @@ import { leaseMessages } from "../adapters/message-lease.ts";
 import { metrics, publishMetrics } from "../adapters/metrics.ts";
 import { dynamoDeliveryOrderStore } from "../adapters/order-store.ts";
 import { dynamoRateLimiter } from "../adapters/rate-limiter.ts";
+import { dynamoRetrySlots } from "../adapters/retry-slots.ts";
 import { startRetryWorkflow } from "../adapters/retry-workflow.ts";
 import { sfn } from "../adapters/sfn.ts";
 import { sqs } from "../adapters/sqs.ts";
 import { dynamoStores } from "../adapters/stores.ts";
 import { traceHandler } from "../adapters/tracing.ts";
 import { cachedWebhookReader } from "../adapters/webhook-cache.ts";
-import { DeliveryMessageSchema, QueueMessageSchema } from "../domain/messages.ts";
+import { QueueMessageSchema } from "../domain/messages.ts";
+import { RetrySlotSchema } from "../domain/retry-slot.ts";
 import { StatsBatch } from "../domain/stats.ts";
 import {
   type DeliveryServiceDeps,
   orderingDeps,
-  processDelivery,
   processQueueMessage,
-  type WorkflowAnswer,
+  releaseRetrySlot,
 } from "../services/delivery-step.ts";
 import { takeTurn } from "../services/ordering.ts";
 
@@ -127,7 +128,8 @@ const deps: DeliveryServiceDeps = {
   queue,
   // SQS delays at most 15 minutes; a longer cooldown is covered by sending the probe again.
   sendProbe: queueSends.sendProbe,
-  startRetry: (next, waitSeconds) => startRetryWorkflow(sfn, config.retryStateMachineArn, next, waitSeconds),
+  retrySlots: dynamoRetrySlots(dynamodb, config.eventsTable),
+  startRetryRun: (slot) => startRetryWorkflow(sfn, config.retryStateMachineArn, slot),
   sendToDeadLetterQueue: queueSends.sendToDeadLetterQueue,
   sendLater: queueSends.sendLater,
   deliveryKey: (message) => deliveryKey(message.tenantId, message.webhookId, message.deliveryId),
@@ -177,15 +179,15 @@ function isSqsEvent(event: unknown): event is SQSEvent {
 }
 
 /**
- * Delivery. From the queue: first attempts, resumed deliveries and circuit probes, with failed records
- * reported back to SQS one by one. From the retry workflow: one scheduled retry, answering what the
- * workflow does next.
+ * Delivery. From the queue: attempts (first ones, retries, resumed deliveries) and circuit probes, with
+ * failed records reported back to SQS one by one. From the retry workflow: a retry slot whose wait is
+ * over, whose deliveries go back to the queue.
  */
 export const handler = middy(
   async (
     event: SQSEvent | Record<string, unknown>,
     context: Context,
-  ): Promise<SQSBatchResponse | WorkflowAnswer> => {
+  ): Promise<SQSBatchResponse | { readonly released: number }> => {
     try {
       if (isSqsEvent(event)) {
         const release = leaseMessages(sqs, event.Records, {
@@ -198,7 +200,7 @@ export const handler = middy(
           await release();
         }
       }
-      return await processDelivery(deps, DeliveryMessageSchema.parse(event), "workflow");
+      return { released: await releaseRetrySlot(deps, RetrySlotSchema.parse(event)) };
     } finally {
       await flushStats();
     }

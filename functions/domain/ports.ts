@@ -10,6 +10,7 @@ import type { DeadLetterMessage, DeliveryMessage, ProbeMessage } from "./message
 import type { Delivery, DeliveryStatus, StoredEvent, Webhook } from "./model.ts";
 import type { OrderState } from "./ordering.ts";
 import type { PublishAdmission } from "./rate-limit.ts";
+import type { RetrySlot } from "./retry-slot.ts";
 import type { SettingsRevision } from "./sent-request.ts";
 
 // ---- Webhooks and their circuits ----
@@ -363,6 +364,25 @@ export interface QueueSends {
   sendProbe(probe: ProbeMessage, delaySeconds: number): Promise<void>;
   sendToDeadLetterQueue(message: DeadLetterMessage): Promise<void>;
 }
+
+/**
+ * A webhook's retry slots (see retry-slot.ts): the deliveries that wait in each, and whether its
+ * workflow has released it. Releasing marks the slot before it reads the members, and joining reads
+ * the mark after it writes the member, so a delivery that joins while the slot is released either is
+ * read by the release or sees the mark (and is sent on by its joiner).
+ */
+export interface RetrySlots {
+  /** Adds the message of a delivery's next attempt to the slot; answers whether the slot was released. */
+  join(slot: RetrySlot, next: DeliveryMessage): Promise<{ readonly released: boolean }>;
+  /** Marks the slot released, then yields its members a page at a time. */
+  release(slot: RetrySlot): AsyncIterable<readonly DeliveryMessage[]>;
+}
+
+/**
+ * A retry slot's workflow execution: still waiting (or releasing), done (its deliveries went to their
+ * lane), or stopped without releasing them (it failed, or its start was lost with a crash).
+ */
+export type RetryRunState = "running" | "released" | "stopped";
 
 /** How many messages wait in the lane a delivery of `eventType` travels in, read once per call. */
 export type LaneBacklogs = () => Promise<(eventType: string) => number>;

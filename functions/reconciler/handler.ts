@@ -11,7 +11,7 @@ import {
 import { dynamodb } from "../adapters/dynamodb.ts";
 import { logger } from "../adapters/logger.ts";
 import { metrics, publishMetrics } from "../adapters/metrics.ts";
-import { retryRunIsRunning } from "../adapters/retry-workflow.ts";
+import { retryRunState } from "../adapters/retry-workflow.ts";
 import { sfn } from "../adapters/sfn.ts";
 import { sqs } from "../adapters/sqs.ts";
 import { dynamoStores } from "../adapters/stores.ts";
@@ -50,7 +50,7 @@ const deps: ReconcileDeps = {
   backlogs: sqsLaneBacklogs(sqs, lanes),
   deliveries: stores.deliveries,
   sendToDeadLetterQueue: sqsQueueSends(sqs, lanes, config.deadLetterQueueUrl).sendToDeadLetterQueue,
-  retryRunIsRunning: (runName) => retryRunIsRunning(sfn, config.retryStateMachineArn, runName),
+  retryRunState: (runName) => retryRunState(sfn, config.retryStateMachineArn, runName),
   graceSeconds: config.reconcileGraceSeconds,
   now: () => new Date(),
   log: logger,

@@ -26,25 +26,14 @@ import type {
   Log,
   MetricsSink,
   QueueSends,
+  RetrySlots,
   StoredDelivery,
 } from "../domain/ports.ts";
 import { continueFanOut } from "../domain/publish.ts";
+import { type RetrySlot, retrySlotFor } from "../domain/retry-slot.ts";
 import type { StatsBatch } from "../domain/stats.ts";
-import { MetricName, RetryStep, retryRunName } from "../shared/names.ts";
+import { MetricName, retryRunName } from "../shared/names.ts";
 import { afterOrderedStep, type OrderingDeps } from "./ordering.ts";
-
-/** What the delivery function answers the retry workflow. */
-export type WorkflowAnswer =
-  | ({ readonly [RetryStep.next]: typeof RetryStep.retry; readonly [RetryStep.waitSeconds]: number } & Omit<
-      DeliveryMessage,
-      "payload"
-    >)
-  | {
-      readonly [RetryStep.next]: typeof RetryStep.deadLetter;
-      readonly [RetryStep.deadLetterMessage]: DeadLetterMessage;
-      readonly [RetryStep.recordKey]: DeliveryKey;
-    }
-  | { readonly [RetryStep.next]: typeof RetryStep.done };
 
 export interface DeliveryServiceDeps {
   readonly ports: DeliveryPorts;
@@ -52,7 +41,10 @@ export interface DeliveryServiceDeps {
   readonly circuits: CircuitStore;
   readonly queue: DeliveryQueue;
   readonly sendProbe: QueueSends["sendProbe"];
-  readonly startRetry: (next: DeliveryMessage, waitSeconds: number) => Promise<void>;
+  /** Where a failed delivery waits for its next attempt, with its webhook's others due then. */
+  readonly retrySlots: RetrySlots;
+  /** Starts (or finds running) the retry workflow execution of a slot. */
+  readonly startRetryRun: (slot: RetrySlot) => Promise<void>;
   readonly sendToDeadLetterQueue: QueueSends["sendToDeadLetterQueue"];
   readonly sendLater: QueueSends["sendLater"];
   readonly deliveryKey: (message: DeliveryMessage) => DeliveryKey;
@@ -81,8 +73,6 @@ export function orderingDeps(deps: {
   };
 }
 
-const DONE: WorkflowAnswer = { [RetryStep.next]: RetryStep.done };
-
 /**
  * How long after a look at a webhook's parked deliveries that found none, or released them, a second
  * look is made: longer than a parked index read may lag or a delivery take between reading the circuit
@@ -106,16 +96,15 @@ export function resumeMessage(delivery: StoredDelivery, acceptedAt: string): Del
 }
 
 /**
- * One step of a delivery, arriving from the queue (first attempts and resumed deliveries) or from the
- * retry workflow: attempt, persist the outcome, update the circuit, and start, continue or end the
- * retry schedule.
+ * One step of a delivery, arriving from the queue (first attempts, retries its slot released, resumed
+ * deliveries): attempt, persist the outcome, update the circuit, and put a failed delivery in its
+ * webhook's retry slot or end it.
  */
 export async function processDelivery(
   deps: DeliveryServiceDeps,
   message: DeliveryMessage,
-  via: "queue" | "workflow",
   receiveCount = 1,
-): Promise<WorkflowAnswer> {
+): Promise<void> {
   const correlation = {
     tenant_id: message.tenantId,
     webhook_id: message.webhookId,
@@ -128,13 +117,13 @@ export async function processDelivery(
       attempt: message.attempt,
       receive_count: receiveCount,
     });
-    return DONE;
+    return;
   }
   let lease: InFlightLease | undefined;
   if (deps.inFlight) {
     const { slots, limit } = deps.inFlight;
     lease = await slots.claim(message.tenantId, message.webhookId, limit, deps.ports.now().getTime());
-    if (!lease) return waitForSlot(deps, message, via);
+    if (!lease) return waitForInFlightSlot(deps, message);
   }
   let result: StepResult;
   try {
@@ -142,7 +131,19 @@ export async function processDelivery(
   } finally {
     if (lease) await deps.inFlight?.slots.release(lease);
   }
-  const { step } = result;
+  // A retry waits for its webhook's slot, not the exact time the schedule drew: the record says when
+  // the slot is released, and which execution carries it.
+  const retrySlot =
+    result.step.kind === "retry"
+      ? retrySlotFor(
+          message.tenantId,
+          message.webhookId,
+          new Date(result.step.nextAttemptAt),
+          result.step.waitSeconds,
+        )
+      : undefined;
+  const step: DeliveryStep =
+    result.step.kind === "retry" && retrySlot ? { ...result.step, nextAttemptAt: retrySlot.at } : result.step;
   if (result.attemptClass === "gone" && result.webhook) {
     await deps.circuits.deactivate(
       message.tenantId,
@@ -158,9 +159,7 @@ export async function processDelivery(
     message,
     step,
     deps.ports.now(),
-    step.kind === "retry" && via === "queue"
-      ? { startsRetryRun: retryRunName(message.deliveryId, message.attempt + 1) }
-      : {},
+    retrySlot ? { startsRetryRun: retryRunName(message.webhookId, retrySlot.at) } : {},
   );
   // Counted once per recorded step: a duplicate message that lost the race adds nothing.
   if (recorded) {
@@ -177,7 +176,7 @@ export async function processDelivery(
     event_type: message.eventType,
     attempt: message.attempt,
     step: step.kind,
-    ...(step.kind === "retry" ? { retry_in_seconds: step.waitSeconds } : {}),
+    ...(step.kind === "retry" ? { retry_in_seconds: step.waitSeconds, retry_at: step.nextAttemptAt } : {}),
     ...("attempt" in step && step.attempt
       ? {
           status_code: step.attempt.statusCode,
@@ -189,32 +188,18 @@ export async function processDelivery(
     ...(result.wasProbe ? { probe: true } : {}),
     ...(handingOver ? { probe_handed_over: true } : {}),
   });
-  if (!recorded) return DONE;
+  if (!recorded) return;
   if (deps.ordering && result.webhook?.ordering === "fifo")
     await afterOrderedStep(deps.ordering, message, step);
 
   switch (step.kind) {
-    case "deferred": {
-      const later: DeliveryMessage = { ...message, rateSlotAt: step.slotAt };
-      if (via === "queue") {
-        await deps.sendLater(later, step.waitSeconds);
-        return DONE;
-      }
-      // The same attempt, once the workflow has waited for the rate limit.
-      return {
-        [RetryStep.next]: RetryStep.retry,
-        [RetryStep.waitSeconds]: step.waitSeconds,
-        ...withoutPayload(message),
-      };
-    }
-    case "retry": {
-      const next: DeliveryMessage = { ...withoutPayload(message), attempt: message.attempt + 1 };
-      if (via === "queue") {
-        await deps.startRetry(next, step.waitSeconds);
-        return DONE;
-      }
-      return { [RetryStep.next]: RetryStep.retry, [RetryStep.waitSeconds]: step.waitSeconds, ...next };
-    }
+    case "deferred":
+      await deps.sendLater({ ...message, rateSlotAt: step.slotAt }, step.waitSeconds);
+      return;
+    case "retry":
+      if (retrySlot)
+        await joinRetrySlot(deps, { ...withoutPayload(message), attempt: message.attempt + 1 }, retrySlot);
+      return;
     case "dead_letter": {
       // Already recorded `dead_lettered` (and still due): the message goes to the dead-letter queue
       // now, then the record is settled. A crash in between leaves the reconciler to send it.
@@ -223,20 +208,53 @@ export async function processDelivery(
         deadLetteredAt: nowIso(deps),
         ...(step.attempt.error ? { lastError: step.attempt.error } : {}),
       };
-      if (via === "workflow") {
-        return {
-          [RetryStep.next]: RetryStep.deadLetter,
-          [RetryStep.deadLetterMessage]: deadLetter,
-          [RetryStep.recordKey]: deps.deliveryKey(message),
-        };
-      }
       await deps.sendToDeadLetterQueue(deadLetter);
       await deps.deliveries.settleDeadLetter(deps.deliveryKey(message));
-      return DONE;
+      return;
     }
     default:
-      return DONE;
+      return;
   }
+}
+
+/**
+ * Puts a failed delivery's next attempt in its webhook's retry slot and has the slot's workflow
+ * execution carry it. A slot already released (this delivery failed late for it, say after a long
+ * attempt) is not waited for again: the delivery goes back to its lane, delayed until the slot's time.
+ */
+async function joinRetrySlot(
+  deps: DeliveryServiceDeps,
+  next: DeliveryMessage,
+  slot: RetrySlot,
+): Promise<void> {
+  const { released } = await deps.retrySlots.join(slot, next);
+  if (!released) {
+    await deps.startRetryRun(slot);
+    return;
+  }
+  const waitSeconds = Math.max(0, Math.ceil((Date.parse(slot.at) - deps.ports.now().getTime()) / 1000));
+  await deps.sendLater({ ...next, resumed: true }, waitSeconds);
+}
+
+/**
+ * What a retry slot's workflow execution does once its wait is over: every delivery waiting in the
+ * slot goes back to its lane for its next attempt, where it takes its turn with the webhook's other
+ * deliveries (in-flight cap, rate limit, circuit) like any other. Sent as resumed: one already moved on
+ * (driven on by the reconciler meanwhile) is recognised and not sent twice. Answers how many went.
+ */
+export async function releaseRetrySlot(deps: DeliveryServiceDeps, slot: RetrySlot): Promise<number> {
+  let released = 0;
+  for await (const members of deps.retrySlots.release(slot)) {
+    await deps.queue.enqueue(members.map((member) => ({ ...member, resumed: true })));
+    released += members.length;
+  }
+  deps.log.info("retry slot released", {
+    tenant_id: slot.tenantId,
+    webhook_id: slot.webhookId,
+    slot_at: slot.at,
+    deliveries: released,
+  });
+  return released;
 }
 
 /**
@@ -260,21 +278,9 @@ async function alreadyRecorded(
  * The webhook has as many deliveries in flight as it may: this one goes back to wait its turn, without
  * an attempt and without holding the function, so other webhooks' deliveries go on meanwhile.
  */
-async function waitForSlot(
-  deps: DeliveryServiceDeps,
-  message: DeliveryMessage,
-  via: "queue" | "workflow",
-): Promise<WorkflowAnswer> {
+async function waitForInFlightSlot(deps: DeliveryServiceDeps, message: DeliveryMessage): Promise<void> {
   deps.metrics.addMetric(MetricName.deliveriesWaitingForSlot, "Count", 1);
-  if (via === "queue") {
-    await deps.sendLater(message, IN_FLIGHT_WAIT_SECONDS);
-    return DONE;
-  }
-  return {
-    [RetryStep.next]: RetryStep.retry,
-    [RetryStep.waitSeconds]: IN_FLIGHT_WAIT_SECONDS,
-    ...withoutPayload(message),
-  };
+  await deps.sendLater(message, IN_FLIGHT_WAIT_SECONDS);
 }
 
 /**
@@ -432,7 +438,7 @@ export async function processProbe(deps: DeliveryServiceDeps, probe: ProbeMessag
   for await (const page of deps.deliveries.parked(probe.tenantId, probe.webhookId)) {
     for (const delivery of page) {
       if (!(await deps.deliveries.unpark(delivery, now))) continue;
-      await processDelivery(asProbe, resumeMessage(delivery, delivery.createdAt), "queue");
+      await processDelivery(asProbe, resumeMessage(delivery, delivery.createdAt));
       return;
     }
   }
@@ -448,7 +454,7 @@ export async function processQueueMessage(
   message: QueueMessage,
   receiveCount = 1,
 ): Promise<void> {
-  if (!("kind" in message)) await processDelivery(deps, message, "queue", receiveCount);
+  if (!("kind" in message)) await processDelivery(deps, message, receiveCount);
   else if (message.kind === "probe") await processProbe(deps, message);
   else await continueFanOut(fanOut, message);
 }

@@ -9,6 +9,7 @@ import type {
   OpenCircuitCount,
   QueueSends,
   RecordKey,
+  RetryRunState,
   StoredDelivery,
 } from "../domain/ports.ts";
 import { type PublishDeps, resumeFanOut } from "../domain/publish.ts";
@@ -39,8 +40,8 @@ export interface ReconcileDeps {
   readonly backlogs: LaneBacklogs;
   readonly deliveries: Pick<DeliveryStore, "settleDeadLetter" | "failStalled">;
   readonly sendToDeadLetterQueue: QueueSends["sendToDeadLetterQueue"];
-  /** Whether the named retry workflow execution still runs (see `retryRunName`). */
-  readonly retryRunIsRunning: (runName: string) => Promise<boolean>;
+  /** Where the named retry workflow execution is (see `retryRunName`). */
+  readonly retryRunState: (runName: string) => Promise<RetryRunState>;
   /** How long a claimed record is left to the run that claimed it before it is overdue again. */
   readonly graceSeconds: number;
   readonly now: () => Date;
@@ -88,13 +89,14 @@ export async function reconcile(deps: ReconcileDeps): Promise<{ fanOuts: number;
     // (no workflow carries it), unless the releaser died before sending it.
     const released =
       record.kind === "delivery" && record.delivery.releasedAt !== undefined && !record.delivery.parked;
-    if (
+    const run =
       record.kind === "delivery" &&
       record.delivery.status === "retrying" &&
       !record.delivery.parked &&
-      !released &&
-      (await carriedByItsWorkflow(deps, record.delivery, now))
-    ) {
+      !released
+        ? await retryRunOf(deps, record.delivery, now)
+        : undefined;
+    if (run === "running") {
       if (await deps.due.postpone(record, postponeTo, { redrive: false })) carried += 1;
       continue;
     }
@@ -104,9 +106,11 @@ export async function reconcile(deps: ReconcileDeps): Promise<{ fanOuts: number;
     const quiet = record.kind === "delivery" && backlogOf(record.delivery.eventType) === 0;
     const poison = quiet && record.delivery.redrives >= MAX_REDRIVES;
     const counted = quiet && !poison && !TERMINAL_STATUSES.includes(record.delivery.status);
+    // A pending delivery, one released from its circuit and one its retry slot released each had a
+    // message sent to their lane, unless a crash stopped it.
     const behindBacklog =
       record.kind === "delivery" &&
-      (record.delivery.status === "pending" || released) &&
+      (record.delivery.status === "pending" || released || run === "released") &&
       backlogOf(record.delivery.eventType) > 0;
     const until = behindBacklog ? recheckAt : postponeTo;
     if (!(await deps.due.postpone(record, until, { redrive: counted }))) continue;
@@ -162,22 +166,19 @@ export async function reconcile(deps: ReconcileDeps): Promise<{ fanOuts: number;
 }
 
 /**
- * Whether a retrying delivery is still in its retry workflow's hands: its execution runs (a slow
- * attempt, throttled invokes), so it is looked at again a grace later. One that ended or never started
- * carries nothing on, and the delivery is driven on now. A record that names no execution (written by
- * an older version) is left to its workflow until a grace past its next attempt, as it was then.
+ * Where a retrying delivery's retry workflow is. While its execution runs (a slot not yet released, a
+ * throttled release) the delivery is looked at again a grace later; one that released its slot sent
+ * the delivery to its lane; one that stopped carries nothing on, and the delivery is driven on now. A
+ * record that names no execution (written by an older version) is left to its workflow until a grace
+ * past its next attempt, as it was then.
  */
-async function carriedByItsWorkflow(
-  deps: ReconcileDeps,
-  delivery: StoredDelivery,
-  now: Date,
-): Promise<boolean> {
+async function retryRunOf(deps: ReconcileDeps, delivery: StoredDelivery, now: Date): Promise<RetryRunState> {
   if (delivery.retryRun === undefined) {
     const nextAttempt = Date.parse(delivery.nextAttemptAt ?? delivery.createdAt);
-    return now.getTime() - nextAttempt < deps.graceSeconds * 1000;
+    return now.getTime() - nextAttempt < deps.graceSeconds * 1000 ? "running" : "stopped";
   }
   try {
-    return await deps.retryRunIsRunning(delivery.retryRun);
+    return await deps.retryRunState(delivery.retryRun);
   } catch (error) {
     deps.log.warn("could not ask whether a retry workflow still runs; looking again a grace later", {
       tenant_id: delivery.tenantId,
@@ -185,7 +186,7 @@ async function carriedByItsWorkflow(
       delivery_id: delivery.id,
       error,
     });
-    return true;
+    return "running";
   }
 }
 

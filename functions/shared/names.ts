@@ -93,24 +93,20 @@ export const PARKED_INDEX = "parked";
 /** Sparse index of the webhooks table: webhooks whose circuit is open or half-open. */
 export const OPEN_CIRCUITS_INDEX = "open-circuits";
 
-/** The retry workflow's state fields and the delivery function's answers to it. */
-export const RetryStep = {
-  waitSeconds: "wait_seconds",
-  next: "next",
-  retry: "retry",
-  deadLetter: "dead_letter",
-  done: "done",
-  deadLetterMessage: "dead_letter_message",
-  recordKey: "record_key",
+/** The retry workflow's input: a webhook's retry slot (see `RetrySlotSchema`), waited for by its time. */
+export const RetrySlotField = {
+  tenantId: "tenantId",
+  webhookId: "webhookId",
+  at: "at",
 } as const;
 
 /**
- * The retry workflow execution that carries a delivery's schedule from `attempt` on. Derived from the
- * delivery and the attempt that started it, so a duplicate start is refused by Step Functions, and
- * stored on the record, so the reconciler can ask whether the execution still runs.
+ * The retry workflow execution that carries a webhook's retry slot: derived from the webhook and the
+ * slot's time, so every delivery joining the slot starts (or finds) the same execution, and stored on
+ * each delivery's record, so the reconciler can ask whether it still runs.
  */
-export function retryRunName(deliveryId: string, attempt: number): string {
-  return `${deliveryId}-attempt-${attempt}`;
+export function retryRunName(webhookId: string, slotAt: string): string {
+  return `${webhookId}-at-${Math.floor(Date.parse(slotAt) / 1000)}`;
 }
 
 /** Name of the index that lists a partition's items newest first. */

@@ -16,6 +16,7 @@ import {
   ManagementRoute,
   OPEN_CIRCUITS_INDEX,
   PublicRoute,
+  RetrySlotField,
   StackOutput,
   TableKey,
 } from "../../functions/shared/names.ts";
@@ -294,7 +295,7 @@ describe("Hookline stack with default props", () => {
     expect(statementsOf("DeliveryFunction")).toContain("states:StartExecution");
   });
 
-  it("carries the retry schedule in a Standard JSONPath workflow: wait, attempt, decide, dead-letter", () => {
+  it("carries each retry slot in a Standard JSONPath workflow: wait for the slot's time, then release it", () => {
     const machines = template.findResources("AWS::StepFunctions::StateMachine");
     expect(Object.keys(machines)).toHaveLength(1);
     const [machine] = Object.values(machines) as { Properties: Record<string, unknown> }[];
@@ -306,15 +307,17 @@ describe("Hookline stack with default props", () => {
         .join(""),
     );
     expect(definition.QueryLanguage ?? "JSONPath").toBe("JSONPath");
-    expect(definition.StartAt).toBe("WaitForNextAttempt");
-    expect(definition.States.WaitForNextAttempt).toMatchObject({
+    expect(definition.StartAt).toBe("WaitForSlot");
+    expect(definition.States.WaitForSlot).toMatchObject({
       Type: "Wait",
-      SecondsPath: "$.wait_seconds",
-      Next: "Attempt",
+      TimestampPath: `$.${RetrySlotField.at}`,
+      Next: "Release",
     });
-    expect(definition.States.Attempt).toMatchObject({ Type: "Task", Next: "Outcome" });
-    // A throttled or failing Lambda service is retried with jittered backoff before the attempt is given up.
-    expect(definition.States.Attempt.Retry).toEqual([
+    // Two states a slot, whatever the number of deliveries in it.
+    expect(Object.keys(definition.States).sort()).toEqual(["Release", "ReleaseFailed", "WaitForSlot"]);
+    expect(definition.States.Release).toMatchObject({ Type: "Task", End: true });
+    // A throttled or failing Lambda service is retried with jittered backoff before the release is given up.
+    expect(definition.States.Release.Retry).toEqual([
       {
         ErrorEquals: [
           "Lambda.TooManyRequestsException",
@@ -330,26 +333,8 @@ describe("Hookline stack with default props", () => {
         JitterStrategy: "FULL",
       },
     ]);
-    expect(definition.States.Outcome.Type).toBe("Choice");
-    expect(definition.States.Outcome.Choices).toEqual([
-      { Variable: "$.next", StringEquals: "retry", Next: "WaitForNextAttempt" },
-      { Variable: "$.next", StringEquals: "dead_letter", Next: "SendToDeadLetterQueue" },
-    ]);
-    expect(definition.States.SendToDeadLetterQueue).toMatchObject({
-      Type: "Task",
-      Resource: "arn:TOKEN:states:::sqs:sendMessage",
-      Next: "MarkDeadLettered",
-    });
-    // The delivery function marks the record dead_lettered before it answers; this only settles it.
-    expect(definition.States.MarkDeadLettered).toMatchObject({
-      Type: "Task",
-      Resource: "arn:TOKEN:states:::dynamodb:updateItem",
-      End: true,
-      Parameters: {
-        ConditionExpression: "#status = :deadLettered",
-        UpdateExpression: "REMOVE #dueShard, #dueAt",
-      },
-    });
+    expect(definition.States.Release.Catch).toEqual([{ ErrorEquals: ["States.ALL"], Next: "ReleaseFailed" }]);
+    expect(definition.States.ReleaseFailed.Type).toBe("Fail");
   });
 
   it("gives the delivery function the default retry schedule and circuit breaker", () => {

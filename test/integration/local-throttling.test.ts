@@ -9,6 +9,7 @@ import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { DescribeExecutionCommand, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RetrySlotField } from "../../functions/shared/names.ts";
 import {
   clientsFor,
   eventually,
@@ -107,7 +108,7 @@ describe("a Step Functions Lambda task above the function's reserved concurrency
     const ids = [randomUUID(), randomUUID(), randomUUID()];
     const executions = await runAll(
       output("RetryStateMachineArn"),
-      ids.map((id) => ({ wait_seconds: 0, id, sleepMs: 700 })),
+      ids.map((id) => ({ [RetrySlotField.at]: new Date().toISOString(), id, sleepMs: 700 })),
     );
     expect(executions.map((execution) => [execution.status, execution.error])).toEqual(
       ids.map(() => ["SUCCEEDED", undefined]),

@@ -7,18 +7,22 @@ import type { OutboundResult } from "../../functions/domain/deliver.ts";
 import type { DeadLetterMessage, DeliveryMessage, ProbeMessage } from "../../functions/domain/messages.ts";
 import { TERMINAL_STATUSES, type Webhook } from "../../functions/domain/model.ts";
 import type { CircuitStore, DeliveryStore, StoredDelivery } from "../../functions/domain/ports.ts";
+import type { RetrySlot } from "../../functions/domain/retry-slot.ts";
 import {
   type DeliveryServiceDeps,
   orderingDeps,
   processDelivery,
   processProbe,
+  releaseRetrySlot,
 } from "../../functions/services/delivery-step.ts";
 import { takeTurn } from "../../functions/services/ordering.ts";
-import { MetricName, RetryStep, retryRunName } from "../../functions/shared/names.ts";
+import { MetricName, retryRunName } from "../../functions/shared/names.ts";
 import { memoryOrderStore, pendingDelivery } from "../support/memory-order-store.ts";
 
 const T0 = Date.parse("2026-11-25T12:00:00.000Z");
-const SCHEDULE = [1, 5, 30];
+const FIRST_WAIT = 1;
+const SECOND_WAIT = 5;
+const SCHEDULE = [FIRST_WAIT, SECOND_WAIT, 30];
 const POLICY = { failureThreshold: 3, cooldownSeconds: 300 };
 
 type Outcome = "2xx" | "5xx" | "timeout" | "429" | "410" | "4xx";
@@ -74,10 +78,20 @@ function world(options: WorldOptions = {}) {
   };
   const records = new Map<string, StoredDelivery>();
   const sent: string[] = [];
-  const retriesStarted: { message: DeliveryMessage; waitSeconds: number }[] = [];
+  /** Each delivery put in a retry slot, with the slot. */
+  const retriesStarted: { message: DeliveryMessage; slot: RetrySlot }[] = [];
+  const slots = new Map<string, { members: DeliveryMessage[]; released: boolean; running: boolean }>();
+  const slotOf = (slot: RetrySlot) => {
+    const name = retryRunName(slot.webhookId, slot.at);
+    const entry = slots.get(name) ?? { members: [], released: false, running: false };
+    slots.set(name, entry);
+    return entry;
+  };
   const deadLetters: DeadLetterMessage[] = [];
   const probes: { probe: ProbeMessage; delaySeconds: number }[] = [];
   const enqueued: DeliveryMessage[] = [];
+  /** What went back to the queue with a delay. */
+  const later: { message: DeliveryMessage; delaySeconds: number }[] = [];
   const settled: string[] = [];
   const consistentReads: string[] = [];
   const metricsSink = new Metrics({ namespace: "HooklineTest" });
@@ -245,14 +259,35 @@ function world(options: WorldOptions = {}) {
       probes.push({ probe, delaySeconds });
       agenda.push({ dueAt: at(delaySeconds), run: () => processProbe(deps, probe) });
     },
-    async startRetry(next, waitSeconds) {
-      retriesStarted.push({ message: next, waitSeconds });
-      agenda.push({ dueAt: at(waitSeconds), run: () => workflowStep(next) });
+    retrySlots: {
+      async join(slot, next) {
+        retriesStarted.push({ message: next, slot });
+        const entry = slotOf(slot);
+        entry.members.push(next);
+        return { released: entry.released };
+      },
+      async *release(slot) {
+        const entry = slotOf(slot);
+        entry.released = true;
+        yield [...entry.members];
+      },
+    },
+    async startRetryRun(slot) {
+      const entry = slotOf(slot);
+      if (entry.running || entry.released) return;
+      entry.running = true;
+      agenda.push({
+        dueAt: Date.parse(slot.at),
+        run: async () => {
+          await releaseRetrySlot(deps, slot);
+        },
+      });
     },
     async sendToDeadLetterQueue(message) {
       deadLetters.push(message);
     },
     async sendLater(message, delaySeconds) {
+      later.push({ message, delaySeconds });
       agenda.push({ dueAt: at(delaySeconds), run: () => fromQueue(message) });
     },
     deliveryKey: (message) => deliveryKey(message.tenantId, message.webhookId, message.deliveryId),
@@ -274,19 +309,7 @@ function world(options: WorldOptions = {}) {
   }
 
   async function fromQueue(message: DeliveryMessage): Promise<void> {
-    await processDelivery(deps, message, "queue");
-  }
-
-  /** One Lambda task of the retry workflow, then what its state machine does with the answer. */
-  async function workflowStep(message: DeliveryMessage): Promise<void> {
-    const answer = await processDelivery(deps, message, "workflow");
-    if (answer.next === RetryStep.retry) {
-      const { [RetryStep.next]: _next, [RetryStep.waitSeconds]: waitSeconds, ...next } = answer;
-      agenda.push({ dueAt: at(waitSeconds), run: () => workflowStep(next) });
-    } else if (answer.next === RetryStep.deadLetter) {
-      deadLetters.push(answer[RetryStep.deadLetterMessage]);
-      await deliveries.settleDeadLetter(answer[RetryStep.recordKey]);
-    }
+    await processDelivery(deps, message);
   }
 
   /** Runs everything the agenda holds, earliest first, moving the clock; fails on a runaway loop. */
@@ -322,7 +345,7 @@ function world(options: WorldOptions = {}) {
     pending,
     drain,
     fromQueue,
-    workflowStep,
+    slots,
     record: (id: string) => records.get(id),
     webhook: () => webhook,
     advance: (seconds: number) => {
@@ -356,6 +379,7 @@ function world(options: WorldOptions = {}) {
     deadLetters,
     probes,
     enqueued,
+    later,
     settled,
     consistentReads,
     /** The names of the metrics counted so far. */
@@ -374,44 +398,75 @@ const attemptNumbers = (record: StoredDelivery | undefined) =>
 describe("processDelivery", () => {
   it("records a first attempt that succeeds as delivered and starts no retry", async () => {
     const w = world({ outcomes: ["2xx"] });
-    const answer = await processDelivery(w.deps, w.pending("d1"), "queue");
+    await processDelivery(w.deps, w.pending("d1"));
 
-    expect(answer).toEqual({ [RetryStep.next]: RetryStep.done });
     expect(w.record("d1")).toMatchObject({ status: "delivered", attemptCount: 1 });
     expect(w.record("d1")?.attempts).toEqual([expect.objectContaining({ attempt: 1, statusCode: 200 })]);
     expect(w.retriesStarted).toEqual([]);
     expect(w.metrics()).toContain(MetricName.deliveriesSucceeded);
   });
 
-  it("starts the retry workflow with the schedule's first wait after a failed first attempt", async () => {
+  it("puts a failed first attempt in its webhook's retry slot at the schedule's first wait", async () => {
     const w = world({ outcomes: ["5xx"] });
-    await processDelivery(w.deps, w.pending("d1"), "queue");
+    await processDelivery(w.deps, w.pending("d1"));
 
     expect(w.record("d1")).toMatchObject({ status: "retrying", attemptCount: 1 });
+    const slotAt = new Date(T0 + FIRST_WAIT * 1000).toISOString();
     expect(w.retriesStarted).toEqual([
-      { message: expect.objectContaining({ deliveryId: "d1", attempt: 2 }), waitSeconds: SCHEDULE[0] },
+      {
+        message: expect.objectContaining({ deliveryId: "d1", attempt: 2 }),
+        slot: { tenantId: "t1", webhookId: "wh_1", at: slotAt },
+      },
     ]);
     expect(w.retriesStarted[0]?.message).not.toHaveProperty("payload");
-    // The record names the execution, so the reconciler can ask whether it still runs.
-    expect(w.record("d1")?.retryRun).toBe(retryRunName("d1", 2));
+    // The record names the slot's execution, so the reconciler can ask whether it still runs, and says
+    // when the slot is released.
+    expect(w.record("d1")).toMatchObject({ retryRun: retryRunName("wh_1", slotAt), nextAttemptAt: slotAt });
   });
 
-  it("answers the workflow with the next wait of the schedule for a failed retry", async () => {
-    const w = world({ outcomes: ["5xx", "timeout"] });
-    await processDelivery(w.deps, w.pending("d1"), "queue");
-    const retry = w.retriesStarted[0]?.message;
-    if (!retry) throw new Error("expected a retry");
-
-    const answer = await processDelivery(w.deps, retry, "workflow");
-
-    expect(answer).toMatchObject({
-      [RetryStep.next]: RetryStep.retry,
-      [RetryStep.waitSeconds]: SCHEDULE[1],
-      deliveryId: "d1",
-      attempt: 3,
+  it("sends a released slot's deliveries back to the queue, and a failed retry joins the next slot", async () => {
+    const w = world({
+      outcomes: ["5xx", "5xx", "timeout", "2xx", "2xx"],
+      policy: { ...POLICY, failureThreshold: 10 },
     });
+    await processDelivery(w.deps, w.pending("d1"));
+    await processDelivery(w.deps, w.pending("d2"));
+    expect(w.slots.size).toBe(1);
+
+    await w.drain();
+
+    const second = new Date(T0 + FIRST_WAIT * 1000).toISOString();
+    const third = new Date(T0 + (FIRST_WAIT + SECOND_WAIT) * 1000).toISOString();
+    expect(
+      w.retriesStarted.map(({ message, slot }) => [message.deliveryId, message.attempt, slot.at]),
+    ).toEqual([
+      ["d1", 2, second],
+      ["d2", 2, second],
+      ["d1", 3, third],
+    ]);
+    // Each release sent its deliveries back as resumed messages of their next attempt: one for both.
+    expect(w.enqueued.map(({ deliveryId, attempt, resumed }) => [deliveryId, attempt, resumed])).toEqual([
+      ["d1", 2, true],
+      ["d2", 2, true],
+      ["d1", 3, true],
+    ]);
+    expect(w.record("d1")).toMatchObject({ status: "delivered", attemptCount: 3 });
     expect(w.record("d1")?.attempts?.[1]).toMatchObject({ attempt: 2, error: "timed out after 10000 ms" });
-    expect(w.record("d1")?.retryRun).toBe(retryRunName("d1", 2));
+    expect(w.record("d2")).toMatchObject({ status: "delivered", attemptCount: 2 });
+  });
+
+  it("sends a delivery that joins a slot already released back to its lane, not into a wait that is over", async () => {
+    const w = world({ outcomes: ["5xx"] });
+    const slotAt = new Date(T0 + FIRST_WAIT * 1000).toISOString();
+    const slot = { tenantId: "t1", webhookId: "wh_1", at: slotAt };
+    await releaseRetrySlot(w.deps, slot);
+
+    await processDelivery(w.deps, w.pending("d1"));
+
+    expect(w.slots.get(retryRunName("wh_1", slotAt))?.running).toBe(false);
+    expect(w.later).toEqual([
+      { message: expect.objectContaining({ deliveryId: "d1", attempt: 2, resumed: true }), delaySeconds: 1 },
+    ]);
   });
 
   it("dead-letters the delivery once the schedule is exhausted", async () => {
@@ -428,7 +483,7 @@ describe("processDelivery", () => {
 
   it("dead-letters at once when the schedule ends on a first attempt from the queue", async () => {
     const w = world({ outcomes: ["5xx"], schedule: [] });
-    await processDelivery(w.deps, w.pending("d1"), "queue");
+    await processDelivery(w.deps, w.pending("d1"));
 
     expect(w.deadLetters).toEqual([expect.objectContaining({ deliveryId: "d1", attempt: 1 })]);
     expect(w.record("d1")?.status).toBe("dead_lettered");
@@ -436,7 +491,7 @@ describe("processDelivery", () => {
 
   it("fails a delivery at once on a 4xx, without a retry", async () => {
     const w = world({ outcomes: ["4xx"] });
-    await processDelivery(w.deps, w.pending("d1"), "queue");
+    await processDelivery(w.deps, w.pending("d1"));
 
     expect(w.record("d1")).toMatchObject({ status: "failed", attemptCount: 1 });
     expect(w.retriesStarted).toEqual([]);
@@ -446,21 +501,21 @@ describe("processDelivery", () => {
 
   it("fails the delivery and deactivates the webhook when its endpoint answers 410 Gone", async () => {
     const w = world({ outcomes: ["410"] });
-    await processDelivery(w.deps, w.pending("d1"), "queue");
+    await processDelivery(w.deps, w.pending("d1"));
 
     expect(w.record("d1")).toMatchObject({ status: "failed" });
     expect(w.webhook()).toMatchObject({ active: false, disabledReason: "endpoint answered 410 Gone" });
     expect(w.retriesStarted).toEqual([]);
 
     // The next delivery for the webhook is not sent at all.
-    await processDelivery(w.deps, w.pending("d2"), "queue");
+    await processDelivery(w.deps, w.pending("d2"));
     expect(w.sent).toEqual(["d1"]);
     expect(w.record("d2")).toMatchObject({ status: "failed", attemptCount: 0 });
   });
 
   it("opens the circuit at the threshold, schedules a probe and parks later deliveries unsent", async () => {
     const w = world({ outcomes: ["5xx", "5xx", "5xx"] });
-    for (const id of ["d1", "d2", "d3"]) await processDelivery(w.deps, w.pending(id), "queue");
+    for (const id of ["d1", "d2", "d3"]) await processDelivery(w.deps, w.pending(id));
 
     expect(w.webhook().circuit).toMatchObject({ state: "open", consecutiveFailures: 3 });
     const openedAt = w.webhook().circuit.openedAt;
@@ -472,7 +527,7 @@ describe("processDelivery", () => {
     ]);
     expect(w.metrics()).toContain(MetricName.circuitOpened);
 
-    await processDelivery(w.deps, w.pending("d4"), "queue");
+    await processDelivery(w.deps, w.pending("d4"));
     expect(w.sent).toEqual(["d1", "d2", "d3"]);
     expect(w.record("d4")).toMatchObject({ status: "pending", parked: true, attemptCount: 0 });
   });
@@ -480,13 +535,12 @@ describe("processDelivery", () => {
   it("keeps the record as it was when a duplicate message arrives for a delivered delivery", async () => {
     const w = world({ outcomes: ["2xx", "2xx"] });
     const message = w.pending("d1");
-    await processDelivery(w.deps, message, "queue");
+    await processDelivery(w.deps, message);
     const before = w.record("d1");
     const metricsBefore = w.metrics().length;
 
-    const answer = await processDelivery(w.deps, message, "queue");
+    await processDelivery(w.deps, message);
 
-    expect(answer).toEqual({ [RetryStep.next]: RetryStep.done });
     expect(w.record("d1")).toEqual(before);
     expect(w.metrics()).toHaveLength(metricsBefore);
     expect(w.retriesStarted).toEqual([]);
@@ -495,9 +549,9 @@ describe("processDelivery", () => {
   it("does not send again a message SQS delivers a second time after its attempt was recorded", async () => {
     const w = world({ outcomes: ["2xx", "2xx"] });
     const message = w.pending("d1");
-    await processDelivery(w.deps, message, "queue");
+    await processDelivery(w.deps, message);
 
-    await processDelivery(w.deps, message, "queue", 2);
+    await processDelivery(w.deps, message, 2);
 
     expect(w.sent).toEqual(["d1"]);
     expect(w.consistentReads).toEqual(["d1"]);
@@ -506,11 +560,11 @@ describe("processDelivery", () => {
   it("does not send a resumed message whose delivery ended meanwhile, and reads nothing on a first try", async () => {
     const w = world({ outcomes: ["2xx", "2xx"] });
     const first = w.pending("d1");
-    await processDelivery(w.deps, first, "queue");
+    await processDelivery(w.deps, first);
     expect(w.consistentReads).toEqual([]);
 
     // The reconciler's copy of a delivery whose own message got there first.
-    await processDelivery(w.deps, { ...first, resumed: true }, "queue");
+    await processDelivery(w.deps, { ...first, resumed: true });
 
     expect(w.sent).toEqual(["d1"]);
     expect(w.record("d1")).toMatchObject({ status: "delivered", attemptCount: 1 });
@@ -526,7 +580,7 @@ describe("processDelivery", () => {
       },
     };
 
-    await processDelivery(deps, w.pending("d1"), "queue");
+    await processDelivery(deps, w.pending("d1"));
 
     // A crash after the send can neither attempt again (the record is terminal) nor dead-letter twice.
     expect(statusWhenSent).toBe("dead_lettered");
@@ -586,7 +640,7 @@ describe("processProbe", () => {
 
   it("does nothing for a deactivated webhook", async () => {
     const w = world({ outcomes: ["410"] });
-    await processDelivery(w.deps, w.pending("d1"), "queue");
+    await processDelivery(w.deps, w.pending("d1"));
     await processProbe(w.deps, { kind: "probe", tenantId: "t1", webhookId: "wh_1" });
 
     expect(w.sent).toEqual(["d1"]);
@@ -673,7 +727,7 @@ describe("a waiting delivery always has something that will admit a probe", () =
     if (withD2) w.pending("d2", { parked: true });
     w.advance(POLICY_1.cooldownSeconds - 1.5);
     const park = w.holdPark("d1");
-    const d1Step = w.workflowStep(retry);
+    const d1Step = w.fromQueue(retry);
     await park.reached;
     w.advance(0.5);
     const crossing = async () => {
@@ -857,7 +911,7 @@ describe("persistCircuit, through processDelivery", () => {
       circuit: failing(1, 4),
       interfere: (_stored, round) => (round === 0 ? failing(2, 5) : undefined),
     });
-    await processDelivery(w.deps, w.pending("d1"), "queue");
+    await processDelivery(w.deps, w.pending("d1"));
 
     expect(w.circuitWrites.map((write) => write.won)).toEqual([false, true]);
     expect(w.webhook().circuit).toMatchObject({ state: "open", consecutiveFailures: 3, version: 6 });
@@ -870,7 +924,7 @@ describe("persistCircuit, through processDelivery", () => {
       circuit: failing(2, 4),
       interfere: (_stored, round) => (round === 0 ? failing(0, 5) : undefined),
     });
-    await processDelivery(w.deps, w.pending("d1"), "queue");
+    await processDelivery(w.deps, w.pending("d1"));
 
     expect(w.circuitWrites.map((write) => write.won)).toEqual([false]);
     expect(w.webhook().circuit).toEqual(failing(0, 5));
@@ -882,7 +936,7 @@ describe("persistCircuit, through processDelivery", () => {
       outcomes: ["5xx"],
       interfere: (stored) => failing(0, stored.version + 1),
     });
-    await processDelivery(w.deps, w.pending("d1"), "queue");
+    await processDelivery(w.deps, w.pending("d1"));
 
     expect(w.circuitWrites).toHaveLength(5);
     expect(w.circuitWrites.every((write) => !write.won)).toBe(true);

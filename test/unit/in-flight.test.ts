@@ -7,7 +7,6 @@ import type { DeliveryMessage } from "../../functions/domain/messages.ts";
 import type { Webhook } from "../../functions/domain/model.ts";
 import type { DeliveryStore, InFlightLease, InFlightSlots } from "../../functions/domain/ports.ts";
 import { type DeliveryServiceDeps, processDelivery } from "../../functions/services/delivery-step.ts";
-import { RetryStep } from "../../functions/shared/names.ts";
 
 const T0 = Date.parse("2026-11-25T12:00:00.000Z");
 
@@ -89,7 +88,13 @@ function setup(send: (url: string) => Promise<OutboundResult>) {
     circuits: { saveCircuit: async () => true, deactivate: unused },
     queue: { enqueue: unused },
     sendProbe: unused,
-    startRetry: unused,
+    retrySlots: {
+      join: unused,
+      release: () => {
+        throw new Error("not used");
+      },
+    },
+    startRetryRun: unused,
     sendToDeadLetterQueue: unused,
     sendLater: async (message, delaySeconds) => {
       sentLater.push({ message, delaySeconds });
@@ -126,11 +131,9 @@ describe("the cap on a webhook's deliveries in flight", () => {
         );
       return Promise.resolve({ statusCode: 200, responseBody: "", durationMs: 5 });
     });
-    const slow = Array.from({ length: 5 }, (_, n) =>
-      processDelivery(world.deps, world.message("slow", n), "queue"),
-    );
+    const slow = Array.from({ length: 5 }, (_, n) => processDelivery(world.deps, world.message("slow", n)));
     // One after another: the fast endpoint never has more than one in flight.
-    for (let n = 0; n < 5; n += 1) await processDelivery(world.deps, world.message("fast", n), "queue");
+    for (let n = 0; n < 5; n += 1) await processDelivery(world.deps, world.message("fast", n));
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(sentTo.filter((url) => url.endsWith("/slow"))).toHaveLength(2);
     expect(sentTo.filter((url) => url.endsWith("/fast"))).toHaveLength(5);
@@ -152,21 +155,19 @@ describe("the cap on a webhook's deliveries in flight", () => {
 
   it("hands the slot back when the send throws", async () => {
     const world = setup(() => Promise.reject(new Error("socket exploded")));
-    await processDelivery(world.deps, world.message("boom", 0), "queue").catch(() => undefined);
+    await processDelivery(world.deps, world.message("boom", 0)).catch(() => undefined);
     expect(world.slots.held()).toBe(0);
   });
 
-  it("in the retry workflow, waits for a slot as a retry of the same attempt", async () => {
+  it("a retry waits for a slot as a first attempt does: the same attempt, back in its lane", async () => {
     const world = setup(() => new Promise(() => {}));
-    void processDelivery(world.deps, world.message("slow", 0), "queue");
-    void processDelivery(world.deps, world.message("slow", 1), "queue");
+    void processDelivery(world.deps, world.message("slow", 0));
+    void processDelivery(world.deps, world.message("slow", 1));
     await new Promise((resolve) => setTimeout(resolve, 10));
-    const answer = await processDelivery(world.deps, { ...world.message("slow", 2), attempt: 3 }, "workflow");
-    expect(answer).toMatchObject({
-      [RetryStep.next]: RetryStep.retry,
-      [RetryStep.waitSeconds]: 1,
-      attempt: 3,
-    });
+    await processDelivery(world.deps, { ...world.message("slow", 2), attempt: 3 });
+    expect(world.sentLater).toEqual([
+      { message: expect.objectContaining({ deliveryId: "dlv_slow_2", attempt: 3 }), delaySeconds: 1 },
+    ]);
     expect(world.recorded).toEqual([]);
   });
 });

@@ -40,6 +40,8 @@ function world(initial: Partial<StoredDelivery>, backlog = 0) {
   const key = { pk: "TENANT#t1#WEBHOOK#wh_1", sk: "DELIVERY#d1" };
   let lane = backlog;
   const runningRetryRuns = new Set<string>();
+  /** Executions that ended having released their slot: their deliveries went to the lane. */
+  const releasedRetryRuns = new Set<string>();
   let describeFails = false;
   const warnings: string[] = [];
   const deps: ReconcileDeps = {
@@ -93,9 +95,10 @@ function world(initial: Partial<StoredDelivery>, backlog = 0) {
     async sendToDeadLetterQueue(message) {
       deadLetters.push(message);
     },
-    async retryRunIsRunning(runName) {
+    async retryRunState(runName) {
       if (describeFails) throw new Error("ThrottlingException");
-      return runningRetryRuns.has(runName);
+      if (runningRetryRuns.has(runName)) return "running";
+      return releasedRetryRuns.has(runName) ? "released" : "stopped";
     },
     graceSeconds: GRACE_SECONDS,
     now: () => new Date(clock),
@@ -129,6 +132,7 @@ function world(initial: Partial<StoredDelivery>, backlog = 0) {
       dueAt = at;
     },
     runningRetryRuns,
+    releasedRetryRuns,
     failDescribe: (fails: boolean) => {
       describeFails = fails;
     },
@@ -198,7 +202,7 @@ describe("the reconciler and a delivery that is never processed (a poison messag
 });
 
 describe("the reconciler and a retrying delivery's workflow", () => {
-  const RUN = "d1-attempt-2";
+  const RUN = "wh_1-at-1764072000";
   const retrying = (overrides: Partial<StoredDelivery> = {}) =>
     world({
       status: "retrying",
@@ -231,6 +235,31 @@ describe("the reconciler and a retrying delivery's workflow", () => {
     w.runningRetryRuns.delete(RUN);
     await w.run();
     expect(w.redriven).toHaveLength(1);
+  });
+
+  it("leaves one its released slot sent to a busy lane to that message, and drives it on once the lane is quiet", async () => {
+    const w = retrying();
+    w.setDueAt("2026-11-25T12:00:10.000Z");
+    w.releasedRetryRuns.add(RUN);
+    w.setBacklog(3);
+
+    await w.run(12);
+    expect(w.redriven).toEqual([]);
+    expect(Date.parse(w.dueAt() ?? "")).toBeLessThanOrEqual(w.now() + 5_000);
+
+    w.setBacklog(0);
+    await w.run(5);
+    expect(w.redriven).toEqual([expect.objectContaining({ deliveryId: "d1", attempt: 2, resumed: true })]);
+  });
+
+  it("drives on one whose execution stopped at once, whatever its lane holds", async () => {
+    const w = retrying();
+    w.setDueAt("2026-11-25T12:00:10.000Z");
+    w.setBacklog(3);
+
+    await w.run(12);
+
+    expect(w.redriven).toEqual([expect.objectContaining({ deliveryId: "d1", attempt: 2 })]);
   });
 
   it("treats an execution it cannot ask about as running, and says so", async () => {
@@ -272,7 +301,7 @@ describe("a delivery a closing circuit released", () => {
       {
         status: "retrying",
         attemptCount: 1,
-        retryRun: "d1-attempt-2",
+        retryRun: "wh_1-at-1764072000",
         releasedAt: "2026-11-25T11:59:30.000Z",
       },
       backlog,
@@ -281,7 +310,7 @@ describe("a delivery a closing circuit released", () => {
   it("is driven on as soon as it is overdue once its lane is quiet: the releaser died before sending it", async () => {
     const w = released(0);
     // The workflow that parked it is not what carries it now: it is not asked about.
-    w.runningRetryRuns.add("d1-attempt-2");
+    w.runningRetryRuns.add("wh_1-at-1764072000");
 
     await w.run(1);
 

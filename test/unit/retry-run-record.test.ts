@@ -51,15 +51,15 @@ function setValues(): Record<string, unknown> {
 }
 
 describe("a retrying delivery's record and its retry workflow", () => {
-  it("names the execution a failure from the queue starts, and falls due shortly after the next attempt", async () => {
+  it("names the execution of the retry slot the delivery joins, and falls due shortly after the slot", async () => {
     ddb.on(UpdateCommand).resolves({});
 
     await deliveries.recordStep(message, retry, new Date("2026-11-25T10:00:00.100Z"), {
-      startsRetryRun: retryRunName("msg_1", 2),
+      startsRetryRun: retryRunName("wh_1", retry.nextAttemptAt),
     });
 
     const set = setValues();
-    expect(set.retry_run).toBe("msg_1-attempt-2");
+    expect(set.retry_run).toBe(`wh_1-at-${Date.parse("2026-11-25T10:00:05.000Z") / 1000}`);
     expect(set.status).toBe("retrying");
     const dueAt = String(set[TableKey.dueAt]);
     expect(dueAt).toBe(
@@ -69,7 +69,7 @@ describe("a retrying delivery's record and its retry workflow", () => {
     expect(Date.parse(dueAt)).toBeLessThan(Date.parse(retry.nextAttemptAt) + GRACE_SECONDS * 1000);
   });
 
-  it("keeps the execution it names when the workflow itself records the next retry", async () => {
+  it("sets no execution when the step names none", async () => {
     ddb.on(UpdateCommand).resolves({});
 
     await deliveries.recordStep({ ...message, attempt: 2 }, retry, new Date("2026-11-25T10:00:05.100Z"));
