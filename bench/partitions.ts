@@ -22,7 +22,12 @@
  * tenant or webhook id is not spread that way: every event of the tenant (or delivery to the webhook)
  * lands on it, and it keeps the hottest value's rule.
  */
-import { DUE_SHARDS, EVENT_LIST_SHARDS, SUBSCRIPTION_SHARDS } from "../functions/adapters/keys.ts";
+import {
+  DUE_SHARDS,
+  EVENT_LIST_SHARDS,
+  SUBSCRIPTION_SHARDS,
+  WEBHOOK_DELIVERY_SHARDS,
+} from "../functions/adapters/keys.ts";
 import type { KeyLoad } from "./key-loads.ts";
 
 export const PARTITION_LIMITS = { writeUnitsPerSecond: 1_000, readUnitsPerSecond: 3_000 } as const;
@@ -43,6 +48,7 @@ const VALUE_AFTER: Readonly<Record<string, string>> = {
   EVENTS: "<shard>",
   SUBSCRIPTIONS: "<shard>",
   PUBLISH_RATE: "<shard>",
+  SHARD: "<shard>",
 };
 
 const SHARD = "<shard>";
@@ -55,13 +61,16 @@ const SHARD = "<shard>";
  * - `TENANT#<tenant>#SUBSCRIPTIONS#<shard>`: a publish reads one copy of the version at random, and a
  *   webhook change writes them all;
  * - `TENANT#<tenant>#PUBLISH_RATE#<shard>`: a publish takes its token from one part at random; how many
- *   parts a tenant has follows its rate (`publishBucketShards`), so the model takes the parts it saw.
+ *   parts a tenant has follows its rate (`publishBucketShards`), so the model takes the parts it saw;
+ * - `TENANT#<tenant>#WEBHOOK#<webhook>#SHARD#<shard>`: a delivery record's shard of its webhook's
+ *   partitions, by hash of its id, and a stats write's, at random (one family per webhook).
  */
 export const UNIFORM_FAMILIES: Readonly<Record<string, number | "seen">> = {
   "DUE#<shard>": DUE_SHARDS,
   "TENANT#<tenant>#EVENTS#<shard>": EVENT_LIST_SHARDS,
   "TENANT#<tenant>#SUBSCRIPTIONS#<shard>": SUBSCRIPTION_SHARDS,
   "TENANT#<tenant>#PUBLISH_RATE#<shard>": "seen",
+  "TENANT#<tenant>#WEBHOOK#<webhook>#SHARD#<shard>": WEBHOOK_DELIVERY_SHARDS,
 };
 
 /** A key value with its ids replaced by their kind: `TENANT#t_1#EVENTS` → `TENANT#<tenant>#EVENTS`. */

@@ -13,11 +13,19 @@ import type { DeliveryStep } from "../domain/deliver.ts";
 import { deliveryIdRange } from "../domain/ids.ts";
 import type { DeliveryMessage } from "../domain/messages.ts";
 import type { AttemptRecord, Delivery, DeliveryStatus } from "../domain/model.ts";
-import type { DeliveryKey, DeliveryStore, StoredDelivery } from "../domain/ports.ts";
+import type { DeliveryKey, DeliveryPageRequest, DeliveryStore, StoredDelivery } from "../domain/ports.ts";
 import { reopenedCounts } from "../domain/stats.ts";
 import { fanOutSettledSeconds, RELEASED_DUE_SECONDS, RETRY_RUN_CHECK_SECONDS } from "../shared/limits.ts";
 import { BY_TIME_INDEX, PARKED_INDEX, TableKey } from "../shared/names.ts";
-import { dueShardOf, expiryEpochSeconds, Keys } from "./keys.ts";
+import {
+  dueShardOf,
+  expiryEpochSeconds,
+  Keys,
+  shardOf,
+  WEBHOOK_DELIVERY_SHARDS,
+  webhookDeliveryPartitions,
+} from "./keys.ts";
+import { mergeShardReads, type ShardRead } from "./shard-merge.ts";
 import { statsUpdate } from "./stats-store.ts";
 import { type TransactItem, writeTransaction } from "./transactions.ts";
 
@@ -33,8 +41,21 @@ const MAX_LIST_READS = 10;
 /** A filtered listing reads at least this many items a query, however small the page it fills. */
 const FILTERED_READ_BATCH = 100;
 
+/** Where a delivery's record is: in one of its webhook's shards, by hash of its id. */
 export function deliveryKey(tenantId: string, webhookId: string, deliveryId: string): DeliveryKey {
-  return { pk: Keys.webhookDeliveries(tenantId, webhookId), sk: Keys.delivery(deliveryId) };
+  return {
+    pk: Keys.webhookDeliveryShard(tenantId, webhookId, shardOf(deliveryId, WEBHOOK_DELIVERY_SHARDS)),
+    sk: Keys.delivery(deliveryId),
+  };
+}
+
+/**
+ * Where a record written before the records were sharded is: its webhook's own partition. Records are
+ * looked for there only when their shard has none, so older deliveries still in progress at an upgrade
+ * go on where they are.
+ */
+function unshardedKey(key: DeliveryKey): DeliveryKey {
+  return { pk: key.pk.replace(/#SHARD#\d+$/, ""), sk: key.sk };
 }
 
 const keyAttributes = (key: DeliveryKey) => ({ [TableKey.partition]: key.pk, [TableKey.sort]: key.sk });
@@ -277,6 +298,37 @@ export function dynamoDeliveryStore(
     }
   }
 
+  /** The record at `key`, read strongly consistent: decisions are taken on it. */
+  async function read(key: DeliveryKey): Promise<Record<string, unknown> | undefined> {
+    const { Item } = await client.send(
+      new GetCommand({ TableName: tableName, Key: keyAttributes(key), ConsistentRead: true }),
+    );
+    return Item;
+  }
+
+  /** A delivery's record and where it is: its shard, or its webhook's own partition (an older record). */
+  async function locate(
+    key: DeliveryKey,
+  ): Promise<{ readonly key: DeliveryKey; readonly item: Record<string, unknown> } | undefined> {
+    const item = await read(key);
+    if (item) return { key, item };
+    const older = unshardedKey(key);
+    const olderItem = older.pk === key.pk ? undefined : await read(older);
+    return olderItem ? { key: older, item: olderItem } : undefined;
+  }
+
+  /**
+   * A conditional write to a delivery's record, where the record is. Tried on its shard; only when that
+   * is refused and the shard holds no record (one read) is it tried on the webhook's own partition,
+   * where records written before the sharding are.
+   */
+  async function onRecord(key: DeliveryKey, write: (at: DeliveryKey) => UpdateCommand): Promise<boolean> {
+    if (await conditionally(write(key))) return true;
+    const older = unshardedKey(key);
+    if (older.pk === key.pk || (await read(key))) return false;
+    return conditionally(write(older));
+  }
+
   function stepUpdate(
     message: DeliveryMessage,
     step: DeliveryStep,
@@ -355,25 +407,101 @@ export function dynamoDeliveryStore(
     }
   }
 
+  /**
+   * Up to `request.limit` of the deliveries in one partition, in the page's order, from its cursor and
+   * within its id range and filters, and the partition's frontier: the sort key it was read to when it
+   * goes on beyond (see shard-merge.ts).
+   */
+  async function readDeliveries(
+    partition: string,
+    request: DeliveryPageRequest,
+  ): Promise<ShardRead<Delivery>> {
+    const filters: string[] = [];
+    const names: Record<string, string> = { "#pk": TableKey.partition, "#sk": TableKey.sort };
+    const values: Record<string, unknown> = {
+      ":pk": partition,
+      ":from": Keys.delivery(request.fromId),
+      ":to": Keys.delivery(request.toId),
+    };
+    if (request.statuses !== undefined) {
+      names["#status"] = "status";
+      const placeholders = request.statuses.map((status, index) => {
+        values[`:status${index}`] = status;
+        return `:status${index}`;
+      });
+      filters.push(`#status IN (${placeholders.join(", ")})`);
+    }
+    if (request.eventType !== undefined) {
+      names["#eventType"] = "event_type";
+      values[":eventType"] = request.eventType;
+      filters.push("#eventType = :eventType");
+    }
+    const entries: { sort: string; value: Delivery }[] = [];
+    // Only the position's sort key is taken from the caller; the partition is always this webhook's.
+    let start: Record<string, unknown> | undefined =
+      request.afterId === undefined
+        ? undefined
+        : keyAttributes({ pk: partition, sk: Keys.delivery(request.afterId) });
+    // The id range excludes the webhook's other items (stats, order). With a filter, Limit counts items
+    // read, not items kept: read in batches of at least FILTERED_READ_BATCH (a bounded number of times)
+    // until the page is full, and stop at its last kept item when a batch holds more.
+    const filtered = filters.length > 0;
+    for (let round = 0; round < MAX_LIST_READS; round++) {
+      const wanted = request.limit - entries.length;
+      const page = await client.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: "#pk = :pk AND #sk BETWEEN :from AND :to",
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ...(filters.length === 0 ? {} : { FilterExpression: filters.join(" AND ") }),
+          ScanIndexForward: request.oldestFirst === true,
+          // A delivery's latest step, as just recorded, not as it was a second ago.
+          ConsistentRead: true,
+          Limit: filtered ? Math.max(wanted, FILTERED_READ_BATCH) : wanted,
+          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+        }),
+      );
+      const kept = (page.Items ?? []).map((item) => ({
+        sort: String(item[TableKey.sort]),
+        value: deliveryFromItem(item),
+      }));
+      if (kept.length >= wanted) {
+        entries.push(...kept.slice(0, wanted));
+        const last = entries[entries.length - 1];
+        const more = kept.length > wanted || page.LastEvaluatedKey !== undefined;
+        return more && last !== undefined ? { entries, frontier: last.sort } : { entries };
+      }
+      entries.push(...kept);
+      start = page.LastEvaluatedKey;
+      if (start === undefined) return { entries };
+    }
+    const frontier = start?.[TableKey.sort];
+    return typeof frontier === "string" ? { entries, frontier } : { entries };
+  }
+
   return {
     async createPending(deliveries, { resume }) {
       // A fresh fan-out cannot collide with existing records, so it can use cheap unconditional batches;
-      // a resumed one must not reset deliveries that already progressed.
+      // a resumed one must not reset deliveries that already progressed, nor create a second record of
+      // one an older version kept in the webhook's own partition.
       if (!resume) {
         await batchPut(deliveries);
         return deliveries;
       }
       const created = await Promise.all(
-        deliveries.map((delivery) =>
-          conditionally(
+        deliveries.map(async (delivery) => {
+          const key = deliveryKey(delivery.tenantId, delivery.webhookId, delivery.id);
+          if (await read(unshardedKey(key))) return false;
+          return conditionally(
             new PutCommand({
               TableName: tableName,
               Item: toItem(delivery, true),
               ConditionExpression: "attribute_not_exists(#pk)",
               ExpressionAttributeNames: { "#pk": TableKey.partition },
             }),
-          ),
-        ),
+          );
+        }),
       );
       return deliveries.filter((_delivery, index) => created[index]);
     },
@@ -383,31 +511,35 @@ export function dynamoDeliveryStore(
       update.values[":pending"] = "pending";
       update.values[":retrying"] = "retrying";
       update.values[":before"] = message.attempt - 1;
-      return conditionally(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: keyAttributes(deliveryKey(message.tenantId, message.webhookId, message.deliveryId)),
-          ConditionExpression:
-            "attribute_exists(#pk) AND #status IN (:pending, :retrying) AND attempt_count = :before",
-          UpdateExpression: update.expression(),
-          ExpressionAttributeNames: update.names,
-          ExpressionAttributeValues: update.values,
-        }),
+      return onRecord(
+        deliveryKey(message.tenantId, message.webhookId, message.deliveryId),
+        (key) =>
+          new UpdateCommand({
+            TableName: tableName,
+            Key: keyAttributes(key),
+            ConditionExpression:
+              "attribute_exists(#pk) AND #status IN (:pending, :retrying) AND attempt_count = :before",
+            UpdateExpression: update.expression(),
+            ExpressionAttributeNames: update.names,
+            ExpressionAttributeValues: update.values,
+          }),
       );
     },
 
     async settleDeadLetter(key) {
       const update = new Update().remove(...NOT_DUE);
       update.values[":deadLettered"] = "dead_lettered";
-      return conditionally(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: keyAttributes(key),
-          ConditionExpression: "attribute_exists(#pk) AND #status = :deadLettered",
-          UpdateExpression: update.expression(),
-          ExpressionAttributeNames: update.names,
-          ExpressionAttributeValues: update.values,
-        }),
+      return onRecord(
+        key,
+        (at) =>
+          new UpdateCommand({
+            TableName: tableName,
+            Key: keyAttributes(at),
+            ConditionExpression: "attribute_exists(#pk) AND #status = :deadLettered",
+            UpdateExpression: update.expression(),
+            ExpressionAttributeNames: update.names,
+            ExpressionAttributeValues: update.values,
+          }),
       );
     },
 
@@ -423,92 +555,41 @@ export function dynamoDeliveryStore(
       update.values[":count"] = delivery.attemptCount;
       update.values[":redrives"] = delivery.redrives;
       update.names["#redrives"] = REDRIVES;
-      return conditionally(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: keyAttributes(deliveryKey(delivery.tenantId, delivery.webhookId, delivery.id)),
-          ConditionExpression:
-            "attribute_exists(#pk) AND #status = :expected AND attempt_count = :count AND #redrives = :redrives",
-          UpdateExpression: update.expression(),
-          ExpressionAttributeNames: update.names,
-          ExpressionAttributeValues: update.values,
-        }),
+      return onRecord(
+        deliveryKey(delivery.tenantId, delivery.webhookId, delivery.id),
+        (key) =>
+          new UpdateCommand({
+            TableName: tableName,
+            Key: keyAttributes(key),
+            ConditionExpression:
+              "attribute_exists(#pk) AND #status = :expected AND attempt_count = :count AND #redrives = :redrives",
+            UpdateExpression: update.expression(),
+            ExpressionAttributeNames: update.names,
+            ExpressionAttributeValues: update.values,
+          }),
       );
     },
 
     async get(tenantId, webhookId, deliveryId) {
-      const { Item } = await client.send(
-        new GetCommand({
-          TableName: tableName,
-          Key: keyAttributes(deliveryKey(tenantId, webhookId, deliveryId)),
-          // Recovery decides on the status read here, and the API shows a delivery just recorded.
-          ConsistentRead: true,
-        }),
-      );
-      return Item ? deliveryFromItem(Item) : undefined;
+      // Recovery decides on the status read here, and the API shows a delivery just recorded.
+      const found = await locate(deliveryKey(tenantId, webhookId, deliveryId));
+      return found ? deliveryFromItem(found.item) : undefined;
     },
 
     async deliveryPage(tenantId, webhookId, request) {
-      const pk = Keys.webhookDeliveries(tenantId, webhookId);
-      const filters: string[] = [];
-      const names: Record<string, string> = { "#pk": TableKey.partition, "#sk": TableKey.sort };
-      const values: Record<string, unknown> = {
-        ":pk": pk,
-        ":from": Keys.delivery(request.fromId),
-        ":to": Keys.delivery(request.toId),
-      };
-      if (request.statuses !== undefined) {
-        names["#status"] = "status";
-        const placeholders = request.statuses.map((status, index) => {
-          values[`:status${index}`] = status;
-          return `:status${index}`;
-        });
-        filters.push(`#status IN (${placeholders.join(", ")})`);
-      }
-      if (request.eventType !== undefined) {
-        names["#eventType"] = "event_type";
-        values[":eventType"] = request.eventType;
-        filters.push("#eventType = :eventType");
-      }
-      const deliveries: Delivery[] = [];
-      // Only the position's sort key is taken from the caller; the partition is always this webhook's.
-      let start: Record<string, unknown> | undefined =
-        request.afterId === undefined ? undefined : keyAttributes({ pk, sk: Keys.delivery(request.afterId) });
-      // The id range excludes the webhook's STATS items. With a filter, Limit counts items read, not
-      // items kept: read in batches of at least FILTERED_READ_BATCH (a bounded number of times) until
-      // the page is full, and stop the page at its last kept item when a batch holds more.
-      const filtered = filters.length > 0;
-      for (let read = 0; read < MAX_LIST_READS && deliveries.length < request.limit; read++) {
-        const wanted = request.limit - deliveries.length;
-        const page = await client.send(
-          new QueryCommand({
-            TableName: tableName,
-            KeyConditionExpression: "#pk = :pk AND #sk BETWEEN :from AND :to",
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: values,
-            ...(filters.length === 0 ? {} : { FilterExpression: filters.join(" AND ") }),
-            ScanIndexForward: request.oldestFirst === true,
-            // A delivery's latest step, as just recorded, not as it was a second ago.
-            ConsistentRead: true,
-            Limit: filtered ? Math.max(wanted, FILTERED_READ_BATCH) : wanted,
-            ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-          }),
-        );
-        const kept = (page.Items ?? []).map(deliveryFromItem);
-        if (kept.length > wanted) {
-          deliveries.push(...kept.slice(0, wanted));
-          const last = deliveries[deliveries.length - 1];
-          return { deliveries, ...(last === undefined ? {} : { lastId: last.id }) };
-        }
-        deliveries.push(...kept);
-        start = page.LastEvaluatedKey;
-        if (start === undefined) break;
-      }
-      const lastSort = start?.[TableKey.sort];
-      return {
-        deliveries,
-        ...(typeof lastSort === "string" ? { lastId: lastSort.slice(Keys.deliveryPrefix.length) } : {}),
-      };
+      // Each of the webhook's partitions is read side by side, in the same order and from the same
+      // cursor, and the page is what all of them are known to hold (see shard-merge.ts).
+      const reads = await Promise.all(
+        webhookDeliveryPartitions(tenantId, webhookId).map((partition) => readDeliveries(partition, request)),
+      );
+      const { values: deliveries, lastSort } = mergeShardReads(
+        reads,
+        request.limit,
+        request.oldestFirst === true ? "ascending" : "descending",
+      );
+      return lastSort === undefined
+        ? { deliveries }
+        : { deliveries, lastId: lastSort.slice(Keys.deliveryPrefix.length) };
     },
 
     async list(tenantId, webhookId, { status, limit }) {
@@ -611,22 +692,26 @@ export function dynamoDeliveryStore(
       update.values[":pending"] = "pending";
       update.values[":retrying"] = "retrying";
       update.names["#parkedOn"] = TableKey.parkedOn;
-      return conditionally(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: keyAttributes(deliveryKey(delivery.tenantId, delivery.webhookId, delivery.id)),
-          ConditionExpression:
-            "attribute_exists(#pk) AND attribute_exists(#parkedOn) AND #status IN (:pending, :retrying) AND attempt_count = :count",
-          UpdateExpression: update.expression(),
-          ExpressionAttributeNames: update.names,
-          ExpressionAttributeValues: update.values,
-        }),
+      return onRecord(
+        deliveryKey(delivery.tenantId, delivery.webhookId, delivery.id),
+        (key) =>
+          new UpdateCommand({
+            TableName: tableName,
+            Key: keyAttributes(key),
+            ConditionExpression:
+              "attribute_exists(#pk) AND attribute_exists(#parkedOn) AND #status IN (:pending, :retrying) AND attempt_count = :count",
+            UpdateExpression: update.expression(),
+            ExpressionAttributeNames: update.names,
+            ExpressionAttributeValues: update.values,
+          }),
       );
     },
 
     async reopen(tenantId, webhookId, deliveryId, now) {
-      const current = await this.get(tenantId, webhookId, deliveryId);
-      if (!current || (current.status !== "failed" && current.status !== "dead_lettered")) return undefined;
+      const found = await locate(deliveryKey(tenantId, webhookId, deliveryId));
+      const current = found ? deliveryFromItem(found.item) : undefined;
+      if (!found || !current || (current.status !== "failed" && current.status !== "dead_lettered"))
+        return undefined;
       const update = new Update()
         .set("status", "pending")
         .set("schedule_start", current.attemptCount)
@@ -640,7 +725,7 @@ export function dynamoDeliveryStore(
         {
           Update: {
             TableName: tableName,
-            Key: keyAttributes(deliveryKey(tenantId, webhookId, deliveryId)),
+            Key: keyAttributes(found.key),
             ConditionExpression: "attribute_exists(#pk) AND #status = :expected AND attempt_count = :count",
             UpdateExpression: update.expression(),
             ExpressionAttributeNames: update.names,

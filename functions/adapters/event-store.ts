@@ -13,6 +13,7 @@ import { fanOutSettledSeconds } from "../shared/limits.ts";
 import { BY_TIME_INDEX, BY_TIME_PROJECTION, TableKey } from "../shared/names.ts";
 import { pendingDeliveryItem } from "./delivery-store.ts";
 import { dueShardOf, EVENT_LIST_SHARDS, expiryEpochSeconds, Keys, shardOf } from "./keys.ts";
+import { mergeShardReads, type ShardRead } from "./shard-merge.ts";
 import { writeTransaction } from "./transactions.ts";
 import type { SubscriptionsCheck } from "./webhook-store.ts";
 
@@ -215,22 +216,7 @@ export function dynamoEventStore(
       const reads = await Promise.all(
         partitions.map((partition) => readPartition(partition, range, request.type, request.limit)),
       );
-      // Each partition is known down to its frontier; below the highest one, some partition is not.
-      const frontier = reads.reduce<string | undefined>(
-        (highest, read) =>
-          read.frontier !== undefined && (highest === undefined || read.frontier > highest)
-            ? read.frontier
-            : highest,
-        undefined,
-      );
-      const known = reads
-        .flatMap((read) => read.events)
-        .filter((entry) => frontier === undefined || entry.sort >= frontier)
-        .sort((a, b) => (a.sort < b.sort ? 1 : -1));
-      const events = known.slice(0, request.limit).map((entry) => entry.event);
-      // The next page starts below the page's last event when more are known, and below the frontier
-      // when every known event is on this page but some partition goes on.
-      const lastSort = known.length > request.limit ? known[request.limit - 1]?.sort : frontier;
+      const { values: events, lastSort } = mergeShardReads(reads, request.limit, "descending");
       if (lastSort === undefined) return { events };
       const separator = lastSort.indexOf("#");
       return {
@@ -250,7 +236,7 @@ export function dynamoEventStore(
     range: { readonly lower?: string; readonly upper: string | undefined },
     type: string | undefined,
     limit: number,
-  ): Promise<{ events: { sort: string; event: EventSummary }[]; frontier?: string }> {
+  ): Promise<ShardRead<EventSummary>> {
     const names: Record<string, string> = {
       "#gsiPk": TableKey.byTimePartition,
       "#gsiSk": TableKey.byTimeSort,
@@ -266,7 +252,7 @@ export function dynamoEventStore(
     else if (range.lower !== undefined) condition += " AND #gsiSk >= :lower";
     else if (range.upper !== undefined) condition += " AND #gsiSk < :upper";
     if (type !== undefined) values[":type"] = type;
-    const events: { sort: string; event: EventSummary }[] = [];
+    const events: { sort: string; value: EventSummary }[] = [];
     let start: Record<string, unknown> | undefined;
     // With a type filter, Limit counts items read, not kept: read batches of at least
     // FILTERED_READ_BATCH, and stop at the last kept event when a batch holds more.
@@ -289,19 +275,19 @@ export function dynamoEventStore(
         }),
       );
       const kept = (page.Items ?? [])
-        .map((item) => ({ sort: String(item[TableKey.byTimeSort]), event: summaryFromItem(item) }))
+        .map((item) => ({ sort: String(item[TableKey.byTimeSort]), value: summaryFromItem(item) }))
         .filter((entry) => range.upper === undefined || entry.sort < range.upper);
       if (kept.length >= wanted) {
         events.push(...kept.slice(0, wanted));
         const last = events[events.length - 1];
         const more = kept.length > wanted || page.LastEvaluatedKey !== undefined;
-        return more && last !== undefined ? { events, frontier: last.sort } : { events };
+        return more && last !== undefined ? { entries: events, frontier: last.sort } : { entries: events };
       }
       events.push(...kept);
       start = page.LastEvaluatedKey;
-      if (start === undefined) return { events };
+      if (start === undefined) return { entries: events };
     }
     const frontier = start?.[TableKey.byTimeSort];
-    return typeof frontier === "string" ? { events, frontier } : { events };
+    return typeof frontier === "string" ? { entries: events, frontier } : { entries: events };
   }
 }

@@ -45,7 +45,17 @@ export const Keys = {
   publishRate: (tenantId: string, shard?: number) =>
     `TENANT#${tenantId}#PUBLISH_RATE${shard === undefined ? "" : `#${shard}`}`,
   publishRateSort: "PUBLISH_RATE",
+  /**
+   * A webhook's own partition in the events table: its order record, and the delivery records and stats
+   * written before they were spread over shards; the parked index's key for its waiting deliveries.
+   */
   webhookDeliveries: (tenantId: string, webhookId: string) => `TENANT#${tenantId}#WEBHOOK#${webhookId}`,
+  /**
+   * One of the `WEBHOOK_DELIVERY_SHARDS` partitions a webhook's delivery records (by hash of their id)
+   * and stats buckets are spread over.
+   */
+  webhookDeliveryShard: (tenantId: string, webhookId: string, shard: number) =>
+    `TENANT#${tenantId}#WEBHOOK#${webhookId}#SHARD#${shard}`,
   delivery: (deliveryId: string) => `DELIVERY#${deliveryId}`,
   deliveryPrefix: "DELIVERY#",
   /** An ordered webhook's order record (see ordering.ts), beside its deliveries. */
@@ -75,6 +85,25 @@ export function expiryEpochSeconds(from: Date, retentionDays: number): number {
  * partitions carry 16,000 events a second. A listing reads them all and merges them.
  */
 export const EVENT_LIST_SHARDS = 32;
+
+/**
+ * A webhook's delivery records and stats buckets are spread over this many partitions, so that its
+ * deliveries do not all write to one: each takes about 3.6 write units there (the record's creation,
+ * its outcome and its share of the hour's stats), which on one partition capped a webhook at 277
+ * deliveries a second. A listing of the webhook's deliveries reads them all (and the unsharded
+ * partition of older records) and merges them.
+ */
+export const WEBHOOK_DELIVERY_SHARDS = 8;
+
+/** Every partition that may hold a webhook's delivery records or stats: the shards, then its own. */
+export function webhookDeliveryPartitions(tenantId: string, webhookId: string): string[] {
+  return [
+    ...Array.from({ length: WEBHOOK_DELIVERY_SHARDS }, (_, shard) =>
+      Keys.webhookDeliveryShard(tenantId, webhookId, shard),
+    ),
+    Keys.webhookDeliveries(tenantId, webhookId),
+  ];
+}
 
 /**
  * Copies of each tenant's subscriptions version. A publish reads one copy at random (strongly

@@ -10,7 +10,7 @@ import type { OrderState } from "../domain/ordering.ts";
 import type { DeliveryOrderStore } from "../domain/ports.ts";
 import { TableKey } from "../shared/names.ts";
 import { deliveryFromItem } from "./delivery-store.ts";
-import { expiryEpochSeconds, Keys } from "./keys.ts";
+import { expiryEpochSeconds, Keys, webhookDeliveryPartitions } from "./keys.ts";
 
 /** The order record's attributes, always named through placeholders (some are reserved words). */
 const NAMES = {
@@ -38,8 +38,9 @@ const NEXT_PAGE_SIZE = 25;
 const NEXT_MAX_READS = 8;
 
 /**
- * Each ordered webhook's order record, beside its deliveries (its partition in the events table, sort
- * key `ORDER`), so the next delivery is found with a strongly consistent query of the same partition.
+ * Each ordered webhook's order record, in the webhook's own partition of the events table (sort key
+ * `ORDER`); the next delivery is found with strongly consistent queries of the webhook's partitions,
+ * side by side.
  */
 export function dynamoDeliveryOrderStore(
   client: DynamoDBDocumentClient,
@@ -59,6 +60,45 @@ export function dynamoDeliveryOrderStore(
       if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
+  }
+
+  /** The first delivery past `after` in one of the webhook's partitions that is pending or retrying. */
+  async function firstWaiting(
+    partition: string,
+    after: string,
+  ): Promise<Record<string, unknown> | undefined> {
+    let start: Record<string, unknown> | undefined = {
+      [TableKey.partition]: partition,
+      [TableKey.sort]: Keys.delivery(after),
+    };
+    for (let read = 0; read < NEXT_MAX_READS && start !== undefined; read += 1) {
+      const page: QueryCommandOutput = await client.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+          FilterExpression: "#status IN (:pending, :retrying)",
+          ExpressionAttributeNames: {
+            "#pk": TableKey.partition,
+            "#sk": TableKey.sort,
+            "#status": "status",
+          },
+          ExpressionAttributeValues: {
+            ":pk": partition,
+            ":prefix": Keys.deliveryPrefix,
+            ":pending": "pending",
+            ":retrying": "retrying",
+          },
+          // The order is decided on this read: it must see every step recorded before it.
+          ConsistentRead: true,
+          Limit: NEXT_PAGE_SIZE,
+          ExclusiveStartKey: start,
+        }),
+      );
+      const first = page.Items?.[0];
+      if (first) return first;
+      start = page.LastEvaluatedKey;
+    }
+    return undefined;
   }
 
   return {
@@ -157,39 +197,15 @@ export function dynamoDeliveryOrderStore(
     },
 
     async nextWaiting(tenantId, webhookId, after) {
-      const pk = Keys.webhookDeliveries(tenantId, webhookId);
-      let start: Record<string, unknown> | undefined = {
-        [TableKey.partition]: pk,
-        [TableKey.sort]: Keys.delivery(after),
-      };
-      for (let read = 0; read < NEXT_MAX_READS && start !== undefined; read += 1) {
-        const page: QueryCommandOutput = await client.send(
-          new QueryCommand({
-            TableName: tableName,
-            KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
-            FilterExpression: "#status IN (:pending, :retrying)",
-            ExpressionAttributeNames: {
-              "#pk": TableKey.partition,
-              "#sk": TableKey.sort,
-              "#status": "status",
-            },
-            ExpressionAttributeValues: {
-              ":pk": pk,
-              ":prefix": Keys.deliveryPrefix,
-              ":pending": "pending",
-              ":retrying": "retrying",
-            },
-            // The order is decided on this read: it must see every step recorded before it.
-            ConsistentRead: true,
-            Limit: NEXT_PAGE_SIZE,
-            ExclusiveStartKey: start,
-          }),
-        );
-        const first = page.Items?.[0];
-        if (first) return deliveryFromItem(first);
-        start = page.LastEvaluatedKey;
-      }
-      return undefined;
+      // The first waiting delivery past `after` in each of the webhook's partitions; the next is the
+      // first of them, ids sorting in order of acceptance.
+      const firsts = await Promise.all(
+        webhookDeliveryPartitions(tenantId, webhookId).map((partition) => firstWaiting(partition, after)),
+      );
+      return firsts
+        .filter((item) => item !== undefined)
+        .map(deliveryFromItem)
+        .sort((a, b) => (a.id < b.id ? -1 : 1))[0];
     },
   };
 }

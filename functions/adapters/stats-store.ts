@@ -7,7 +7,7 @@ import {
   type StatsIncrement,
 } from "../domain/stats.ts";
 import { TableKey } from "../shared/names.ts";
-import { expiryEpochSeconds, Keys } from "./keys.ts";
+import { expiryEpochSeconds, Keys, WEBHOOK_DELIVERY_SHARDS, webhookDeliveryPartitions } from "./keys.ts";
 import type { TransactItem } from "./transactions.ts";
 
 function countsOf(item: Record<string, unknown> | undefined): StatsCounters {
@@ -22,18 +22,22 @@ function countsOf(item: Record<string, unknown> | undefined): StatsCounters {
 }
 
 /**
- * The write that adds an increment to its webhook's hour bucket; also used inside the transaction
- * that re-opens a delivery, so that its earlier outcome is taken back exactly when it is re-opened.
+ * The write that adds an increment to its webhook's hour bucket, in one of the webhook's shards (any:
+ * the counters are the sum over all of them, so each write goes to one at random and no bucket takes
+ * every invocation's write); also used inside the transaction that re-opens a delivery, so that its
+ * earlier outcome is taken back exactly when it is re-opened.
  */
 export function statsUpdate(
   tableName: string,
   retentionDays: number,
   increment: StatsIncrement,
+  random: () => number = Math.random,
 ): NonNullable<TransactItem["Update"]> {
+  const shard = Math.floor(random() * WEBHOOK_DELIVERY_SHARDS);
   return {
     TableName: tableName,
     Key: {
-      [TableKey.partition]: Keys.webhookDeliveries(increment.tenantId, increment.webhookId),
+      [TableKey.partition]: Keys.webhookDeliveryShard(increment.tenantId, increment.webhookId, shard),
       [TableKey.sort]: Keys.statsHour(increment.hour),
     },
     UpdateExpression:
@@ -51,9 +55,10 @@ export function statsUpdate(
 }
 
 /**
- * A webhook's counters in the events table, in its deliveries' partition: one item per hour, added to
- * with ADD, and kept for the retention period. The total is the sum of the hours, so recording a batch
- * writes one item per webhook, and reading the stats (rare) sums at most the retention's hours.
+ * A webhook's counters in the events table, beside its deliveries: one item per hour and shard, added to
+ * with ADD, and kept for the retention period. The total is the sum of the items, so recording a batch
+ * writes one item per webhook, and reading the stats (rare) sums at most the retention's hours in each
+ * of the webhook's partitions (its shards, and its own partition, where older counters are).
  */
 export function dynamoStatsStore(client: DynamoDBDocumentClient, tableName: string, retentionDays: number) {
   return {
@@ -72,28 +77,29 @@ export function dynamoStatsStore(client: DynamoDBDocumentClient, tableName: stri
       webhookId: string,
       now: Date,
     ): Promise<{ total: StatsCounters; last24h: StatsCounters }> {
-      const pages = paginateQuery(
-        { client },
-        {
-          TableName: tableName,
-          KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :hours)",
-          ExpressionAttributeNames: { "#pk": TableKey.partition, "#sk": TableKey.sort },
-          ExpressionAttributeValues: {
-            ":pk": Keys.webhookDeliveries(tenantId, webhookId),
-            ":hours": Keys.statsHour(""),
+      const hours = async (partition: string) => {
+        const items: Record<string, unknown>[] = [];
+        const pages = paginateQuery(
+          { client },
+          {
+            TableName: tableName,
+            KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :hours)",
+            ExpressionAttributeNames: { "#pk": TableKey.partition, "#sk": TableKey.sort },
+            ExpressionAttributeValues: { ":pk": partition, ":hours": Keys.statsHour("") },
+            ConsistentRead: true,
           },
-          ConsistentRead: true,
-        },
-      );
+        );
+        for await (const page of pages) items.push(...(page.Items ?? []));
+        return items;
+      };
+      const items = (await Promise.all(webhookDeliveryPartitions(tenantId, webhookId).map(hours))).flat();
       const last24Keys = new Set(last24Hours(now).map(Keys.statsHour));
       let last24h = NO_COUNTS;
       let total = NO_COUNTS;
-      for await (const page of pages) {
-        for (const item of page.Items ?? []) {
-          const counts = countsOf(item);
-          total = addCounts(total, counts);
-          if (last24Keys.has(String(item[TableKey.sort]))) last24h = addCounts(last24h, counts);
-        }
+      for (const item of items) {
+        const counts = countsOf(item);
+        total = addCounts(total, counts);
+        if (last24Keys.has(String(item[TableKey.sort]))) last24h = addCounts(last24h, counts);
       }
       return { total, last24h };
     },

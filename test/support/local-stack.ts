@@ -4,7 +4,7 @@ import { DynamoDBDocumentClient, paginateQuery } from "@aws-sdk/lib-dynamodb";
 import { expect, inject } from "vitest";
 import { createHooklineClient, type HooklineClient, type HooklineSchema } from "../../client/index.ts";
 import { createApiKey } from "../../functions/adapters/api-keys.ts";
-import { Keys } from "../../functions/adapters/keys.ts";
+import { Keys, webhookDeliveryPartitions } from "../../functions/adapters/keys.ts";
 import { StackOutput } from "../../functions/shared/names.ts";
 import { type OpenApiDocument, responseChecker } from "./openapi-responses.ts";
 
@@ -245,19 +245,18 @@ export async function deliveryRecords(
   );
   const records: DeliveryRecord[] = [];
   try {
-    const pages = paginateQuery(
-      { client: ddb },
-      {
-        TableName: stack.outputs[StackOutput.eventsTable],
-        KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-        ExpressionAttributeValues: {
-          ":pk": Keys.webhookDeliveries(tenantId, webhookId),
-          ":prefix": Keys.deliveryPrefix,
+    for (const partition of webhookDeliveryPartitions(tenantId, webhookId)) {
+      const pages = paginateQuery(
+        { client: ddb },
+        {
+          TableName: stack.outputs[StackOutput.eventsTable],
+          KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+          ExpressionAttributeValues: { ":pk": partition, ":prefix": Keys.deliveryPrefix },
+          ConsistentRead: true,
         },
-        ConsistentRead: true,
-      },
-    );
-    for await (const page of pages) records.push(...((page.Items ?? []) as DeliveryRecord[]));
+      );
+      for await (const page of pages) records.push(...((page.Items ?? []) as DeliveryRecord[]));
+    }
   } finally {
     ddb.destroy();
   }

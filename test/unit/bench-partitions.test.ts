@@ -199,6 +199,27 @@ describe("a key family spread evenly over shards", () => {
     });
   });
 
+  it("counts a webhook's delivery shards as one family of that webhook, apart from another webhook's", () => {
+    // 100 deliveries to wh_1, 3.6 units each over its 8 shards; 50 to wh_2 over its 8 shards.
+    const shards = [
+      ...Array.from({ length: 8 }, (_, n) => load(`TENANT#t1#WEBHOOK#wh_1#SHARD#${n}`, 45, 45)),
+      ...Array.from({ length: 8 }, (_, n) => load(`TENANT#t1#WEBHOOK#wh_2#SHARD#${n}`, 10, 10)),
+    ];
+
+    const webhook = cappingKey(keyCeilings(shards, 100), ["webhook"]);
+
+    expect(webhook).toMatchObject({
+      key: "TENANT#<tenant>#WEBHOOK#<webhook>#SHARD#<shard>",
+      shards: 8,
+      values: 16,
+      write_units: 360,
+      ceiling_per_s: Math.floor(uniformFamilyRate(1_000, 8, 3.6, 1)),
+    });
+    // Spread over eight partitions, the webhook takes over 2,000 deliveries a second, where one
+    // partition at 3.6 units a delivery took 277.
+    expect(webhook?.ceiling_per_s).toBeGreaterThan(2_000);
+  });
+
   it("counts a family per tenant, and a part family by the parts it saw", () => {
     // Tenant t1 took 400 publish-bucket units over 4 parts, tenant t2 100 over 2; t1's family is hotter.
     const parts = [

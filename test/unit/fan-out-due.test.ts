@@ -78,6 +78,7 @@ describe("when a publish's records fall due to the reconciler", () => {
 
   it("leaves the deliveries a resumed fan-out creates (the reconciler's, which runs for minutes) a whole grace", async () => {
     ddb.on(PutCommand).resolves({});
+    ddb.on(GetCommand).resolves({});
 
     await storesWith(GRACE_SECONDS).deliveries.createPending([delivery], { resume: true });
 

@@ -8,6 +8,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
+import { deliveryKey } from "../../functions/adapters/delivery-store.ts";
 import { EVENT_LIST_SHARDS, shardOf } from "../../functions/adapters/keys.ts";
 import { dynamoStores } from "../../functions/adapters/stores.ts";
 import { deliveryIdFor, deliveryIdRange } from "../../functions/domain/ids.ts";
@@ -28,7 +29,7 @@ const { deliveries, events } = dynamoStores(client, {
 function deliveryItem(n: number, status = "failed") {
   const id = deliveryIdFor(new Date(Date.UTC(2026, 10, 25, 10, n)), `evt_${n}`, "wh_1");
   return {
-    pk: "TENANT#t1#WEBHOOK#wh_1",
+    pk: deliveryKey("t1", "wh_1", id).pk,
     sk: `DELIVERY#${id}`,
     id,
     tenant_id: "t1",
@@ -42,49 +43,128 @@ function deliveryItem(n: number, status = "failed") {
 }
 
 describe("a webhook's delivery pages", () => {
-  it("reads only its own partition within the id range, and without a filter exactly the page", async () => {
-    ddb
-      .on(QueryCommand)
-      .resolves({ Items: [deliveryItem(3), deliveryItem(2)], LastEvaluatedKey: { sk: "DELIVERY#x" } });
+  /**
+   * The webhook's partitions holding `items`, answering queries as DynamoDB does: the key condition,
+   * either order, the cursor, `Limit` counting items read before the filter, and pages.
+   */
+  function deliveryTable(items: readonly ReturnType<typeof deliveryItem>[]) {
+    ddb.on(QueryCommand).callsFake((input: QueryCommandInput) => {
+      const values = input.ExpressionAttributeValues ?? {};
+      const ascending = input.ScanIndexForward === true;
+      const start = input.ExclusiveStartKey?.sk as string | undefined;
+      const statuses = Object.entries(values)
+        .filter(([name]) => name.startsWith(":status"))
+        .map(([, value]) => value);
+      const inRange = items
+        .filter((item) => item.pk === values[":pk"])
+        .filter((item) => item.sk >= String(values[":from"]) && item.sk <= String(values[":to"]))
+        .filter((item) => start === undefined || (ascending ? item.sk > start : item.sk < start))
+        .sort((x, y) => (x.sk < y.sk === ascending ? -1 : 1));
+      const read = inRange.slice(0, input.Limit ?? inRange.length);
+      const kept = read
+        .filter((item) => statuses.length === 0 || statuses.includes(item.status))
+        .filter((item) => values[":eventType"] === undefined || item.event_type === values[":eventType"]);
+      const last = read[read.length - 1];
+      return {
+        Items: kept,
+        ...(read.length < inRange.length && last !== undefined
+          ? { LastEvaluatedKey: { pk: last.pk, sk: last.sk } }
+          : {}),
+      };
+    });
+  }
+
+  /** `count` deliveries a minute apart, spread over the webhook's shards; every fifth from before them. */
+  const storedDeliveries = (count: number) =>
+    Array.from({ length: count }, (_, n) => {
+      const item = deliveryItem(n, n % 3 === 0 ? "delivered" : "failed");
+      return n % 5 === 0 ? { ...item, pk: "TENANT#t1#WEBHOOK#wh_1" } : item;
+    });
+
+  async function allDeliveryPages(request: {
+    limit: number;
+    statuses?: ("failed" | "delivered")[];
+    oldestFirst?: boolean;
+  }) {
     const { from, to } = deliveryIdRange();
+    const ids: string[] = [];
+    let afterId: string | undefined;
+    for (let page = 0; page < 100; page += 1) {
+      const result = await deliveries.deliveryPage("t1", "wh_1", {
+        ...request,
+        fromId: from,
+        toId: to,
+        ...(afterId === undefined ? {} : { afterId }),
+      });
+      expect(result.deliveries.length).toBeLessThanOrEqual(request.limit);
+      ids.push(...result.deliveries.map((delivery) => delivery.id));
+      if (result.lastId === undefined) return ids;
+      afterId = result.lastId;
+    }
+    throw new Error("the listing never ended");
+  }
+
+  it("reads each of the webhook's partitions within the id range from the cursor, and without a filter at most the page", async () => {
+    const stored = storedDeliveries(40);
+    deliveryTable(stored);
+    const { from, to } = deliveryIdRange();
+    const cursor = stored[30]?.id ?? "";
+
     const page = await deliveries.deliveryPage("t1", "wh_1", {
       limit: 2,
       fromId: from,
       toId: to,
-      afterId: "msg_9",
+      afterId: cursor,
     });
-    const input = ddb.commandCalls(QueryCommand)[0]?.args[0].input;
-    expect(input).toMatchObject({
-      KeyConditionExpression: "#pk = :pk AND #sk BETWEEN :from AND :to",
-      ExpressionAttributeValues: {
-        ":pk": "TENANT#t1#WEBHOOK#wh_1",
-        ":from": `DELIVERY#${from}`,
-        ":to": `DELIVERY#${to}`,
-      },
-      ExclusiveStartKey: { pk: "TENANT#t1#WEBHOOK#wh_1", sk: "DELIVERY#msg_9" },
-      ScanIndexForward: false,
-      Limit: 2,
-    });
-    expect(input?.FilterExpression).toBeUndefined();
-    expect(page.lastId).toBe("x");
+
+    const queries = ddb.commandCalls(QueryCommand).map((call) => call.args[0].input);
+    expect(queries.map((input) => input.ExpressionAttributeValues?.[":pk"]).sort()).toEqual(
+      [
+        ...Array.from({ length: 8 }, (_, shard) => `TENANT#t1#WEBHOOK#wh_1#SHARD#${shard}`),
+        "TENANT#t1#WEBHOOK#wh_1",
+      ].sort(),
+    );
+    for (const input of queries) {
+      expect(input).toMatchObject({
+        KeyConditionExpression: "#pk = :pk AND #sk BETWEEN :from AND :to",
+        ExpressionAttributeValues: { ":from": `DELIVERY#${from}`, ":to": `DELIVERY#${to}` },
+        ExclusiveStartKey: { pk: input.ExpressionAttributeValues?.[":pk"], sk: `DELIVERY#${cursor}` },
+        ScanIndexForward: false,
+        Limit: 2,
+      });
+      expect(input.FilterExpression).toBeUndefined();
+    }
+    expect(page.deliveries.map((delivery) => delivery.id)).toEqual([stored[29]?.id, stored[28]?.id]);
+    expect(page.lastId).toBe(stored[28]?.id);
   });
 
-  it("reads a filtered page in batches, and ends it at its last kept delivery when a batch holds more", async () => {
-    const items = [deliveryItem(5), deliveryItem(4), deliveryItem(3)];
-    ddb.on(QueryCommand).resolves({ Items: items, LastEvaluatedKey: { sk: "DELIVERY#later" } });
+  it("lists every delivery of the webhook once across its partitions, newest or oldest first, page after page", async () => {
+    const stored = storedDeliveries(60);
+    deliveryTable(stored);
+    const ids = stored.map((item) => item.id);
+
+    expect(await allDeliveryPages({ limit: 7 })).toEqual([...ids].reverse());
+    expect(await allDeliveryPages({ limit: 4, oldestFirst: true })).toEqual(ids);
+  });
+
+  it("reads a filtered page in batches, and keeps the filter's deliveries only, page after page", async () => {
+    const stored = storedDeliveries(60);
+    deliveryTable(stored);
     const { from, to } = deliveryIdRange();
-    const page = await deliveries.deliveryPage("t1", "wh_1", {
+
+    await deliveries.deliveryPage("t1", "wh_1", {
       limit: 2,
       fromId: from,
       toId: to,
-      statuses: ["failed", "dead_lettered"],
+      statuses: ["delivered"],
       eventType: "memory.created",
     });
     const input = ddb.commandCalls(QueryCommand)[0]?.args[0].input;
-    expect(input?.FilterExpression).toBe("#status IN (:status0, :status1) AND #eventType = :eventType");
+    expect(input?.FilterExpression).toBe("#status IN (:status0) AND #eventType = :eventType");
     expect(input?.Limit).toBe(100);
-    expect(page.deliveries.map((d) => d.id)).toEqual([items[0]?.id, items[1]?.id]);
-    expect(page.lastId).toBe(items[1]?.id);
+
+    const delivered = stored.filter((item) => item.status === "delivered").map((item) => item.id);
+    expect(await allDeliveryPages({ limit: 3, statuses: ["delivered"] })).toEqual([...delivered].reverse());
   });
 
   it("finds an event's deliveries in the by-time index, under the event, and reads each record", async () => {
