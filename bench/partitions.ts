@@ -40,6 +40,7 @@ const VALUE_AFTER: Readonly<Record<string, string>> = {
   WEBHOOK: "<webhook>",
   RATELIMIT: "<webhook>",
   INFLIGHT: "<webhook>",
+  RETRY: "<webhook>",
   EVENT: "<event>",
   DELIVERY: "<delivery>",
   STATS: "<hour>",

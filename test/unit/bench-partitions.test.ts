@@ -16,6 +16,10 @@ describe("keyPattern", () => {
     expect(keyPattern("TENANT#ACME#EVENTS")).toBe("TENANT#<tenant>#EVENTS");
     expect(keyPattern("RATELIMIT#wh_01JZ")).toBe("RATELIMIT#<webhook>");
     expect(keyPattern("TENANT#t_1#INFLIGHT#wh_01JZ")).toBe("TENANT#<tenant>#INFLIGHT#<webhook>");
+    expect(keyPattern("TENANT#t_1#RETRY#wh_01JZ#1764072000")).toBe("TENANT#<tenant>#RETRY#<webhook>#<id>");
+    expect(keyPattern("TENANT#t_1#WEBHOOK#wh_01JZ#SHARD#5")).toBe(
+      "TENANT#<tenant>#WEBHOOK#<webhook>#SHARD#<shard>",
+    );
     // A shard of a tenant's key is still the tenant's: every event of the tenant may land on it.
     expect(keyPattern("TENANT#ACME#EVENTS#17")).toBe("TENANT#<tenant>#EVENTS#<shard>");
     expect(keyPattern("TENANT#ACME#SUBSCRIPTIONS#3")).toBe("TENANT#<tenant>#SUBSCRIPTIONS#<shard>");
