@@ -23,6 +23,7 @@
  * lands on it, and it keeps the hottest value's rule.
  */
 import { DUE_SHARDS, EVENT_LIST_SHARDS, SUBSCRIPTION_SHARDS } from "../functions/adapters/keys.ts";
+import { IN_FLIGHT_SHARDS } from "../functions/domain/in-flight.ts";
 import type { KeyLoad } from "./key-loads.ts";
 
 export const PARTITION_LIMITS = { writeUnitsPerSecond: 1_000, readUnitsPerSecond: 3_000 } as const;
@@ -43,6 +44,7 @@ const VALUE_AFTER: Readonly<Record<string, string>> = {
   EVENTS: "<shard>",
   SUBSCRIPTIONS: "<shard>",
   PUBLISH_RATE: "<shard>",
+  SHARD: "<shard>",
 };
 
 const SHARD = "<shard>";
@@ -55,13 +57,16 @@ const SHARD = "<shard>";
  * - `TENANT#<tenant>#SUBSCRIPTIONS#<shard>`: a publish reads one copy of the version at random, and a
  *   webhook change writes them all;
  * - `TENANT#<tenant>#PUBLISH_RATE#<shard>`: a publish takes its token from one part at random; how many
- *   parts a tenant has follows its rate (`publishBucketShards`), so the model takes the parts it saw.
+ *   parts a tenant has follows its rate (`publishBucketShards`), so the model takes the parts it saw;
+ * - `TENANT#<tenant>#INFLIGHT#<webhook>#SHARD#<shard>`: a webhook's in-flight items; a claim starts at
+ *   one at random, and a release writes the item its slot lives in.
  */
 export const UNIFORM_FAMILIES: Readonly<Record<string, number | "seen">> = {
   "DUE#<shard>": DUE_SHARDS,
   "TENANT#<tenant>#EVENTS#<shard>": EVENT_LIST_SHARDS,
   "TENANT#<tenant>#SUBSCRIPTIONS#<shard>": SUBSCRIPTION_SHARDS,
   "TENANT#<tenant>#PUBLISH_RATE#<shard>": "seen",
+  "TENANT#<tenant>#INFLIGHT#<webhook>#SHARD#<shard>": IN_FLIGHT_SHARDS,
 };
 
 /** A key value with its ids replaced by their kind: `TENANT#t_1#EVENTS` → `TENANT#<tenant>#EVENTS`. */
