@@ -28,6 +28,7 @@ import {
   SUBSCRIPTION_SHARDS,
   WEBHOOK_DELIVERY_SHARDS,
 } from "../functions/adapters/keys.ts";
+import { IN_FLIGHT_SHARDS } from "../functions/domain/in-flight.ts";
 import type { KeyLoad } from "./key-loads.ts";
 
 export const PARTITION_LIMITS = { writeUnitsPerSecond: 1_000, readUnitsPerSecond: 3_000 } as const;
@@ -64,7 +65,9 @@ const SHARD = "<shard>";
  * - `TENANT#<tenant>#PUBLISH_RATE#<shard>`: a publish takes its token from one part at random; how many
  *   parts a tenant has follows its rate (`publishBucketShards`), so the model takes the parts it saw;
  * - `TENANT#<tenant>#WEBHOOK#<webhook>#SHARD#<shard>`: a delivery record's shard of its webhook's
- *   partitions, by hash of its id, and a stats write's, at random (one family per webhook).
+ *   partitions, by hash of its id, and a stats write's, at random (one family per webhook);
+ * - `TENANT#<tenant>#INFLIGHT#<webhook>#SHARD#<shard>`: a webhook's in-flight items; a claim starts at
+ *   one at random, and a release writes the item its slot lives in.
  */
 export const UNIFORM_FAMILIES: Readonly<Record<string, number | "seen">> = {
   "DUE#<shard>": DUE_SHARDS,
@@ -72,6 +75,7 @@ export const UNIFORM_FAMILIES: Readonly<Record<string, number | "seen">> = {
   "TENANT#<tenant>#SUBSCRIPTIONS#<shard>": SUBSCRIPTION_SHARDS,
   "TENANT#<tenant>#PUBLISH_RATE#<shard>": "seen",
   "TENANT#<tenant>#WEBHOOK#<webhook>#SHARD#<shard>": WEBHOOK_DELIVERY_SHARDS,
+  "TENANT#<tenant>#INFLIGHT#<webhook>#SHARD#<shard>": IN_FLIGHT_SHARDS,
 };
 
 /** A key value with its ids replaced by their kind: `TENANT#t_1#EVENTS` → `TENANT#<tenant>#EVENTS`. */

@@ -22,8 +22,12 @@ export const Keys = {
    */
   rateLimit: (tenantId: string, webhookId: string) => `TENANT#${tenantId}#RATELIMIT#${webhookId}`,
   rateLimitSort: "RATELIMIT",
-  /** A webhook's in-flight slots, alone in their partition for the same reason (two writes a delivery). */
-  inFlight: (tenantId: string, webhookId: string) => `TENANT#${tenantId}#INFLIGHT#${webhookId}`,
+  /**
+   * One of the items a webhook's in-flight slots are split over (see `IN_FLIGHT_SHARDS`), each alone in
+   * its partition for the same reason: two writes a delivery.
+   */
+  inFlight: (tenantId: string, webhookId: string, item: number) =>
+    `TENANT#${tenantId}#INFLIGHT#${webhookId}#SHARD#${item}`,
   inFlightSort: "INFLIGHT",
   /**
    * What a webhook's requests were built from until `until` (see sent-request.ts), beside the webhook;

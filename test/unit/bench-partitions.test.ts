@@ -20,6 +20,9 @@ describe("keyPattern", () => {
     expect(keyPattern("TENANT#t_1#WEBHOOK#wh_01JZ#SHARD#5")).toBe(
       "TENANT#<tenant>#WEBHOOK#<webhook>#SHARD#<shard>",
     );
+    expect(keyPattern("TENANT#t_1#INFLIGHT#wh_01JZ#SHARD#3")).toBe(
+      "TENANT#<tenant>#INFLIGHT#<webhook>#SHARD#<shard>",
+    );
     // A shard of a tenant's key is still the tenant's: every event of the tenant may land on it.
     expect(keyPattern("TENANT#ACME#EVENTS#17")).toBe("TENANT#<tenant>#EVENTS#<shard>");
     expect(keyPattern("TENANT#ACME#SUBSCRIPTIONS#3")).toBe("TENANT#<tenant>#SUBSCRIPTIONS#<shard>");
@@ -37,6 +40,7 @@ describe("keyPattern", () => {
     expect(scopeOf("DUE#<shard>")).toBe("shared");
     expect(scopeOf("TENANT#<tenant>#EVENTS#<shard>")).toBe("shared");
     expect(scopeOf("TENANT#<tenant>#INFLIGHT#<webhook>")).toBe("webhook");
+    expect(scopeOf("TENANT#<tenant>#INFLIGHT#<webhook>#SHARD#<shard>")).toBe("webhook");
   });
 });
 
@@ -243,5 +247,30 @@ describe("a key family spread evenly over shards", () => {
       write_units_per_event: 1,
       ceiling_per_s: 3_869,
     });
+  });
+
+  it("models one webhook's in-flight items as 4 shards of a family, apart from another webhook's", () => {
+    // 1,000 deliveries to wh_1, each claiming and releasing a slot (2 units) on one of its 4 items at
+    // random (by chance 560 to 440 units each), and 200 to wh_2.
+    const shards = [560, 520, 480, 440].map((units, n) =>
+      load(`TENANT#t1#INFLIGHT#wh_1#SHARD#${n}`, units, units),
+    );
+    const other = Array.from({ length: 4 }, (_, n) => load(`TENANT#t1#INFLIGHT#wh_2#SHARD#${n}`, 100, 100));
+
+    const keys = keyCeilings([...shards, ...other], 1_000);
+
+    // 2 units a delivery over 4 shards, z = 1.049 for 4: sqrt(m) = (sqrt(1.049² + 4,000) − 1.049) / 2 =
+    // 31.10, m = 967.4, and 4 × 967.4 / 2 = 1,934 deliveries/s. One item would have capped at 1,000 / 2
+    // = 500, and the hottest shard alone said 1,000 / 0.56 = 1,785.
+    expect(cappingKey(keys, ["webhook"])).toMatchObject({
+      key: "TENANT#<tenant>#INFLIGHT#<webhook>#SHARD#<shard>",
+      scope: "webhook",
+      shards: 4,
+      values: 8,
+      write_units: 2_000,
+      write_units_per_event: 2,
+      ceiling_per_s: 1_934,
+    });
+    expect(ceiling(keys, ["shared"])).toBeNull();
   });
 });

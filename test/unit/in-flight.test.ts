@@ -1,8 +1,17 @@
 import { Metrics } from "@aws-lambda-powertools/metrics";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CLOSED_CIRCUIT } from "../../functions/domain/circuit.ts";
 import type { OutboundResult } from "../../functions/domain/deliver.ts";
-import { freeSlot, IN_FLIGHT_LEASE_MS } from "../../functions/domain/in-flight.ts";
+import {
+  claimOrder,
+  freeSlot,
+  IN_FLIGHT_LEASE_MS,
+  IN_FLIGHT_SHARDS,
+  inFlightItems,
+  itemOfSlot,
+  slotsOfItem,
+} from "../../functions/domain/in-flight.ts";
 import type { DeliveryMessage } from "../../functions/domain/messages.ts";
 import type { Webhook } from "../../functions/domain/model.ts";
 import type { DeliveryStore, InFlightLease, InFlightSlots } from "../../functions/domain/ports.ts";
@@ -18,6 +27,55 @@ describe("a webhook's in-flight slots", () => {
     expect(freeSlot([T0 + 1, T0 - 1], 2, T0)).toBe(1);
     // A slot past a lowered limit does not count.
     expect(freeSlot([T0 + 1, T0 + 1, undefined], 2, T0)).toBeUndefined();
+  });
+});
+
+describe("a webhook's in-flight slots split over items", () => {
+  it("splits the slots over up to four items, never leaving one empty", () => {
+    expect(IN_FLIGHT_SHARDS).toBe(4);
+    expect([1, 2, 3, 4, 10, 1_000].map(inFlightItems)).toEqual([1, 2, 3, 4, 4, 4]);
+    // The default cap of 10: items 0 and 1 hold three slots, items 2 and 3 two.
+    expect([0, 1, 2, 3].map((item) => slotsOfItem(item, 10))).toEqual([
+      [0, 4, 8],
+      [1, 5, 9],
+      [2, 6],
+      [3, 7],
+    ]);
+    expect(slotsOfItem(1, 2)).toEqual([1]);
+  });
+
+  it("keeps each of the cap's slots in exactly one item, the one a release finds from the slot alone", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1_000 }), (limit) => {
+        const items = Array.from({ length: inFlightItems(limit) }, (_, item) => slotsOfItem(item, limit));
+        expect(items.every((slots) => slots.length > 0)).toBe(true);
+        expect(items.flat().sort((a, b) => a - b)).toEqual(Array.from({ length: limit }, (_, slot) => slot));
+        items.forEach((slots, item) => {
+          for (const slot of slots) expect(itemOfSlot(slot)).toBe(item);
+        });
+      }),
+    );
+  });
+
+  it("visits every item once, from the one the random draw picks", () => {
+    expect(claimOrder(10, () => 0)).toEqual([0, 1, 2, 3]);
+    expect(claimOrder(10, () => 0.6)).toEqual([2, 3, 0, 1]);
+    expect(claimOrder(10, () => 0.999_999)).toEqual([3, 0, 1, 2]);
+    expect(claimOrder(2, () => 0.6)).toEqual([1, 0]);
+    expect(claimOrder(1, () => 0.9)).toEqual([0]);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 1_000 }),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        (limit, draw) => {
+          const order = claimOrder(limit, () => draw);
+          expect([...order].sort((a, b) => a - b)).toEqual(
+            Array.from({ length: inFlightItems(limit) }, (_, item) => item),
+          );
+          expect(order[0]).toBe(Math.floor(draw * inFlightItems(limit)));
+        },
+      ),
+    );
   });
 });
 
