@@ -318,11 +318,20 @@ export function dynamoDeliveryStore(
   }
 
   /**
-   * A conditional write to a delivery's record, where the record is. Tried on its shard; only when that
+   * A conditional update of a delivery's record, where the record is. Tried on its shard; only when that
    * is refused and the shard holds no record (one read) is it tried on the webhook's own partition,
    * where records written before the sharding are.
    */
-  async function onRecord(key: DeliveryKey, write: (at: DeliveryKey) => UpdateCommand): Promise<boolean> {
+  async function updateRecord(key: DeliveryKey, condition: string, update: Update): Promise<boolean> {
+    const write = (at: DeliveryKey) =>
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keyAttributes(at),
+        ConditionExpression: condition,
+        UpdateExpression: update.expression(),
+        ExpressionAttributeNames: update.names,
+        ExpressionAttributeValues: update.values,
+      });
     if (await conditionally(write(key))) return true;
     const older = unshardedKey(key);
     if (older.pk === key.pk || (await read(key))) return false;
@@ -511,36 +520,17 @@ export function dynamoDeliveryStore(
       update.values[":pending"] = "pending";
       update.values[":retrying"] = "retrying";
       update.values[":before"] = message.attempt - 1;
-      return onRecord(
+      return updateRecord(
         deliveryKey(message.tenantId, message.webhookId, message.deliveryId),
-        (key) =>
-          new UpdateCommand({
-            TableName: tableName,
-            Key: keyAttributes(key),
-            ConditionExpression:
-              "attribute_exists(#pk) AND #status IN (:pending, :retrying) AND attempt_count = :before",
-            UpdateExpression: update.expression(),
-            ExpressionAttributeNames: update.names,
-            ExpressionAttributeValues: update.values,
-          }),
+        "attribute_exists(#pk) AND #status IN (:pending, :retrying) AND attempt_count = :before",
+        update,
       );
     },
 
     async settleDeadLetter(key) {
       const update = new Update().remove(...NOT_DUE);
       update.values[":deadLettered"] = "dead_lettered";
-      return onRecord(
-        key,
-        (at) =>
-          new UpdateCommand({
-            TableName: tableName,
-            Key: keyAttributes(at),
-            ConditionExpression: "attribute_exists(#pk) AND #status = :deadLettered",
-            UpdateExpression: update.expression(),
-            ExpressionAttributeNames: update.names,
-            ExpressionAttributeValues: update.values,
-          }),
-      );
+      return updateRecord(key, "attribute_exists(#pk) AND #status = :deadLettered", update);
     },
 
     async failStalled(delivery, reason, now) {
@@ -555,18 +545,10 @@ export function dynamoDeliveryStore(
       update.values[":count"] = delivery.attemptCount;
       update.values[":redrives"] = delivery.redrives;
       update.names["#redrives"] = REDRIVES;
-      return onRecord(
+      return updateRecord(
         deliveryKey(delivery.tenantId, delivery.webhookId, delivery.id),
-        (key) =>
-          new UpdateCommand({
-            TableName: tableName,
-            Key: keyAttributes(key),
-            ConditionExpression:
-              "attribute_exists(#pk) AND #status = :expected AND attempt_count = :count AND #redrives = :redrives",
-            UpdateExpression: update.expression(),
-            ExpressionAttributeNames: update.names,
-            ExpressionAttributeValues: update.values,
-          }),
+        "attribute_exists(#pk) AND #status = :expected AND attempt_count = :count AND #redrives = :redrives",
+        update,
       );
     },
 
@@ -692,18 +674,10 @@ export function dynamoDeliveryStore(
       update.values[":pending"] = "pending";
       update.values[":retrying"] = "retrying";
       update.names["#parkedOn"] = TableKey.parkedOn;
-      return onRecord(
+      return updateRecord(
         deliveryKey(delivery.tenantId, delivery.webhookId, delivery.id),
-        (key) =>
-          new UpdateCommand({
-            TableName: tableName,
-            Key: keyAttributes(key),
-            ConditionExpression:
-              "attribute_exists(#pk) AND attribute_exists(#parkedOn) AND #status IN (:pending, :retrying) AND attempt_count = :count",
-            UpdateExpression: update.expression(),
-            ExpressionAttributeNames: update.names,
-            ExpressionAttributeValues: update.values,
-          }),
+        "attribute_exists(#pk) AND attribute_exists(#parkedOn) AND #status IN (:pending, :retrying) AND attempt_count = :count",
+        update,
       );
     },
 
