@@ -138,15 +138,16 @@ export class HooklineDelivery extends Construct {
         actions: ["GetItem", "Query", "PutItem", "UpdateItem"],
         leadingKeys: [`${WebhooksPartition.tenant}*`],
       });
-      // Attempts, stats and parked deliveries; a continued fan-out writes a page of deliveries, in one
-      // batch when fresh and one conditional put each when resumed.
+      // Attempts, stats, parked deliveries and retry slots; a continued fan-out writes a page of
+      // deliveries, in one batch when fresh and one conditional put each when resumed.
       grantTableAccess(fn, props.eventsTable, {
-        // Query: an ordered webhook's next waiting delivery, read from its own partition.
+        // Query: an ordered webhook's next waiting delivery, read from its partitions, and the members
+        // of a retry slot being released.
         actions: ["GetItem", "Query", "PutItem", "UpdateItem", "BatchWriteItem"],
         queriedIndexes: [PARKED_INDEX],
       });
-      // The queues for circuit probes, released and deferred deliveries; the dead-letter queue for a
-      // delivery whose schedule ran out outside the workflow.
+      // The queues for circuit probes, released and deferred deliveries and retry slots' deliveries;
+      // the dead-letter queue for a delivery whose schedule ran out.
       this.queue.grantSendMessages(fn);
       this.priorityQueue.grantSendMessages(fn);
       this.deadLetterQueue.grantSendMessages(fn);
