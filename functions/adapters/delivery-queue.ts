@@ -61,9 +61,10 @@ export function laneOf(lanes: DeliveryLanes, eventType: string): string {
  * failed.
  */
 export function sqsDeliveryQueue(client: SQSClient, lanes: DeliveryLanes): DeliveryQueue {
-  async function send(queueUrl: string, bodies: readonly string[]): Promise<void> {
+  async function send(queueUrl: string, bodies: readonly string[], delaySeconds?: number): Promise<void> {
+    const delay = delaySeconds === undefined ? {} : { DelaySeconds: sqsDelaySeconds(delaySeconds) };
     for (const batch of batchesOf(bodies)) {
-      let entries = batch.map((body, index) => ({ Id: String(index), MessageBody: body }));
+      let entries = batch.map((body, index) => ({ Id: String(index), MessageBody: body, ...delay }));
       for (let attempt = 1; entries.length > 0; attempt += 1) {
         if (attempt > SEND_ATTEMPTS) {
           throw new Error(`SQS rejected ${entries.length} delivery message(s) ${SEND_ATTEMPTS} times`);
@@ -79,13 +80,13 @@ export function sqsDeliveryQueue(client: SQSClient, lanes: DeliveryLanes): Deliv
   }
 
   return {
-    async enqueue(messages: readonly DeliveryMessage[]) {
+    async enqueue(messages: readonly DeliveryMessage[], delaySeconds?: number) {
       const byQueue = new Map<string, string[]>();
       for (const message of messages) {
         const queueUrl = laneOf(lanes, message.eventType);
         byQueue.set(queueUrl, [...(byQueue.get(queueUrl) ?? []), queueBody(message)]);
       }
-      await Promise.all([...byQueue].map(([queueUrl, bodies]) => send(queueUrl, bodies)));
+      await Promise.all([...byQueue].map(([queueUrl, bodies]) => send(queueUrl, bodies, delaySeconds)));
     },
   };
 }

@@ -354,7 +354,8 @@ export interface DueRecords {
 // ---- Queues ----
 
 export interface DeliveryQueue {
-  enqueue(messages: readonly DeliveryMessage[]): Promise<void>;
+  /** Sends the messages to their lanes, after `delaySeconds` when given (at most 15 minutes). */
+  enqueue(messages: readonly DeliveryMessage[], delaySeconds?: number): Promise<void>;
 }
 
 /** The delivery function's single sends; a delay is rounded up to whole seconds, at most 15 minutes. */

@@ -27,6 +27,18 @@ export const RetrySlotSchema = z
   .readonly();
 export type RetrySlot = z.infer<typeof RetrySlotSchema>;
 
+/**
+ * How long after its slot's release the delivery at `position` in the slot is sent: the deliveries go
+ * out `perSecond` at a time (the webhook's cap on deliveries in flight), a second apart, so a slot of
+ * many does not send its webhook more than it takes at once, each of the rest waiting for an in-flight
+ * slot in turn. SQS delays at most 15 minutes; past that the rest go together.
+ */
+export function releaseDelaySeconds(position: number, perSecond: number): number {
+  return Math.min(MAX_RELEASE_DELAY_SECONDS, Math.floor(position / Math.max(1, perSecond)));
+}
+
+const MAX_RELEASE_DELAY_SECONDS = 900;
+
 /** The step slots are placed on for a wait of `waitSeconds`. */
 export function slotStepSeconds(waitSeconds: number): number {
   let chosen: number = SLOT_STEPS_SECONDS[0];

@@ -30,7 +30,7 @@ import type {
   StoredDelivery,
 } from "../domain/ports.ts";
 import { continueFanOut } from "../domain/publish.ts";
-import { type RetrySlot, retrySlotFor } from "../domain/retry-slot.ts";
+import { type RetrySlot, releaseDelaySeconds, retrySlotFor } from "../domain/retry-slot.ts";
 import type { StatsBatch } from "../domain/stats.ts";
 import { MetricName, retryRunName } from "../shared/names.ts";
 import { afterOrderedStep, type OrderingDeps } from "./ordering.ts";
@@ -239,13 +239,22 @@ async function joinRetrySlot(
 /**
  * What a retry slot's workflow execution does once its wait is over: every delivery waiting in the
  * slot goes back to its lane for its next attempt, where it takes its turn with the webhook's other
- * deliveries (in-flight cap, rate limit, circuit) like any other. Sent as resumed: one already moved on
- * (driven on by the reconciler meanwhile) is recognised and not sent twice. Answers how many went.
+ * deliveries (in-flight cap, rate limit, circuit) like any other. They go as many a second as the
+ * webhook takes in flight (`releaseDelaySeconds`), not all at once to wait for a slot one by one. Sent
+ * as resumed: one already moved on (driven on by the reconciler meanwhile) is recognised and not sent
+ * twice. Answers how many went.
  */
 export async function releaseRetrySlot(deps: DeliveryServiceDeps, slot: RetrySlot): Promise<number> {
+  const perSecond = deps.inFlight?.limit ?? Number.POSITIVE_INFINITY;
   let released = 0;
   for await (const members of deps.retrySlots.release(slot)) {
-    await deps.queue.enqueue(members.map((member) => ({ ...member, resumed: true })));
+    const byDelay = new Map<number, DeliveryMessage[]>();
+    members.forEach((member, index) => {
+      const delay = releaseDelaySeconds(released + index, perSecond);
+      byDelay.set(delay, [...(byDelay.get(delay) ?? []), { ...member, resumed: true }]);
+    });
+    for (const [delay, messages] of byDelay)
+      await deps.queue.enqueue(messages, delay === 0 ? undefined : delay);
     released += members.length;
   }
   deps.log.info("retry slot released", {

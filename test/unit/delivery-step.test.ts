@@ -90,6 +90,8 @@ function world(options: WorldOptions = {}) {
   const deadLetters: DeadLetterMessage[] = [];
   const probes: { probe: ProbeMessage; delaySeconds: number }[] = [];
   const enqueued: DeliveryMessage[] = [];
+  /** The delay each delivery last went to the queue with, by delivery id. */
+  const enqueuedAfter = new Map<string, number>();
   /** What went back to the queue with a delay. */
   const later: { message: DeliveryMessage; delaySeconds: number }[] = [];
   const settled: string[] = [];
@@ -250,9 +252,12 @@ function world(options: WorldOptions = {}) {
     deliveries,
     circuits,
     queue: {
-      async enqueue(messages) {
+      async enqueue(messages, delaySeconds = 0) {
         enqueued.push(...messages);
-        for (const message of messages) agenda.push({ dueAt: clock, run: () => fromQueue(message) });
+        for (const message of messages) {
+          enqueuedAfter.set(message.deliveryId, delaySeconds);
+          agenda.push({ dueAt: at(delaySeconds), run: () => fromQueue(message) });
+        }
       },
     },
     async sendProbe(probe, delaySeconds) {
@@ -379,6 +384,7 @@ function world(options: WorldOptions = {}) {
     deadLetters,
     probes,
     enqueued,
+    enqueuedAfter,
     later,
     settled,
     consistentReads,
@@ -453,6 +459,22 @@ describe("processDelivery", () => {
     expect(w.record("d1")).toMatchObject({ status: "delivered", attemptCount: 3 });
     expect(w.record("d1")?.attempts?.[1]).toMatchObject({ attempt: 2, error: "timed out after 10000 ms" });
     expect(w.record("d2")).toMatchObject({ status: "delivered", attemptCount: 2 });
+  });
+
+  it("releases a slot as many deliveries a second as its webhook takes in flight, not all at once", async () => {
+    const w = world();
+    const slot = { tenantId: "t1", webhookId: "wh_1", at: new Date(T0 + 60_000).toISOString() };
+    const ids = Array.from({ length: 25 }, (_, n) => `d${String(n).padStart(2, "0")}`);
+    for (const id of ids) await w.deps.retrySlots.join(slot, { ...w.pending(id), attempt: 2 });
+    const inFlight = { slots: { claim: async () => undefined, release: async () => {} }, limit: 10 };
+
+    expect(await releaseRetrySlot({ ...w.deps, inFlight }, slot)).toBe(25);
+
+    expect(ids.map((id) => w.enqueuedAfter.get(id))).toEqual([
+      ...Array.from({ length: 10 }, () => 0),
+      ...Array.from({ length: 10 }, () => 1),
+      ...Array.from({ length: 5 }, () => 2),
+    ]);
   });
 
   it("sends a delivery that joins a slot already released back to its lane, not into a wait that is over", async () => {

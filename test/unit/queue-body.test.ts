@@ -70,4 +70,25 @@ describe("queue message bodies", () => {
     expect(body).toMatch(SQS_SAFE);
     expect(JSON.parse(body)).toEqual(continuation);
   });
+
+  it("carry the delay a release gives them, on every message of the batch", async () => {
+    sqs.on(SendMessageBatchCommand).resolves({ Failed: [] });
+    const message = (deliveryId: string): DeliveryMessage => ({
+      tenantId: "t1",
+      webhookId: "wh_1",
+      deliveryId,
+      eventId: "evt_1",
+      eventType: "memory.created",
+      acceptedAt: new Date(0).toISOString(),
+      attempt: 2,
+      scheduleStart: 0,
+    });
+
+    await sqsDeliveryQueue(new SQSClient({}), lanes).enqueue([message("msg_1"), message("msg_2")], 3);
+
+    const entries = sqs
+      .commandCalls(SendMessageBatchCommand)
+      .flatMap((call) => call.args[0].input.Entries ?? []);
+    expect(entries.map((entry) => entry.DelaySeconds)).toEqual([3, 3]);
+  });
 });

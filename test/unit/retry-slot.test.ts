@@ -1,6 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { RetrySlotSchema, retrySlotFor, slotStepSeconds } from "../../functions/domain/retry-slot.ts";
+import {
+  RetrySlotSchema,
+  releaseDelaySeconds,
+  retrySlotFor,
+  slotStepSeconds,
+} from "../../functions/domain/retry-slot.ts";
 
 const at = (iso: string) => new Date(iso);
 
@@ -40,5 +45,11 @@ describe("a webhook's retry slots", () => {
         },
       ),
     );
+  });
+
+  it("are released as many deliveries a second as the webhook takes in flight, within SQS's 15 minutes", () => {
+    expect([0, 9, 10, 19, 20].map((position) => releaseDelaySeconds(position, 10))).toEqual([0, 0, 1, 1, 2]);
+    expect(releaseDelaySeconds(1_000_000, 10)).toBe(900);
+    expect(releaseDelaySeconds(500, Number.POSITIVE_INFINITY)).toBe(0);
   });
 });
