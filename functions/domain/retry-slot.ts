@@ -15,7 +15,7 @@ import { RetrySlotField } from "../shared/names.ts";
  * quarter more, on top of the schedule's own ±20 % jitter); in return the deliveries of one webhook
  * that failed within one step of each other share the slot.
  */
-export const SLOT_STEPS_SECONDS = [1, 5, 15, 60, 300, 900, 3600] as const;
+const SLOT_STEPS_SECONDS = [1, 5, 15, 60, 300, 900, 3600] as const;
 
 export const RetrySlotSchema = z
   .object({

@@ -1,6 +1,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { dynamoStores } from "../../functions/adapters/stores.ts";
+import type { DeliveryMessage } from "../../functions/domain/messages.ts";
 
 /**
  * The product's DynamoDB stores on a client that `mockClient(DynamoDBDocumentClient)` intercepts, for
@@ -14,4 +15,18 @@ export function storesOnMockedClient(reconcileGraceSeconds: number) {
     reconcileGraceSeconds,
     fanOutPageSize: 100,
   });
+}
+
+/** The queue message of a delivery's first attempt (tenant t1, webhook wh_1), for the stores' tests. */
+export function firstAttemptMessage(deliveryId = "msg_1"): DeliveryMessage {
+  return {
+    tenantId: "t1",
+    webhookId: "wh_1",
+    deliveryId,
+    eventId: "evt_1",
+    eventType: "memory.created",
+    acceptedAt: "2026-11-25T10:00:00.000Z",
+    attempt: 1,
+    scheduleStart: 0,
+  };
 }

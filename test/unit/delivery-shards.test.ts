@@ -8,42 +8,26 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
-import { deliveryKey } from "../../functions/adapters/delivery-store.ts";
+import { deliveryKey, pendingDeliveryItem } from "../../functions/adapters/delivery-store.ts";
 import { shardOf, WEBHOOK_DELIVERY_SHARDS } from "../../functions/adapters/keys.ts";
 import type { DeliveryStep } from "../../functions/domain/deliver.ts";
-import type { DeliveryMessage } from "../../functions/domain/messages.ts";
-import { storesOnMockedClient } from "../support/mocked-stores.ts";
+import { pendingDelivery } from "../support/memory-order-store.ts";
+import { firstAttemptMessage, storesOnMockedClient } from "../support/mocked-stores.ts";
 
 const ddb = mockClient(DynamoDBDocumentClient);
 afterEach(() => ddb.reset());
 const { deliveries } = storesOnMockedClient(50);
 
 const OWN_PARTITION = "TENANT#t1#WEBHOOK#wh_1";
-const message: DeliveryMessage = {
-  tenantId: "t1",
-  webhookId: "wh_1",
-  deliveryId: "msg_1",
-  eventId: "evt_1",
-  eventType: "memory.created",
-  acceptedAt: "2026-11-25T10:00:00.000Z",
-  attempt: 1,
-  scheduleStart: 0,
-};
+const message = firstAttemptMessage();
 const delivered: DeliveryStep = {
   kind: "delivered",
   attempt: { attempt: 1, at: "2026-11-25T10:00:00.000Z", statusCode: 200, durationMs: 5, responseBody: "" },
 };
+/** The record of the pending delivery msg_1, as the store writes it, at `pk`. */
 const record = (pk: string) => ({
+  ...pendingDeliveryItem(pendingDelivery("msg_1", "2026-11-25T10:00:00.000Z"), 30, 50),
   pk,
-  sk: "DELIVERY#msg_1",
-  id: "msg_1",
-  tenant_id: "t1",
-  webhook_id: "wh_1",
-  event_id: "evt_1",
-  event_type: "memory.created",
-  status: "pending",
-  attempt_count: 0,
-  created_at: "2026-11-25T10:00:00.000Z",
 });
 
 /** A table holding one record at `pk`, whose conditional updates succeed only where the record is. */

@@ -2,26 +2,16 @@ import { DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
 import type { DeliveryStep } from "../../functions/domain/deliver.ts";
-import type { DeliveryMessage } from "../../functions/domain/messages.ts";
 import { RETRY_RUN_CHECK_SECONDS } from "../../functions/shared/limits.ts";
 import { retryRunName, TableKey } from "../../functions/shared/names.ts";
-import { storesOnMockedClient } from "../support/mocked-stores.ts";
+import { firstAttemptMessage, storesOnMockedClient } from "../support/mocked-stores.ts";
 
 const GRACE_SECONDS = 50;
 const ddb = mockClient(DynamoDBDocumentClient);
 afterEach(() => ddb.reset());
 const { deliveries } = storesOnMockedClient(GRACE_SECONDS);
 
-const message: DeliveryMessage = {
-  tenantId: "t1",
-  webhookId: "wh_1",
-  deliveryId: "msg_1",
-  eventId: "evt_1",
-  eventType: "memory.created",
-  acceptedAt: "2026-11-25T10:00:00.000Z",
-  attempt: 1,
-  scheduleStart: 0,
-};
+const message = firstAttemptMessage();
 const retry: DeliveryStep = {
   kind: "retry",
   nextAttemptAt: "2026-11-25T10:00:05.000Z",
