@@ -4,8 +4,11 @@
  * Starts a fresh local stack (state in .hookline/test/bench) with request counting on, and loopback
  * receivers in this process, then runs one phase at a time so that the counts of one phase are not
  * mixed with another's: latency at a steady rate (its counts are the first-try work per delivery), a
- * burst for throughput, the bare pipeline on the same fauxqs and receivers, deliveries that fail six
- * times, a fan-out to 1,000 webhooks, and the bundles. Prints a table and writes bench/results.json.
+ * burst to ten webhooks per event (its counts are the fan-out-10 work), and deliveries that fail six
+ * times. The counting takes CPU of its own (an SDK middleware line per request, and DynamoDB Local's
+ * capacity reports): the speed figures come from a second fresh stack without it (.hookline/test/
+ * bench-speed): a burst for throughput, the bare pipeline on the same fauxqs and receivers, the fan-outs
+ * and the bundles. Prints a table and writes bench/results.json.
  * From the units each DynamoDB key took in the first-try phases it derives where Hookline would stop
  * in AWS, whose partitions take at most 1,000 write and 3,000 read units a second (partitions.ts).
  */
@@ -40,6 +43,8 @@ const projectRoot = path.resolve(import.meta.dirname, "..");
 const quick = process.argv.includes("--quick");
 /** Execution environments per function: the local runtime's setting (default 4), passed on to the stack. */
 const CONCURRENCY = Number(process.env.HOOKLINE_LOCAL_CONCURRENCY ?? "4");
+/** Deliveries sent to the second stack before its figures are taken. */
+const WARM_UP_BURST = 1_000;
 /** Keys listed (and printed) as the hottest of a phase. */
 const HOTTEST_KEYS = 8;
 const settings = quick
@@ -47,6 +52,7 @@ const settings = quick
       latencySeconds: 10,
       rate: 100,
       burst: 2_000,
+      countedBurst: 2_000,
       failing: 10,
       fanOut: 1_000,
       largeFanOut: undefined,
@@ -56,6 +62,7 @@ const settings = quick
       latencySeconds: 30,
       rate: 100,
       burst: 10_000,
+      countedBurst: 2_000,
       failing: 20,
       fanOut: 1_000,
       largeFanOut: 10_000,
@@ -478,8 +485,8 @@ async function latencyPhase(
 }
 
 /** A burst of events to 10 webhooks; sustained deliveries per second end to end. */
-async function throughputPhase(client: Api, receivers: BenchReceiver[]) {
-  const events = settings.burst / receivers.length;
+async function throughputPhase(client: Api, receivers: BenchReceiver[], deliveries: number) {
+  const events = deliveries / receivers.length;
   const counted = () => receivers.reduce((sum, receiver) => sum + receiver.count, 0);
   const base = counted();
   const started = performance.now();
@@ -493,10 +500,10 @@ async function throughputPhase(client: Api, receivers: BenchReceiver[]) {
     }),
   );
   const published = performance.now();
-  await waitFor("the burst deliveries", () => counted() - base >= settings.burst, 300_000);
+  await waitFor("the burst deliveries", () => counted() - base >= deliveries, 300_000);
   const elapsedMs = performance.now() - started;
   return {
-    perSecond: settings.burst / (elapsedMs / 1000),
+    perSecond: deliveries / (elapsedMs / 1000),
     elapsedMs,
     publishMs: published - started,
   };
@@ -721,19 +728,17 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-async function main(): Promise<void> {
-  const began = Date.now();
-  const loadBefore = os.loadavg();
-  const step = (message: string) =>
-    console.log(`[bench ${((Date.now() - began) / 1000).toFixed(1)} s] ${message}`);
-  step(`starting a fresh local stack${quick ? " (quick run)" : ""}`);
-  const stack = await startStack({
-    name: "bench",
-    // Nothing of a benchmark's stack needs to outlive it; DynamoDB Local without its SQLite file takes
-    // about twice the writes per second here (README, Performance).
+/**
+ * A fresh stack for the benchmark, with its AWS requests counted or not. Nothing of it needs to outlive
+ * the run; DynamoDB Local without its SQLite file takes about twice the writes per second here (README,
+ * Performance).
+ */
+function startBenchStack(counted: boolean): Promise<RunningStack> {
+  return startStack({
+    name: counted ? "bench" : "bench-speed",
     inMemory: true,
     env: {
-      HOOKLINE_COUNT_AWS_REQUESTS: "true",
+      HOOKLINE_COUNT_AWS_REQUESTS: String(counted),
       HOOKLINE_LOCAL_CONCURRENCY: String(CONCURRENCY),
       // Six attempts in about five seconds, and a circuit that never opens on the failing receiver.
       HOOKLINE_RETRY_SCHEDULE: "1,1,1,1,1",
@@ -742,6 +747,15 @@ async function main(): Promise<void> {
       HOOKLINE_TENANT_MAX_WEBHOOKS: String(2 * Math.max(settings.fanOut, settings.largeFanOut ?? 0)),
     },
   });
+}
+
+async function main(): Promise<void> {
+  const began = Date.now();
+  const loadBefore = os.loadavg();
+  const step = (message: string) =>
+    console.log(`[bench ${((Date.now() - began) / 1000).toFixed(1)} s] ${message}`);
+  step(`starting a fresh local stack that counts its AWS requests${quick ? " (quick run)" : ""}`);
+  let stack = await startBenchStack(true);
   const receivers: BenchReceiver[] = [];
   try {
     const client = api(stack);
@@ -790,20 +804,20 @@ async function main(): Promise<void> {
     const latencyDeliveries = latency.deliveries();
     const firstTry = perDelivery(beforeLatency, afterLatency, latencyDeliveries, latency.published);
 
-    step(`throughput: a burst of ${settings.burst} deliveries to 10 receivers`);
+    step(`counted burst: ${settings.countedBurst} deliveries to 10 receivers`);
     await keyLoadsSince(stack, keyCounter);
     const beforeBurst = await readUsage(stack);
-    const cpuBeforeBurst = cpuNow(stack);
-    const throughput = await throughputPhase(client, burstReceivers);
-    const burstCpu = cpuSince(stack, cpuBeforeBurst, settings.burst);
+    await throughputPhase(client, burstReceivers, settings.countedBurst);
     await drain(stack);
     const afterBurst = await readUsage(stack);
     const burstKeys = await keyLoadsSince(stack, keyCounter);
     // The same first-try work when each event goes to ten webhooks: per-event work is shared by ten.
-    const firstTryFanOut10 = perDelivery(beforeBurst, afterBurst, settings.burst, settings.burst / 10);
-
-    step(`baseline: the bare pipeline, ${settings.burst} messages`);
-    const baseline = await baselinePhase(stack, burstReceivers);
+    const firstTryFanOut10 = perDelivery(
+      beforeBurst,
+      afterBurst,
+      settings.countedBurst,
+      settings.countedBurst / 10,
+    );
 
     step(`six attempts: ${settings.failing} deliveries to a receiver that always answers 500`);
     await drain(stack);
@@ -818,12 +832,35 @@ async function main(): Promise<void> {
       throw new Error(`${failedOutcome} of ${failing.deliveries} failing deliveries were dead-lettered`);
     const sixAttempts = perDelivery(beforeFailing, afterFailing, failing.deliveries, failing.deliveries);
 
+    step("starting a second fresh local stack, without the counting, for the speed figures");
+    await stack.stop();
+    stack = await startBenchStack(false);
+    const speedClient = api(stack);
+    for (const receiver of burstReceivers) {
+      receiver.count = 0;
+      await createWebhook(speedClient, receiver.url, "memory.updated");
+    }
+    // Warm as the first stack was by its earlier phases: the functions' and DynamoDB Local's code compiled.
+    await throughputPhase(speedClient, burstReceivers, WARM_UP_BURST);
+    await drain(stack);
+
+    step(`throughput: a burst of ${settings.burst} deliveries to 10 receivers`);
+    const cpuBeforeBurst = cpuNow(stack);
+    const throughput = await throughputPhase(speedClient, burstReceivers, settings.burst);
+    const burstCpu = cpuSince(stack, cpuBeforeBurst, settings.burst);
+    await drain(stack);
+
+    step(`baseline: the bare pipeline, ${settings.burst} messages`);
+    const cpuBeforeBaseline = cpuNow(stack);
+    const baseline = await baselinePhase(stack, burstReceivers);
+    const baselineCpu = cpuSince(stack, cpuBeforeBaseline, settings.burst);
+
     step(`fan-out: 1 event to ${settings.fanOut} webhooks`);
-    const fanOut = await fanOutPhase(stack, client, fanOutReceiver, settings.fanOut);
+    const fanOut = await fanOutPhase(stack, speedClient, fanOutReceiver, settings.fanOut);
     let largeFanOutMs: number | null = null;
     if (settings.largeFanOut !== undefined) {
       step(`fan-out: 1 event to ${settings.largeFanOut} webhooks`);
-      largeFanOutMs = (await fanOutPhase(stack, client, fanOutReceiver, settings.largeFanOut)).elapsedMs;
+      largeFanOutMs = (await fanOutPhase(stack, speedClient, fanOutReceiver, settings.largeFanOut)).elapsedMs;
     }
 
     step("bundles: size and module load time");
@@ -837,7 +874,7 @@ async function main(): Promise<void> {
     const mix = mixedCostPerMillion(toWork(firstTry), toWork(sixAttempts), 0.02, PRICES);
     // One webhook per event in the latency phase: per event and per delivery are the same there.
     const firstTryKeys = keyCeilings(latencyKeys, latencyDeliveries);
-    const fanOut10Keys = keyCeilings(burstKeys, settings.burst / 10);
+    const fanOut10Keys = keyCeilings(burstKeys, settings.countedBurst / 10);
     const sixAttemptsKeys = keyCeilings(failingKeys, failing.deliveries);
     const fanOut10Events = ceiling(fanOut10Keys, ["shared"]);
     const loadAfter = os.loadavg();
@@ -881,7 +918,7 @@ async function main(): Promise<void> {
         elapsed_ms: Math.round(throughput.elapsedMs),
         publish_ms: Math.round(throughput.publishMs),
       },
-      cpu: { throughput: burstCpu, fanout_1000: fanOut.cpu },
+      cpu: { throughput: burstCpu, bare_pipeline: baselineCpu, fanout_1000: fanOut.cpu },
       floor: Object.fromEntries(
         Object.entries(floors).map(([phase, work]) => [
           phase,
@@ -980,7 +1017,11 @@ interface PrintableResults {
     readonly p99: number;
   };
   readonly throughput_per_s: number;
-  readonly cpu: { readonly throughput: PhaseCpu | null; readonly fanout_1000: PhaseCpu | null };
+  readonly cpu: {
+    readonly throughput: PhaseCpu | null;
+    readonly bare_pipeline: PhaseCpu | null;
+    readonly fanout_1000: PhaseCpu | null;
+  };
   readonly floor: { readonly first_try: Floor; readonly first_try_fan_out_10: Floor };
   readonly baseline_per_s: number;
   readonly ratio: number;
@@ -1090,6 +1131,7 @@ function printTable(results: PrintableResults): void {
   ]);
   for (const [label, cpu] of [
     ["throughput", results.cpu.throughput],
+    ["bare pipeline", results.cpu.bare_pipeline],
     ["fan-out to 1,000", results.cpu.fanout_1000],
   ] as const) {
     if (cpu === null) continue;
