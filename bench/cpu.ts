@@ -7,7 +7,7 @@
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 
-export type CpuRole = "dynamodb_local" | "local_runtime" | "other_emulators" | "bench";
+export type CpuRole = "dynamodb_local" | "local_runtime" | "other_processes" | "bench";
 
 /** CPU milliseconds each role had used by the time of the snapshot. */
 export type CpuSnapshot = Readonly<Record<CpuRole, number>>;
@@ -89,7 +89,7 @@ export function cpuSnapshot(stackPid: number, benchPid: number): CpuSnapshot | u
   const totals: Record<CpuRole, number> = {
     dynamodb_local: 0,
     local_runtime: 0,
-    other_emulators: 0,
+    other_processes: 0,
     bench: 0,
   };
   const ms = (ticks: number) => (ticks * 1000) / TICKS_PER_SECOND;
@@ -99,7 +99,7 @@ export function cpuSnapshot(stackPid: number, benchPid: number): CpuSnapshot | u
         ? "local_runtime"
         : commandLine(stat.pid).includes("DynamoDBLocal.jar")
           ? "dynamodb_local"
-          : "other_emulators";
+          : "other_processes";
     totals[role] += ms(stat.ticks);
     for (const child of children.get(stat.pid) ?? []) visit(child);
   };

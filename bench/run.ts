@@ -1138,7 +1138,7 @@ function printTable(results: PrintableResults): void {
     const ms = cpu.ms_per_delivery;
     rows.push([
       `CPU / delivery, ${label}`,
-      `${fixed(ms.total)} ms: DynamoDB Local ${fixed(ms.dynamodb_local)}, runtime ${fixed(ms.local_runtime)}, other emulators ${fixed(ms.other_emulators)}, load and receivers ${fixed(ms.bench)}`,
+      `${fixed(ms.total)} ms: DynamoDB Local ${fixed(ms.dynamodb_local)}, runtime ${fixed(ms.local_runtime)}, other processes ${fixed(ms.other_processes)}, load and receivers ${fixed(ms.bench)}`,
       `the cores carry ≤ ${cpu.bound_per_s}/s at that`,
     ]);
   }

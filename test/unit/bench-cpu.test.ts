@@ -24,19 +24,19 @@ describe("cpuPerDelivery", () => {
     const before: CpuSnapshot = {
       dynamodb_local: 1_000,
       local_runtime: 2_000,
-      other_emulators: 0,
+      other_processes: 0,
       bench: 500,
     };
     const after: CpuSnapshot = {
       dynamodb_local: 6_000,
       local_runtime: 9_000,
-      other_emulators: 100,
+      other_processes: 100,
       bench: 1_400,
     };
     // Act
     const per = cpuPerDelivery(before, after, 1_000);
     // Assess
-    expect(per).toEqual({ dynamodb_local: 5, local_runtime: 7, other_emulators: 0.1, bench: 0.9, total: 13 });
+    expect(per).toEqual({ dynamodb_local: 5, local_runtime: 7, other_processes: 0.1, bench: 0.9, total: 13 });
   });
 });
 
