@@ -6,6 +6,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
+import { commandLine } from "../local/emulators.ts";
 
 export type CpuRole = "dynamodb_local" | "local_runtime" | "other_processes" | "bench";
 
@@ -64,14 +65,6 @@ function clockTicksPerSecond(): number {
 
 const TICKS_PER_SECOND = process.platform === "linux" ? clockTicksPerSecond() : 100;
 
-function commandLine(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8");
-  } catch {
-    return "";
-  }
-}
-
 /** The CPU used so far by the stack started as `stackPid` (by kind of process) and by `benchPid`. */
 export function cpuSnapshot(stackPid: number, benchPid: number): CpuSnapshot | undefined {
   if (process.platform !== "linux") return undefined;
@@ -97,7 +90,7 @@ export function cpuSnapshot(stackPid: number, benchPid: number): CpuSnapshot | u
     const role: CpuRole =
       stat.pid === stackPid
         ? "local_runtime"
-        : commandLine(stat.pid).includes("DynamoDBLocal.jar")
+        : commandLine(stat.pid)?.includes("DynamoDBLocal.jar")
           ? "dynamodb_local"
           : "other_processes";
     totals[role] += ms(stat.ticks);

@@ -1,7 +1,9 @@
 /**
  * The floor: the least AWS work a first-try delivery can cost while Hookline keeps what issue 14 keeps,
- * whatever the design. A lower bound, not an estimate: only request-priced work is counted (no Lambda
- * duration, no log bytes), every item is taken at 1 KB or less, and every batch as full. Pure.
+ * however the rest is designed, as long as the publish-rate limit and the in-flight cap are held in
+ * DynamoDB (an SQS-carried cap would take the cap's two writes away; docs/performance.md). A lower
+ * bound, not an estimate: only request-priced work is counted (no Lambda duration, no log bytes), every
+ * item is taken at 1 KB or less, and every batch as full. Pure.
  *
  * Per event, whatever its fan-out:
  * - the tenant's publish-rate token (a conditional write: the limit holds across ingest environments);

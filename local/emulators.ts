@@ -154,7 +154,7 @@ async function readPidFile(pidFile: string): Promise<{ jvm?: number; owner?: num
 }
 
 /** The command line of a live process, or undefined when there is none. */
-function commandLine(pid: number): string | undefined {
+export function commandLine(pid: number): string | undefined {
   try {
     process.kill(pid, 0);
   } catch {
