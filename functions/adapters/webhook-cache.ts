@@ -3,9 +3,6 @@ import type { WebhookReader } from "../domain/ports.ts";
 import { remember } from "./lru.ts";
 
 export interface WebhookCacheOptions {
-  /** How long a tenant's subscriptions version is reused before it is read again. */
-  readonly ttlMs: number;
-  readonly now: () => number;
   /**
    * Webhooks (and tenants' versions) an instance keeps; past it, the least recently used go. A webhook
    * item is a few kilobytes at most, so the default keeps the cache under about 20 MB.
@@ -14,15 +11,25 @@ export interface WebhookCacheOptions {
   readonly maxEntries?: number;
 }
 
+/** A webhook reader whose tenants' versions hold until `newInvocation` is called. */
+export interface CachedWebhookReader {
+  readonly read: WebhookReader;
+  /** Forgets every tenant's version: each is read again, once, by the next delivery that needs it. */
+  readonly newInvocation: () => void;
+}
+
 const DEFAULT_MAX_ENTRIES = 5_000;
 
 /**
  * Reads webhooks for a warm delivery function. A healthy webhook is kept with the tenant's
- * subscriptions version it was read under, and reused while that version holds: the version (one read
- * a tenant every `ttlMs`, on one of its 8 copies) moves with every change to the tenant's webhooks and
- * every circuit that opens, so a change reaches every instance within `ttlMs`, and the tenant's own
- * partition, where its webhooks live, is read only when one of them changed. Per webhook it would be a
- * read every `ttlMs` by every instance, which at fan-out 10 was the tenant's hottest key (issue 14).
+ * subscriptions version it was read under, and reused while that version holds. The version moves with
+ * every change to the tenant's webhooks and every circuit that opens; it is read once per tenant per
+ * invocation (call `newInvocation` as each begins), on one of its 8 copies, and shared by the
+ * invocation's concurrent deliveries. So a change or an opening circuit takes effect on every message
+ * received after it, as it would without the cache: a delivery published to a webhook whose circuit is
+ * open never sends. The tenant's own partition, where its webhooks live, is read only when one of them
+ * changed. Per webhook it would be a read per delivery, which at fan-out 10 was the tenant's hottest key
+ * (issue 14).
  *
  * Webhooks with failures are never cached, so that an instance that knows of them sees an opening
  * circuit at once; neither is a miss. Every webhook read is strongly consistent, after the version:
@@ -33,23 +40,23 @@ const DEFAULT_MAX_ENTRIES = 5_000;
 export function cachedWebhookReader(
   store: { get(tenantId: string, webhookId: string, consistent?: boolean): Promise<Webhook | undefined> },
   subscriptionsVersion: (tenantId: string) => Promise<number>,
-  options: WebhookCacheOptions,
-): WebhookReader {
+  options: WebhookCacheOptions = {},
+): CachedWebhookReader {
   const maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
   const cache = new Map<string, { readonly webhook: Webhook; readonly version: number }>();
-  const versions = new Map<string, { readonly version: Promise<number>; readonly expires: number }>();
+  const versions = new Map<string, Promise<number>>();
   /** Concurrent deliveries of a tenant share one read of its version. */
   const tenantVersion = (tenantId: string): Promise<number> => {
     const known = versions.get(tenantId);
-    if (known && known.expires > options.now()) return known.version;
+    if (known) return known;
     const version = subscriptionsVersion(tenantId);
-    remember(versions, tenantId, { version, expires: options.now() + options.ttlMs }, maxEntries);
+    remember(versions, tenantId, version, maxEntries);
     version.catch(() => {
-      if (versions.get(tenantId)?.version === version) versions.delete(tenantId);
+      if (versions.get(tenantId) === version) versions.delete(tenantId);
     });
     return version;
   };
-  return async (tenantId, webhookId, fresh, atLeast) => {
+  const read: WebhookReader = async (tenantId, webhookId, fresh, atLeast) => {
     const key = `${tenantId}/${webhookId}`;
     const version = await tenantVersion(tenantId);
     const cached = cache.get(key);
@@ -67,4 +74,5 @@ export function cachedWebhookReader(
     else cache.delete(key);
     return webhook;
   };
+  return { read, newInvocation: () => versions.clear() };
 }

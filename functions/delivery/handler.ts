@@ -88,15 +88,17 @@ async function flushStats(): Promise<void> {
  */
 const MAX_RATE_LIMIT_WAIT_MS = 5_000;
 
+/**
+ * A warm function reuses a healthy webhook while its tenant's subscriptions version, read once an
+ * invocation, holds: far below one read per delivery, and none of the tenant's partition.
+ */
+const webhooks = cachedWebhookReader(stores.webhooks, (tenantId) =>
+  stores.webhooks.subscriptionsVersion(tenantId),
+);
+
 const deps: DeliveryServiceDeps = {
   ports: {
-    // A warm function reuses a healthy webhook while its tenant's subscriptions version, read every
-    // 2 s, holds: far below one read per delivery, and none of the tenant's partition.
-    webhook: cachedWebhookReader(
-      stores.webhooks,
-      (tenantId) => stores.webhooks.subscriptionsVersion(tenantId),
-      { ttlMs: 2_000, now: Date.now },
-    ),
+    webhook: webhooks.read,
     eventPayload: (tenantId, eventId) => stores.events.payload(tenantId, eventId),
     claimProbe: (webhook, from, claim) =>
       stores.webhooks.saveCircuit(webhook.tenantId, webhook.id, from, claim),
@@ -188,6 +190,7 @@ export const handler = middy(
     event: SQSEvent | Record<string, unknown>,
     context: Context,
   ): Promise<SQSBatchResponse | { readonly released: number }> => {
+    webhooks.newInvocation();
     try {
       if (isSqsEvent(event)) {
         const release = leaseMessages(sqs, event.Records, {

@@ -46,40 +46,57 @@ function store(initial: Webhook | undefined) {
 }
 
 describe("cachedWebhookReader", () => {
-  it("reads a warm webhook's item once, then only the tenant's version, once per ttl", async () => {
-    let now = 0;
+  it("reads a warm webhook's item once, then only the tenant's version, once per invocation", async () => {
     const stored = store(webhook("2026-01-01T00:00:00.000Z"));
-    const read = cachedWebhookReader(stored, stored.version, { ttlMs: 2_000, now: () => now });
-    for (const at of [0, 500, 1_999, 2_000, 3_000, 4_500]) {
-      now = at;
-      expect((await read("t1", "wh_1", false))?.url).toBe("https://example.com/hooks");
+    const cached = cachedWebhookReader(stored, stored.version);
+    for (const invocation of [1, 2, 3]) {
+      cached.newInvocation();
+      for (const _delivery of [1, 2]) {
+        expect((await cached.read("t1", "wh_1", false))?.url, `invocation ${invocation}`).toBe(
+          "https://example.com/hooks",
+        );
+      }
     }
     expect(stored.reads).toEqual(["version t1", "webhook wh_1", "version t1", "version t1"]);
   });
 
   it("shares one version read between the webhooks of a tenant and concurrent deliveries", async () => {
     const stored = store(webhook("2026-01-01T00:00:00.000Z"));
-    const read = cachedWebhookReader(stored, stored.version, { ttlMs: 2_000, now: () => 0 });
+    const read = cachedWebhookReader(stored, stored.version).read;
     await Promise.all(["wh_1", "wh_2", "wh_1", "wh_2"].map((id) => read("t1", id, false)));
     expect(stored.reads.filter((entry) => entry.startsWith("version"))).toEqual(["version t1"]);
   });
 
-  it("takes a webhook change within one ttl: the version moved, so the webhook is read again", async () => {
-    let now = 0;
+  it("takes a webhook change on the next invocation: the version moved, so the webhook is read again", async () => {
     const stored = store(webhook("2026-01-01T00:00:00.000Z", "https://old.example.com/hooks"));
-    const read = cachedWebhookReader(stored, stored.version, { ttlMs: 2_000, now: () => now });
-    expect((await read("t1", "wh_1", false))?.url).toBe("https://old.example.com/hooks");
+    const cached = cachedWebhookReader(stored, stored.version);
+    expect((await cached.read("t1", "wh_1", false))?.url).toBe("https://old.example.com/hooks");
     stored.change(webhook("2026-01-01T00:00:05.000Z", "https://new.example.com/hooks"));
-    now = 2_000;
-    expect((await read("t1", "wh_1", false))?.url).toBe("https://new.example.com/hooks");
+    cached.newInvocation();
+    expect((await cached.read("t1", "wh_1", false))?.url).toBe("https://new.example.com/hooks");
     stored.change(undefined);
-    now = 4_000;
-    expect(await read("t1", "wh_1", false)).toBeUndefined();
+    cached.newInvocation();
+    expect(await cached.read("t1", "wh_1", false)).toBeUndefined();
+  });
+
+  it("keeps a delivery received after a circuit opened from using the webhook cached healthy before it", async () => {
+    const healthy = webhook("2026-01-01T00:00:00.000Z");
+    const stored = store(healthy);
+    const cached = cachedWebhookReader(stored, stored.version);
+    // Another instance's attempts fail until the circuit opens; this one cached the webhook healthy and
+    // read the version just before the opening moved it.
+    expect((await cached.read("t1", "wh_1", false))?.circuit.state).toBe("closed");
+    stored.change({
+      ...healthy,
+      circuit: { state: "open", consecutiveFailures: 5, openedAt: "2026-01-01T00:00:01.000Z", version: 5 },
+    });
+    cached.newInvocation();
+    expect((await cached.read("t1", "wh_1", false))?.circuit.state).toBe("open");
   });
 
   it("never caches a miss", async () => {
     const stored = store(undefined);
-    const read = cachedWebhookReader(stored, stored.version, { ttlMs: 60_000, now: () => 0 });
+    const read = cachedWebhookReader(stored, stored.version).read;
     expect(await read("t1", "wh_1", false)).toBeUndefined();
     stored.countFailure(webhook("2026-01-01T00:00:00.000Z"));
     expect((await read("t1", "wh_1", false))?.id).toBe("wh_1");
@@ -89,7 +106,7 @@ describe("cachedWebhookReader", () => {
     const before = webhook("2026-01-01T00:00:00.000Z", "https://old.example.com/hooks");
     const after = webhook("2026-01-01T00:00:05.000Z", "https://new.example.com/hooks");
     const stored = store(before);
-    const read = cachedWebhookReader(stored, stored.version, { ttlMs: 60_000, now: () => 0 });
+    const read = cachedWebhookReader(stored, stored.version).read;
     expect((await read("t1", "wh_1", false))?.url).toBe("https://old.example.com/hooks");
     stored.change(after);
     expect((await read("t1", "wh_1", false))?.url).toBe("https://old.example.com/hooks");
@@ -98,7 +115,7 @@ describe("cachedWebhookReader", () => {
 
   it("reads fresh requests past the cache, and every webhook strongly consistent", async () => {
     const stored = store(webhook("2026-01-01T00:00:00.000Z"));
-    const read = cachedWebhookReader(stored, stored.version, { ttlMs: 60_000, now: () => 0 });
+    const read = cachedWebhookReader(stored, stored.version).read;
     await read("t1", "wh_1", false);
     await read("t1", "wh_1", true);
     expect(stored.reads).toEqual(["version t1", "webhook wh_1", "webhook wh_1"]);
@@ -110,7 +127,7 @@ describe("cachedWebhookReader", () => {
       circuit: { ...CLOSED_CIRCUIT, consecutiveFailures: 4 },
     };
     const stored = store(failing);
-    const read = cachedWebhookReader(stored, stored.version, { ttlMs: 60_000, now: () => 0 });
+    const read = cachedWebhookReader(stored, stored.version).read;
     expect((await read("t1", "wh_1", false))?.circuit.consecutiveFailures).toBe(4);
     stored.countFailure({
       ...failing,
@@ -131,7 +148,7 @@ describe("cachedWebhookReader", () => {
       if (fail) throw new Error("throttled");
       return stored.version(tenantId);
     };
-    const read = cachedWebhookReader(stored, version, { ttlMs: 60_000, now: () => 0 });
+    const read = cachedWebhookReader(stored, version).read;
     await expect(read("t1", "wh_1", false)).rejects.toThrow("throttled");
     fail = false;
     expect((await read("t1", "wh_1", false))?.id).toBe("wh_1");
@@ -139,7 +156,7 @@ describe("cachedWebhookReader", () => {
 
   it("keeps at most maxEntries webhooks, letting the least recently used go first", async () => {
     const stored = store(webhook("2026-01-01T00:00:00.000Z"));
-    const read = cachedWebhookReader(stored, stored.version, { ttlMs: 60_000, now: () => 0, maxEntries: 2 });
+    const read = cachedWebhookReader(stored, stored.version, { maxEntries: 2 }).read;
     await read("t1", "wh_a", false);
     await read("t1", "wh_b", false);
     await read("t1", "wh_a", false); // a hit: wh_a is now the most recently used
