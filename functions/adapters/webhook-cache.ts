@@ -23,13 +23,14 @@ const DEFAULT_MAX_ENTRIES = 5_000;
 /**
  * Reads webhooks for a warm delivery function. A healthy webhook is kept with the tenant's
  * subscriptions version it was read under, and reused while that version holds. The version moves with
- * every change to the tenant's webhooks and every circuit that opens; it is read once per tenant per
- * invocation (call `newInvocation` as each begins), on one of its 8 copies, and shared by the
- * invocation's concurrent deliveries. So a change or an opening circuit takes effect on every message
- * received after it, as it would without the cache: a delivery published to a webhook whose circuit is
- * open never sends. The tenant's own partition, where its webhooks live, is read only when one of them
- * changed. Per webhook it would be a read per delivery, which at fan-out 10 was the tenant's hottest key
- * (issue 14).
+ * every change to the tenant's webhooks and every circuit that opens. A first attempt's message names
+ * the version its publish stored it under (`atVersion`), so a change or an opening circuit before the
+ * publish takes effect on it with no read of the version at all: a delivery published to a webhook
+ * whose circuit is open never sends. A message without one has the version read once per tenant per
+ * invocation (call `newInvocation` as each begins), on one of its 8 copies, shared by the invocation's
+ * concurrent deliveries. The tenant's own partition, where its webhooks live, is read only when one of
+ * them changed. Per webhook it would be a read per delivery, which at fan-out 10 was the tenant's
+ * hottest key (issue 14).
  *
  * Webhooks with failures are never cached, so that an instance that knows of them sees an opening
  * circuit at once; neither is a miss. Every webhook read is strongly consistent, after the version:
@@ -56,13 +57,16 @@ export function cachedWebhookReader(
     });
     return version;
   };
-  const read: WebhookReader = async (tenantId, webhookId, fresh, atLeast) => {
+  const read: WebhookReader = async (tenantId, webhookId, fresh, atLeast, atVersion) => {
     const key = `${tenantId}/${webhookId}`;
-    const version = await tenantVersion(tenantId);
+    // A cached webhook holds every change up to the version it was read at; a webhook read now holds
+    // every change up to a version the message names, the publish having read it before.
+    const version = atVersion ?? (await tenantVersion(tenantId));
     const cached = cache.get(key);
     if (
       !fresh &&
-      cached?.version === version &&
+      cached !== undefined &&
+      cached.version >= version &&
       (atLeast === undefined || cached.webhook.updatedAt >= atLeast)
     ) {
       remember(cache, key, cached, maxEntries);

@@ -202,13 +202,15 @@ export interface CircuitChange {
 export interface DeliveryPorts {
   /**
    * The webhook as stored, undefined only when it is surely gone: `fresh` asks for a strongly consistent
-   * read past any cache, `atLeast` for a version no older than that `updatedAt`.
+   * read past any cache, `atLeast` for a version no older than that `updatedAt`, and `atVersion` for
+   * every change up to that subscriptions version of the tenant (a circuit that opened among them).
    */
   readonly webhook: (
     tenantId: string,
     webhookId: string,
     fresh: boolean,
     atLeast?: string,
+    atVersion?: number,
   ) => Promise<Webhook | undefined>;
   /** The stored event's payload: undefined only when it is surely gone (expired). */
   readonly eventPayload: (tenantId: string, eventId: string) => Promise<string | undefined>;
@@ -271,6 +273,7 @@ export async function deliveryStep(ports: DeliveryPorts, message: DeliveryMessag
     message.webhookId,
     message.attempt > 1 || message.resumed === true,
     message.webhookUpdatedAt,
+    message.subscriptionsVersion,
   );
   if (!webhook) return { step: { kind: "failed", reason: "webhook_deleted" }, wasProbe: false };
   if (!webhook.active)

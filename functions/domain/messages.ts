@@ -32,6 +32,11 @@ const deliveryFields = z.object({
    * cached or eventually consistent read from before a change of its URL, say).
    */
   webhookUpdatedAt: z.string().optional(),
+  /**
+   * The tenant's subscriptions version the fan-out was stored under: the delivery uses no read of the
+   * webhook from before it, so a change or an opening circuit that came before the publish holds.
+   */
+  subscriptionsVersion: z.number().int().min(0).optional(),
   /** A rate-limit slot this delivery already holds (epoch ms), when it was deferred to wait for it. */
   rateSlotAt: z.number().optional(),
 });

@@ -5,7 +5,7 @@
  */
 import type { Circuit } from "./circuit.ts";
 import type { CursorPosition } from "./cursor.ts";
-import type { DeliveryStep } from "./deliver.ts";
+import type { DeliveryPorts, DeliveryStep } from "./deliver.ts";
 import type { DeadLetterMessage, DeliveryMessage, ProbeMessage } from "./messages.ts";
 import type { Delivery, DeliveryStatus, StoredEvent, Webhook } from "./model.ts";
 import type { OrderState } from "./ordering.ts";
@@ -47,16 +47,8 @@ export interface WebhookStore {
   remove(tenantId: string, webhookId: string): Promise<boolean>;
 }
 
-/**
- * The webhook as stored; `fresh` asks for a strongly consistent read that bypasses any cache, and
- * `atLeast` names a version (`updatedAt`) the caller knows was stored, so that an older one is not used.
- */
-export type WebhookReader = (
-  tenantId: string,
-  webhookId: string,
-  fresh: boolean,
-  atLeast?: string,
-) => Promise<Webhook | undefined>;
+/** The webhook as stored, as a delivery reads it (see `DeliveryPorts`). */
+export type WebhookReader = DeliveryPorts["webhook"];
 
 export interface CircuitStore {
   /** Replaces the circuit only if its stored version is still `from.version`; says whether it did. */

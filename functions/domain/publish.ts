@@ -169,7 +169,7 @@ export async function publishEvent(
     const stored = await deps.events.insertFannedOut(event, deliveries, version);
     if (stored === "subscribers_changed") continue;
     if (!stored.created) return duplicateOf(deps, stored.event);
-    await queueDeliveries(deps, event, deliveries, page.webhooks);
+    await queueDeliveries(deps, event, deliveries, page.webhooks, version);
     return {
       event: { ...event, deliveryCount: deliveries.length },
       deliveryCount: deliveries.length,
@@ -229,13 +229,15 @@ function pendingDeliveries(
 
 /**
  * Queues the first attempts of recorded deliveries, with the payload inline when it is small enough,
- * and the version of each webhook as read here, which the delivery will use or a newer one.
+ * and the version of each webhook as read here, which the delivery will use or a newer one, as it
+ * will the tenant's subscriptions version the deliveries were stored under, when there is one.
  */
 async function queueDeliveries(
   deps: PublishDeps,
   event: StoredEvent,
   deliveries: readonly Delivery[],
   webhooks: readonly Webhook[],
+  subscriptionsVersion?: number,
 ): Promise<void> {
   if (deliveries.length === 0) return;
   const versions = new Map(webhooks.map((webhook) => [webhook.id, webhook.updatedAt]));
@@ -252,6 +254,7 @@ async function queueDeliveries(
       scheduleStart: 0,
       ...(inlinePayload === undefined ? {} : { payload: inlinePayload }),
       ...(versions.has(delivery.webhookId) ? { webhookUpdatedAt: versions.get(delivery.webhookId) } : {}),
+      ...(subscriptionsVersion === undefined ? {} : { subscriptionsVersion }),
     })),
   );
 }

@@ -192,6 +192,9 @@ describe("publishEvent", () => {
         .sort(),
     ).toEqual(["wh_a", "wh_new"]);
     expect(h.storedWithEvent).toEqual([1, 2]);
+    // Each message names the version its deliveries were stored under, so that the delivery function
+    // uses no webhook it read before then (a circuit that opened since moved the version on too).
+    expect(h.queued.map((message) => message.subscriptionsVersion)).toEqual([0, 1, 1]);
   });
 
   it("goes page by page when the subscribers keep changing under it", async () => {

@@ -94,6 +94,34 @@ describe("cachedWebhookReader", () => {
     expect((await cached.read("t1", "wh_1", false))?.circuit.state).toBe("open");
   });
 
+  it("reads no version for a message that names the one its publish stored it under", async () => {
+    const stored = store(webhook("2026-01-01T00:00:00.000Z"));
+    const cached = cachedWebhookReader(stored, stored.version);
+    for (const invocation of [1, 2]) {
+      cached.newInvocation();
+      expect((await cached.read("t1", "wh_1", false, undefined, 0))?.id, `invocation ${invocation}`).toBe(
+        "wh_1",
+      );
+    }
+    expect(stored.reads).toEqual(["webhook wh_1"]);
+  });
+
+  it("reads the webhook again for a message published after a circuit opened, within one invocation", async () => {
+    const healthy = webhook("2026-01-01T00:00:00.000Z");
+    const stored = store(healthy);
+    const cached = cachedWebhookReader(stored, stored.version);
+    expect((await cached.read("t1", "wh_1", false, undefined, 0))?.circuit.state).toBe("closed");
+    stored.change({
+      ...healthy,
+      circuit: { state: "open", consecutiveFailures: 5, openedAt: "2026-01-01T00:00:01.000Z", version: 5 },
+    });
+    // Published before the opening: it was in flight already, and may go as it was read.
+    expect((await cached.read("t1", "wh_1", false, undefined, 0))?.circuit.state).toBe("closed");
+    // Published after it, under the version the opening moved on to.
+    expect((await cached.read("t1", "wh_1", false, undefined, 1))?.circuit.state).toBe("open");
+    expect(stored.reads).toEqual(["webhook wh_1", "webhook wh_1"]);
+  });
+
   it("never caches a miss", async () => {
     const stored = store(undefined);
     const read = cachedWebhookReader(stored, stored.version).read;
