@@ -1,7 +1,9 @@
 /**
  * Creates the template's DynamoDB tables and SQS queues in the emulators, unless they exist already
- * (their data survives restarts). Existing tables gain any global secondary index added to the
- * template since; a changed key schema needs `--fresh`.
+ * (their data survives restarts). Tables keep the stream their `StreamSpecification` asks for, which
+ * the DynamoDB Streams event source mappings read (dynamodb-stream-source.ts). Existing tables gain any
+ * global secondary index and any stream added to the template since; a changed key schema or stream
+ * view type needs `--fresh`.
  */
 import {
   type AttributeDefinition,
@@ -12,6 +14,8 @@ import {
   type DynamoDBClient,
   type GlobalSecondaryIndex,
   ResourceNotFoundException,
+  type StreamSpecification,
+  type StreamViewType,
   UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from "@aws-sdk/client-dynamodb";
@@ -64,6 +68,7 @@ export async function createTables(
         input,
         existing.GlobalSecondaryIndexes?.map((index) => index.IndexName) ?? [],
       );
+      await enableMissingStream(ddb, input, existing.StreamSpecification, warnings);
     }
     const ttl = p.TimeToLiveSpecification;
     if (
@@ -140,7 +145,7 @@ function createTableInput(name: string, p: Record<string, unknown>): CreateTable
     ),
     StreamSpecification:
       isRecord(stream) && typeof stream.StreamViewType === "string"
-        ? { StreamEnabled: true, StreamViewType: stream.StreamViewType as "NEW_AND_OLD_IMAGES" }
+        ? { StreamEnabled: true, StreamViewType: stream.StreamViewType as StreamViewType }
         : undefined,
   };
 }
@@ -165,6 +170,25 @@ async function addMissingIndexes(ddb: DynamoDBClient, input: CreateTableCommandI
       }),
     );
   }
+}
+
+async function enableMissingStream(
+  ddb: DynamoDBClient,
+  input: CreateTableCommandInput,
+  existing: StreamSpecification | undefined,
+  warnings: string[],
+) {
+  const wanted = input.StreamSpecification;
+  if (wanted === undefined) return;
+  if (existing?.StreamEnabled === true) {
+    if (existing.StreamViewType !== wanted.StreamViewType) {
+      warnings.push(
+        `table ${input.TableName}: stream view type is ${existing.StreamViewType}, the template says ${wanted.StreamViewType}; run with --fresh`,
+      );
+    }
+    return;
+  }
+  await ddb.send(new UpdateTableCommand({ TableName: input.TableName, StreamSpecification: wanted }));
 }
 
 const QUEUE_ATTRIBUTES = [

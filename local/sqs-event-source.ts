@@ -27,6 +27,8 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import { matchesPattern } from "../functions/domain/event-pattern.ts";
+import { batchItemFailures } from "./batch-item-failures.ts";
+import { isDynamoDbStreamArn } from "./dynamodb-stream-source.ts";
 import type { IntrinsicResolver } from "./intrinsics.ts";
 import type { LambdaHost } from "./lambda-host.ts";
 import { CHAIN_DEPTH_ATTRIBUTE, MAX_CHAIN_INVOCATIONS, traceHeader } from "./loop-detection.ts";
@@ -71,6 +73,8 @@ export function sqsEventSources(
     const p = props(resource);
     const where = `event source mapping ${logicalId}`;
     const sourceArn = resolver.resolveString(p.EventSourceArn, `EventSourceArn of ${where}`);
+    // A DynamoDB stream's mapping is dynamodb-stream-source.ts's to run or report.
+    if (isDynamoDbStreamArn(sourceArn)) continue;
     const queueUrl = queues.get(sourceArn);
     if (queueUrl === undefined) {
       skipped.push(`${where}: source ${sourceArn} is not an SQS queue of the stack; not emulated`);
@@ -304,32 +308,18 @@ export class SqsEventSource {
 }
 
 /**
- * Which messages of a successfully invoked batch to delete, by Lambda's rules for `batchItemFailures`:
- * no response, no list or an empty list is a full success; a response that is not an object, a list that
- * is not a list, or an item identifier that is empty or not in the batch fails the whole batch.
+ * Which messages of a successfully invoked batch to delete: all of them, or, with
+ * `ReportBatchItemFailures`, those not listed in `batchItemFailures` (batch-item-failures.ts).
  */
 export function succeededMessages<T extends { readonly messageId: string }>(
   records: readonly T[],
   payload: unknown,
   reportBatchItemFailures: boolean,
 ): { succeeded: T[]; invalid?: string } {
-  if (!reportBatchItemFailures || payload === null || payload === undefined)
-    return { succeeded: [...records] };
-  const invalid = (why: string) => ({ succeeded: [], invalid: why });
-  if (!isRecord(payload)) return invalid(`the function returned ${JSON.stringify(payload)}`);
-  const failures = payload.batchItemFailures;
-  if (failures === undefined || failures === null) return { succeeded: [...records] };
-  if (!Array.isArray(failures)) return invalid("batchItemFailures is not a list");
-  const ids = new Set(records.map((record) => record.messageId));
-  const failed = new Set<string>();
-  for (const failure of failures) {
-    const id = isRecord(failure) ? failure.itemIdentifier : undefined;
-    if (typeof id !== "string" || !ids.has(id)) {
-      return invalid(`batchItemFailures has an invalid itemIdentifier ${JSON.stringify(id)}`);
-    }
-    failed.add(id);
-  }
-  return { succeeded: records.filter((record) => !failed.has(record.messageId)) };
+  if (!reportBatchItemFailures) return { succeeded: [...records] };
+  const reported = batchItemFailures(payload, new Set(records.map((record) => record.messageId)));
+  if (reported.invalid !== undefined) return { succeeded: [], invalid: reported.invalid };
+  return { succeeded: records.filter((record) => !reported.failed.has(record.messageId)) };
 }
 
 interface SqsRecord {

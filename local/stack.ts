@@ -1,14 +1,16 @@
 /**
  * Starts the synthesized stack on this machine: synth → emulators → tables and queues → Lambda host,
- * HTTP API, SQS pollers, EventBridge and Step Functions. `start.ts` is the command-line front; tests may
+ * HTTP API, SQS and DynamoDB Streams pollers, EventBridge and Step Functions. `start.ts` is the command-line front; tests may
  * call `startLocalStack` directly.
  */
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { readAssembly } from "./assembly.ts";
 import { AwsJsonServer } from "./aws-json.ts";
+import { DynamoDbStreamSource, dynamoDbStreamSources } from "./dynamodb-stream-source.ts";
 import { assertStateDirFree, killStaleJvm, startDynamoDbLocal, startSqs } from "./emulators.ts";
 import { eventBridgeConfig, LocalEventBridge } from "./eventbridge.ts";
 import { functionDefinitions } from "./functions.ts";
@@ -262,9 +264,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const ddb = new DynamoDBClient({ region: options.region, endpoint: ddbLocal.endpoint, credentials });
     const sqs = new SQSClient({ region: options.region, endpoint: sqsLocal.endpoint, credentials });
+    const streams = new DynamoDBStreamsClient({
+      region: options.region,
+      endpoint: ddbLocal.endpoint,
+      credentials,
+    });
     cleanups.push(async () => {
       ddb.destroy();
       sqs.destroy();
+      streams.destroy();
     });
     const [tables, queues] = await Promise.all([
       createTables(template, resolver, names, ddb),
@@ -375,6 +383,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       });
     });
 
+    const streamMappings = dynamoDbStreamSources(template, resolver, names);
+    const streamPollers = streamMappings.sources.map((source) => {
+      const definition = host.assertRunnable(source.functionName, `event source mapping ${source.logicalId}`);
+      return new DynamoDbStreamSource(source, {
+        streams,
+        ddb,
+        sqs,
+        host,
+        region: options.region,
+        functionArn: definition.arn,
+        onRequest: (operation) => usage.eventSourceRequest("SQS", operation),
+      });
+    });
+
     // Step Functions' events:putEvents tasks and EventBridge's state machine targets refer to each other.
     const stepFunctions: LocalStepFunctions = new LocalStepFunctions(
       stateMachineConfigs(template, resolver, names),
@@ -418,12 +440,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       eventBridge.stopSchedules();
       await apiServer.close();
       stepFunctions.stop();
-      const stopping = Promise.all(pollers.map((poller) => poller.stop()));
+      const stopping = Promise.all([...pollers, ...streamPollers].map((poller) => poller.stop()));
       await host.stop();
       await stopping;
     });
+    // After the clean-up above, which stops them; awaited, so that a `LATEST` mapping sees every write
+    // made once the stack is up.
+    await Promise.all(streamPollers.map((poller) => poller.start()));
 
-    const warnings = [...tables.warnings, ...skipped, ...events.skipped];
+    const warnings = [...tables.warnings, ...skipped, ...streamMappings.skipped, ...events.skipped];
     for (const definition of functions) {
       if (definition.problem !== undefined) warnings.push(`unused ${definition.problem}`);
       const destination = definition.asyncOnFailure;
@@ -438,6 +463,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       count(functions.length, "function"),
       count(apiConfig?.routes.length ?? 0, "route"),
       count(sources.length, "SQS event source"),
+      count(streamMappings.sources.length, "DynamoDB stream event source"),
       count(events.rules.filter((rule) => rule.pattern !== undefined).length, "rule"),
       count(events.rules.filter((rule) => rule.rateMs !== undefined).length, "schedule"),
       count(stepFunctions.stateMachines.length, "state machine"),
