@@ -51,22 +51,36 @@ interface Batch {
 }
 
 const batches: Batch[] = [];
+/** The invocation records Lambda sent to the on-failure queue. */
+const givenUp: OnFailureRecord[] = [];
 
-/** Takes what the function recorded off its queue, in the order it was sent. */
-async function drainBatches(): Promise<void> {
-  const queueUrl = output("BatchesQueueUrl");
+interface OnFailureRecord {
+  readonly DDBStreamBatchInfo: { readonly streamArn: string; readonly startSequenceNumber: string };
+}
+
+/** Takes every message off a queue into `into`, in the order they were sent. */
+async function drain<T>(queueOutput: string, into: T[]): Promise<void> {
+  const queueUrl = output(queueOutput);
   for (;;) {
     const { Messages = [] } = await clients.sqs.send(
       new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
     );
     if (Messages.length === 0) return;
     for (const message of Messages) {
-      batches.push(JSON.parse(message.Body ?? "{}") as Batch);
+      into.push(JSON.parse(message.Body ?? "{}") as T);
       await clients.sqs.send(
         new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }),
       );
     }
   }
+}
+
+/** The invocation record of the batch given up on that starts at this sequence number. */
+async function givenUpRecord(sequenceNumber: string | undefined): Promise<OnFailureRecord> {
+  return eventually("the invocation record on the on-failure queue", async () => {
+    await drain("GivenUpQueueUrl", givenUp);
+    return givenUp.find((record) => record.DDBStreamBatchInfo.startSequenceNumber === sequenceNumber);
+  });
 }
 
 const keyOf = (record: DynamoDBRecord) => record.dynamodb?.Keys?.pk?.S ?? "";
@@ -81,7 +95,7 @@ async function untilBatches(what: string, done: () => boolean, timeoutMs = 30_00
   await eventually(
     what,
     async () => {
-      await drainBatches();
+      await drain("BatchesQueueUrl", batches);
       return done() ? true : undefined;
     },
     timeoutMs,
@@ -198,24 +212,13 @@ describe("a DynamoDB stream event source", () => {
     await put("GivesUpTableName", failing, { failWhile: { S: gate } });
     await put("GivesUpTableName", next);
 
-    const queueUrl = output("GivenUpQueueUrl");
-    const message = await eventually(
-      "the invocation record on the on-failure queue",
-      async () => {
-        const { Messages = [] } = await clients.sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 1 }),
-        );
-        return Messages[0];
-      },
-      30_000,
-      100,
-    );
     await untilBatches("the record after the one given up on", () => batchesWith(next).length > 0);
 
     const attempts = batchesWith(failing);
     expect(attempts).toHaveLength(3); // the first invocation and two retries
+    expect(attempts.every((batch) => batch.records.length === 1 && batch.thrown)).toBe(true);
     const failedSequence = attempts[0]?.records[0]?.dynamodb?.SequenceNumber;
-    const record = JSON.parse(message.Body ?? "{}") as Record<string, unknown>;
+    const record = await givenUpRecord(failedSequence);
     expect(record).toMatchObject({
       requestContext: {
         requestId: expect.any(String),
@@ -237,7 +240,7 @@ describe("a DynamoDB stream event source", () => {
       },
     });
     // Metadata only: the records themselves are not in it.
-    expect(message.Body).not.toContain(failing);
+    expect(JSON.stringify(record)).not.toContain(failing);
     await openGate(gate);
   });
 
@@ -265,6 +268,33 @@ describe("a DynamoDB stream event source", () => {
     // it, which succeeded, is delivered with every retry.
     expect(batchesWith(before)).toHaveLength(1);
     for (const batch of retries()) expect(batch.records.map(keyOf)).toEqual([failing, after]);
+  });
+
+  it("with BisectBatchOnFunctionError, splits a failing batch until the bad record is alone, and gives up on it only", async () => {
+    const gate = await closeGate();
+    const run = randomUUID();
+    const keys = [1, 2, 3, 4].map((n) => `${run}-${n}`);
+    for (const key of keys) {
+      await put("BisectedTableName", key, key.endsWith("-2") ? { failWhile: { S: gate } } : {});
+    }
+
+    await untilBatches("the records after the bad one", () =>
+      batchesWith(...keys).some((batch) => !batch.thrown && batch.records.some((r) => keyOf(r) === keys[3])),
+    );
+    // MaximumRetryAttempts is 0, but a split uses no retry: the bad record is tried once on its own.
+    expect(batchesWith(...keys).map((batch) => [batch.records.map(keyOf), batch.thrown])).toEqual([
+      [keys, true],
+      [keys.slice(0, 2), true],
+      [keys.slice(0, 1), false],
+      [keys.slice(1, 2), true],
+      [keys.slice(2), false],
+    ]);
+    const bad = batchesWith(...keys)[3]?.records[0]?.dynamodb?.SequenceNumber;
+    expect(await givenUpRecord(bad)).toMatchObject({
+      requestContext: { condition: "RetryAttemptsExhausted", approximateInvokeCount: 1 },
+      DDBStreamBatchInfo: { startSequenceNumber: bad, endSequenceNumber: bad, batchSize: 1 },
+    });
+    await openGate(gate);
   });
 
   it("drops the records its filter criteria do not match", async () => {
