@@ -274,6 +274,9 @@ export class DynamoDbStreamSource {
     }
     this.#localStreamArn = streamArn;
     const shards = await this.#shards();
+    // `LATEST` starts after the newest record there is, read through: DynamoDB Local's `LATEST`
+    // iterator is refused once a record arrives (see #readShard), and there is no sequence number to
+    // go on after.
     if (this.#config.startingPosition === "LATEST") {
       for (const shard of shards) {
         const shardId = shard.ShardId ?? "";

@@ -1,16 +1,18 @@
 /**
  * The pure parts of the local runtime: intrinsic resolution, route selection, API Gateway response and
- * policy mapping, EventBridge input transformers and the refusal of JSONata state machines.
+ * policy mapping, EventBridge input transformers, the refusal of JSONata state machines, partial batch
+ * responses and which event source mappings run.
  */
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: Fn::Sub strings use CloudFormation's ${…} syntax
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { dynamoDbStreamSources } from "../../local/dynamodb-stream-source.ts";
 import { LocalEventBridge, rateMilliseconds, targetInput } from "../../local/eventbridge.ts";
 import { mapResponse, policyAllows } from "../../local/http-api.ts";
 import { matchRoute, parseRouteKey } from "../../local/http-routes.ts";
 import { IntrinsicResolver, UnresolvableValueError } from "../../local/intrinsics.ts";
 import type { LambdaHost } from "../../local/lambda-host.ts";
 import { LocalNames } from "../../local/physical-names.ts";
-import { succeededMessages } from "../../local/sqs-event-source.ts";
+import { sqsEventSources, succeededMessages } from "../../local/sqs-event-source.ts";
 import { rejectUnsupportedLanguage } from "../../local/step-functions.ts";
 import type { CfnTemplate } from "../../local/template.ts";
 
@@ -351,5 +353,81 @@ describe("SQS batch responses", () => {
     expect(
       ids(succeededMessages(records, { batchItemFailures: [{ itemIdentifier: "m2" }] }, false)),
     ).toHaveLength(3);
+  });
+});
+
+describe("DynamoDB stream event source mappings", () => {
+  const mapping = (source: string, extra: Record<string, unknown> = {}) => ({
+    Type: "AWS::Lambda::EventSourceMapping",
+    Properties: {
+      FunctionName: { Ref: "Fn" },
+      EventSourceArn: { "Fn::GetAtt": [source, source === "Queue" ? "Arn" : "StreamArn"] },
+      ...(source === "Queue" ? {} : { StartingPosition: "TRIM_HORIZON" }),
+      ...extra,
+    },
+  });
+  const streams: CfnTemplate = {
+    Resources: {
+      Streamed: {
+        Type: "AWS::DynamoDB::Table",
+        Properties: { StreamSpecification: { StreamViewType: "NEW_AND_OLD_IMAGES" } },
+      },
+      Plain: { Type: "AWS::DynamoDB::Table" },
+      Queue: { Type: "AWS::SQS::Queue" },
+      Fn: { Type: "AWS::Lambda::Function" },
+      Defaults: mapping("Streamed"),
+      Unsupported: mapping("Streamed", {
+        ParallelizationFactor: 4,
+        TumblingWindowInSeconds: 30,
+        DestinationConfig: { OnFailure: { Destination: "arn:aws:sns:us-east-1:000000000000:topic" } },
+      }),
+      NoStream: mapping("Plain"),
+      FromQueue: mapping("Queue"),
+    },
+  };
+  const names = new LocalNames({
+    region: "us-east-1",
+    accountId: "000000000000",
+    endpoints: { sqs: "http://127.0.0.1:4566", api: "http://127.0.0.1:3000" },
+  });
+  const resolve = new IntrinsicResolver(streams, names, {
+    region: "us-east-1",
+    accountId: "000000000000",
+    stackName: "Stack",
+  });
+  names.bind(resolve);
+
+  it("runs the mappings of the stack's streams with Lambda's defaults", () => {
+    const { sources } = dynamoDbStreamSources(streams, resolve, names);
+    expect(sources.map((source) => source.logicalId)).toEqual(["Defaults", "Unsupported"]);
+    expect(sources[0]).toMatchObject({
+      functionName: "Fn",
+      tableName: "Streamed",
+      streamArn: "arn:aws:dynamodb:us-east-1:000000000000:table/Streamed/stream/local",
+      startingPosition: "TRIM_HORIZON",
+      batchSize: 100,
+      batchingWindowMs: 0,
+      maximumRetryAttempts: -1,
+      maximumRecordAgeSeconds: -1,
+      bisectBatchOnFunctionError: false,
+      reportBatchItemFailures: false,
+      filters: [],
+    });
+    expect(sources[0]).not.toHaveProperty("onFailureQueueUrl");
+  });
+
+  it("reports what it does not emulate, and leaves queues to the SQS mappings", () => {
+    const { skipped } = dynamoDbStreamSources(streams, resolve, names);
+    expect(skipped).toEqual([
+      expect.stringMatching(/^event source mapping Unsupported: ParallelizationFactor 4 is not emulated/),
+      expect.stringMatching(/^event source mapping Unsupported: TumblingWindowInSeconds is not emulated/),
+      expect.stringMatching(
+        /^event source mapping Unsupported: on-failure destination .*sns.* is not an SQS queue/,
+      ),
+      expect.stringMatching(/^event source mapping NoStream: table Plain has no StreamSpecification/),
+    ]);
+    const sqs = sqsEventSources(streams, resolve, names);
+    expect(sqs.sources.map((source) => source.logicalId)).toEqual(["FromQueue"]);
+    expect(sqs.skipped).toEqual([]);
   });
 });
