@@ -35,19 +35,24 @@ const template: CfnTemplate = {
   },
 };
 
-function resolver() {
+/** The local names and resolver of a template, as the local stack makes them. */
+function localValues(of: CfnTemplate) {
   const names = new LocalNames({
     region: "us-east-1",
     accountId: "000000000000",
     endpoints: { sqs: "http://127.0.0.1:4566", api: "http://127.0.0.1:3000" },
   });
-  const resolve = new IntrinsicResolver(template, names, {
+  const resolve = new IntrinsicResolver(of, names, {
     region: "us-east-1",
     accountId: "000000000000",
     stackName: "Stack",
   });
   names.bind(resolve);
-  return resolve;
+  return { names, resolve };
+}
+
+function resolver() {
+  return localValues(template).resolve;
 }
 
 describe("intrinsic resolution", () => {
@@ -385,17 +390,7 @@ describe("DynamoDB stream event source mappings", () => {
       FromQueue: mapping("Queue"),
     },
   };
-  const names = new LocalNames({
-    region: "us-east-1",
-    accountId: "000000000000",
-    endpoints: { sqs: "http://127.0.0.1:4566", api: "http://127.0.0.1:3000" },
-  });
-  const resolve = new IntrinsicResolver(streams, names, {
-    region: "us-east-1",
-    accountId: "000000000000",
-    stackName: "Stack",
-  });
-  names.bind(resolve);
+  const { names, resolve } = localValues(streams);
 
   it("runs the mappings of the stack's streams with Lambda's defaults", () => {
     const { sources } = dynamoDbStreamSources(streams, resolve, names);
