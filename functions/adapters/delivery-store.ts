@@ -14,7 +14,6 @@ import { deliveryIdRange } from "../domain/ids.ts";
 import type { DeliveryMessage } from "../domain/messages.ts";
 import type { AttemptRecord, Delivery, DeliveryStatus } from "../domain/model.ts";
 import type { DeliveryKey, DeliveryPageRequest, DeliveryStore, StoredDelivery } from "../domain/ports.ts";
-import { reopenedCounts } from "../domain/stats.ts";
 import { fanOutSettledSeconds, RELEASED_DUE_SECONDS, RETRY_RUN_CHECK_SECONDS } from "../shared/limits.ts";
 import { BY_TIME_INDEX, PARKED_INDEX, TableKey } from "../shared/names.ts";
 import {
@@ -26,8 +25,6 @@ import {
   webhookDeliveryPartitions,
 } from "./keys.ts";
 import { mergeShardReads, type ShardRead } from "./shard-merge.ts";
-import { statsUpdate } from "./stats-store.ts";
-import { type TransactItem, writeTransaction } from "./transactions.ts";
 
 const BATCH_WRITE_LIMIT = 25;
 
@@ -695,23 +692,19 @@ export function dynamoDeliveryStore(
         .remove("completed_at", "next_attempt_at", REDRIVES);
       update.values[":expected"] = current.status;
       update.values[":count"] = current.attemptCount;
-      const items: TransactItem[] = [
-        {
-          Update: {
-            TableName: tableName,
-            Key: keyAttributes(found.key),
-            ConditionExpression: "attribute_exists(#pk) AND #status = :expected AND attempt_count = :count",
-            UpdateExpression: update.expression(),
-            ExpressionAttributeNames: update.names,
-            ExpressionAttributeValues: update.values,
-          },
-        },
-      ];
-      // The earlier outcome leaves the webhook's stats in the same write, so a delivery retried by hand
-      // is never counted twice, nor taken back without being re-opened.
-      const takenBack = reopenedCounts(current, now);
-      if (takenBack) items.push({ Update: statsUpdate(tableName, retentionDays, takenBack) });
-      const { written: reopened } = await writeTransaction(client, items);
+      // The earlier outcome leaves the webhook's stats through the stream, from this very change (see
+      // `changeCounts`), so a delivery retried by hand is never counted twice, nor taken back without
+      // being re-opened.
+      const reopened = await conditionally(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: keyAttributes(found.key),
+          ConditionExpression: "attribute_exists(#pk) AND #status = :expected AND attempt_count = :count",
+          UpdateExpression: update.expression(),
+          ExpressionAttributeNames: update.names,
+          ExpressionAttributeValues: update.values,
+        }),
+      );
       return reopened
         ? { ...current, status: "pending", scheduleStart: current.attemptCount, redrives: 0 }
         : undefined;

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { WebhooksPartition } from "../shared/names.ts";
+import { DELIVERY_SORT_PREFIX, WebhooksPartition } from "../shared/names.ts";
 
 /**
  * How records are keyed. Every key of tenant data starts with the tenant, so a query can only ever
@@ -60,8 +60,8 @@ export const Keys = {
    */
   webhookDeliveryShard: (tenantId: string, webhookId: string, shard: number) =>
     `TENANT#${tenantId}#WEBHOOK#${webhookId}#SHARD#${shard}`,
-  delivery: (deliveryId: string) => `DELIVERY#${deliveryId}`,
-  deliveryPrefix: "DELIVERY#",
+  delivery: (deliveryId: string) => `${DELIVERY_SORT_PREFIX}${deliveryId}`,
+  deliveryPrefix: DELIVERY_SORT_PREFIX,
   /** An ordered webhook's order record (see ordering.ts), beside its deliveries. */
   deliveryOrder: "ORDER",
   /**

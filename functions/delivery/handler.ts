@@ -27,7 +27,6 @@ import { traceHandler } from "../adapters/tracing.ts";
 import { cachedWebhookReader } from "../adapters/webhook-cache.ts";
 import { QueueMessageSchema } from "../domain/messages.ts";
 import { RetrySlotSchema } from "../domain/retry-slot.ts";
-import { StatsBatch } from "../domain/stats.ts";
 import {
   type DeliveryServiceDeps,
   orderingDeps,
@@ -59,7 +58,6 @@ const stores = dynamoStores(dynamodb, config);
 const lanes = deliveryLanes(config);
 const queueSends = sqsQueueSends(sqs, lanes, config.deadLetterQueueUrl);
 const rateLimiter = dynamoRateLimiter(dynamodb, config.webhooksTable);
-const stats = new StatsBatch();
 const queue = sqsDeliveryQueue(sqs, lanes);
 const ordering = orderingDeps({
   order: dynamoDeliveryOrderStore(dynamodb, config.eventsTable, config.retentionDays),
@@ -67,20 +65,6 @@ const ordering = orderingDeps({
   queue,
   now: () => new Date(),
 });
-
-/**
- * Writes the invocation's stats counters. A failure here costs only counts, never a delivery, so it is
- * logged rather than failing the batch (which would send every delivery in it again).
- */
-async function flushStats(): Promise<void> {
-  const increments = stats.drain();
-  if (increments.length === 0) return;
-  try {
-    await stores.stats.flush(increments);
-  } catch (error) {
-    logger.error("webhook stats counters not written", { webhooks: increments.length, error });
-  }
-}
 
 /**
  * The longest a delivery function waits in-process for a rate-limited webhook's slot; a later slot
@@ -137,7 +121,6 @@ const deps: DeliveryServiceDeps = {
   deliveryKey: (message) => deliveryKey(message.tenantId, message.webhookId, message.deliveryId),
   metrics,
   log: logger,
-  stats,
   inFlight: {
     slots: dynamoInFlightSlots(dynamodb, config.webhooksTable),
     limit: config.maxDeliveriesInFlightPerWebhook,
@@ -191,22 +174,18 @@ export const handler = middy(
     context: Context,
   ): Promise<SQSBatchResponse | { readonly released: number }> => {
     webhooks.newInvocation();
-    try {
-      if (isSqsEvent(event)) {
-        const release = leaseMessages(sqs, event.Records, {
-          queueUrls: [config.deliveryQueueUrl, config.priorityQueueUrl],
-          log: logger,
-        });
-        try {
-          return await processPartialResponse(event, handleRecord, processor, { context });
-        } finally {
-          await release();
-        }
+    if (isSqsEvent(event)) {
+      const release = leaseMessages(sqs, event.Records, {
+        queueUrls: [config.deliveryQueueUrl, config.priorityQueueUrl],
+        log: logger,
+      });
+      try {
+        return await processPartialResponse(event, handleRecord, processor, { context });
+      } finally {
+        await release();
       }
-      return { released: await releaseRetrySlot(deps, RetrySlotSchema.parse(event)) };
-    } finally {
-      await flushStats();
     }
+    return { released: await releaseRetrySlot(deps, RetrySlotSchema.parse(event)) };
   },
 )
   .use(traceHandler())

@@ -1,3 +1,4 @@
+import type { DeliveryStatusName } from "../shared/names.ts";
 import type { Circuit } from "./circuit.ts";
 import type { EventPattern } from "./event-pattern.ts";
 
@@ -67,7 +68,7 @@ export interface StoredEvent {
   readonly deliveryCount?: number;
 }
 
-export type DeliveryStatus = "pending" | "retrying" | "delivered" | "failed" | "dead_lettered";
+export type DeliveryStatus = (typeof DeliveryStatusName)[keyof typeof DeliveryStatusName];
 
 export const TERMINAL_STATUSES: readonly DeliveryStatus[] = ["delivered", "failed", "dead_lettered"];
 

@@ -2,8 +2,10 @@ import type { DeliveryStep } from "./deliver.ts";
 import type { DeliveryStatus } from "./model.ts";
 
 /**
- * A webhook's delivery statistics are counters, added to as attempts are recorded, never computed by
- * scanning deliveries: one bucket per hour, summed for the totals and for the last-24-hours figures.
+ * A webhook's delivery statistics are counters, never computed by scanning deliveries: one bucket per
+ * hour, summed for the totals and for the last-24-hours figures. The stats function adds to them from the
+ * events table's stream (`changeCounts` reads what each change of a delivery record counts), a batch of
+ * changes at a time, so the counters trail the deliveries by the stream's batching window.
  *
  * Each delivery is counted once, by its latest outcome, in the hour it ended: a retry (automatic or
  * manual) is another attempt of the same delivery. A manual retry, recovery or redrive takes the
@@ -62,7 +64,7 @@ export function reopenedCounts(was: EndedDelivery, now: Date): StatsIncrement | 
     tenantId: was.tenantId,
     webhookId: was.webhookId,
     hour: hourOf(was.completedAt === undefined ? now : new Date(was.completedAt)),
-    counts: { ...NO_COUNTS, ...(was.status === "failed" ? { failed: -1 } : { deadLettered: -1 }) },
+    counts: { ...NO_COUNTS, [was.status === "failed" ? "failed" : "deadLettered"]: -1 },
   };
 }
 
@@ -94,33 +96,187 @@ export interface StatsIncrement {
   readonly counts: StatsCounters;
 }
 
+/** A delivery record as a stream image shows it (unmarshalled): what its webhook's counters depend on. */
+export interface DeliveryImage {
+  readonly tenantId: string;
+  readonly webhookId: string;
+  readonly status: DeliveryStatus;
+  readonly attemptCount: number;
+  /** The latest attempt's duration. */
+  readonly durationMs?: number;
+  /** When the record was last changed: the time of the step, re-opening or failure that changed it. */
+  readonly updatedAt?: string;
+  readonly completedAt?: string;
+}
+
+/** Which counter a delivery that ended with a status is counted in. */
+const OUTCOME_COUNTER: Partial<Record<DeliveryStatus, "delivered" | "failed" | "deadLettered">> = {
+  delivered: "delivered",
+  failed: "failed",
+  dead_lettered: "deadLettered",
+};
+
+function ended(image: DeliveryImage | undefined): boolean {
+  return image !== undefined && OUTCOME_COUNTER[image.status] !== undefined;
+}
+
 /**
- * Counts collected over one invocation of the delivery function and written together at its end:
- * a batch of ten deliveries to one webhook costs two counter writes, not twenty.
+ * What one change of a delivery record adds to its webhook's counters, read from the record's images
+ * before and after it (a stream record's OldImage and NewImage):
+ * - an attempt recorded (`attempt_count` went up): the attempts and the latest one's duration, in the
+ *   hour of the change, as `countsOf` counts a step's attempt;
+ * - an outcome reached (the status became delivered, failed or dead-lettered): the delivery, in the hour
+ *   of its `completed_at`, as `countsOf` counts a step that ends it;
+ * - an ended delivery re-opened (a manual retry, recovery or redrive took it back to pending or
+ *   retrying): its outcome taken back, from the hour it was counted in, exactly as `reopenedCounts`.
+ * Nothing for any other change (a deferral, a park, a release, a record created pending or expired).
+ * `at` stands for the change's time on a record that does not carry `updated_at`.
  */
-export class StatsBatch {
-  readonly #increments = new Map<string, StatsIncrement>();
-
-  add(tenantId: string, webhookId: string, step: DeliveryStep, now: Date): void {
-    const counts = countsOf(step);
-    if (!counts) return;
-    const hour = hourOf(now);
-    const key = JSON.stringify([tenantId, webhookId, hour]);
-    const current = this.#increments.get(key);
-    this.#increments.set(key, {
-      tenantId,
-      webhookId,
-      hour,
-      counts: addCounts(current?.counts ?? NO_COUNTS, counts),
-    });
+export function changeCounts(
+  before: DeliveryImage | undefined,
+  after: DeliveryImage | undefined,
+  at: Date,
+): StatsIncrement[] {
+  if (after === undefined) return [];
+  const changedAt = after.updatedAt === undefined ? at : new Date(after.updatedAt);
+  const increment = (hour: string, counts: Partial<StatsCounters>): StatsIncrement => ({
+    tenantId: after.tenantId,
+    webhookId: after.webhookId,
+    hour,
+    counts: { ...NO_COUNTS, ...counts },
+  });
+  const increments: StatsIncrement[] = [];
+  if (before !== undefined && ended(before) && !ended(after)) {
+    const takenBack = reopenedCounts(before, changedAt);
+    if (takenBack) increments.push(takenBack);
   }
-
-  /** The increments collected so far; the batch is empty afterwards. */
-  drain(): StatsIncrement[] {
-    const increments = [...this.#increments.values()];
-    this.#increments.clear();
-    return increments;
+  const attempts = after.attemptCount - (before?.attemptCount ?? 0);
+  if (attempts > 0) {
+    increments.push(increment(hourOf(changedAt), { attempts, attemptDurationMs: after.durationMs ?? 0 }));
   }
+  const outcome = OUTCOME_COUNTER[after.status];
+  if (outcome !== undefined && !ended(before)) {
+    const completedAt = after.completedAt === undefined ? changedAt : new Date(after.completedAt);
+    increments.push(increment(hourOf(completedAt), { [outcome]: 1 }));
+  }
+  return sumPerBucket(increments);
+}
+
+const bucketKey = (increment: Pick<StatsIncrement, "tenantId" | "webhookId" | "hour">) =>
+  JSON.stringify([increment.tenantId, increment.webhookId, increment.hour]);
+
+/** Increments added up per webhook and hour, in the order each bucket first appears. */
+function sumPerBucket(increments: readonly StatsIncrement[]): StatsIncrement[] {
+  const buckets = new Map<string, StatsIncrement>();
+  for (const increment of increments) {
+    const key = bucketKey(increment);
+    const current = buckets.get(key);
+    buckets.set(key, { ...increment, counts: addCounts(current?.counts ?? NO_COUNTS, increment.counts) });
+  }
+  return [...buckets.values()];
+}
+
+/**
+ * Stream sequence numbers are decimal strings of up to 40 digits, compared as numbers: left-padded to
+ * that width, they compare as strings, as DynamoDB's condition expressions compare them.
+ */
+export const STREAM_SEQUENCE_DIGITS = 40;
+
+export function streamSequence(sequenceNumber: string): string {
+  if (!/^\d+$/.test(sequenceNumber) || sequenceNumber.length > STREAM_SEQUENCE_DIGITS)
+    throw new Error(`not a stream sequence number: ${sequenceNumber}`);
+  return sequenceNumber.padStart(STREAM_SEQUENCE_DIGITS, "0");
+}
+
+/** One stream record's share of the counters. */
+export interface StreamChange {
+  /**
+   * The lane it came in: records of one lane reach the consumer in the order of their sequence numbers,
+   * one batch at a time (the changed record's partition key: all its changes are in one stream shard).
+   */
+  readonly lane: string;
+  /** Its sequence number as the stream gave it: what a partial batch response names it by. */
+  readonly sequenceNumber: string;
+  /** The same, padded (`streamSequence`): what is compared. */
+  readonly sequence: string;
+  readonly increments: readonly StatsIncrement[];
+}
+
+/** A batch's changes to one webhook's hour bucket, lane by lane, each lane's in sequence order. */
+export interface StatsBucketChange {
+  readonly tenantId: string;
+  readonly webhookId: string;
+  readonly hour: string;
+  readonly lanes: ReadonlyMap<
+    string,
+    readonly { readonly sequence: string; readonly counts: StatsCounters }[]
+  >;
+}
+
+/**
+ * A batch of stream changes, in stream order, per webhook and hour: a batch of a thousand deliveries to
+ * one webhook costs one counter write, not a thousand.
+ */
+export function statsBuckets(changes: readonly StreamChange[]): StatsBucketChange[] {
+  const buckets = new Map<
+    string,
+    {
+      readonly bucket: StatsIncrement;
+      readonly lanes: Map<string, { sequence: string; counts: StatsCounters }[]>;
+    }
+  >();
+  for (const change of changes) {
+    for (const increment of change.increments) {
+      const key = bucketKey(increment);
+      const entry = buckets.get(key) ?? { bucket: increment, lanes: new Map() };
+      buckets.set(key, entry);
+      const lane = entry.lanes.get(change.lane) ?? [];
+      entry.lanes.set(change.lane, lane);
+      lane.push({ sequence: change.sequence, counts: increment.counts });
+    }
+  }
+  return [...buckets.values()].map(({ bucket, lanes }) => ({
+    tenantId: bucket.tenantId,
+    webhookId: bucket.webhookId,
+    hour: bucket.hour,
+    lanes,
+  }));
+}
+
+/** One conditional write to a bucket: what it adds, and per lane the records it applies. */
+export interface StatsBucketWrite {
+  readonly increment: StatsIncrement;
+  /**
+   * Per lane, the first and last sequence numbers applied: the write may apply only while the lane's
+   * watermark in the bucket is below `from`, and moves it to `through`.
+   */
+  readonly lanes: readonly { readonly lane: string; readonly from: string; readonly through: string }[];
+}
+
+/**
+ * What a bucket change still adds, given each lane's watermark in the bucket (the last sequence number
+ * applied from it; absent, none): only the records past it. Undefined when every record was applied.
+ */
+export function bucketWrite(
+  change: StatsBucketChange,
+  watermarks: Readonly<Record<string, string | undefined>>,
+): StatsBucketWrite | undefined {
+  let counts = NO_COUNTS;
+  const lanes: { lane: string; from: string; through: string }[] = [];
+  for (const [lane, records] of change.lanes) {
+    const watermark = watermarks[lane];
+    const pending = records.filter((record) => watermark === undefined || record.sequence > watermark);
+    const first = pending[0];
+    const last = pending.at(-1);
+    if (first === undefined || last === undefined) continue;
+    for (const record of pending) counts = addCounts(counts, record.counts);
+    lanes.push({ lane, from: first.sequence, through: last.sequence });
+  }
+  if (lanes.length === 0) return undefined;
+  return {
+    increment: { tenantId: change.tenantId, webhookId: change.webhookId, hour: change.hour, counts },
+    lanes,
+  };
 }
 
 /** Deliveries counted: each once, by its latest outcome. */

@@ -31,7 +31,6 @@ import type {
 } from "../domain/ports.ts";
 import { continueFanOut } from "../domain/publish.ts";
 import { type RetrySlot, releaseDelaySeconds, retrySlotFor } from "../domain/retry-slot.ts";
-import type { StatsBatch } from "../domain/stats.ts";
 import { MetricName, retryRunName } from "../shared/names.ts";
 import { afterOrderedStep, type OrderingDeps } from "./ordering.ts";
 
@@ -50,8 +49,6 @@ export interface DeliveryServiceDeps {
   readonly deliveryKey: (message: DeliveryMessage) => DeliveryKey;
   readonly metrics: MetricsSink;
   readonly log: Log;
-  /** Collects the webhook stats counters of this invocation; the handler writes them at its end. */
-  readonly stats: Pick<StatsBatch, "add">;
   /** Each webhook's cap on deliveries in flight; absent, deliveries are not capped per webhook. */
   readonly inFlight?: { readonly slots: InFlightSlots; readonly limit: number };
   /** What ordered webhooks' deliveries take their turns with (`orderingDeps`); absent, none are ordered. */
@@ -161,11 +158,9 @@ export async function processDelivery(
     deps.ports.now(),
     retrySlot ? { startsRetryRun: retryRunName(message.webhookId, retrySlot.at) } : {},
   );
-  // Counted once per recorded step: a duplicate message that lost the race adds nothing.
-  if (recorded) {
-    countStep(deps.metrics, message, step, deps.ports.now());
-    deps.stats.add(message.tenantId, message.webhookId, step, deps.ports.now());
-  }
+  // Counted once per recorded step: a duplicate message that lost the race adds nothing. The webhook's
+  // stats counters come from the record's change, through the events table's stream (stats/handler.ts).
+  if (recorded) countStep(deps.metrics, message, step, deps.ports.now());
   if (result.circuitChange) await persistCircuit(deps, message, result, result.circuitChange);
   // Parked first, so that the hand-over finds this delivery too if the older one was taken meanwhile.
   const handingOver = recorded && result.leftProbeToOlder ? result.webhook : undefined;

@@ -84,6 +84,21 @@ export const WebhooksPartition = {
   config: "CONFIG",
 } as const;
 
+/**
+ * Delivery records in the events table, as both the stats function's stream filter (lib/stats.ts) and
+ * the code that writes and reads them know them: their sort keys' prefix, their status attribute and its
+ * values (domain/model.ts types them).
+ */
+export const DELIVERY_SORT_PREFIX = "DELIVERY#";
+export const DELIVERY_STATUS_ATTRIBUTE = "status";
+export const DeliveryStatusName = {
+  pending: "pending",
+  retrying: "retrying",
+  delivered: "delivered",
+  failed: "failed",
+  deadLettered: "dead_lettered",
+} as const;
+
 /** Sparse index of records whose next step has a deadline. */
 export const DUE_INDEX = "due";
 

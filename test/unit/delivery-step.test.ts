@@ -298,7 +298,6 @@ function world(options: WorldOptions = {}) {
     deliveryKey: (message) => deliveryKey(message.tenantId, message.webhookId, message.deliveryId),
     metrics: metricsSink,
     log: { info: () => {}, warn: () => {}, error: () => {} },
-    stats: { add: () => {} },
   };
   if (options.ordered) {
     const ordering = orderingDeps({

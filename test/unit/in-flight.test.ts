@@ -160,7 +160,6 @@ function setup(send: (url: string) => Promise<OutboundResult>) {
     deliveryKey: (message) => ({ pk: message.deliveryId, sk: message.deliveryId }),
     metrics: new Metrics({ namespace: "HooklineTest" }),
     log: { info: () => {}, warn: () => {}, error: () => {} },
-    stats: { add: () => {} },
     inFlight: { slots, limit: 2 },
   };
   const message = (webhookId: string, n: number): DeliveryMessage => ({
