@@ -20,6 +20,7 @@ import { HooklineIngest } from "./ingest.ts";
 import { HooklineMonitoring, type HooklineMonitoringProps } from "./monitoring.ts";
 import { HooklineReconciler } from "./reconciler.ts";
 import { HooklineRetryWorkflow } from "./retry-workflow.ts";
+import { HooklineStats } from "./stats.ts";
 import { HooklineStorage } from "./storage.ts";
 import { checkProps, secondsOf } from "./validate.ts";
 
@@ -229,7 +230,7 @@ function ranged(setting: RangeSetting, value: number | undefined): SettingInEffe
 
 /**
  * Hookline: webhook delivery for AWS, composed of storage, ingest, delivery, the retry workflow, the
- * reconciler and the HTTP API.
+ * reconciler, the stats counters' stream consumer and the HTTP API.
  */
 export class Hookline extends Construct {
   readonly storage: HooklineStorage;
@@ -238,6 +239,8 @@ export class Hookline extends Construct {
   readonly api: HooklineApi;
   readonly retryWorkflow: HooklineRetryWorkflow;
   readonly reconciler: HooklineReconciler;
+  /** The stats counters' stream consumer. */
+  readonly stats: HooklineStats;
   readonly eventBus: IEventBus;
   /** The names of the catalogue's event types: what may be published and subscribed to. */
   readonly eventTypeNames: readonly string[];
@@ -422,6 +425,11 @@ export class Hookline extends Construct {
       ...(props.reconcileInterval === undefined ? {} : { interval: props.reconcileInterval }),
       ...functionOptions,
     });
+    this.stats = new HooklineStats(this, "Stats", {
+      eventsTable: this.storage.eventsTable,
+      environment,
+      ...functionOptions,
+    });
     this.ingest = new HooklineIngest(this, "Ingest", {
       webhooksTable: this.storage.webhooksTable,
       eventsTable: this.storage.eventsTable,
@@ -478,6 +486,7 @@ export class Hookline extends Construct {
           Delivery: this.delivery.function,
           PriorityDelivery: this.delivery.priorityFunction,
           Reconciler: this.reconciler.function,
+          Stats: this.stats.function,
           Management: this.api.managementFunction,
           Authorizer: this.api.authorizerFunction,
         },
@@ -485,6 +494,7 @@ export class Hookline extends Construct {
         priorityQueue: this.delivery.priorityQueue,
         deadLetterQueue: this.delivery.deadLetterQueue,
         ingestDeadLetterQueue: this.ingest.deadLetterQueue,
+        statsFailureQueue: this.stats.failureQueue,
         retryStateMachine: this.retryWorkflow.stateMachine,
         httpApi: this.api.httpApi,
         tables: { Webhooks: this.storage.webhooksTable, Events: this.storage.eventsTable },

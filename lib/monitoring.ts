@@ -82,6 +82,12 @@ export interface HooklineMonitoringProps {
    */
   readonly maxIngestDeadLetterQueueDepth?: number;
   /**
+   * Alarm when more messages than this wait in the stats function's failure queue. Each one is a batch of
+   * delivery record changes the stats counters miss, so by default the first one alarms.
+   * @default 0
+   */
+  readonly maxStatsFailureQueueDepth?: number;
+  /**
    * Alarm when at least one circuit has been open for this long (a whole number of minutes). A few
    * missing gauge readings (a reconciler run that failed) delay the alarm rather than reset it.
    * @default Duration.minutes(15)
@@ -117,6 +123,7 @@ export const DEFAULT_MONITORING_THRESHOLDS = {
   maxQueuedMessageAge: Duration.minutes(15),
   maxDeadLetterQueueDepth: 100,
   maxIngestDeadLetterQueueDepth: 0,
+  maxStatsFailureQueueDepth: 0,
   maxCircuitOpenDuration: Duration.minutes(15),
   maxFunctionErrors: 0,
   maxFunctionThrottles: 0,
@@ -152,6 +159,8 @@ export interface HooklineMonitoringConstructProps extends HooklineMonitoringProp
   readonly deadLetterQueue: IQueue;
   /** Where the ingest function's failed events land (the rule target's and the async invoke's). */
   readonly ingestDeadLetterQueue: IQueue;
+  /** Where the stats function's stream mapping reports the batches it gave up on. */
+  readonly statsFailureQueue: IQueue;
   readonly retryStateMachine: IStateMachine;
   readonly httpApi: IHttpApi;
   /** Each table by a short readable name, e.g. `Events`. */
@@ -269,6 +278,15 @@ export class HooklineMonitoring extends Construct {
       alarmFriendlyName: "IngestDLQ",
       addQueueMaxSizeAlarm: {
         Depth: { maxMessageCount: thresholds.maxIngestDeadLetterQueueDepth, ...once, ...quietWhenIdle },
+      },
+    });
+
+    this.facade.monitorSqsQueue({
+      queue: props.statsFailureQueue,
+      humanReadableName: "Stats failure queue",
+      alarmFriendlyName: "StatsFailures",
+      addQueueMaxSizeAlarm: {
+        Depth: { maxMessageCount: thresholds.maxStatsFailureQueueDepth, ...once, ...quietWhenIdle },
       },
     });
 

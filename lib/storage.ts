@@ -4,6 +4,7 @@ import {
   Billing,
   type CfnGlobalTable,
   ProjectionType,
+  StreamViewType,
   TableEncryptionV2,
   TableV2,
 } from "aws-cdk-lib/aws-dynamodb";
@@ -40,7 +41,8 @@ export interface HooklineStorageProps {
  *   change replaced, which its deliveries' requests are shown with, expire through TTL with them;
  * - events: events and their deliveries, which expire through TTL after the retention period. Two
  *   sparse indexes hold only records that are waiting: those whose next step is due by a deadline (the
- *   reconciler's work list) and deliveries parked on an open circuit.
+ *   reconciler's work list) and deliveries parked on an open circuit. Its stream (new and old images)
+ *   feeds the webhooks' stats counters.
  */
 export class HooklineStorage extends Construct {
   readonly webhooksTable: TableV2;
@@ -96,6 +98,8 @@ export class HooklineStorage extends Construct {
     this.eventsTable = new TableV2(this, "EventsTable", {
       ...common,
       timeToLiveAttribute: TableKey.expiresAt,
+      // The delivery records' changes, both images: the stats function counts them (lib/stats.ts).
+      dynamoStream: StreamViewType.NEW_AND_OLD_IMAGES,
       globalSecondaryIndexes: [
         {
           indexName: BY_TIME_INDEX,

@@ -41,12 +41,12 @@ describe("Hookline stack with default props", () => {
 
   it("runs every function on Node.js 22, arm64, with a log group that has a retention", () => {
     const functions = template.findResources("AWS::Lambda::Function");
-    expect(Object.keys(functions)).toHaveLength(7);
+    expect(Object.keys(functions)).toHaveLength(8);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties).toMatchObject({ Runtime: "nodejs22.x", Architectures: ["arm64"] });
     }
     // One per function, the retry workflow's, and the HTTP API's access log.
-    template.resourceCountIs("AWS::Logs::LogGroup", 9);
+    template.resourceCountIs("AWS::Logs::LogGroup", 10);
     template.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: 30 });
   });
 
@@ -70,7 +70,8 @@ describe("Hookline stack with default props", () => {
   });
 
   it("feeds the delivery function from an encrypted queue with a dead-letter queue and partial batch failures", () => {
-    template.resourceCountIs("AWS::SQS::Queue", 4);
+    // The two lanes, the dead-letter queue, the ingest one and the stats stream's failure queue.
+    template.resourceCountIs("AWS::SQS::Queue", 5);
     template.hasResourceProperties("AWS::SQS::Queue", {
       RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 5 },
       SqsManagedSseEnabled: true,
@@ -86,7 +87,9 @@ describe("Hookline stack with default props", () => {
     const mappings = Object.values(template.findResources("AWS::Lambda::EventSourceMapping")).map((mapping) =>
       JSON.stringify(mapping.Properties),
     );
-    expect(mappings).toHaveLength(2);
+    // The two lanes', and the stats function's on the events table's stream.
+    expect(mappings).toHaveLength(3);
+    expect(mappings.filter((mapping) => mapping.includes("StreamArn"))).toHaveLength(1);
     expect(mappings.filter((mapping) => mapping.includes("DeliveryPriorityQueue"))).toHaveLength(1);
     expect(mappings.filter((mapping) => mapping.includes("DeliveryPriorityFunction"))).toHaveLength(1);
     const priority = environmentOf(template, "high-priority event types");

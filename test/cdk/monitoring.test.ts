@@ -81,6 +81,7 @@ const FUNCTIONS = {
   Reconciler: "HooklineReconcilerFunction",
   Management: "HooklineApiManagementFunction",
   Authorizer: "HooklineApiAuthorizerFunction",
+  Stats: "HooklineStatsFunction",
 } as const;
 
 describe("Hookline monitoring with default props", () => {
@@ -121,9 +122,9 @@ describe("Hookline monitoring with default props", () => {
   });
 
   it("has exactly the documented alarms, each notifying the topic when it fires and when it recovers", () => {
-    // Success rate, open circuits, depth and message age of each lane's queue, depth of each DLQ,
-    // failed workflows, API 5xx, and errors and throttles of each function.
-    expect(alarms(template)).toHaveLength(10 + 2 * Object.keys(FUNCTIONS).length);
+    // Success rate, open circuits, depth and message age of each lane's queue, depth of each DLQ and of
+    // the stats stream's failure queue, failed workflows, API 5xx, and errors and throttles of each function.
+    expect(alarms(template)).toHaveLength(11 + 2 * Object.keys(FUNCTIONS).length);
     for (const properties of alarms(template)) {
       expect(properties.AlarmActions, properties.AlarmName).toEqual([topic]);
       expect(properties.OKActions, properties.AlarmName).toEqual([topic]);
@@ -265,6 +266,31 @@ describe("Hookline monitoring with default props", () => {
     });
   });
 
+  it("alarms on the first batch the stats stream's mapping gives up on", () => {
+    const properties = alarm(template, /StatsFailures-Queue-Message-Count/);
+    expect(properties).toMatchObject({
+      ComparisonOperator: "GreaterThanThreshold",
+      Threshold: DEFAULT_MONITORING_THRESHOLDS.maxStatsFailureQueueDepth,
+      EvaluationPeriods: 1,
+      DatapointsToAlarm: 1,
+      TreatMissingData: "notBreaching",
+    });
+    expect(DEFAULT_MONITORING_THRESHOLDS.maxStatsFailureQueueDepth).toBe(0);
+    expect(metricOf(properties)).toMatchObject({
+      Metric: {
+        MetricName: "ApproximateNumberOfMessagesVisible",
+        Dimensions: [
+          {
+            Name: "QueueName",
+            Value: {
+              "Fn::GetAtt": [logicalIdOf(template, "AWS::SQS::Queue", "StatsFailureQueue"), "QueueName"],
+            },
+          },
+        ],
+      },
+    });
+  });
+
   it("alarms on the first event in the ingest dead-letter queue and shows that queue on the dashboard", () => {
     const properties = alarm(template, /IngestDLQ-Queue-Message-Count/);
     expect(properties).toMatchObject({
@@ -374,7 +400,7 @@ describe("Hookline monitoring with default props", () => {
 
   it("tells every function its metrics namespace and service name", () => {
     const functions = Object.values(template.findResources("AWS::Lambda::Function"));
-    expect(functions).toHaveLength(7);
+    expect(functions).toHaveLength(8);
     for (const fn of functions) {
       expect(
         (fn as { Properties: { Environment: { Variables: Record<string, unknown> } } }).Properties.Environment
@@ -409,6 +435,7 @@ describe("Hookline monitoring props", () => {
         maxQueuedMessageAge: Duration.minutes(5),
         maxDeadLetterQueueDepth: 1,
         maxIngestDeadLetterQueueDepth: 6,
+        maxStatsFailureQueueDepth: 7,
         maxCircuitOpenDuration: Duration.minutes(30),
         maxFunctionErrors: 2,
         maxFunctionThrottles: 3,
@@ -435,6 +462,7 @@ describe("Hookline monitoring props", () => {
     expect(alarm(template, /DeliveryQueue-Queue-Message-Age/).Threshold).toBe(300);
     expect(alarm(template, /DeliveryQueue-DLQ-Queue-Message-Count/).Threshold).toBe(1);
     expect(alarm(template, /IngestDLQ-Queue-Message-Count/).Threshold).toBe(6);
+    expect(alarm(template, /StatsFailures-Queue-Message-Count/).Threshold).toBe(7);
     expect(alarm(template, /RetryWorkflows-Failure-Count/).Threshold).toBe(4);
     expect(alarm(template, /Api5xx/).Threshold).toBe(5);
     for (const name of Object.keys(FUNCTIONS)) {
@@ -506,7 +534,7 @@ describe("Hookline monitoring props", () => {
 
   it("traces every function and the retry workflow when tracing is on", () => {
     const template = hooklineTemplate({ tracing: true });
-    template.resourceCountIs("AWS::Lambda::Function", 7);
+    template.resourceCountIs("AWS::Lambda::Function", 8);
     template.allResourcesProperties("AWS::Lambda::Function", { TracingConfig: { Mode: "Active" } });
     template.hasResourceProperties("AWS::StepFunctions::StateMachine", {
       TracingConfiguration: { Enabled: true },
