@@ -257,7 +257,8 @@ describe("stats", () => {
         return ended.length === 5 ? ended : undefined;
       });
       expect(records.filter((record) => record.status === "delivered")).toHaveLength(3);
-      // The running total and the hour bucket are written at the end of each delivery invocation.
+      // The hour buckets are written by the stats function from the events table's stream, a batching
+      // window after the deliveries ended.
       const first = await statsOf(webhook.id, (body) => body.total_attempts === 6);
       expect(first).toEqual({
         total_deliveries: 5,
