@@ -65,7 +65,8 @@ const SHARD = "<shard>";
  * - `TENANT#<tenant>#PUBLISH_RATE#<shard>`: a publish takes its token from one part at random; how many
  *   parts a tenant has follows its rate (`publishBucketShards`), so the model takes the parts it saw;
  * - `TENANT#<tenant>#WEBHOOK#<webhook>#SHARD#<shard>`: a delivery record's shard of its webhook's
- *   partitions, by hash of its id, and a stats write's, at random (one family per webhook);
+ *   partitions, by hash of its id, and a stats bucket's, by hash of its hour (the stats function writes
+ *   it once per stream batch, webhook and hour; one family per webhook);
  * - `TENANT#<tenant>#INFLIGHT#<webhook>#SHARD#<shard>`: a webhook's in-flight items; a claim starts at
  *   one at random, and a release writes the item its slot lives in.
  */

@@ -141,38 +141,41 @@ describe("a stream batch", () => {
   });
 
   it("reads a delivery record's change from Lambda's event, and nothing from other items", () => {
-    const image = (status: string, attemptCount: number) =>
-      marshall({
-        pk: SHARD_0,
-        sk: "DELIVERY#d1",
-        tenant_id: "t1",
-        webhook_id: "wh_1",
-        status,
-        attempt_count: attemptCount,
-        duration_ms: 40,
-        updated_at: "2026-11-25T10:30:00.000Z",
-        ...(status === "delivered" ? { completed_at: "2026-11-25T10:30:00.000Z" } : {}),
-      });
+    const image = (status: string, attemptCount: number) => ({
+      pk: SHARD_0,
+      sk: "DELIVERY#d1",
+      tenant_id: "t1",
+      webhook_id: "wh_1",
+      status,
+      attempt_count: attemptCount,
+      duration_ms: 40,
+      updated_at: "2026-11-25T10:30:00.000Z",
+      ...(status === "delivered" ? { completed_at: "2026-11-25T10:30:00.000Z" } : {}),
+    });
+    /** A MODIFY record of the item at `sk`, as Lambda's event carries it. */
+    const modify = (
+      sk: string,
+      sequenceNumber: string,
+      images: { OldImage?: Record<string, unknown>; NewImage: Record<string, unknown> },
+    ) => ({
+      eventName: "MODIFY",
+      dynamodb: {
+        Keys: marshall({ pk: SHARD_0, sk }),
+        SequenceNumber: sequenceNumber,
+        ApproximateCreationDateTime: 1_764_000_000,
+        ...(images.OldImage === undefined ? {} : { OldImage: marshall(images.OldImage) }),
+        NewImage: marshall(images.NewImage),
+      },
+    });
     const event = StreamEventSchema.parse({
       Records: [
-        {
-          eventName: "MODIFY",
-          dynamodb: {
-            Keys: marshall({ pk: SHARD_0, sk: "DELIVERY#d1" }),
-            SequenceNumber: "000000000000000000042",
-            ApproximateCreationDateTime: 1_764_000_000,
-            OldImage: image("pending", 0),
-            NewImage: image("delivered", 1),
-          },
-        },
-        {
-          eventName: "MODIFY",
-          dynamodb: {
-            Keys: marshall({ pk: SHARD_0, sk: "STATS#2026-11-25T10" }),
-            SequenceNumber: "000000000000000000043",
-            NewImage: marshall({ pk: SHARD_0, sk: "STATS#2026-11-25T10", delivered: 1 }),
-          },
-        },
+        modify("DELIVERY#d1", "000000000000000000042", {
+          OldImage: image("pending", 0),
+          NewImage: image("delivered", 1),
+        }),
+        modify("STATS#2026-11-25T10", "000000000000000000043", {
+          NewImage: { pk: SHARD_0, sk: "STATS#2026-11-25T10", delivered: 1 },
+        }),
       ],
     });
     const now = new Date("2026-11-25T11:00:00.000Z");
@@ -192,14 +195,7 @@ describe("a stream batch", () => {
     ]);
     const unreadable = StreamEventSchema.parse({
       Records: [
-        {
-          eventName: "MODIFY",
-          dynamodb: {
-            Keys: marshall({ pk: SHARD_0, sk: "DELIVERY#d1" }),
-            SequenceNumber: "44",
-            NewImage: marshall({ pk: SHARD_0, sk: "DELIVERY#d1", status: "lost" }),
-          },
-        },
+        modify("DELIVERY#d1", "44", { NewImage: { pk: SHARD_0, sk: "DELIVERY#d1", status: "lost" } }),
       ],
     });
     const [record] = unreadable.Records;
