@@ -93,10 +93,10 @@ export const EVENT_LIST_SHARDS = 32;
 /**
  * A webhook's delivery records and stats buckets are spread over this many partitions, so that its
  * deliveries do not all write to one: each took about 3.6 write units there (the record's creation,
- * its outcome and, before the stats came from the stream, its share of the hour's stats; now a bucket
- * takes one write per stream batch and hour, in the shard its hour hashes to), which on one partition capped a webhook at 277
- * deliveries a second. A listing of the webhook's deliveries reads them all (and the unsharded
- * partition of older records) and merges them.
+ * its outcome and, before the stats came from the stream, its share of the hour's stats), which on one
+ * partition capped a webhook at 277 deliveries a second. A stats bucket now takes one write per stream
+ * batch, in the shard its hour hashes to. A listing of the webhook's deliveries reads them all (and the
+ * unsharded partition of older records) and merges them.
  */
 export const WEBHOOK_DELIVERY_SHARDS = 8;
 
