@@ -32,8 +32,18 @@ export const NO_COUNTS: StatsCounters = {
   deadLettered: 0,
 };
 
-/** What one recorded step adds to its webhook's counters, or nothing when it changes no counter. */
-export function countsOf(step: DeliveryStep): StatsCounters | undefined {
+/** A step as a delivery record's change shows it: its kind, and its attempt's duration if it made one. */
+export interface RecordedStep {
+  readonly kind: DeliveryStep["kind"];
+  readonly attempt?: { readonly durationMs: number };
+}
+
+/**
+ * What one recorded step adds to its webhook's counters, or nothing when it changes no counter: its
+ * attempt if it made one, and the delivery if it ended it. `changeCounts` reads the step from the
+ * delivery record's change.
+ */
+export function countsOf(step: DeliveryStep | RecordedStep): StatsCounters | undefined {
   const attempt = "attempt" in step ? step.attempt : undefined;
   const counts = {
     attempts: attempt ? 1 : 0,
@@ -109,26 +119,26 @@ export interface DeliveryImage {
   readonly completedAt?: string;
 }
 
-/** Which counter a delivery that ended with a status is counted in. */
-const OUTCOME_COUNTER: Partial<Record<DeliveryStatus, "delivered" | "failed" | "deadLettered">> = {
+/** The step that ends a delivery with a status. */
+const ENDING_STEP: Partial<Record<DeliveryStatus, DeliveryStep["kind"]>> = {
   delivered: "delivered",
   failed: "failed",
-  dead_lettered: "deadLettered",
+  dead_lettered: "dead_letter",
 };
 
 function ended(image: DeliveryImage | undefined): boolean {
-  return image !== undefined && OUTCOME_COUNTER[image.status] !== undefined;
+  return image !== undefined && ENDING_STEP[image.status] !== undefined;
 }
 
 /**
  * What one change of a delivery record adds to its webhook's counters, read from the record's images
  * before and after it (a stream record's OldImage and NewImage):
- * - an attempt recorded (`attempt_count` went up): the attempts and the latest one's duration, in the
- *   hour of the change, as `countsOf` counts a step's attempt;
- * - an outcome reached (the status became delivered, failed or dead-lettered): the delivery, in the hour
- *   of its `completed_at`, as `countsOf` counts a step that ends it;
+ * - a step recorded: what `countsOf` counts for it. An attempt is an `attempt_count` that went up (the
+ *   latest attempt's duration with it); the step ends the delivery when the status became delivered,
+ *   failed or dead-lettered, and is then counted in the hour of its `completed_at`, else in the hour of
+ *   the change;
  * - an ended delivery re-opened (a manual retry, recovery or redrive took it back to pending or
- *   retrying): its outcome taken back, from the hour it was counted in, exactly as `reopenedCounts`.
+ *   retrying): exactly what `reopenedCounts` takes back, from the hour it was counted in.
  * Nothing for any other change (a deferral, a park, a release, a record created pending or expired).
  * `at` stands for the change's time on a record that does not carry `updated_at`.
  */
@@ -139,42 +149,25 @@ export function changeCounts(
 ): StatsIncrement[] {
   if (after === undefined) return [];
   const changedAt = after.updatedAt === undefined ? at : new Date(after.updatedAt);
-  const increment = (hour: string, counts: Partial<StatsCounters>): StatsIncrement => ({
-    tenantId: after.tenantId,
-    webhookId: after.webhookId,
-    hour,
-    counts: { ...NO_COUNTS, ...counts },
-  });
-  const increments: StatsIncrement[] = [];
   if (before !== undefined && ended(before) && !ended(after)) {
     const takenBack = reopenedCounts(before, changedAt);
-    if (takenBack) increments.push(takenBack);
+    return takenBack === undefined ? [] : [takenBack];
   }
-  const attempts = after.attemptCount - (before?.attemptCount ?? 0);
-  if (attempts > 0) {
-    increments.push(increment(hourOf(changedAt), { attempts, attemptDurationMs: after.durationMs ?? 0 }));
-  }
-  const outcome = OUTCOME_COUNTER[after.status];
-  if (outcome !== undefined && !ended(before)) {
-    const completedAt = after.completedAt === undefined ? changedAt : new Date(after.completedAt);
-    increments.push(increment(hourOf(completedAt), { [outcome]: 1 }));
-  }
-  return sumPerBucket(increments);
+  const ending = ended(before) ? undefined : ENDING_STEP[after.status];
+  const attempted = after.attemptCount > (before?.attemptCount ?? 0);
+  const counts = countsOf({
+    // A change that ends nothing counts as a retry: its attempt, if it made one.
+    kind: ending ?? "retry",
+    ...(attempted ? { attempt: { durationMs: after.durationMs ?? 0 } } : {}),
+  });
+  if (counts === undefined) return [];
+  const countedAt =
+    ending !== undefined && after.completedAt !== undefined ? new Date(after.completedAt) : changedAt;
+  return [{ tenantId: after.tenantId, webhookId: after.webhookId, hour: hourOf(countedAt), counts }];
 }
 
 const bucketKey = (increment: Pick<StatsIncrement, "tenantId" | "webhookId" | "hour">) =>
   JSON.stringify([increment.tenantId, increment.webhookId, increment.hour]);
-
-/** Increments added up per webhook and hour, in the order each bucket first appears. */
-function sumPerBucket(increments: readonly StatsIncrement[]): StatsIncrement[] {
-  const buckets = new Map<string, StatsIncrement>();
-  for (const increment of increments) {
-    const key = bucketKey(increment);
-    const current = buckets.get(key);
-    buckets.set(key, { ...increment, counts: addCounts(current?.counts ?? NO_COUNTS, increment.counts) });
-  }
-  return [...buckets.values()];
-}
 
 /**
  * Stream sequence numbers are decimal strings of up to 40 digits, compared as numbers: left-padded to
