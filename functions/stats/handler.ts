@@ -12,9 +12,9 @@
  *   key's items are in one stream shard, in order, and Lambda hands a shard's records over in order, one
  *   batch at a time, each batch starting where the last checkpoint left (a child shard after its parent,
  *   with higher sequence numbers). Lambda's event does not name the shard, so the lane stands for it.
- *   (The one case this assumption does not cover: DynamoDB splitting a single partition key's items
- *   over two partitions for heat, whose child shards Lambda reads side by side. Hookline spreads a
- *   webhook's records over 8 partition keys, each far below the write rate that would split one.)
+ *   (The one case this does not cover: DynamoDB splitting a single, very hot partition key's items over
+ *   two partitions, whose child shards Lambda reads side by side. A watermark only ever moves up, so
+ *   there a change could be missed, never counted twice.)
  * - Each bucket keeps, per lane, a watermark: the highest sequence number (left-padded to 40 digits so
  *   strings compare as numbers) whose change it holds. A write adds the batch's records of each lane
  *   from `from` through `through`, on condition that every lane's watermark is below its `from`, and
