@@ -58,7 +58,7 @@ function bucketKey(increment: StatsIncrement) {
  * The write that adds to a webhook's hour bucket what a batch's records add, if no lane's watermark has
  * reached the first record it applies from that lane, and moves each lane's watermark to its last.
  */
-export function bucketUpdate(tableName: string, retentionDays: number, write: StatsBucketWrite) {
+function bucketUpdate(tableName: string, retentionDays: number, write: StatsBucketWrite) {
   const { increment } = write;
   const names: Record<string, string> = { "#expiresAt": TableKey.expiresAt };
   const values: Record<string, unknown> = {
