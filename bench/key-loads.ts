@@ -45,6 +45,19 @@ export interface KeyLoad {
   readonly readRequests: number;
 }
 
+/**
+ * The units AWS bills for the requests counted: every partition key value's units, of the tables and
+ * their indexes. That is DynamoDB Local's own figures, except for transactions, which it reports too few
+ * of (the module comment) and which are computed item by item here.
+ */
+export function billedUnits(loads: readonly KeyLoad[]): { readonly write: number; readonly read: number } {
+  const partitions = loads.filter((load) => load.level === "partition");
+  return {
+    write: partitions.reduce((sum, load) => sum + load.writeUnits, 0),
+    read: partitions.reduce((sum, load) => sum + load.readUnits, 0),
+  };
+}
+
 /** Stands for a partition key value no request showed (an index entry of an item never seen put). */
 export const UNKNOWN_KEY = "<unknown>";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type KeyLoad, KeyLoadCounter, type TableSchema } from "../../bench/key-loads.ts";
+import { billedUnits, type KeyLoad, KeyLoadCounter, type TableSchema } from "../../bench/key-loads.ts";
 import { capacityFacts } from "../../functions/adapters/request-counter.ts";
 
 const events: TableSchema = {
@@ -116,5 +116,21 @@ describe("KeyLoadCounter", () => {
       writeUnits: 0,
       writeRequests: 0,
     });
+    // What AWS bills for the two: the transaction's 6 + 2 units where DynamoDB Local said 2, and the query's 1.5.
+    expect(billedUnits(loads)).toEqual({ write: 8, read: 1.5 });
+  });
+
+  it("bills a plain write as DynamoDB Local reports it, its table and its indexes once each", () => {
+    const counter = new KeyLoadCounter([events]);
+    const put = capacityFacts(
+      "Put",
+      {
+        TableName: "events",
+        Item: { pk: "TENANT#t1#EVENT#e1", sk: "EVENT", gsi1pk: "TENANT#t1#EVENTS", due_shard: "DUE#1" },
+      },
+      { ConsumedCapacity: consumed(1, { "by-time": 1, due: 1 }) },
+    );
+
+    expect(billedUnits(counter.count([put]))).toEqual({ write: 3, read: 0 });
   });
 });
