@@ -8,14 +8,10 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import type { EventSource, StoredEvent } from "../domain/model.ts";
 import type { EventHistory, EventStore, EventSummary } from "../domain/ports.ts";
-import { MAX_DELIVERIES_STORED_WITH_EVENT } from "../domain/publish.ts";
 import { fanOutSettledSeconds } from "../shared/limits.ts";
 import { BY_TIME_INDEX, BY_TIME_PROJECTION, TableKey } from "../shared/names.ts";
-import { pendingDeliveryItem } from "./delivery-store.ts";
 import { dueShardOf, EVENT_LIST_SHARDS, expiryEpochSeconds, Keys, shardOf } from "./keys.ts";
 import { mergeShardReads, type ShardRead } from "./shard-merge.ts";
-import { writeTransaction } from "./transactions.ts";
-import type { SubscriptionsCheck } from "./webhook-store.ts";
 
 interface EventItem {
   readonly id: string;
@@ -71,8 +67,6 @@ export function dynamoEventStore(
   tableName: string,
   retentionDays: number,
   reconcileGraceSeconds: number,
-  /** Where the tenants' subscriptions versions are read when a fan-out is stored with its event. */
-  subscriptions: SubscriptionsCheck,
 ): EventStore &
   EventHistory & {
     payload(tenantId: string, eventId: string): Promise<string | undefined>;
@@ -123,30 +117,6 @@ export function dynamoEventStore(
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
         return { event: await storedEvent(event, error), created: false };
       }
-    },
-    async insertFannedOut(event, deliveries, subscriptionsVersion) {
-      if (deliveries.length > MAX_DELIVERIES_STORED_WITH_EVENT) {
-        throw new Error(`at most ${MAX_DELIVERIES_STORED_WITH_EVENT} deliveries are stored with their event`);
-      }
-      // Read, not checked in the transaction: a check there would put two write units per publish on
-      // one tenant item. A change racing this publish may or may not reach it; one that has returned
-      // before it started always does.
-      if (!(await subscriptions.subscriptionsUnchanged(event.tenantId, subscriptionsVersion))) {
-        return "subscribers_changed";
-      }
-      // Already fanned out: the deliveries' own records keep them due until they are attempted.
-      const item = { ...eventItem(event), delivery_count: deliveries.length };
-      const result = await writeTransaction(client, [
-        { Put: { TableName: tableName, Item: item, ...IF_ABSENT } },
-        ...deliveries.map((delivery) => ({
-          Put: {
-            TableName: tableName,
-            Item: pendingDeliveryItem(delivery, retentionDays, fanOutSettledSeconds(reconcileGraceSeconds)),
-          },
-        })),
-      ]);
-      if (result.written) return { event: { ...event, deliveryCount: deliveries.length }, created: true };
-      return { event: await storedEvent(event, new Error(`event ${event.id} vanished`)), created: false };
     },
     async extendFanOut(tenantId, eventId) {
       try {

@@ -30,7 +30,7 @@ export function dynamoStores(client: DynamoDBDocumentClient, settings: StoreSett
   const { eventsTable, retentionDays, reconcileGraceSeconds } = settings;
   return {
     webhooks,
-    events: dynamoEventStore(client, eventsTable, retentionDays, reconcileGraceSeconds, webhooks),
+    events: dynamoEventStore(client, eventsTable, retentionDays, reconcileGraceSeconds),
     deliveries: dynamoDeliveryStore(client, eventsTable, retentionDays, reconcileGraceSeconds),
     stats: dynamoStatsStore(client, eventsTable, retentionDays),
     due: dynamoDueRecords(client, eventsTable),

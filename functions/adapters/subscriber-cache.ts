@@ -10,8 +10,9 @@ export interface SubscriberCacheOptions {
 
 /**
  * Keeps each tenant's last subscriber snapshot in a warm function, so that publishing to a tenant
- * whose webhooks did not change reads nothing. It is safe because the write that stores a fan-out
- * checks the snapshot's version (see `publishEvent`): a stale snapshot is refused there and read fresh.
+ * whose webhooks did not change reads nothing. It is safe because a publish checks the snapshot's
+ * version before it stores anything (see `publishEvent`): a stale snapshot is refused there and read
+ * fresh.
  */
 export function cachedSubscriberSnapshots(
   source: Pick<SubscriberSource, "subscriberSnapshot">,

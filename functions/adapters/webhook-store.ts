@@ -197,19 +197,12 @@ const SUBSCRIPTIONS_VERSION = "subscriptions_version";
  */
 const WEBHOOK_COUNT = "webhook_count";
 
-/**
- * The subscriber source also tells the fan-out's write whether the subscribers are unchanged, and a
- * delivery function whether the webhooks it cached are.
- */
+/** The subscriber source also tells a delivery function whether the webhooks it cached are current. */
 export interface SubscriptionsCheck {
   /**
-   * Whether the tenant's subscriptions are still at `version`: a strongly consistent read of one copy
-   * of the version, so a publish that starts after a webhook change has returned sees that change.
-   */
-  subscriptionsUnchanged(tenantId: string, version: number): Promise<boolean>;
-  /**
-   * The tenant's subscriptions version, read like `subscriptionsUnchanged`. It moves with every change
-   * to one of its webhooks and with every circuit that leaves the closed state.
+   * The tenant's subscriptions version, read like `subscriptionsUnchanged` (a strongly consistent read
+   * of one copy). It moves with every change to one of its webhooks and with every circuit that leaves
+   * the closed state.
    */
   subscriptionsVersion(tenantId: string): Promise<number>;
 }
@@ -361,7 +354,7 @@ export function dynamoWebhookStore(
     subscriptionsVersion: readVersion,
     async subscriberSnapshot(tenantId): Promise<SubscriberSnapshot> {
       // The version first, then the page, both strongly consistent: a change in between leaves the page
-      // newer than the version, which only makes the fan-out's check fail and read again.
+      // newer than the version, which only makes the publish's version check fail and read again.
       const version = await readVersion(tenantId);
       return { version, page: await activeWebhookPage(tenantId, undefined, true) };
     },

@@ -84,10 +84,16 @@ export interface SubscriberSource {
   /** The tenant's active webhooks, a page at a time, so a large fan-out never loads them all at once. */
   activeWebhookPage(tenantId: string, after?: string): Promise<SubscriberPage>;
   /**
-   * A snapshot of the tenant's subscribers. It may come from a cache unless `fresh` is asked for: the
-   * write that stores the fan-out checks its version, so a stale one is never used.
+   * A snapshot of the tenant's subscribers. It may come from a cache unless `fresh` is asked for: a
+   * publish checks its version (`subscriptionsUnchanged`) before it stores anything, so a stale one is
+   * never used.
    */
   subscriberSnapshot(tenantId: string, fresh?: boolean): Promise<SubscriberSnapshot>;
+  /**
+   * Whether the tenant's subscriptions are still at `version`: a strongly consistent read, so a publish
+   * that starts after a webhook change has returned sees that change.
+   */
+  subscriptionsUnchanged(tenantId: string, version: number): Promise<boolean>;
 }
 
 /** A tenant's publish rate (`rate-limit.ts`): whether one more publish is admitted now. */
@@ -142,19 +148,11 @@ export interface EventHistory {
 }
 
 export interface EventStore {
-  /** Stores the event unless one with its id exists; returns the one that is stored. */
-  insertIfAbsent(event: StoredEvent): Promise<{ readonly event: StoredEvent; readonly created: boolean }>;
   /**
-   * Stores the event as fanned out to `deliveries`, together with their pending records, all or
-   * nothing, and only if the tenant's subscriptions are still at `subscriptionsVersion` when it writes:
-   * answers `subscribers_changed` when they moved on. When an event with its id exists, nothing is written and
-   * that one is returned.
+   * Stores the event unless one with its id exists; returns the one that is stored. It is due (to the
+   * reconciler) until it is marked fanned out, so a fan-out a crash interrupted is finished.
    */
-  insertFannedOut(
-    event: StoredEvent,
-    deliveries: readonly Delivery[],
-    subscriptionsVersion: number,
-  ): Promise<{ readonly event: StoredEvent; readonly created: boolean } | "subscribers_changed">;
+  insertIfAbsent(event: StoredEvent): Promise<{ readonly event: StoredEvent; readonly created: boolean }>;
   markFannedOut(tenantId: string, eventId: string, deliveryCount: number): Promise<void>;
   /** Moves an unfinished fan-out's deadline on, so the reconciler leaves a fan-out that is progressing alone. */
   extendFanOut(tenantId: string, eventId: string): Promise<void>;

@@ -11,6 +11,7 @@ import type {
   DeliveryRecorder,
   EventStore,
   PublishRateLimiter,
+  SubscriberSnapshot,
   SubscriberSource,
 } from "./ports.ts";
 import { retryAfterSeconds } from "./rate-limit.ts";
@@ -20,12 +21,6 @@ export const MAX_PAYLOAD_BYTES = 256 * 1024;
 
 /** Payloads up to this size travel inside the queue message; larger ones are read from the event record. */
 export const INLINE_PAYLOAD_BYTES = 64 * 1024;
-
-/**
- * A fan-out to at most this many webhooks is stored with its event in one write (a DynamoDB transaction
- * holds at most 100 items: the event and 99 deliveries).
- */
-export const MAX_DELIVERIES_STORED_WITH_EVENT = 99;
 
 /** How often a publish reads the subscribers again when they changed under it, before it goes page by page. */
 const SNAPSHOT_ATTEMPTS = 2;
@@ -133,12 +128,13 @@ export function eventPayload(id: string, type: string, acceptedAt: Date, data: u
  * queued before it is stored, so a crash at any step is repaired by the reconciler, and the derived
  * delivery ids make a repeat find the same deliveries. Publishing the same id again never fans out twice.
  *
- * A fan-out that fits one page of subscribers and one transaction (the common case) is stored in one
- * write: the event already fanned out, and its deliveries pending, each due until it is attempted, so a
- * crash before they are queued leaves them to the reconciler. The subscribers may come from a cache:
- * that write holds only if the tenant's subscriptions are still at the version they were read at, so
- * an event accepted after a webhook changed always sees the change. A larger fan-out stores the event
- * first, due until its last page is done, and goes on a page at a time.
+ * The event is stored due, and stays due until its deliveries' records are stored, each of them due
+ * until it is attempted: a crash at any point leaves what it interrupted to the reconciler. No
+ * transaction: it would bill every item twice for an atomicity the deadlines already give. The
+ * subscribers may come from a cache, used only when the tenant's subscriptions are still at the version
+ * it was read at, so an event published after a webhook change has returned always sees the change. A
+ * fan-out larger than one page of subscribers, or whose subscribers keep changing, reads them page by
+ * page instead.
  */
 export async function publishEvent(
   deps: PublishEventDeps,
@@ -163,28 +159,29 @@ export async function publishEvent(
     source: request.source,
   };
   for (let attempt = 1; attempt <= SNAPSHOT_ATTEMPTS; attempt += 1) {
-    const { version, page } = await deps.subscribers.subscriberSnapshot(tenantId, attempt > 1);
-    const deliveries = pendingDeliveries(event, page.webhooks, () => request.data);
-    if (page.next !== undefined || deliveries.length > MAX_DELIVERIES_STORED_WITH_EVENT) break;
-    const stored = await deps.events.insertFannedOut(event, deliveries, version);
-    if (stored === "subscribers_changed") continue;
-    if (!stored.created) return duplicateOf(deps, stored.event);
-    await queueDeliveries(deps, event, deliveries, page.webhooks, version);
-    return {
-      event: { ...event, deliveryCount: deliveries.length },
-      deliveryCount: deliveries.length,
-      duplicate: false,
-      fanOutComplete: true,
-    };
+    const snapshot = await deps.subscribers.subscriberSnapshot(tenantId, attempt > 1);
+    if (snapshot.page.next !== undefined) break;
+    if (await deps.subscribers.subscriptionsUnchanged(tenantId, snapshot.version)) {
+      return fanOut(deps, event, snapshot);
+    }
   }
-  // Many subscribers, or subscriptions changing as fast as they are read: page by page.
+  return fanOut(deps, event);
+}
+
+/** Stores a new event and fans it out, from `snapshot` when it is given, or else a page at a time. */
+async function fanOut(
+  deps: PublishDeps,
+  event: StoredEvent,
+  snapshot?: SubscriberSnapshot,
+): Promise<PublishResult> {
   const stored = await deps.events.insertIfAbsent(event);
   if (!stored.created) return duplicateOf(deps, stored.event);
-  const progress = await fanOutPage(deps, stored.event, {
-    after: undefined,
-    deliveriesSoFar: 0,
-    resume: false,
-  });
+  const progress = await fanOutPage(
+    deps,
+    stored.event,
+    { after: undefined, deliveriesSoFar: 0, resume: false },
+    snapshot,
+  );
   return {
     event:
       progress.next === undefined ? { ...stored.event, deliveryCount: progress.deliveryCount } : stored.event,
@@ -295,27 +292,32 @@ export async function continueFanOut(
 }
 
 /**
- * Records and queues the deliveries of one page of subscribers, then hands the next page on, or marks
- * the fan-out done. Until it is marked done the event stays due, so a lost continuation is finished by
- * the reconciler (with conditional writes and derived ids, so nothing is created twice).
+ * Records and queues the deliveries of one page of subscribers (the snapshot's, when one is given),
+ * then hands the next page on, or marks the fan-out done. Until it is marked done the event stays due,
+ * so a lost continuation is finished by the reconciler (with conditional writes and derived ids, so
+ * nothing is created twice).
  */
 async function fanOutPage(
   deps: PublishDeps,
   event: StoredEvent,
   from: { readonly after: string | undefined; readonly deliveriesSoFar: number; readonly resume: boolean },
+  snapshot?: SubscriberSnapshot,
 ): Promise<{ readonly deliveryCount: number; readonly next?: string }> {
-  const page = await deps.subscribers.activeWebhookPage(event.tenantId, from.after);
+  const page = snapshot?.page ?? (await deps.subscribers.activeWebhookPage(event.tenantId, from.after));
   const deliveries = pendingDeliveries(event, page.webhooks, storedData(event));
   // A resumed page queues only the deliveries it created: one that existed has its own deadline, so a
   // message lost with it is re-driven by the reconciler, and queueing it again would send it twice.
   const created =
     deliveries.length > 0 ? await deps.deliveries.createPending(deliveries, { resume: from.resume }) : [];
-  await queueDeliveries(deps, event, created, page.webhooks);
+  const queued = queueDeliveries(deps, event, created, page.webhooks, snapshot?.version);
   const deliveryCount = from.deliveriesSoFar + deliveries.length;
   if (page.next === undefined) {
-    await deps.events.markFannedOut(event.tenantId, event.id, deliveryCount);
+    // The records are due until attempted, so the event needs no deadline of its own once they are
+    // stored: it is marked done while the messages go out, a round trip less for the publish.
+    await Promise.all([queued, deps.events.markFannedOut(event.tenantId, event.id, deliveryCount)]);
     return { deliveryCount };
   }
+  await queued;
   await deps.events.extendFanOut(event.tenantId, event.id);
   await deps.continueLater({
     kind: "fanout",

@@ -67,6 +67,7 @@ const deps: PublishEventDeps = {
       maxTenants: 1_000,
       now: Date.now,
     }),
+    subscriptionsUnchanged: (tenantId, version) => webhooks.subscriptionsUnchanged(tenantId, version),
   },
   deliveries,
   queue: sqsDeliveryQueue(sqs, lanes),

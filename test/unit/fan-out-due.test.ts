@@ -1,10 +1,4 @@
-import {
-  BatchWriteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  TransactWriteCommand,
-} from "@aws-sdk/lib-dynamodb";
+import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
 import type { StoredEvent } from "../../functions/domain/model.ts";
@@ -42,11 +36,7 @@ function dueOfWritten(): (string | undefined)[] {
     .commandCalls(BatchWriteCommand)
     .flatMap((call) => call.args[0].input.RequestItems?.events ?? [])
     .map((request) => request.PutRequest?.Item);
-  const transacted = ddb
-    .commandCalls(TransactWriteCommand)
-    .flatMap((call) => call.args[0].input.TransactItems ?? [])
-    .map((item) => item.Put?.Item);
-  return [...puts, ...batched, ...transacted].map((item) => item?.[TableKey.dueAt]);
+  return [...puts, ...batched].map((item) => item?.[TableKey.dueAt]);
 }
 
 describe("when a publish's records fall due to the reconciler", () => {
@@ -55,17 +45,7 @@ describe("when a publish's records fall due to the reconciler", () => {
     expect(FAN_OUT_SETTLED_SECONDS).toBeLessThan(GRACE_SECONDS);
   });
 
-  it("makes an event stored with its deliveries due with them, settled-time after acceptance", async () => {
-    ddb.on(GetCommand).resolves({ Item: { version: 0 } });
-    ddb.on(TransactWriteCommand).resolves({});
-
-    await storesWith(GRACE_SECONDS).events.insertFannedOut(event, [delivery], 0);
-
-    // The event is stored fanned out (not due); its delivery is due 35 s after it was created.
-    expect(dueOfWritten()).toEqual([undefined, dueIn(FAN_OUT_SETTLED_SECONDS)]);
-  });
-
-  it("makes an event fanned out page by page, and its first page's deliveries, due at the same time", async () => {
+  it("makes a published event and its first page's deliveries due at the same time", async () => {
     ddb.on(PutCommand).resolves({});
     ddb.on(BatchWriteCommand).resolves({});
     const { events, deliveries } = storesWith(GRACE_SECONDS);

@@ -101,16 +101,13 @@ function publishHarness() {
         stored.push(event);
         return { event, created: true };
       },
-      insertFannedOut: async (event, deliveries) => {
-        stored.push(event);
-        return { event: { ...event, deliveryCount: deliveries.length }, created: true };
-      },
       markFannedOut: async () => {},
       extendFanOut: async () => {},
     },
     subscribers: {
       subscriberSnapshot: async () => ({ version: 0, page: { webhooks: [hook] } }),
       activeWebhookPage: async () => ({ webhooks: [hook] }),
+      subscriptionsUnchanged: async () => true,
     },
     deliveries: { createPending: async (deliveries) => deliveries },
     queue: {

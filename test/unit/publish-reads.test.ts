@@ -1,12 +1,12 @@
 /**
  * What a publish reads, wired as the ingest function wires it: the subscriber cache in front of the
- * tenant's webhooks, and the version check before the write. A warm publish must read one copy of the
+ * tenant's webhooks, and the version check before the event is stored. A warm publish must read one copy of the
  * subscriptions version and nothing of the tenant's webhooks (issue 14), and a webhook change must
  * still reach the very next publish.
  */
 import { describe, expect, it } from "vitest";
 import { cachedSubscriberSnapshots } from "../../functions/adapters/subscriber-cache.ts";
-import type { Delivery, StoredEvent, Webhook } from "../../functions/domain/model.ts";
+import type { StoredEvent, Webhook } from "../../functions/domain/model.ts";
 import { type PublishEventDeps, publishEvent } from "../../functions/domain/publish.ts";
 import { DEFAULT_EVENT_TYPES } from "../../functions/shared/event-catalogue.ts";
 import { eventDataCheck } from "../../functions/shared/event-schemas.ts";
@@ -43,15 +43,11 @@ function tenant(initial: Webhook[]) {
         { subscriberSnapshot: async () => ({ version: readVersion(), page: readWebhooks() }) },
         { ttlMs: 5 * 60_000, maxTenants: 1_000, now: () => 0 },
       ),
+      subscriptionsUnchanged: async (_tenantId, version) => readVersion() === version,
     },
     events: {
       async insertIfAbsent(event) {
         events.set(event.id, event);
-        return { event, created: true };
-      },
-      async insertFannedOut(event, deliveries: readonly Delivery[], subscriptionsVersion) {
-        if (readVersion() !== subscriptionsVersion) return "subscribers_changed";
-        events.set(event.id, { ...event, deliveryCount: deliveries.length });
         return { event, created: true };
       },
       async markFannedOut() {},

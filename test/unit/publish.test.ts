@@ -40,9 +40,12 @@ function harness(webhookPages: Webhook[][]) {
   const resumes: boolean[] = [];
   const continuations: FanOutContinuation[] = [];
   const extended: string[] = [];
-  /** The number of deliveries of each event stored together with its event, in one write. */
-  const storedWithEvent: number[] = [];
+  /** The size of each batch of pending records stored, in order. */
+  const pendingBatches: number[] = [];
+  /** How many pages of the tenant's webhooks were read (not counting the snapshot's). */
+  let pageReads = 0;
   let failEnqueueOnce = false;
+  let failCreateOnce = false;
   const deps: PublishEventDeps = {
     catalogue: DEFAULT_EVENT_TYPES,
     checkData: eventDataCheck(DEFAULT_EVENT_TYPES),
@@ -53,16 +56,6 @@ function harness(webhookPages: Webhook[][]) {
         if (existing) return { event: existing, created: false };
         events.set(event.id, event);
         return { event, created: true };
-      },
-      async insertFannedOut(event, batch, subscriptionsVersion) {
-        const existing = events.get(event.id);
-        if (existing) return { event: existing, created: false };
-        if (subscriptionsVersion !== version) return "subscribers_changed";
-        const fannedOut = { ...event, deliveryCount: batch.length };
-        events.set(event.id, fannedOut);
-        for (const delivery of batch) deliveries.set(delivery.id, delivery);
-        storedWithEvent.push(batch.length);
-        return { event: fannedOut, created: true };
       },
       async extendFanOut(_tenantId, eventId) {
         extended.push(eventId);
@@ -78,7 +71,11 @@ function harness(webhookPages: Webhook[][]) {
         cachedSnapshot = { version, page: firstPage() };
         return cachedSnapshot;
       },
+      async subscriptionsUnchanged(_tenantId, snapshotVersion) {
+        return snapshotVersion === version;
+      },
       async activeWebhookPage(_tenantId, after) {
+        pageReads += 1;
         const index = after === undefined ? 0 : Number(after);
         const page = (webhookPages[index] ?? []).filter((candidate) => candidate.active);
         return index + 1 < webhookPages.length
@@ -88,7 +85,12 @@ function harness(webhookPages: Webhook[][]) {
     },
     deliveries: {
       async createPending(batch, { resume }) {
+        if (failCreateOnce) {
+          failCreateOnce = false;
+          throw new Error("DynamoDB unavailable");
+        }
         resumes.push(resume);
+        pendingBatches.push(batch.length);
         const created = batch.filter((delivery) => !deliveries.has(delivery.id));
         for (const delivery of created) deliveries.set(delivery.id, delivery);
         return resume ? created : batch;
@@ -115,7 +117,8 @@ function harness(webhookPages: Webhook[][]) {
     resumes,
     continuations,
     extended,
-    storedWithEvent,
+    pendingBatches,
+    pageReads: () => pageReads,
     /** Changes the tenant's webhooks as the management API does: the pages, and the version. */
     change: (pages: Webhook[][]) => {
       webhookPages.splice(0, webhookPages.length, ...pages);
@@ -123,6 +126,9 @@ function harness(webhookPages: Webhook[][]) {
     },
     failNextEnqueue: () => {
       failEnqueueOnce = true;
+    },
+    failNextCreate: () => {
+      failCreateOnce = true;
     },
   };
 }
@@ -170,13 +176,15 @@ describe("publishEvent", () => {
     expect(h.queued).toHaveLength(1);
   });
 
-  it("stores a small fan-out with its event in one write, and queues every delivery", async () => {
+  it("fans a small fan-out out from the subscriber snapshot: its records in one batch, every delivery queued", async () => {
     const h = harness([[webhook("wh_a", ["memory.created"]), webhook("wh_b", ["*"])]]);
     const result = await publishEvent(h.deps, "t1", { type: "memory.created", data: {}, source: "api" });
-    expect(h.storedWithEvent).toEqual([2]);
-    expect(h.resumes).toEqual([]);
+    expect(h.pendingBatches).toEqual([2]);
+    expect(h.resumes).toEqual([false]);
+    expect(h.pageReads()).toBe(0);
     expect(result).toMatchObject({ deliveryCount: 2, fanOutComplete: true });
     expect(h.queued).toHaveLength(2);
+    expect(h.events.get(result.event.id)?.deliveryCount).toBe(2);
   });
 
   it("never fans out to a cached, stale set of subscribers: the write refuses it and they are read again", async () => {
@@ -191,7 +199,8 @@ describe("publishEvent", () => {
         .map((message) => message.webhookId)
         .sort(),
     ).toEqual(["wh_a", "wh_new"]);
-    expect(h.storedWithEvent).toEqual([1, 2]);
+    expect(h.pendingBatches).toEqual([1, 2]);
+    expect(h.pageReads()).toBe(0);
     // Each message names the version its deliveries were stored under, so that the delivery function
     // uses no webhook it read before then (a circuit that opened since moved the version on too).
     expect(h.queued.map((message) => message.subscriptionsVersion)).toEqual([0, 1, 1]);
@@ -201,15 +210,15 @@ describe("publishEvent", () => {
     const h = harness([[webhook("wh_a", ["memory.created"])]]);
     const deps = {
       ...h.deps,
-      events: {
-        ...h.deps.events,
-        insertFannedOut: async () => "subscribers_changed" as const,
-      },
+      subscribers: { ...h.deps.subscribers, subscriptionsUnchanged: async () => false },
     };
     const result = await publishEvent(deps, "t1", { type: "memory.created", data: {}, source: "api" });
     expect(result).toMatchObject({ deliveryCount: 1, fanOutComplete: true, duplicate: false });
     expect(h.resumes).toEqual([false]);
+    expect(h.pageReads()).toBe(1);
     expect(h.queued.map((message) => message.webhookId)).toEqual(["wh_a"]);
+    // Read page by page, the deliveries were stored under no snapshot's version.
+    expect(h.queued[0]?.subscriptionsVersion).toBeUndefined();
   });
 
   it("leaves the pending records of a small fan-out that crashed before queueing to the reconciler", async () => {
@@ -217,7 +226,7 @@ describe("publishEvent", () => {
     h.failNextEnqueue();
     const request = { id: "e1", type: "memory.created", data: {}, source: "api" } as const;
     await expect(publishEvent(h.deps, "t1", request)).rejects.toThrow("SQS unavailable");
-    // Both records exist (and stay due until attempted), stored with the event in the same write.
+    // Both records exist, and stay due until attempted: the event, marked fanned out, needs no deadline.
     expect([...h.deliveries.values()].map((delivery) => delivery.status)).toEqual(["pending", "pending"]);
     expect(h.events.get("e1")?.deliveryCount).toBe(2);
 
@@ -225,6 +234,23 @@ describe("publishEvent", () => {
     const retried = await publishEvent(h.deps, "t1", request);
     expect(retried).toMatchObject({ deliveryCount: 2, duplicate: true });
     expect(h.queued).toEqual([]);
+  });
+
+  it("leaves an event whose records a crash kept from being stored due, and the reconciler fans it out", async () => {
+    const h = harness([[webhook("wh_a", ["memory.created"]), webhook("wh_b", ["memory.created"])]]);
+    h.failNextCreate();
+    const request = { id: "e1", type: "memory.created", data: {}, source: "api" } as const;
+    await expect(publishEvent(h.deps, "t1", request)).rejects.toThrow("DynamoDB unavailable");
+    const stored = h.events.get("e1");
+    if (!stored) throw new Error("the event was not stored");
+    // Not marked fanned out: still due, so the reconciler finds it.
+    expect(stored.deliveryCount).toBeUndefined();
+    expect(h.deliveries.size).toBe(0);
+    expect(h.queued).toEqual([]);
+
+    expect(await resumeFanOut(h.deps, stored)).toBe(2);
+    expect(h.queued.map((message) => message.webhookId).sort()).toEqual(["wh_a", "wh_b"]);
+    expect(h.events.get("e1")?.deliveryCount).toBe(2);
   });
 
   it("leaves a large fan-out that crashed to the reconciler, which finishes it with the same delivery ids", async () => {

@@ -62,11 +62,14 @@ function world(initial: Partial<StoredDelivery>, backlog = 0) {
       catalogue: [],
       events: {
         insertIfAbsent: notUsed,
-        insertFannedOut: notUsed,
         markFannedOut: notUsed,
         extendFanOut: notUsed,
       },
-      subscribers: { activeWebhookPage: notUsed, subscriberSnapshot: notUsed },
+      subscribers: {
+        activeWebhookPage: notUsed,
+        subscriberSnapshot: notUsed,
+        subscriptionsUnchanged: notUsed,
+      },
       deliveries: { createPending: notUsed },
       queue: {
         async enqueue(messages) {
