@@ -64,7 +64,10 @@ export interface StoredEvent {
   readonly payload: string;
   readonly acceptedAt: string;
   readonly source: EventSource;
-  /** Set once every delivery is recorded and queued; until then a repeated publish resumes the fan-out. */
+  /**
+   * Set once every delivery is recorded (each record keeps its delivery due until it is attempted);
+   * until then the event is due, and the reconciler finishes its fan-out.
+   */
   readonly deliveryCount?: number;
 }
 
