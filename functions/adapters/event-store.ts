@@ -86,6 +86,7 @@ export function dynamoEventStore(
     payload: event.payload,
     accepted_at: event.acceptedAt,
     source: event.source,
+    ...(event.deliveryCount === undefined ? {} : { delivery_count: event.deliveryCount }),
   });
   /** The event stored under the id of one that was refused as a duplicate. */
   const storedEvent = async (event: StoredEvent, refusal: Error): Promise<StoredEvent> => {
@@ -138,13 +139,19 @@ export function dynamoEventStore(
       }
     },
     async markFannedOut(tenantId, eventId, deliveryCount) {
+      const due = "REMOVE #dueShard, #dueAt";
       await client.send(
         new UpdateCommand({
           TableName: tableName,
           Key: key(tenantId, eventId),
-          UpdateExpression: "SET delivery_count = :count REMOVE #dueShard, #dueAt",
           ExpressionAttributeNames: { "#dueShard": TableKey.dueShard, "#dueAt": TableKey.dueAt },
-          ExpressionAttributeValues: { ":count": deliveryCount },
+          // The count is in the by-time index: setting it rewrites the event's entry there.
+          ...(deliveryCount === undefined
+            ? { UpdateExpression: due }
+            : {
+                UpdateExpression: `SET delivery_count = :count ${due}`,
+                ExpressionAttributeValues: { ":count": deliveryCount },
+              }),
         }),
       );
     },

@@ -65,8 +65,10 @@ export interface StoredEvent {
   readonly acceptedAt: string;
   readonly source: EventSource;
   /**
-   * Set once every delivery is recorded (each record keeps its delivery due until it is attempted);
-   * until then the event is due, and the reconciler finishes its fan-out.
+   * How many deliveries the event fans out to. A one-page fan-out stores it with the event; a larger
+   * one, page by page, once its last page is recorded (its continuations take it as the sign that the
+   * fan-out is done). Either way the event is due until its deliveries are recorded (each record then
+   * keeps its delivery due until attempted), and the reconciler finishes a fan-out a crash interrupted.
    */
   readonly deliveryCount?: number;
 }

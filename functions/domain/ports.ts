@@ -153,7 +153,11 @@ export interface EventStore {
    * reconciler) until it is marked fanned out, so a fan-out a crash interrupted is finished.
    */
   insertIfAbsent(event: StoredEvent): Promise<{ readonly event: StoredEvent; readonly created: boolean }>;
-  markFannedOut(tenantId: string, eventId: string, deliveryCount: number): Promise<void>;
+  /**
+   * Ends an event's deadline once its deliveries are recorded, and stores how many there are, unless
+   * `deliveryCount` is left out because the event was stored with it.
+   */
+  markFannedOut(tenantId: string, eventId: string, deliveryCount?: number): Promise<void>;
   /** Moves an unfinished fan-out's deadline on, so the reconciler leaves a fan-out that is progressing alone. */
   extendFanOut(tenantId: string, eventId: string): Promise<void>;
 }

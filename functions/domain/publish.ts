@@ -168,19 +168,29 @@ export async function publishEvent(
   return fanOut(deps, event);
 }
 
-/** Stores a new event and fans it out, from `snapshot` when it is given, or else a page at a time. */
+/**
+ * Stores a new event and fans it out, from `snapshot` when it is given, or else a page at a time. From
+ * a snapshot the delivery count is known before anything is stored, so it is stored with the event:
+ * the mark that then ends the event's deadline leaves the events listing's entry as it is.
+ */
 async function fanOut(
   deps: PublishDeps,
   event: StoredEvent,
   snapshot?: SubscriberSnapshot,
 ): Promise<PublishResult> {
-  const stored = await deps.events.insertIfAbsent(event);
+  const first =
+    snapshot === undefined
+      ? undefined
+      : { snapshot, deliveries: pendingDeliveries(event, snapshot.page.webhooks, storedData(event)) };
+  const stored = await deps.events.insertIfAbsent(
+    first === undefined ? event : { ...event, deliveryCount: first.deliveries.length },
+  );
   if (!stored.created) return duplicateOf(deps, stored.event);
   const progress = await fanOutPage(
     deps,
     stored.event,
     { after: undefined, deliveriesSoFar: 0, resume: false },
-    snapshot,
+    first,
   );
   return {
     event:
@@ -269,9 +279,11 @@ async function subscriberCount(deps: PublishDeps, event: StoredEvent): Promise<n
   return count;
 }
 
-/** Finishes the fan-out of a stored event that a crash interrupted, from its first page. */
+/**
+ * Finishes the fan-out of a stored event that a crash interrupted (it is still due), from its first
+ * page. A delivery count stored with it is what the publish meant to create, not a sign it did.
+ */
 export async function resumeFanOut(deps: PublishDeps, event: StoredEvent): Promise<number> {
-  if (event.deliveryCount !== undefined) return event.deliveryCount;
   return (await fanOutPage(deps, event, { after: undefined, deliveriesSoFar: 0, resume: true }))
     .deliveryCount;
 }
@@ -292,29 +304,31 @@ export async function continueFanOut(
 }
 
 /**
- * Records and queues the deliveries of one page of subscribers (the snapshot's, when one is given),
- * then hands the next page on, or marks the fan-out done. Until it is marked done the event stays due,
- * so a lost continuation is finished by the reconciler (with conditional writes and derived ids, so
- * nothing is created twice).
+ * Records and queues the deliveries of one page of subscribers (the snapshot's, with its deliveries
+ * worked out, when one is given), then hands the next page on, or marks the fan-out done. Until it is
+ * marked done the event stays due, so a lost continuation is finished by the reconciler (with
+ * conditional writes and derived ids, so nothing is created twice).
  */
 async function fanOutPage(
   deps: PublishDeps,
   event: StoredEvent,
   from: { readonly after: string | undefined; readonly deliveriesSoFar: number; readonly resume: boolean },
-  snapshot?: SubscriberSnapshot,
+  first?: { readonly snapshot: SubscriberSnapshot; readonly deliveries: Delivery[] },
 ): Promise<{ readonly deliveryCount: number; readonly next?: string }> {
-  const page = snapshot?.page ?? (await deps.subscribers.activeWebhookPage(event.tenantId, from.after));
-  const deliveries = pendingDeliveries(event, page.webhooks, storedData(event));
+  const page = first?.snapshot.page ?? (await deps.subscribers.activeWebhookPage(event.tenantId, from.after));
+  const deliveries = first?.deliveries ?? pendingDeliveries(event, page.webhooks, storedData(event));
   // A resumed page queues only the deliveries it created: one that existed has its own deadline, so a
   // message lost with it is re-driven by the reconciler, and queueing it again would send it twice.
   const created =
     deliveries.length > 0 ? await deps.deliveries.createPending(deliveries, { resume: from.resume }) : [];
-  const queued = queueDeliveries(deps, event, created, page.webhooks, snapshot?.version);
+  const queued = queueDeliveries(deps, event, created, page.webhooks, first?.snapshot.version);
   const deliveryCount = from.deliveriesSoFar + deliveries.length;
   if (page.next === undefined) {
     // The records are due until attempted, so the event needs no deadline of its own once they are
     // stored: it is marked done while the messages go out, a round trip less for the publish.
-    await Promise.all([queued, deps.events.markFannedOut(event.tenantId, event.id, deliveryCount)]);
+    // A count stored with the event is not written again: the events listing's entry stays as it is.
+    const counted = first === undefined ? deliveryCount : undefined;
+    await Promise.all([queued, deps.events.markFannedOut(event.tenantId, event.id, counted)]);
     return { deliveryCount };
   }
   await queued;

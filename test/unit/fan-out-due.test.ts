@@ -1,4 +1,10 @@
-import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
 import type { StoredEvent } from "../../functions/domain/model.ts";
@@ -54,6 +60,23 @@ describe("when a publish's records fall due to the reconciler", () => {
     await deliveries.createPending([delivery], { resume: false });
 
     expect(dueOfWritten()).toEqual([dueIn(FAN_OUT_SETTLED_SECONDS), dueIn(FAN_OUT_SETTLED_SECONDS)]);
+  });
+
+  it("keeps a count stored with the event when the fan-out is marked done, so its listing entry is not rewritten", async () => {
+    ddb.on(PutCommand).resolves({});
+    ddb.on(UpdateCommand).resolves({});
+    const { events } = storesWith(GRACE_SECONDS);
+
+    await events.insertIfAbsent({ ...event, deliveryCount: 1 });
+    await events.markFannedOut(event.tenantId, event.id);
+    await events.markFannedOut(event.tenantId, "evt_paged", 3);
+
+    expect(ddb.commandCalls(PutCommand)[0]?.args[0].input.Item).toMatchObject({ delivery_count: 1 });
+    const [kept, counted] = ddb.commandCalls(UpdateCommand).map((call) => call.args[0].input);
+    expect(kept?.UpdateExpression).toBe("REMOVE #dueShard, #dueAt");
+    expect(kept?.ExpressionAttributeValues).toBeUndefined();
+    expect(counted?.UpdateExpression).toBe("SET delivery_count = :count REMOVE #dueShard, #dueAt");
+    expect(counted?.ExpressionAttributeValues).toEqual({ ":count": 3 });
   });
 
   it("leaves the deliveries a resumed fan-out creates (the reconciler's, which runs for minutes) a whole grace", async () => {

@@ -35,6 +35,10 @@ function harness(webhookPages: Webhook[][]) {
     return webhookPages.length > 1 ? { webhooks: page, next: "1" } : { webhooks: page };
   };
   const events = new Map<string, StoredEvent>();
+  /** Events stored and not yet marked fanned out: due, to the reconciler. */
+  const due = new Set<string>();
+  /** The counts each mark wrote (undefined: the count stored with the event was kept). */
+  const markedCounts: (number | undefined)[] = [];
   const deliveries = new Map<string, Delivery>();
   const queued: DeliveryMessage[] = [];
   const resumes: boolean[] = [];
@@ -55,6 +59,7 @@ function harness(webhookPages: Webhook[][]) {
         const existing = events.get(event.id);
         if (existing) return { event: existing, created: false };
         events.set(event.id, event);
+        due.add(event.id);
         return { event, created: true };
       },
       async extendFanOut(_tenantId, eventId) {
@@ -62,7 +67,9 @@ function harness(webhookPages: Webhook[][]) {
       },
       async markFannedOut(_tenantId, eventId, deliveryCount) {
         const event = events.get(eventId);
-        if (event) events.set(eventId, { ...event, deliveryCount });
+        if (event && deliveryCount !== undefined) events.set(eventId, { ...event, deliveryCount });
+        due.delete(eventId);
+        markedCounts.push(deliveryCount);
       },
     },
     subscribers: {
@@ -112,6 +119,8 @@ function harness(webhookPages: Webhook[][]) {
   return {
     deps,
     events,
+    due,
+    markedCounts,
     deliveries,
     queued,
     resumes,
@@ -184,7 +193,10 @@ describe("publishEvent", () => {
     expect(h.pageReads()).toBe(0);
     expect(result).toMatchObject({ deliveryCount: 2, fanOutComplete: true });
     expect(h.queued).toHaveLength(2);
+    // Stored with the event, the count is not written again when the event's deadline ends.
     expect(h.events.get(result.event.id)?.deliveryCount).toBe(2);
+    expect(h.due.has(result.event.id)).toBe(false);
+    expect(h.markedCounts).toEqual([undefined]);
   });
 
   it("never fans out to a cached, stale set of subscribers: the write refuses it and they are read again", async () => {
@@ -243,13 +255,16 @@ describe("publishEvent", () => {
     await expect(publishEvent(h.deps, "t1", request)).rejects.toThrow("DynamoDB unavailable");
     const stored = h.events.get("e1");
     if (!stored) throw new Error("the event was not stored");
-    // Not marked fanned out: still due, so the reconciler finds it.
-    expect(stored.deliveryCount).toBeUndefined();
+    // Stored with the count it was meant to have, but not marked fanned out: still due, so the
+    // reconciler finds it, and resumes it although it has a count.
+    expect(stored.deliveryCount).toBe(2);
+    expect(h.due.has("e1")).toBe(true);
     expect(h.deliveries.size).toBe(0);
     expect(h.queued).toEqual([]);
 
     expect(await resumeFanOut(h.deps, stored)).toBe(2);
     expect(h.queued.map((message) => message.webhookId).sort()).toEqual(["wh_a", "wh_b"]);
+    expect(h.due.has("e1")).toBe(false);
     expect(h.events.get("e1")?.deliveryCount).toBe(2);
   });
 
