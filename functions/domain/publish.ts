@@ -162,26 +162,25 @@ export async function publishEvent(
     const snapshot = await deps.subscribers.subscriberSnapshot(tenantId, attempt > 1);
     if (snapshot.page.next !== undefined) break;
     if (await deps.subscribers.subscriptionsUnchanged(tenantId, snapshot.version)) {
-      return fanOut(deps, event, snapshot);
+      const deliveries = pendingDeliveries(event, snapshot.page.webhooks, () => request.data);
+      return fanOut(deps, event, { snapshot, deliveries });
     }
   }
   return fanOut(deps, event);
 }
 
+/** A one-page subscriber snapshot, checked current, and the deliveries of the event to it. */
+interface SnapshotFanOut {
+  readonly snapshot: SubscriberSnapshot;
+  readonly deliveries: Delivery[];
+}
+
 /**
- * Stores a new event and fans it out, from `snapshot` when it is given, or else a page at a time. From
- * a snapshot the delivery count is known before anything is stored, so it is stored with the event:
- * the mark that then ends the event's deadline leaves the events listing's entry as it is.
+ * Stores a new event and fans it out, to `first` when it is given, or else a page at a time. From a
+ * snapshot the delivery count is known before anything is stored, so it is stored with the event: the
+ * mark that then ends the event's deadline leaves the events listing's entry as it is.
  */
-async function fanOut(
-  deps: PublishDeps,
-  event: StoredEvent,
-  snapshot?: SubscriberSnapshot,
-): Promise<PublishResult> {
-  const first =
-    snapshot === undefined
-      ? undefined
-      : { snapshot, deliveries: pendingDeliveries(event, snapshot.page.webhooks, storedData(event)) };
+async function fanOut(deps: PublishDeps, event: StoredEvent, first?: SnapshotFanOut): Promise<PublishResult> {
   const stored = await deps.events.insertIfAbsent(
     first === undefined ? event : { ...event, deliveryCount: first.deliveries.length },
   );
@@ -313,7 +312,7 @@ async function fanOutPage(
   deps: PublishDeps,
   event: StoredEvent,
   from: { readonly after: string | undefined; readonly deliveriesSoFar: number; readonly resume: boolean },
-  first?: { readonly snapshot: SubscriberSnapshot; readonly deliveries: Delivery[] },
+  first?: SnapshotFanOut,
 ): Promise<{ readonly deliveryCount: number; readonly next?: string }> {
   const page = first?.snapshot.page ?? (await deps.subscribers.activeWebhookPage(event.tenantId, from.after));
   const deliveries = first?.deliveries ?? pendingDeliveries(event, page.webhooks, storedData(event));
